@@ -1,0 +1,15 @@
+/* cl_include.h: the one place OpenCL's header is included. CL_TARGET_OPENCL_VERSION=120 comes
+ * from meson project-wide; Apple ships the header as a framework under another path. */
+#ifndef PEGR_CL_INCLUDE_H
+#define PEGR_CL_INCLUDE_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#ifdef __APPLE__
+#include <OpenCL/opencl.h>
+#else
+#include <CL/cl.h>
+#endif
+
+#endif

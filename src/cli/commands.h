@@ -1,0 +1,21 @@
+/* commands.h: the pegr subcommands and the helpers they share. */
+#ifndef PEGR_CLI_COMMANDS_H
+#define PEGR_CLI_COMMANDS_H
+
+#include "args.h"
+#include "pegr/pegr.h"
+
+/* Each takes argv with argv[0] = the subcommand's name and returns the process exit code. */
+int pegr_cmd_devices(int argc, char **argv);
+int pegr_cmd_selftest(int argc, char **argv);
+
+/* List the devices and open the one `spec` (or $PEGR_DEVICE, or the default) selects, printing
+ * a clear message on failure. OUT: *ctx. Returns PEGR_EXIT_OK or PEGR_EXIT_FAILURE. */
+int pegr_cli_open_device(const char *cmd_name, const pegr_global_opts *g, int profiling,
+                         pegr_context **ctx);
+/* The log callback the CLI installs with --verbose: "pegr: message" on stderr. */
+void pegr_cli_log(void *user, pegr_log_level level, const char *message);
+/* Print "pegr CMD: error: MESSAGE" on stderr. */
+void pegr_cli_error(const char *cmd_name, const pegr_error *err);
+
+#endif

@@ -1,0 +1,20 @@
+/* fsutil.h: small file-system helpers: whole-file read, atomic write (temp name + rename),
+ * mkdir -p, path joining. */
+#ifndef PEGR_FSUTIL_H
+#define PEGR_FSUTIL_H
+
+#include <stddef.h>
+
+#include "pegr/status.h"
+
+/* "dir/name", malloc'ed; NULL when out of memory. */
+char *pegr_path_join(const char *dir, const char *name);
+/* Read a whole file; *data is malloc'ed with a terminating NUL not counted in *len. */
+pegr_status pegr_file_read_all(const char *path, char **data, size_t *len, pegr_error *err);
+/* Write `len` bytes to path atomically: into "path.tmp.PID" first, then rename over path. On
+ * failure nothing is left behind and an existing file at path is untouched. */
+pegr_status pegr_file_write_atomic(const char *path, const void *data, size_t len, pegr_error *err);
+/* Create a directory and its parents (like mkdir -p); existing directories are fine. */
+pegr_status pegr_mkdir_p(const char *path, pegr_error *err);
+
+#endif
