@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# setup.sh: install what pegr needs on Debian/Ubuntu (only what is missing), configure and build
+# it, then run the main job or the test suite. The README's two commands are:
+#   bash tools/setup.sh demo    # set up, then run the main job on the default device
+#   bash tools/setup.sh test    # set up, then run the whole test suite (what CI runs)
+# Environment: BUILD_DIR (default build), CI (set: warnings are errors).
+set -euo pipefail
+
+mode="${1:-build}"
+case "$mode" in
+  demo|test|build) ;;
+  *) echo "usage: bash tools/setup.sh [demo|test|build]" >&2; exit 2 ;;
+esac
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_dir="${BUILD_DIR:-$root/build}"
+
+# The build (compiler, meson, ninja, OpenCL loader and headers, CLBlast), the default device (PoCL,
+# a CPU OpenCL implementation), the tests (cmocka, clang for the OpenCL C 1.2 check, valgrind) and
+# clinfo for looking at devices.
+packages=(gcc pkg-config python3 meson ninja-build ocl-icd-opencl-dev opencl-headers
+          pocl-opencl-icd libclblast-dev libcmocka-dev clang valgrind clinfo)
+
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$p")
+    fi
+  done
+else
+  echo "setup: not a Debian-like system (no dpkg-query); install the equivalents of:" >&2
+  echo "  ${packages[*]}" >&2
+  echo "setup: then run meson setup build && ninja -C build" >&2
+fi
+
+if ((${#missing[@]})); then
+  echo "setup: installing missing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then
+    sudo=()
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  else
+    echo "setup: need root or sudo to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: every needed package is installed"
+fi
+
+meson_args=(--buildtype=debugoptimized)
+if [ -n "${CI:-}" ]; then meson_args+=(-Dwerror=true); fi
+if [ -f "$build_dir/build.ninja" ]; then
+  meson setup --reconfigure "${meson_args[@]}" "$build_dir" "$root" >/dev/null
+else
+  meson setup "${meson_args[@]}" "$build_dir" "$root" >/dev/null
+fi
+echo "setup: building in $build_dir"
+ninja -C "$build_dir" >/dev/null
+
+case "$mode" in
+  build) echo "setup: built $build_dir/pegr" ;;
+  demo)
+    "$build_dir/pegr" devices
+    "$build_dir/pegr" selftest
+    ;;
+  test)
+    meson test -C "$build_dir" --print-errorlogs --num-processes "$(nproc 2>/dev/null || echo 2)"
+    ;;
+esac
