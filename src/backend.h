@@ -45,6 +45,7 @@ typedef struct pegr_backend_ops {
 /* Every backend object embeds this as its first member and is used through it. */
 struct pegr_backend {
     const pegr_backend_ops *ops;
+    const char *precision_name; /* "fp32" or "fp64": the arithmetic the backend really uses */
 };
 
 #endif

@@ -13,6 +13,8 @@ typedef struct pegr_command {
 } pegr_command;
 
 static const pegr_command COMMANDS[] = {
+    {"data", "generate a signal-noise dataset as .npy files", pegr_cmd_data},
+    {"grad", "gradients of gd / pegr / gr at given weights, with per-example norms", pegr_cmd_grad},
     {"devices", "list OpenCL devices and mark the selected one", pegr_cmd_devices},
     {"selftest", "build and run a small kernel on the device, checked against the host",
      pegr_cmd_selftest},

@@ -1,0 +1,20 @@
+/* backend_open.h: open a compute backend by device spec: "host" is the plain-C reference, anything
+ * else (or nothing) an OpenCL device chosen by pegr_device_select's rules. */
+#ifndef PEGR_BACKEND_OPEN_H
+#define PEGR_BACKEND_OPEN_H
+
+#include <stddef.h>
+
+#include "backend.h"
+#include "pegr/pegr.h"
+
+/* spec: "host", a device spec, or NULL/"" ($PEGR_DEVICE, else the default device). OUT: *out, and
+ * a one-line description of what was opened in desc. The host reference computes in fp64 whatever
+ * `precision` says; pegr_backend_precision_name tells what was used. */
+pegr_status pegr_backend_open(const char *spec, pegr_precision precision, pegr_log_fn log,
+                              pegr_backend **out, char *desc, size_t desc_len, pegr_error *err);
+
+/* "fp32" or "fp64". */
+const char *pegr_backend_precision_name(const pegr_backend *b);
+
+#endif
