@@ -63,9 +63,11 @@ int pegr_cmd_data(int argc, char **argv)
     pegr_data_config c;
     pegr_data_config_default(&c);
     const char *out = NULL;
+    pegr_global_opts g = {0}; /* accepted like everywhere; data generation runs on the host */
     pegr_arg args[] = {
         {"out", PEGR_ARG_STRING, &out, "DIR", "directory to write (created if missing)", NULL, 0},
         PEGR_DATA_ARGS(&c),
+        PEGR_GLOBAL_ARGS(&g),
     };
     size_t nargs = sizeof args / sizeof args[0];
     int rc = pegr_args_parse(&SPEC, args, nargs, argc, argv);

@@ -1,0 +1,271 @@
+/* test_cli.c: the pegr command end to end: `pegr data` and `pegr grad` write what they promise and
+ * read back right (grad against the golden values), usage errors exit 2 with the usage line,
+ * run-time errors exit 1 with a message, and `pegr devices` handles specs. PEGR_EXE names the
+ * binary; outputs go to a temporary directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "fsutil.h"
+#include "npy.h"
+
+static char tmp[64];
+static const char *exe;
+static const char *data_dir;
+
+/* Run a shell command line (with $PEGR and $T set to the binary and the temp dir), capture its
+ * stdout+stderr into *output (malloc'ed, may be NULL), return its exit status. */
+static int run(char **output, const char *fmt, ...)
+{
+    char cmd[4096], line[4400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(line, sizeof line, "PEGR='%s' T='%s' G='%s/golden'; (%s) > '%s/out.txt' 2>&1", exe, tmp,
+             data_dir, cmd, tmp);
+    int rc = system(line);
+    char path[128];
+    snprintf(path, sizeof path, "%s/out.txt", tmp);
+    if (output) {
+        size_t len = 0;
+        *output = NULL;
+        pegr_file_read_all(path, output, &len, NULL);
+    }
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void read_npy(const char *dir, const char *name, pegr_array *a)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    pegr_error err = {0};
+    if (pegr_npy_read(path, a, &err) != PEGR_OK) fail_msg("%s", pegr_error_message(&err));
+}
+
+static double max_rel_diff(const pegr_array *a, const pegr_array *b)
+{
+    assert_int_equal(a->size, b->size);
+    double scale = 1e-300, worst = 0;
+    for (size_t i = 0; i < b->size; i++) scale = fmax(scale, fabs(b->data[i]));
+    for (size_t i = 0; i < a->size; i++) worst = fmax(worst, fabs(a->data[i] - b->data[i]) / scale);
+    return worst;
+}
+
+static void test_data_writes_every_file_with_the_right_shapes(void **state)
+{
+    (void)state;
+    assert_int_equal(run(NULL, "$PEGR data --out $T/d --n 6 --n-test 3 --d 11 --patches 3 --seed 5"), 0);
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/d", tmp);
+    pegr_array X = {0}, y = {0}, mu = {0}, Xt = {0}, yt = {0};
+    read_npy(dir, "X.npy", &X);
+    read_npy(dir, "y.npy", &y);
+    read_npy(dir, "mu.npy", &mu);
+    read_npy(dir, "X_test.npy", &Xt);
+    read_npy(dir, "y_test.npy", &yt);
+    assert_int_equal(X.ndim, 3);
+    assert_int_equal(X.shape[0], 6);
+    assert_int_equal(X.shape[1], 3);
+    assert_int_equal(X.shape[2], 11);
+    assert_int_equal(y.size, 6);
+    assert_int_equal(mu.size, 11);
+    assert_int_equal(Xt.shape[0], 3);
+    assert_int_equal(yt.size, 3);
+    assert_int_equal(pegr_array_check_labels(&y, "y", NULL), PEGR_OK);
+    assert_true(mu.data[0] == 3.0); /* ||mu|| e_1, the default ||mu|| = 3 */
+    char *meta = NULL;
+    size_t len = 0;
+    char path[160];
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    assert_int_equal(pegr_file_read_all(path, &meta, &len, NULL), PEGR_OK);
+    assert_non_null(strstr(meta, "\"seed\": 5"));
+    assert_non_null(strstr(meta, "\"pegr_version\""));
+    assert_non_null(strstr(meta, "\"patches\": 3"));
+    free(meta);
+    pegr_array_free(&X);
+    pegr_array_free(&y);
+    pegr_array_free(&mu);
+    pegr_array_free(&Xt);
+    pegr_array_free(&yt);
+}
+
+static void test_same_seed_same_bytes_other_seed_differs(void **state)
+{
+    (void)state;
+    assert_int_equal(run(NULL, "$PEGR data --out $T/a --n 5 --d 9 --n-test 2 --seed 1 && "
+                               "$PEGR data --out $T/b --n 5 --d 9 --n-test 2 --seed 1 && "
+                               "$PEGR data --out $T/c --n 5 --d 9 --n-test 2 --seed 2"), 0);
+    assert_int_equal(run(NULL, "cmp $T/a/X.npy $T/b/X.npy && cmp $T/a/y_test.npy $T/b/y_test.npy"), 0);
+    assert_int_not_equal(run(NULL, "cmp -s $T/a/X.npy $T/c/X.npy"), 0);
+}
+
+static void check_case_against_golden(const char *name, double q, double lam)
+{
+    char *out = NULL;
+    for (int k = 0; k < 3; k++) {
+        const char *method = k == 0 ? "gd" : k == 1 ? "pegr" : "gr";
+        int rc = run(&out, "$PEGR grad --X $G/%s/X.npy --y $G/%s/y.npy --W $G/%s/W.npy --q %.17g "
+                           "--lam %.17g --method %s --per-example --device host --precision fp64 "
+                           "--out $T/g-%s-%s", name, name, name, q, lam, method, name, method);
+        if (rc != 0) fail_msg("pegr grad failed: %s", out ? out : "");
+        free(out);
+        char dir[256], gold[256], gname[32];
+        snprintf(dir, sizeof dir, "%s/g-%s-%s", tmp, name, method);
+        snprintf(gold, sizeof gold, "%s/golden/%s", data_dir, name);
+        snprintf(gname, sizeof gname, "grad_%s.npy", method);
+        const char *pairs[][2] = {{"grad.npy", gname},
+                                  {"margin.npy", "margin.npy"},
+                                  {"per_example_loss.npy", "per_example_loss.npy"},
+                                  {"per_example_norm2.npy", "per_example_norm2.npy"},
+                                  {"per_example_grad.npy", "per_example_grad.npy"}};
+        for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
+            pegr_array a = {0}, b = {0};
+            read_npy(dir, pairs[p][0], &a);
+            read_npy(gold, pairs[p][1], &b);
+            double e = max_rel_diff(&a, &b);
+            if (!(e <= 1e-10)) fail_msg("%s %s %s: relative error %g", name, method, pairs[p][0], e);
+            pegr_array_free(&a);
+            pegr_array_free(&b);
+        }
+    }
+}
+
+static void test_grad_on_host_matches_the_golden_values(void **state)
+{
+    (void)state;
+    check_case_against_golden("cao2patch_q3", 3.0, 0.05);
+    check_case_against_golden("generic3patch_q2.5", 2.5, 0.1);
+    check_case_against_golden("relu_q1", 1.0, 0.2);
+}
+
+static void test_usage_errors_exit_2_with_the_usage_line(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    const char *bad[] = {
+        "$PEGR devices --bogus",
+        "$PEGR data --n",
+        "$PEGR data --out $T/x --n -3",
+        "$PEGR data --out $T/x --n abc",
+        "$PEGR data --out $T/x --mu-norm 2 --snr 0.1",
+        "$PEGR data --out $T/x --label-noise 0.7",
+        "$PEGR grad --X a --y b --W c --out d --method sgdx",
+        "$PEGR grad --X a --y b",
+        "$PEGR nosuchcommand",
+        "$PEGR data --out $T/x stray",
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        int rc = run(&out, "%s", bad[k]);
+        if (rc != 2) fail_msg("'%s' exited %d, not 2: %s", bad[k], rc, out ? out : "");
+        assert_non_null(strstr(out, "usage:"));
+        free(out);
+    }
+}
+
+static void test_runtime_errors_exit_1_naming_the_problem(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(run(&out, "$PEGR grad --X $T/none.npy --y $G/relu_q1/y.npy --W $G/relu_q1/W.npy "
+                               "--device host --out $T/e"), 1);
+    assert_non_null(strstr(out, "none.npy"));
+    free(out);
+    /* q in (1, 2) for pegr */
+    assert_int_equal(run(&out, "$PEGR grad --X $G/relu_q1/X.npy --y $G/relu_q1/y.npy "
+                               "--W $G/relu_q1/W.npy --q 1.5 --method pegr --device host --out $T/e"), 1);
+    assert_non_null(strstr(out, "q = 1.5"));
+    free(out);
+    /* W whose d does not fit X */
+    assert_int_equal(run(&out, "$PEGR grad --X $G/relu_q1/X.npy --y $G/relu_q1/y.npy "
+                               "--W $G/cao2patch_q3/W.npy --device host --out $T/e"), 1);
+    assert_non_null(strstr(out, "(2, m, 7)"));
+    free(out);
+    /* labels that are not +1/-1: X passed as y */
+    assert_int_equal(run(&out, "$PEGR grad --X $G/relu_q1/X.npy --y $G/relu_q1/margin.npy "
+                               "--W $G/relu_q1/W.npy --device host --out $T/e"), 1);
+    free(out);
+    /* nothing was left half-written */
+    assert_int_not_equal(run(NULL, "test -e $T/e/grad.npy"), 0);
+    /* an output directory that cannot be created */
+    assert_int_equal(run(&out, "$PEGR data --out /proc/pegr-cannot --n 2 --d 3"), 1);
+    assert_non_null(strstr(out, "/proc/pegr-cannot"));
+    free(out);
+}
+
+static void test_version_and_help(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(run(&out, "$PEGR --version"), 0);
+    assert_non_null(strstr(out, "pegr "));
+    free(out);
+    const char *cmds[] = {"data", "grad", "devices", "selftest"};
+    for (size_t k = 0; k < 4; k++) {
+        assert_int_equal(run(&out, "$PEGR %s --help", cmds[k]), 0);
+        assert_non_null(strstr(out, "--device"));
+        free(out);
+    }
+    assert_int_equal(run(&out, "$PEGR data --help"), 0);
+    assert_non_null(strstr(out, "[default: 50]")); /* every default shown */
+    free(out);
+}
+
+static void test_devices_lists_and_rejects_unknown_specs(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    int rc = run(&out, "$PEGR devices");
+    if (rc != 0) {
+        /* No OpenCL platform here: the message must say how to get one. */
+        assert_non_null(strstr(out, "pocl-opencl-icd"));
+        assert_non_null(strstr(out, "OCL_ICD_VENDORS"));
+        free(out);
+        skip();
+    }
+    assert_non_null(strstr(out, "* 0"));
+    free(out);
+    assert_int_equal(run(&out, "$PEGR devices --device no-such-device"), 1);
+    assert_non_null(strstr(out, "'no-such-device'"));
+    free(out);
+    assert_int_equal(run(&out, "PEGR_DEVICE=no-such-env $PEGR devices"), 1);
+    assert_non_null(strstr(out, "'no-such-env'"));
+    free(out);
+    assert_int_equal(run(&out, "$PEGR --device 0 devices --json"), 0);
+    assert_non_null(strstr(out, "\"selected\": true"));
+    free(out);
+}
+
+int main(void)
+{
+    exe = getenv("PEGR_EXE");
+    data_dir = getenv("PEGR_TEST_DATA_DIR");
+    if (!exe || !data_dir) {
+        printf("PEGR_EXE and PEGR_TEST_DATA_DIR must be set (meson test sets them)\n");
+        return 1;
+    }
+    snprintf(tmp, sizeof tmp, "/tmp/pegr-cli-test-XXXXXX");
+    if (!mkdtemp(tmp)) return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_data_writes_every_file_with_the_right_shapes),
+        cmocka_unit_test(test_same_seed_same_bytes_other_seed_differs),
+        cmocka_unit_test(test_grad_on_host_matches_the_golden_values),
+        cmocka_unit_test(test_usage_errors_exit_2_with_the_usage_line),
+        cmocka_unit_test(test_runtime_errors_exit_1_naming_the_problem),
+        cmocka_unit_test(test_version_and_help),
+        cmocka_unit_test(test_devices_lists_and_rejects_unknown_specs),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0 && rc == 0) rc = 1;
+    return rc;
+}
