@@ -4,24 +4,45 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine.h"
 #include "host_ref.h"
+
+static pegr_status open_host(pegr_backend **out, char *desc, size_t desc_len, pegr_error *err)
+{
+    *out = pegr_host_backend_create(err);
+    if (!*out) return err ? err->status : PEGR_ERR_NO_MEMORY;
+    (*out)->precision_name = "fp64";
+    snprintf(desc, desc_len, "host reference (plain C, fp64)");
+    return PEGR_OK;
+}
 
 pegr_status pegr_backend_open(const char *spec, pegr_precision precision, pegr_log_fn log,
                               pegr_backend **out, char *desc, size_t desc_len, pegr_error *err)
 {
-    (void)log;
     *out = NULL;
     spec = pegr_device_spec_effective(spec);
-    if (spec && strcmp(spec, "host") == 0) {
-        *out = pegr_host_backend_create(err);
-        if (!*out) return err ? err->status : PEGR_ERR_NO_MEMORY;
-        (*out)->precision_name = "fp64";
-        snprintf(desc, desc_len, "host reference (plain C, fp64)");
-        return PEGR_OK;
+    if (spec && strcmp(spec, "host") == 0) return open_host(out, desc, desc_len, err);
+
+    pegr_device_info *list = NULL;
+    size_t count = 0, chosen = 0;
+    pegr_status s = pegr_device_list(&list, &count, err);
+    if (s == PEGR_OK) s = pegr_device_select(list, count, spec, &chosen, err);
+    pegr_context *ctx = NULL;
+    if (s == PEGR_OK) {
+        pegr_context_options copts = {0};
+        copts.log = log;
+        s = pegr_context_create(&list[chosen], &copts, &ctx, err);
     }
-    (void)precision;
-    return pegr_error_set(err, PEGR_ERR_UNSUPPORTED,
-                          "the OpenCL engine is not available in this build yet; use --device host");
+    if (s == PEGR_OK) {
+        snprintf(desc, desc_len, "device %zu: %s (%s, %s)", list[chosen].index, list[chosen].name,
+                 pegr_device_type_name(list[chosen].type), list[chosen].platform_name);
+        pegr_engine_options eopts = {0};
+        eopts.precision = precision;
+        *out = pegr_engine_create(ctx, &eopts, err); /* owns ctx from here on */
+        if (!*out) s = err ? err->status : PEGR_ERR_INTERNAL;
+    }
+    pegr_device_list_free(list);
+    return s;
 }
 
 const char *pegr_backend_precision_name(const pegr_backend *b)

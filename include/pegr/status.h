@@ -28,7 +28,8 @@ typedef int pegr_status;
     X(PEGR_ERR_NOT_FOUND, -10010, "not found")                                                       \
     X(PEGR_ERR_NONFINITE, -10011, "NaN or Inf encountered")                                          \
     X(PEGR_ERR_DEVICE_MEMORY, -10012, "allocation larger than the device allows")                    \
-    X(PEGR_ERR_INTERNAL, -10013, "internal error")
+    X(PEGR_ERR_INTERNAL, -10013, "internal error")                                                   \
+    X(PEGR_ERR_CLBLAST, -10014, "CLBlast call failed")
 
 enum pegr_status_code {
 #define PEGR_STATUS_ENUM_(name, value, msg) name = value,

@@ -1,0 +1,186 @@
+/* coefficients.cl: the elementwise heart of a step (../shared/design/math.md, "Closed forms").
+ * Layouts (row-major): Z, A, S2, C are (n*P) x cols with row i*P + p and column c = j*m + r
+ * (cols = 2m, class sign c_j = +1 for j = 0, -1 for j = 1); K is (n, P, P); per-example arrays
+ * are (n). Every gradient is then grad = C^T X (one GEMM).
+ *   pegr_coef_terms     (cols, n): A = c_j s'(z)/m, S2 = c_j s''(z)/m, and per (i, c) partial sums
+ *                                  of the margin and of G_i = sum_pp' A K A
+ *   pegr_example_terms  (n):       margin f_i, loss l_i, a1, a2, G_i, ||g_i||^2 = a1^2 G_i
+ *   pegr_coef_final     (cols, n): C for gd (a1 y A / n) plus, for pegr, (2 lam / n) C^H
+ *   pegr_gr_final       (cols, n): C += 2 lam (1/n) [a2 (grad f . v) A + a1 y S2 <x, v>] (gr)
+ *   pegr_patch_gram     (P*P, n):  K once per dataset
+ *   pegr_per_example_grad (d, cols, count): g_i materialized for a chunk of examples */
+
+#define PEGR_METHOD_GD 0
+#define PEGR_METHOD_PEGR 1
+#define PEGR_METHOD_GR 2
+
+/* s(z) = max(z, 0)^q and its derivatives; q >= 1 (q = 1: ReLU, s'' = 0). */
+inline void pegr_activation(const REAL z, const REAL q, REAL *s, REAL *ds, REAL *d2s)
+{
+    if (!(z > 0)) {
+        *s = 0;
+        *ds = 0;
+        *d2s = 0;
+    } else if (q == (REAL)1) {
+        *s = z;
+        *ds = 1;
+        *d2s = 0;
+    } else if (q == (REAL)2) {
+        *s = z * z;
+        *ds = 2 * z;
+        *d2s = 2;
+    } else {
+        const REAL zq1 = pow(z, q - 1);
+        *s = zq1 * z;
+        *ds = q * zq1;
+        *d2s = q * (q - 1) * pow(z, q - 2);
+    }
+}
+
+__kernel void pegr_coef_terms(const uint n, const uint P, const uint m, const REAL q,
+                              __global const REAL *Z, __global const REAL *K, __global REAL *A,
+                              __global REAL *S2, __global REAL *fpart, __global REAL *Gpart)
+{
+    const uint c = get_global_id(0);
+    const uint i = get_global_id(1);
+    const uint cols = 2 * m;
+    if (c >= cols || i >= n) return;
+    const REAL sign = c < m ? (REAL)1 : (REAL)-1;
+    const REAL inv_m = (REAL)1 / (REAL)m;
+    REAL f = 0;
+    for (uint p = 0; p < P; p++) {
+        const size_t at = ((size_t)i * P + p) * cols + c;
+        REAL s, ds, d2s;
+        pegr_activation(Z[at], q, &s, &ds, &d2s);
+        f += sign * s;
+        A[at] = sign * ds * inv_m;
+        S2[at] = sign * d2s * inv_m;
+    }
+    REAL G = 0;
+    const __global REAL *Ki = K + (size_t)i * P * P;
+    for (uint p = 0; p < P; p++) {
+        REAL KA = 0;
+        for (uint p2 = 0; p2 < P; p2++) KA += Ki[p * P + p2] * A[((size_t)i * P + p2) * cols + c];
+        G += A[((size_t)i * P + p) * cols + c] * KA;
+    }
+    fpart[(size_t)i * cols + c] = f * inv_m;
+    Gpart[(size_t)i * cols + c] = G;
+}
+
+/* Stable loss terms of the margin u = y f: l = softplus(-u), a1 = -sigmoid(-u),
+ * a2 = sigmoid(u) sigmoid(-u). */
+inline void pegr_loss_terms(const REAL u, REAL *l, REAL *a1, REAL *a2)
+{
+    const REAL e = exp(-fabs(u)); /* in (0, 1]: never overflows */
+    *l = fmax(-u, (REAL)0) + log1p(e);
+    const REAL sig_neg = u >= 0 ? e / (1 + e) : 1 / (1 + e); /* sigmoid(-u) */
+    const REAL sig_pos = u >= 0 ? 1 / (1 + e) : e / (1 + e); /* sigmoid(u) */
+    *a1 = -sig_neg;
+    *a2 = sig_pos * sig_neg;
+}
+
+__kernel void pegr_example_terms(const uint n, const uint cols, __global const REAL *y,
+                                 __global const REAL *fpart, __global const REAL *Gpart,
+                                 __global REAL *margin, __global REAL *loss, __global REAL *a1,
+                                 __global REAL *a2, __global REAL *G, __global REAL *norm2)
+{
+    const uint i = get_global_id(0);
+    if (i >= n) return;
+    REAL f = 0, g = 0;
+    for (uint c = 0; c < cols; c++) {
+        f += fpart[(size_t)i * cols + c];
+        g += Gpart[(size_t)i * cols + c];
+    }
+    REAL l, d1, d2;
+    pegr_loss_terms(y[i] * f, &l, &d1, &d2);
+    margin[i] = f;
+    loss[i] = l;
+    a1[i] = d1;
+    a2[i] = d2;
+    G[i] = g;
+    norm2[i] = d1 * d1 * g;
+}
+
+__kernel void pegr_coef_final(const uint n, const uint P, const uint m, const int method,
+                              const REAL lam, __global const REAL *y, __global const REAL *K,
+                              __global const REAL *A, __global const REAL *S2,
+                              __global const REAL *a1, __global const REAL *a2,
+                              __global const REAL *G, __global REAL *C)
+{
+    const uint c = get_global_id(0);
+    const uint i = get_global_id(1);
+    const uint cols = 2 * m;
+    if (c >= cols || i >= n) return;
+    const REAL inv_n = (REAL)1 / (REAL)n;
+    const REAL a1y = a1[i] * y[i];
+    const __global REAL *Ki = K + (size_t)i * P * P;
+    for (uint p = 0; p < P; p++) {
+        const size_t at = ((size_t)i * P + p) * cols + c;
+        REAL coef = a1y * A[at];
+        if (method == PEGR_METHOD_PEGR) {
+            REAL KA = 0;
+            for (uint p2 = 0; p2 < P; p2++) KA += Ki[p * P + p2] * A[((size_t)i * P + p2) * cols + c];
+            const REAL CH = a2[i] * a1y * G[i] * A[at] + a1y * S2[at] * (a1y * KA);
+            coef += 2 * lam * CH;
+        }
+        C[at] = coef * inv_n;
+    }
+}
+
+/* gr: V = grad L (already in C^T X form), ZV = X V^T. Adds 2 lam H V to the coefficients C (which
+ * hold gd's on entry): H V = (1/n) sum_i [a2_i (grad f_i . V) grad f_i + a1_i y_i Hess f_i V]. */
+__kernel void pegr_gr_final(const uint n, const uint P, const uint m, const REAL lam,
+                            __global const REAL *y, __global const REAL *A,
+                            __global const REAL *S2, __global const REAL *ZV,
+                            __global const REAL *a1, __global const REAL *a2, __global REAL *C)
+{
+    const uint c = get_global_id(0);
+    const uint i = get_global_id(1);
+    const uint cols = 2 * m;
+    if (c >= cols || i >= n) return;
+    /* grad f_i . V = sum over (p, c') of A * <x_ip, V_c'>: every work-item of example i sums the
+     * same O(P cols) terms in the same order, so they agree bit for bit. */
+    REAL gfv = 0;
+    for (uint p = 0; p < P; p++)
+        for (uint c2 = 0; c2 < cols; c2++) {
+            const size_t at = ((size_t)i * P + p) * cols + c2;
+            gfv += A[at] * ZV[at];
+        }
+    const REAL inv_n = (REAL)1 / (REAL)n;
+    for (uint p = 0; p < P; p++) {
+        const size_t at = ((size_t)i * P + p) * cols + c;
+        const REAL hv = a2[i] * gfv * A[at] + a1[i] * y[i] * S2[at] * ZV[at];
+        C[at] += 2 * lam * inv_n * hv;
+    }
+}
+
+__kernel void pegr_patch_gram(const uint n, const uint P, const uint d, __global const REAL *X,
+                              __global REAL *K)
+{
+    const uint pp = get_global_id(0);
+    const uint i = get_global_id(1);
+    if (pp >= P * P || i >= n) return;
+    const uint p = pp / P, p2 = pp % P;
+    const __global REAL *a = X + ((size_t)i * P + p) * d;
+    const __global REAL *b = X + ((size_t)i * P + p2) * d;
+    REAL s = 0;
+    for (uint k = 0; k < d; k++) s += a[k] * b[k];
+    K[(size_t)i * P * P + pp] = s;
+}
+
+/* out[(i - first), c, k] = a1_i y_i sum_p A[i, p, c] X[i, p, k] for i in [first, first + count). */
+__kernel void pegr_per_example_grad(const uint first, const uint count, const uint P,
+                                    const uint cols, const uint d, __global const REAL *X,
+                                    __global const REAL *A, __global const REAL *a1,
+                                    __global const REAL *y, __global REAL *out)
+{
+    const uint k = get_global_id(0);
+    const uint c = get_global_id(1);
+    const uint li = get_global_id(2);
+    if (k >= d || c >= cols || li >= count) return;
+    const uint i = first + li;
+    REAL s = 0;
+    for (uint p = 0; p < P; p++)
+        s += A[((size_t)i * P + p) * cols + c] * X[((size_t)i * P + p) * d + k];
+    out[((size_t)li * cols + c) * d + k] = a1[i] * y[i] * s;
+}

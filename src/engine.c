@@ -1,0 +1,279 @@
+/* engine.c: the OpenCL engine as a backend object: creation (program, kernels), device buffers
+ * within the device's limits, and set_data / set_weights. Evaluation is in engine_eval.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "host_ref.h"
+
+#define MIB (1024.0 * 1024.0)
+
+pegr_status engine_alloc(pegr_engine *e, cl_mem *buf, size_t bytes, const char *name)
+{
+    const pegr_device_info *dev = &e->ctx->device;
+    if (bytes == 0) bytes = e->elem; /* OpenCL refuses empty buffers */
+    if (bytes > dev->max_mem_alloc_size || e->bytes_in_use + bytes > e->bytes_cap)
+        return pegr_ctx_fail(e->ctx, PEGR_ERR_DEVICE_MEMORY,
+                             "buffer '%s' needs %.1f MiB; the device allows %.1f MiB per allocation "
+                             "and pegr's cap is %.1f MiB in all (%.0f%% of %.1f MiB global memory), "
+                             "%.1f MiB already in use",
+                             name, bytes / MIB, dev->max_mem_alloc_size / MIB, e->bytes_cap / MIB,
+                             100.0 * e->options.memory_fraction, dev->global_mem_size / MIB,
+                             e->bytes_in_use / MIB);
+    cl_int rc = CL_SUCCESS;
+    *buf = clCreateBuffer(e->ctx->cl_ctx, CL_MEM_READ_WRITE, bytes, NULL, &rc);
+    if (rc != CL_SUCCESS) {
+        *buf = NULL;
+        char what[160];
+        snprintf(what, sizeof what, "buffer '%s' of %.1f MiB", name, bytes / MIB);
+        return pegr_ctx_cl_fail(e->ctx, rc, "clCreateBuffer", what);
+    }
+    e->bytes_in_use += bytes;
+    if (e->bytes_in_use > e->bytes_peak) e->bytes_peak = e->bytes_in_use;
+    return PEGR_OK;
+}
+
+void engine_free(pegr_engine *e, cl_mem *buf, size_t bytes)
+{
+    if (!*buf) return;
+    clReleaseMemObject(*buf);
+    *buf = NULL;
+    if (bytes == 0) bytes = e->elem;
+    e->bytes_in_use -= bytes < e->bytes_in_use ? bytes : e->bytes_in_use;
+}
+
+pegr_status engine_upload(pegr_engine *e, cl_mem buf, const double *src, size_t count)
+{
+    if (count == 0) return PEGR_OK;
+    void *tmp = malloc(count * e->elem);
+    if (!tmp) return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory for an upload");
+    if (e->elem == sizeof(double)) memcpy(tmp, src, count * sizeof(double));
+    else
+        for (size_t i = 0; i < count; i++) ((float *)tmp)[i] = (float)src[i];
+    cl_int rc = clEnqueueWriteBuffer(e->ctx->queue, buf, CL_TRUE, 0, count * e->elem, tmp, 0, NULL,
+                                     NULL);
+    free(tmp);
+    return rc == CL_SUCCESS ? PEGR_OK : pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueWriteBuffer", NULL);
+}
+
+pegr_status engine_download(pegr_engine *e, cl_mem buf, size_t offset, double *dst, size_t count)
+{
+    if (count == 0) return PEGR_OK;
+    void *tmp = malloc(count * e->elem);
+    if (!tmp) return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory for a download");
+    cl_int rc = clEnqueueReadBuffer(e->ctx->queue, buf, CL_TRUE, offset * e->elem, count * e->elem,
+                                    tmp, 0, NULL, NULL);
+    if (rc == CL_SUCCESS) {
+        if (e->elem == sizeof(double)) memcpy(dst, tmp, count * sizeof(double));
+        else
+            for (size_t i = 0; i < count; i++) dst[i] = (double)((float *)tmp)[i];
+    }
+    free(tmp);
+    return rc == CL_SUCCESS ? PEGR_OK : pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueReadBuffer", NULL);
+}
+
+/* The status and message of a failure on the engine's context, copied into err. */
+static pegr_status report(pegr_engine *e, pegr_status s, pegr_error *err)
+{
+    if (s != PEGR_OK) pegr_error_set(err, s, "%s", pegr_error_message(&e->ctx->error));
+    return s;
+}
+
+/* Sizes of the per-dataset and per-weights buffers. */
+static size_t rows_of(const pegr_engine *e) { return e->n * e->P; }
+static size_t cols_of(const pegr_engine *e) { return 2 * e->m; }
+
+static void free_data_buffers(pegr_engine *e)
+{
+    size_t rows = rows_of(e), el = e->elem, n = e->n;
+    engine_free(e, &e->b.X, rows * e->d * el);
+    engine_free(e, &e->b.y, n * el);
+    engine_free(e, &e->b.K, n * e->P * e->P * el);
+    cl_mem *per_example[] = {&e->b.margin, &e->b.loss, &e->b.a1, &e->b.a2, &e->b.G, &e->b.norm2};
+    for (size_t i = 0; i < 6; i++) engine_free(e, per_example[i], n * el);
+    e->have_data = 0;
+}
+
+static void free_weight_buffers(pegr_engine *e)
+{
+    size_t rows = rows_of(e), cols = cols_of(e), el = e->elem;
+    engine_free(e, &e->b.W, cols * e->d * el);
+    engine_free(e, &e->b.grad, cols * e->d * el);
+    engine_free(e, &e->b.V, cols * e->d * el);
+    cl_mem *rc_bufs[] = {&e->b.Z, &e->b.A, &e->b.S2, &e->b.C, &e->b.ZV};
+    for (size_t i = 0; i < 5; i++) engine_free(e, rc_bufs[i], rows * cols * el);
+    engine_free(e, &e->b.fpart, e->n * cols * el);
+    engine_free(e, &e->b.Gpart, e->n * cols * el);
+    engine_free(e, &e->b.gemm_temp, e->gemm_temp_bytes);
+    e->gemm_temp_bytes = 0;
+    e->have_weights = 0;
+}
+
+static pegr_status compute_patch_gram(pegr_engine *e)
+{
+    engine_args a = engine_args_begin(e, e->k.patch_gram, "pegr_patch_gram");
+    engine_arg_u32(&a, e->n);
+    engine_arg_u32(&a, e->P);
+    engine_arg_u32(&a, e->d);
+    engine_arg_mem(&a, e->b.X);
+    engine_arg_mem(&a, e->b.K);
+    size_t global[2] = {e->P * e->P, e->n};
+    return engine_launch(&a, 2, global);
+}
+
+/* Every index a kernel computes must fit its uint arguments. */
+static int fits_u32(size_t v) { return v <= 0xffffffffu; }
+
+static pegr_status engine_set_data(pegr_backend *b, const double *X, const double *y, size_t n,
+                                   size_t P, size_t d, pegr_error *err)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    pegr_status s = pegr_ref_check_data(X, y, n, P, d, err);
+    if (s != PEGR_OK) return s;
+    if (!fits_u32(n * P) || !fits_u32(d) || !fits_u32(P * P))
+        return pegr_error_set(err, PEGR_ERR_UNSUPPORTED,
+                              "n*P = %zu and d = %zu must each be below 2^32 on the OpenCL engine",
+                              n * P, d);
+    free_weight_buffers(e);
+    free_data_buffers(e);
+    e->n = n;
+    e->P = P;
+    e->d = d;
+    size_t el = e->elem;
+    s = engine_alloc(e, &e->b.X, n * P * d * el, "X");
+    if (s == PEGR_OK) s = engine_alloc(e, &e->b.y, n * el, "y");
+    if (s == PEGR_OK) s = engine_alloc(e, &e->b.K, n * P * P * el, "K");
+    cl_mem *per_example[] = {&e->b.margin, &e->b.loss, &e->b.a1, &e->b.a2, &e->b.G, &e->b.norm2};
+    const char *names[] = {"margin", "loss", "a1", "a2", "G", "norm2"};
+    for (size_t i = 0; i < 6 && s == PEGR_OK; i++) s = engine_alloc(e, per_example[i], n * el, names[i]);
+    if (s == PEGR_OK) s = engine_upload(e, e->b.X, X, n * P * d);
+    if (s == PEGR_OK) s = engine_upload(e, e->b.y, y, n);
+    if (s == PEGR_OK) s = compute_patch_gram(e);
+    if (s != PEGR_OK) {
+        free_data_buffers(e);
+        return report(e, s, err);
+    }
+    e->have_data = 1;
+    return PEGR_OK;
+}
+
+static pegr_status engine_set_weights(pegr_backend *b, const double *W, size_t m, pegr_error *err)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    if (!e->have_data)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "set_weights before set_data");
+    if (m == 0 || !W) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "m must be >= 1");
+    if (!fits_u32(2 * m) || !fits_u32(e->n * 2 * m))
+        return pegr_error_set(err, PEGR_ERR_UNSUPPORTED, "m = %zu is too large", m);
+    if (!(e->have_weights && m == e->m)) {
+        free_weight_buffers(e);
+        e->m = m;
+        size_t rows = rows_of(e), cols = cols_of(e), el = e->elem;
+        pegr_status s = engine_alloc(e, &e->b.W, cols * e->d * el, "W");
+        if (s == PEGR_OK) s = engine_alloc(e, &e->b.grad, cols * e->d * el, "grad");
+        cl_mem *rc_bufs[] = {&e->b.Z, &e->b.A, &e->b.S2, &e->b.C};
+        const char *names[] = {"Z", "A", "S2", "C"};
+        for (size_t i = 0; i < 4 && s == PEGR_OK; i++)
+            s = engine_alloc(e, rc_bufs[i], rows * cols * el, names[i]);
+        if (s == PEGR_OK) s = engine_alloc(e, &e->b.fpart, e->n * cols * el, "fpart");
+        if (s == PEGR_OK) s = engine_alloc(e, &e->b.Gpart, e->n * cols * el, "Gpart");
+        if (s != PEGR_OK) {
+            free_weight_buffers(e);
+            return report(e, s, err);
+        }
+        e->have_weights = 1;
+    }
+    pegr_status s = engine_upload(e, e->b.W, W, 2 * m * e->d);
+    return report(e, s, err);
+}
+
+static void engine_destroy(pegr_backend *b)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    if (!e) return;
+    if (e->ctx) clFinish(e->ctx->queue);
+    free_weight_buffers(e);
+    free_data_buffers(e);
+    engine_free(e, &e->b.scalars, SLOT_COUNT * e->elem);
+    cl_kernel *ks = (cl_kernel *)&e->k;
+    for (size_t i = 0; i < sizeof e->k / sizeof(cl_kernel); i++)
+        if (ks[i]) clReleaseKernel(ks[i]);
+    pegr_program_release(e->program);
+    pegr_context_destroy(e->ctx);
+    free(e);
+}
+
+pegr_status engine_evaluate(pegr_backend *b, const pegr_eval_request *req, pegr_error *err);
+
+static const pegr_backend_ops ENGINE_OPS = {
+    "opencl", engine_set_data, engine_set_weights, engine_evaluate, engine_destroy,
+};
+
+static pegr_status create_kernels(pegr_engine *e)
+{
+    static const char *const names[] = {
+        "pegr_gemm_nt",     "pegr_gemm_tn",       "pegr_coef_terms",       "pegr_example_terms",
+        "pegr_coef_final",  "pegr_gr_final",      "pegr_patch_gram",       "pegr_per_example_grad",
+        "pegr_reduce_sum",  "pegr_update",
+    };
+    cl_kernel *ks = (cl_kernel *)&e->k;
+    _Static_assert(sizeof(engine_kernels) == sizeof names / sizeof names[0] * sizeof(cl_kernel),
+                   "one name per kernel");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        cl_int rc = CL_SUCCESS;
+        ks[i] = clCreateKernel((cl_program)pegr_program_cl(e->program), names[i], &rc);
+        if (rc != CL_SUCCESS) return pegr_ctx_cl_fail(e->ctx, rc, "clCreateKernel", names[i]);
+    }
+    /* The reduction runs as one work-group: within the compiled PEGR_WG_SIZE and the kernel's
+     * own limit, a power of two. */
+    size_t limit = 1;
+    cl_device_id dev = (cl_device_id)e->ctx->device.cl_device;
+    if (clGetKernelWorkGroupInfo(e->k.reduce_sum, dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof limit,
+                                 &limit, NULL) != CL_SUCCESS)
+        limit = 1;
+    size_t cap = pegr_context_max_work_group_size(e->ctx);
+    if (cap > 256) cap = 256; /* the PEGR_WG_SIZE program.c compiles with */
+    if (limit > cap) limit = cap;
+    e->reduce_wg = 1;
+    while (e->reduce_wg * 2 <= limit) e->reduce_wg *= 2;
+    return PEGR_OK;
+}
+
+pegr_backend *pegr_engine_create(pegr_context *ctx, const pegr_engine_options *options,
+                                 pegr_error *err)
+{
+    pegr_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        pegr_context_destroy(ctx);
+        pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory creating the engine");
+        return NULL;
+    }
+    e->base.ops = &ENGINE_OPS;
+    e->ctx = ctx;
+    if (options) e->options = *options;
+    if (!(e->options.memory_fraction > 0 && e->options.memory_fraction <= 1))
+        e->options.memory_fraction = 0.8;
+    e->elem = e->options.precision == PEGR_FP64 ? sizeof(double) : sizeof(float);
+    e->base.precision_name = e->options.precision == PEGR_FP64 ? "fp64" : "fp32";
+    e->bytes_cap = (size_t)(e->options.memory_fraction * (double)ctx->device.global_mem_size);
+    const char *files[] = {"gemm.cl", "coefficients.cl", "reduce.cl"};
+    pegr_status s = pegr_program_build(ctx, files, 3, e->options.precision, NULL, &e->program);
+    if (s == PEGR_OK) s = create_kernels(e);
+    if (s == PEGR_OK) s = engine_alloc(e, &e->b.scalars, SLOT_COUNT * e->elem, "scalars");
+    if (s == PEGR_OK) s = engine_gemm_init(e);
+    if (s != PEGR_OK) {
+        report(e, s, err);
+        engine_destroy(&e->base);
+        return NULL;
+    }
+    return &e->base;
+}
+
+pegr_context *pegr_engine_context(pegr_backend *b) { return ((pegr_engine *)b)->ctx; }
+size_t pegr_engine_bytes_in_use(const pegr_backend *b) { return ((const pegr_engine *)b)->bytes_in_use; }
+size_t pegr_engine_bytes_peak(const pegr_backend *b) { return ((const pegr_engine *)b)->bytes_peak; }
+const char *pegr_engine_gemm_name(const pegr_backend *b)
+{
+    return ((const pegr_engine *)b)->gemm == PEGR_GEMM_CLBLAST ? "clblast" : "own";
+}

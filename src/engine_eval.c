@@ -1,0 +1,190 @@
+/* engine_eval.c: one evaluation of an objective on the device -- Z = X W^T, the coefficient
+ * kernels, (for gr the extra GEMM pair), grad = C^T X -- and what is read back of it. */
+#include <stdlib.h>
+
+#include "engine_internal.h"
+#include "host_ref.h"
+
+static pegr_status reduce_sum(pegr_engine *e, cl_mem x, size_t count, int square, double scale,
+                              int slot)
+{
+    engine_args a = engine_args_begin(e, e->k.reduce_sum, "pegr_reduce_sum");
+    engine_arg_u32(&a, count);
+    engine_arg_mem(&a, x);
+    engine_arg_i32(&a, square);
+    engine_arg_real(&a, scale);
+    engine_arg_mem(&a, e->b.scalars);
+    engine_arg_u32(&a, (size_t)slot);
+    return engine_launch_single_group(&a, e->reduce_wg);
+}
+
+static pegr_status coef_terms(pegr_engine *e, double q)
+{
+    engine_args a = engine_args_begin(e, e->k.coef_terms, "pegr_coef_terms");
+    engine_arg_u32(&a, e->n);
+    engine_arg_u32(&a, e->P);
+    engine_arg_u32(&a, e->m);
+    engine_arg_real(&a, q);
+    engine_arg_mem(&a, e->b.Z);
+    engine_arg_mem(&a, e->b.K);
+    engine_arg_mem(&a, e->b.A);
+    engine_arg_mem(&a, e->b.S2);
+    engine_arg_mem(&a, e->b.fpart);
+    engine_arg_mem(&a, e->b.Gpart);
+    size_t global[2] = {2 * e->m, e->n};
+    return engine_launch(&a, 2, global);
+}
+
+static pegr_status example_terms(pegr_engine *e)
+{
+    engine_args a = engine_args_begin(e, e->k.example_terms, "pegr_example_terms");
+    engine_arg_u32(&a, e->n);
+    engine_arg_u32(&a, 2 * e->m);
+    engine_arg_mem(&a, e->b.y);
+    engine_arg_mem(&a, e->b.fpart);
+    engine_arg_mem(&a, e->b.Gpart);
+    engine_arg_mem(&a, e->b.margin);
+    engine_arg_mem(&a, e->b.loss);
+    engine_arg_mem(&a, e->b.a1);
+    engine_arg_mem(&a, e->b.a2);
+    engine_arg_mem(&a, e->b.G);
+    engine_arg_mem(&a, e->b.norm2);
+    size_t global[1] = {e->n};
+    return engine_launch(&a, 1, global);
+}
+
+static pegr_status coef_final(pegr_engine *e, pegr_method method, double lam)
+{
+    engine_args a = engine_args_begin(e, e->k.coef_final, "pegr_coef_final");
+    engine_arg_u32(&a, e->n);
+    engine_arg_u32(&a, e->P);
+    engine_arg_u32(&a, e->m);
+    engine_arg_i32(&a, (int)method);
+    engine_arg_real(&a, lam);
+    engine_arg_mem(&a, e->b.y);
+    engine_arg_mem(&a, e->b.K);
+    engine_arg_mem(&a, e->b.A);
+    engine_arg_mem(&a, e->b.S2);
+    engine_arg_mem(&a, e->b.a1);
+    engine_arg_mem(&a, e->b.a2);
+    engine_arg_mem(&a, e->b.G);
+    engine_arg_mem(&a, e->b.C);
+    size_t global[2] = {2 * e->m, e->n};
+    return engine_launch(&a, 2, global);
+}
+
+/* gr's extra pair: V = C_gd^T X, ZV = X V^T, then C += 2 lam H V; also ||V||^2 into a slot. */
+static pegr_status gr_terms(pegr_engine *e, double lam)
+{
+    size_t rows = e->n * e->P, cols = 2 * e->m;
+    pegr_status s = PEGR_OK;
+    if (!e->b.V) s = engine_alloc(e, &e->b.V, cols * e->d * e->elem, "V (gr)");
+    if (s == PEGR_OK && !e->b.ZV) s = engine_alloc(e, &e->b.ZV, rows * cols * e->elem, "ZV (gr)");
+    if (s == PEGR_OK) s = engine_gemm_tn(e, rows, cols, e->d, e->b.C, e->b.X, e->b.V);
+    if (s == PEGR_OK) s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.V, e->b.ZV);
+    if (s == PEGR_OK) s = reduce_sum(e, e->b.V, cols * e->d, 1, 1.0, SLOT_GNORM2);
+    if (s != PEGR_OK) return s;
+    engine_args a = engine_args_begin(e, e->k.gr_final, "pegr_gr_final");
+    engine_arg_u32(&a, e->n);
+    engine_arg_u32(&a, e->P);
+    engine_arg_u32(&a, e->m);
+    engine_arg_real(&a, lam);
+    engine_arg_mem(&a, e->b.y);
+    engine_arg_mem(&a, e->b.A);
+    engine_arg_mem(&a, e->b.S2);
+    engine_arg_mem(&a, e->b.ZV);
+    engine_arg_mem(&a, e->b.a1);
+    engine_arg_mem(&a, e->b.a2);
+    engine_arg_mem(&a, e->b.C);
+    size_t global[2] = {cols, e->n};
+    return engine_launch(&a, 2, global);
+}
+
+/* Everything up to the coefficient tensor C of the method, plus the scalar reductions. */
+static pegr_status coefficients(pegr_engine *e, pegr_method method, double q, double lam)
+{
+    size_t rows = e->n * e->P, cols = 2 * e->m;
+    pegr_status s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.W, e->b.Z);
+    if (s == PEGR_OK) s = coef_terms(e, q);
+    if (s == PEGR_OK) s = example_terms(e);
+    if (s == PEGR_OK) s = coef_final(e, method == PEGR_METHOD_PEGR ? method : PEGR_METHOD_GD, lam);
+    if (s == PEGR_OK && method == PEGR_METHOD_GR) s = gr_terms(e, lam);
+    if (s == PEGR_OK) s = reduce_sum(e, e->b.loss, e->n, 0, 1.0 / (double)e->n, SLOT_LOSS_SUM);
+    if (s == PEGR_OK) s = reduce_sum(e, e->b.norm2, e->n, 0, 1.0 / (double)e->n, SLOT_PENALTY);
+    return s;
+}
+
+/* Per-example gradients, in chunks of examples that fit the device's limits. */
+static pegr_status per_example_grads(pegr_engine *e, double *out)
+{
+    size_t cols = 2 * e->m, per = cols * e->d * e->elem;
+    const pegr_device_info *dev = &e->ctx->device;
+    size_t room = e->bytes_cap > e->bytes_in_use ? e->bytes_cap - e->bytes_in_use : 0;
+    if (room > dev->max_mem_alloc_size) room = (size_t)dev->max_mem_alloc_size;
+    size_t chunk = room / per;
+    if (chunk > e->n) chunk = e->n;
+    if (chunk == 0)
+        return pegr_ctx_fail(e->ctx, PEGR_ERR_DEVICE_MEMORY,
+                             "one example's gradient needs %.1f MiB but only %.1f MiB can be "
+                             "allocated", per / 1048576.0, room / 1048576.0);
+    cl_mem buf = NULL;
+    pegr_status s = engine_alloc(e, &buf, chunk * per, "per-example gradients");
+    for (size_t first = 0; s == PEGR_OK && first < e->n; first += chunk) {
+        size_t count = e->n - first < chunk ? e->n - first : chunk;
+        engine_args a = engine_args_begin(e, e->k.per_example_grad, "pegr_per_example_grad");
+        engine_arg_u32(&a, first);
+        engine_arg_u32(&a, count);
+        engine_arg_u32(&a, e->P);
+        engine_arg_u32(&a, cols);
+        engine_arg_u32(&a, e->d);
+        engine_arg_mem(&a, e->b.X);
+        engine_arg_mem(&a, e->b.A);
+        engine_arg_mem(&a, e->b.a1);
+        engine_arg_mem(&a, e->b.y);
+        engine_arg_mem(&a, buf);
+        size_t global[3] = {e->d, cols, count};
+        s = engine_launch(&a, 3, global);
+        if (s == PEGR_OK) s = engine_download(e, buf, 0, out + first * cols * e->d, count * cols * e->d);
+    }
+    engine_free(e, &buf, chunk * per);
+    return s;
+}
+
+/* The outputs the request asks for, read back. */
+static pegr_status read_outputs(pegr_engine *e, const pegr_eval_request *req)
+{
+    pegr_status s = PEGR_OK;
+    if (req->grad) {
+        s = engine_gemm_tn(e, e->n * e->P, 2 * e->m, e->d, e->b.C, e->b.X, e->b.grad);
+        if (s == PEGR_OK) s = engine_download(e, e->b.grad, 0, req->grad, 2 * e->m * e->d);
+    }
+    if (s == PEGR_OK && req->margin) s = engine_download(e, e->b.margin, 0, req->margin, e->n);
+    if (s == PEGR_OK && req->loss) s = engine_download(e, e->b.loss, 0, req->loss, e->n);
+    if (s == PEGR_OK && req->norm2) s = engine_download(e, e->b.norm2, 0, req->norm2, e->n);
+    if (s == PEGR_OK && req->per_example_grad) s = per_example_grads(e, req->per_example_grad);
+    if (s == PEGR_OK && (req->mean_loss || req->objective)) {
+        double slots[SLOT_COUNT] = {0};
+        s = engine_download(e, e->b.scalars, 0, slots, SLOT_COUNT);
+        double L = slots[SLOT_LOSS_SUM];
+        double objective = req->method == PEGR_METHOD_PEGR ? L + req->lam * slots[SLOT_PENALTY]
+                           : req->method == PEGR_METHOD_GR ? L + req->lam * slots[SLOT_GNORM2]
+                                                           : L;
+        if (req->mean_loss) *req->mean_loss = L;
+        if (req->objective) *req->objective = objective;
+    }
+    return s;
+}
+
+pegr_status engine_evaluate(pegr_backend *b, const pegr_eval_request *req, pegr_error *err)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    if (!e->have_data || !e->have_weights)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "evaluate needs set_data and set_weights first");
+    pegr_status s = pegr_ref_check_request(req, err);
+    if (s != PEGR_OK) return s;
+    s = coefficients(e, req->method, req->q, req->lam);
+    if (s == PEGR_OK) s = read_outputs(e, req);
+    if (s != PEGR_OK) pegr_error_set(err, s, "%s", pegr_error_message(&e->ctx->error));
+    return s;
+}

@@ -1,0 +1,104 @@
+/* engine_gemm.c: the two GEMM shapes of a step, on pegr's kernels (cl/gemm.cl) or on CLBlast
+ * (queue-based C API, with a temporary buffer of ours when CLBlast asks for one).
+ * The default (PEGR_GEMM_AUTO) is pegr's own kernels: measured on PoCL (2-core EPYC, n=200, P=2,
+ * d=2000, m=20), untuned CLBlast was slower for these tall-skinny shapes -- see the closing note
+ * of the engine's issue and BENCHMARKS.md. $PEGR_GEMM=own|clblast overrides for experiments. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+
+#ifdef PEGR_HAVE_CLBLAST
+#include <clblast_c.h>
+#endif
+
+pegr_status engine_gemm_init(pegr_engine *e)
+{
+    pegr_gemm_impl want = e->options.gemm;
+    const char *env = getenv("PEGR_GEMM");
+    if (want == PEGR_GEMM_AUTO && env && strcmp(env, "clblast") == 0) want = PEGR_GEMM_CLBLAST;
+    if (want == PEGR_GEMM_AUTO && env && strcmp(env, "own") == 0) want = PEGR_GEMM_OWN;
+    if (want == PEGR_GEMM_AUTO) want = PEGR_GEMM_OWN;
+#ifndef PEGR_HAVE_CLBLAST
+    if (want == PEGR_GEMM_CLBLAST)
+        return pegr_ctx_fail(e->ctx, PEGR_ERR_UNSUPPORTED,
+                             "CLBlast was asked for but this build of pegr has no CLBlast");
+#endif
+    e->gemm = want;
+    return PEGR_OK;
+}
+
+static pegr_status own_gemm(pegr_engine *e, cl_kernel k, const char *name, size_t rows,
+                            size_t cols, size_t d, cl_mem A, cl_mem B, cl_mem out, int nt)
+{
+    engine_args a = engine_args_begin(e, k, name);
+    engine_arg_u32(&a, rows);
+    engine_arg_u32(&a, cols);
+    engine_arg_u32(&a, d);
+    engine_arg_mem(&a, A);
+    engine_arg_mem(&a, B);
+    engine_arg_mem(&a, out);
+    size_t global[2] = {nt ? cols : d, nt ? rows : cols};
+    return engine_launch(&a, 2, global);
+}
+
+#ifdef PEGR_HAVE_CLBLAST
+/* The status of a failed CLBlast call: OpenCL codes pass through; CLBlast's own (<= -1024) become
+ * PEGR_ERR_CLBLAST with the number in the message. */
+static pegr_status clblast_fail(pegr_engine *e, CLBlastStatusCode rc, const char *call)
+{
+    if (rc > -1024) return pegr_ctx_cl_fail(e->ctx, (cl_int)rc, call, "inside CLBlast");
+    return pegr_ctx_fail(e->ctx, PEGR_ERR_CLBLAST, "%s failed with CLBlast status %d", call, (int)rc);
+}
+
+/* Row-major C (M x N) = op(A) op(B); grows our temporary buffer when CLBlast asks for more. */
+static pegr_status clblast_gemm(pegr_engine *e, CLBlastTranspose ta, CLBlastTranspose tb, size_t M,
+                                size_t N, size_t K, cl_mem A, size_t lda, cl_mem B, size_t ldb,
+                                cl_mem C, size_t ldc)
+{
+    cl_command_queue q = e->ctx->queue;
+    int dbl = e->elem == sizeof(double);
+    size_t need = 0;
+    CLBlastStatusCode rc =
+        dbl ? CLBlastDGemmTempBufferSize(CLBlastLayoutRowMajor, ta, tb, M, N, K, 0, lda, 0, ldb, 0,
+                                         ldc, &q, &need)
+            : CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, ta, tb, M, N, K, 0, lda, 0, ldb, 0,
+                                         ldc, &q, &need);
+    if (rc != CLBlastSuccess) return clblast_fail(e, rc, "CLBlastGemmTempBufferSize");
+    if (need > e->gemm_temp_bytes) {
+        engine_free(e, &e->b.gemm_temp, e->gemm_temp_bytes);
+        e->gemm_temp_bytes = 0;
+        pegr_status s = engine_alloc(e, &e->b.gemm_temp, need, "CLBlast temporary");
+        if (s != PEGR_OK) return s;
+        e->gemm_temp_bytes = need;
+    }
+    cl_mem temp = e->gemm_temp_bytes ? e->b.gemm_temp : NULL;
+    rc = dbl ? CLBlastDgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, M, N, K, 1.0, A, 0, lda, B,
+                                          0, ldb, 0.0, C, 0, ldc, &q, NULL, temp)
+             : CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, M, N, K, 1.0f, A, 0, lda,
+                                          B, 0, ldb, 0.0f, C, 0, ldc, &q, NULL, temp);
+    return rc == CLBlastSuccess ? PEGR_OK : clblast_fail(e, rc, "CLBlastGemmWithTempBuffer");
+}
+#endif
+
+pegr_status engine_gemm_nt(pegr_engine *e, size_t rows, size_t cols, size_t d, cl_mem X, cl_mem W,
+                           cl_mem Z)
+{
+#ifdef PEGR_HAVE_CLBLAST
+    if (e->gemm == PEGR_GEMM_CLBLAST)
+        return clblast_gemm(e, CLBlastTransposeNo, CLBlastTransposeYes, rows, cols, d, X, d, W, d,
+                            Z, cols);
+#endif
+    return own_gemm(e, e->k.gemm_nt, "pegr_gemm_nt", rows, cols, d, X, W, Z, 1);
+}
+
+pegr_status engine_gemm_tn(pegr_engine *e, size_t rows, size_t cols, size_t d, cl_mem C, cl_mem X,
+                           cl_mem G)
+{
+#ifdef PEGR_HAVE_CLBLAST
+    if (e->gemm == PEGR_GEMM_CLBLAST)
+        return clblast_gemm(e, CLBlastTransposeYes, CLBlastTransposeNo, cols, d, rows, C, cols, X, d,
+                            G, d);
+#endif
+    return own_gemm(e, e->k.gemm_tn, "pegr_gemm_tn", rows, cols, d, C, X, G, 0);
+}
