@@ -39,6 +39,12 @@ typedef struct pegr_backend_ops {
     /* W: (2, m, d). Copied. set_data must come first (it fixes d). */
     pegr_status (*set_weights)(pegr_backend *b, const double *W, size_t m, pegr_error *err);
     pegr_status (*evaluate)(pegr_backend *b, const pegr_eval_request *req, pegr_error *err);
+    /* One gradient step: the outputs req asks for are computed at the current weights (as by
+     * evaluate), then W -= lr * gradient of req->method. req->grad may be NULL: the gradient then
+     * stays where the backend keeps it (on a device, nothing crosses to the host). */
+    pegr_status (*step)(pegr_backend *b, const pegr_eval_request *req, double lr, pegr_error *err);
+    /* Copy the current weights (2, m, d) out. */
+    pegr_status (*get_weights)(pegr_backend *b, double *W, pegr_error *err);
     void (*destroy)(pegr_backend *b);
 } pegr_backend_ops;
 

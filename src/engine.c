@@ -204,10 +204,22 @@ static void engine_destroy(pegr_backend *b)
     free(e);
 }
 
-pegr_status engine_evaluate(pegr_backend *b, const pegr_eval_request *req, pegr_error *err);
+static pegr_status engine_get_weights(pegr_backend *b, double *W, pegr_error *err)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    if (!e->have_weights)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "get_weights before set_weights");
+    return report(e, engine_download(e, e->b.W, 0, W, 2 * e->m * e->d), err);
+}
 
 static const pegr_backend_ops ENGINE_OPS = {
-    "opencl", engine_set_data, engine_set_weights, engine_evaluate, engine_destroy,
+    .name = "opencl",
+    .set_data = engine_set_data,
+    .set_weights = engine_set_weights,
+    .evaluate = engine_evaluate,
+    .step = engine_step,
+    .get_weights = engine_get_weights,
+    .destroy = engine_destroy,
 };
 
 static pegr_status create_kernels(pegr_engine *e)

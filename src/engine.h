@@ -18,6 +18,8 @@ typedef struct pegr_engine_options {
     /* The share of the device's global memory pegr may allocate (default 0.8); every buffer is
      * also kept within the device's max allocation. Per-example gradients are chunked to fit. */
     double memory_fraction;
+    /* At most this many examples' gradients are materialized at once (0: as many as fit). */
+    size_t per_example_chunk;
 } pegr_engine_options;
 
 /* A backend on ctx (the engine takes ownership of ctx and destroys it with itself, also on

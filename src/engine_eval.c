@@ -123,6 +123,8 @@ static pegr_status per_example_grads(pegr_engine *e, double *out)
     if (room > dev->max_mem_alloc_size) room = (size_t)dev->max_mem_alloc_size;
     size_t chunk = room / per;
     if (chunk > e->n) chunk = e->n;
+    if (e->options.per_example_chunk && chunk > e->options.per_example_chunk)
+        chunk = e->options.per_example_chunk;
     if (chunk == 0)
         return pegr_ctx_fail(e->ctx, PEGR_ERR_DEVICE_MEMORY,
                              "one example's gradient needs %.1f MiB but only %.1f MiB can be "
@@ -150,14 +152,16 @@ static pegr_status per_example_grads(pegr_engine *e, double *out)
     return s;
 }
 
-/* The outputs the request asks for, read back. */
+static pegr_status gradient(pegr_engine *e)
+{
+    return engine_gemm_tn(e, e->n * e->P, 2 * e->m, e->d, e->b.C, e->b.X, e->b.grad);
+}
+
+/* The outputs the request asks for, read back (the gradient must be in e->b.grad when asked). */
 static pegr_status read_outputs(pegr_engine *e, const pegr_eval_request *req)
 {
     pegr_status s = PEGR_OK;
-    if (req->grad) {
-        s = engine_gemm_tn(e, e->n * e->P, 2 * e->m, e->d, e->b.C, e->b.X, e->b.grad);
-        if (s == PEGR_OK) s = engine_download(e, e->b.grad, 0, req->grad, 2 * e->m * e->d);
-    }
+    if (req->grad) s = engine_download(e, e->b.grad, 0, req->grad, 2 * e->m * e->d);
     if (s == PEGR_OK && req->margin) s = engine_download(e, e->b.margin, 0, req->margin, e->n);
     if (s == PEGR_OK && req->loss) s = engine_download(e, e->b.loss, 0, req->loss, e->n);
     if (s == PEGR_OK && req->norm2) s = engine_download(e, e->b.norm2, 0, req->norm2, e->n);
@@ -175,16 +179,42 @@ static pegr_status read_outputs(pegr_engine *e, const pegr_eval_request *req)
     return s;
 }
 
-pegr_status engine_evaluate(pegr_backend *b, const pegr_eval_request *req, pegr_error *err)
+static pegr_status update(pegr_engine *e, double lr)
+{
+    engine_args a = engine_args_begin(e, e->k.update, "pegr_update");
+    size_t count = 2 * e->m * e->d;
+    engine_arg_u32(&a, count);
+    engine_arg_real(&a, lr);
+    engine_arg_mem(&a, e->b.grad);
+    engine_arg_mem(&a, e->b.W);
+    size_t global[1] = {count};
+    return engine_launch(&a, 1, global);
+}
+
+/* evaluate (lr < 0 marks "no update") and step share everything but the update. */
+static pegr_status run(pegr_backend *b, const pegr_eval_request *req, int do_step, double lr,
+                       pegr_error *err)
 {
     pegr_engine *e = (pegr_engine *)b;
     if (!e->have_data || !e->have_weights)
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
-                              "evaluate needs set_data and set_weights first");
+                              "the engine needs set_data and set_weights first");
     pegr_status s = pegr_ref_check_request(req, err);
     if (s != PEGR_OK) return s;
     s = coefficients(e, req->method, req->q, req->lam);
+    if (s == PEGR_OK && (req->grad || do_step)) s = gradient(e);
     if (s == PEGR_OK) s = read_outputs(e, req);
+    if (s == PEGR_OK && do_step) s = update(e, lr);
     if (s != PEGR_OK) pegr_error_set(err, s, "%s", pegr_error_message(&e->ctx->error));
     return s;
+}
+
+pegr_status engine_evaluate(pegr_backend *b, const pegr_eval_request *req, pegr_error *err)
+{
+    return run(b, req, 0, 0.0, err);
+}
+
+pegr_status engine_step(pegr_backend *b, const pegr_eval_request *req, double lr, pegr_error *err)
+{
+    return run(b, req, 1, lr, err);
 }

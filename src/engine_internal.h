@@ -84,4 +84,8 @@ pegr_status engine_gemm_nt(pegr_engine *e, size_t rows, size_t cols, size_t d, c
 pegr_status engine_gemm_tn(pegr_engine *e, size_t rows, size_t cols, size_t d, cl_mem C, cl_mem X,
                            cl_mem G);
 
+/* ---- engine_eval.c: the backend's evaluate and step */
+pegr_status engine_evaluate(pegr_backend *b, const pegr_eval_request *req, pegr_error *err);
+pegr_status engine_step(pegr_backend *b, const pegr_eval_request *req, double lr, pegr_error *err);
+
 #endif

@@ -494,6 +494,7 @@ pegr_status pegr_ref_evaluate(const double *X, const double *y, size_t n, size_t
 typedef struct host_backend {
     pegr_backend base; /* first, so a pegr_backend * is a host_backend * */
     double *X, *y, *K, *W;
+    double *grad;      /* (2, m, d) scratch for step */
     size_t n, P, d, m; /* m = 0 while no weights are set */
 } host_backend;
 
@@ -566,10 +567,40 @@ static pegr_status host_evaluate(pegr_backend *b, const pegr_eval_request *req, 
     return pegr_ref_evaluate_gram(h->X, h->K, h->y, h->n, h->P, h->d, h->W, h->m, req, err);
 }
 
+static pegr_status host_step(pegr_backend *b, const pegr_eval_request *req, double lr,
+                             pegr_error *err)
+{
+    host_backend *h = (host_backend *)b;
+    if (!h->W)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "host backend: set_data and set_weights must come before step");
+    size_t count = 2 * h->m * h->d;
+    pegr_eval_request r = *req;
+    if (!r.grad) {
+        double *grown = realloc(h->grad, count * sizeof(double));
+        if (!grown) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "host backend: out of memory");
+        h->grad = grown;
+        r.grad = h->grad;
+    }
+    pegr_status s = host_evaluate(b, &r, err);
+    if (s != PEGR_OK) return s;
+    for (size_t k = 0; k < count; k++) h->W[k] -= lr * r.grad[k];
+    return PEGR_OK;
+}
+
+static pegr_status host_get_weights(pegr_backend *b, double *W, pegr_error *err)
+{
+    host_backend *h = (host_backend *)b;
+    if (!h->W) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "host backend: no weights set");
+    memcpy(W, h->W, 2 * h->m * h->d * sizeof(double));
+    return PEGR_OK;
+}
+
 static void host_destroy(pegr_backend *b)
 {
     host_backend *h = (host_backend *)b;
     if (!h) return;
+    free(h->grad);
     free(h->X);
     free(h->y);
     free(h->K);
@@ -582,6 +613,8 @@ static const pegr_backend_ops host_ops = {
     .set_data = host_set_data,
     .set_weights = host_set_weights,
     .evaluate = host_evaluate,
+    .step = host_step,
+    .get_weights = host_get_weights,
     .destroy = host_destroy,
 };
 

@@ -18,7 +18,7 @@ build_dir="${BUILD_DIR:-$root/build}"
 # The build (compiler, meson, ninja, OpenCL loader and headers, CLBlast), the default device (PoCL,
 # a CPU OpenCL implementation), the tests (cmocka, clang for the OpenCL C 1.2 check, valgrind) and
 # clinfo for looking at devices.
-packages=(gcc pkg-config python3 meson ninja-build ocl-icd-opencl-dev opencl-headers
+packages=(gcc pkg-config python3 python3-numpy python3-torch meson ninja-build ocl-icd-opencl-dev opencl-headers
           pocl-opencl-icd libclblast-dev libcmocka-dev clang valgrind clinfo)
 
 missing=()
