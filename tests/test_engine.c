@@ -97,6 +97,8 @@ static double rel_err(const double *a, const double *b, size_t count)
     return worst;
 }
 
+static pegr_gemm_impl gemm_choice = PEGR_GEMM_AUTO;
+
 static pegr_backend *open_engine(pegr_precision prec, size_t wg_cap, double mem_fraction,
                                  size_t chunk)
 {
@@ -106,7 +108,7 @@ static pegr_backend *open_engine(pegr_precision prec, size_t wg_cap, double mem_
     pegr_error err = {0};
     if (pegr_context_create(&devices[0], &copts, &ctx, &err) != PEGR_OK)
         fail_msg("%s", pegr_error_message(&err));
-    pegr_engine_options eopts = {prec, PEGR_GEMM_AUTO, mem_fraction, chunk};
+    pegr_engine_options eopts = {prec, gemm_choice, mem_fraction, chunk};
     pegr_backend *b = pegr_engine_create(ctx, &eopts, &err);
     if (!b) fail_msg("%s", pegr_error_message(&err));
     pegr_error_clear(&err);
@@ -188,12 +190,24 @@ static void test_fp32_equals_host_within_tolerance(void **state)
     run_all_shapes(PEGR_FP32, 2e-4, 0);
 }
 
+/* The same with pegr's own GEMM kernels forced (the default may be CLBlast). */
+static void test_own_gemm_kernels_equal_host_in_both_precisions(void **state)
+{
+    (void)state;
+    gemm_choice = PEGR_GEMM_OWN;
+    if (devices[0].fp64) run_all_shapes(PEGR_FP64, 1e-10, 0);
+    run_all_shapes(PEGR_FP32, 2e-4, 0);
+    gemm_choice = PEGR_GEMM_AUTO;
+}
+
 static void test_work_group_size_capped_at_1_still_exact(void **state)
 {
     (void)state;
     pegr_precision prec = devices[0].fp64 ? PEGR_FP64 : PEGR_FP32;
     double tol = devices[0].fp64 ? 1e-10 : 2e-4;
+    gemm_choice = PEGR_GEMM_OWN; /* CLBlast picks its own work-group sizes */
     pegr_backend *dev = open_engine(prec, 1, 0, 0);
+    gemm_choice = PEGR_GEMM_AUTO;
     problem p = make_problem(6, 2, 33, 3, 7);
     for (int method = 0; method < 3; method++) compare_all(&p, (pegr_method)method, 3.0, 0.1, dev, tol);
     free_problem(&p);
@@ -350,6 +364,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fp64_equals_host_on_every_shape_method_and_q),
         cmocka_unit_test(test_fp32_equals_host_within_tolerance),
+        cmocka_unit_test(test_own_gemm_kernels_equal_host_in_both_precisions),
         cmocka_unit_test(test_work_group_size_capped_at_1_still_exact),
         cmocka_unit_test(test_golden_cases_on_the_device),
         cmocka_unit_test(test_several_steps_of_each_method_agree_with_host),
