@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include "context_impl.h"
 #include "kernel_source.h"
 #include "program_cache.h"
@@ -12,7 +14,15 @@ struct pegr_program {
     cl_program program;
     char *options;
     int from_cache;
+    double seconds; /* wall time of the build (or the cache load) */
 };
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* Every program starts with common.cl (REAL, fp64 pragma, helpers). */
 static const char COMMON_FILE[] = "common.cl";
@@ -162,6 +172,7 @@ pegr_status pegr_program_build(pegr_context *ctx, const char *const *files, size
         return pegr_ctx_fail(ctx, PEGR_ERR_UNSUPPORTED,
                              "fp64 was asked for but the device does not list cl_khr_fp64; use "
                              "--precision fp32 or another device");
+    double t0 = now_seconds();
     pegr_program *prog = calloc(1, sizeof *prog);
     char *source = NULL, *dir = NULL;
     pegr_status status = PEGR_OK;
@@ -176,10 +187,16 @@ pegr_status pegr_program_build(pegr_context *ctx, const char *const *files, size
     dir = pegr_cache_dir();
     if (dir && build_from_cache(ctx, dir, key, prog->options, &prog->program)) {
         prog->from_cache = 1;
-        pegr_ctx_log(ctx, PEGR_LOG_DEBUG, "program %s loaded from cache %s", key, dir);
+        prog->seconds = now_seconds() - t0;
+        pegr_ctx_log(ctx, PEGR_LOG_INFO, "program %s loaded from the binary cache in %.3f s (%s)",
+                     key, prog->seconds, dir);
         goto done;
     }
     status = build_from_source(ctx, source, prog->options, &prog->program);
+    prog->seconds = now_seconds() - t0;
+    if (status == PEGR_OK)
+        pegr_ctx_log(ctx, PEGR_LOG_INFO, "program %s compiled in %.3f s with %s", key,
+                     prog->seconds, prog->options);
     if (status == PEGR_OK && dir) store_in_cache(ctx, dir, key, prog->program);
 
 done:
@@ -206,3 +223,5 @@ void *pegr_program_cl(const pegr_program *program) { return program->program; }
 int pegr_program_from_cache(const pegr_program *program) { return program->from_cache; }
 
 const char *pegr_program_options(const pegr_program *program) { return program->options; }
+
+double pegr_program_build_seconds(const pegr_program *program) { return program->seconds; }

@@ -131,6 +131,8 @@ void *pegr_program_cl(const pegr_program *program);
 int pegr_program_from_cache(const pegr_program *program);
 /* The full build options used. */
 const char *pegr_program_options(const pegr_program *program);
+/* Wall seconds the build (or the cache load) took. */
+double pegr_program_build_seconds(const pegr_program *program);
 
 /* Run the smoke kernel (y = a*x + y on `count` elements, REAL precision) and compare against the
  * host; OUT: *max_abs_err. A quick end-to-end check that building and running kernels works. */
