@@ -69,5 +69,7 @@ case "$mode" in
     ;;
   test)
     meson test -C "$build_dir" --print-errorlogs --num-processes "$(nproc 2>/dev/null || echo 2)"
+    # The host-side suites again under valgrind: memory errors and leaks fail.
+    meson test -C "$build_dir" --print-errorlogs --setup valgrind --suite host
     ;;
 esac
