@@ -7,35 +7,9 @@
  *   pegr_example_terms  (n):       margin f_i, loss l_i, a1, a2, G_i, ||g_i||^2 = a1^2 G_i
  *   pegr_coef_final     (cols, n): C for gd (a1 y A / n) plus, for pegr, (2 lam / n) C^H
  *   pegr_gr_final       (cols, n): C += 2 lam (1/n) [a2 (grad f . v) A + a1 y S2 <x, v>] (gr)
+ * (1/n is the per-example weight omega_i: 1/n, or 1/B on a mini-batch and 0 off it.)
  *   pegr_patch_gram     (P*P, n):  K once per dataset
  *   pegr_per_example_grad (d, cols, count): g_i materialized for a chunk of examples */
-
-#define PEGR_METHOD_GD 0
-#define PEGR_METHOD_PEGR 1
-#define PEGR_METHOD_GR 2
-
-/* s(z) = max(z, 0)^q and its derivatives; q >= 1 (q = 1: ReLU, s'' = 0). */
-inline void pegr_activation(const REAL z, const REAL q, REAL *s, REAL *ds, REAL *d2s)
-{
-    if (!(z > 0)) {
-        *s = 0;
-        *ds = 0;
-        *d2s = 0;
-    } else if (q == (REAL)1) {
-        *s = z;
-        *ds = 1;
-        *d2s = 0;
-    } else if (q == (REAL)2) {
-        *s = z * z;
-        *ds = 2 * z;
-        *d2s = 2;
-    } else {
-        const REAL zq1 = pow(z, q - 1);
-        *s = zq1 * z;
-        *ds = q * zq1;
-        *d2s = q * (q - 1) * pow(z, q - 2);
-    }
-}
 
 __kernel void pegr_coef_terms(const uint n, const uint P, const uint m, const REAL q,
                               __global const REAL *Z, __global const REAL *K, __global REAL *A,
@@ -102,7 +76,8 @@ __kernel void pegr_example_terms(const uint n, const uint cols, __global const R
 }
 
 __kernel void pegr_coef_final(const uint n, const uint P, const uint m, const int method,
-                              const REAL lam, __global const REAL *y, __global const REAL *K,
+                              const REAL lam, __global const REAL *omega, __global const REAL *y,
+                              __global const REAL *K,
                               __global const REAL *A, __global const REAL *S2,
                               __global const REAL *a1, __global const REAL *a2,
                               __global const REAL *G, __global REAL *C)
@@ -111,7 +86,7 @@ __kernel void pegr_coef_final(const uint n, const uint P, const uint m, const in
     const uint i = get_global_id(1);
     const uint cols = 2 * m;
     if (c >= cols || i >= n) return;
-    const REAL inv_n = (REAL)1 / (REAL)n;
+    const REAL w = omega[i]; /* 1/n, or the example's mini-batch weight */
     const REAL a1y = a1[i] * y[i];
     const __global REAL *Ki = K + (size_t)i * P * P;
     for (uint p = 0; p < P; p++) {
@@ -123,14 +98,14 @@ __kernel void pegr_coef_final(const uint n, const uint P, const uint m, const in
             const REAL CH = a2[i] * a1y * G[i] * A[at] + a1y * S2[at] * (a1y * KA);
             coef += 2 * lam * CH;
         }
-        C[at] = coef * inv_n;
+        C[at] = coef * w;
     }
 }
 
 /* gr: V = grad L (already in C^T X form), ZV = X V^T. Adds 2 lam H V to the coefficients C (which
  * hold gd's on entry): H V = (1/n) sum_i [a2_i (grad f_i . V) grad f_i + a1_i y_i Hess f_i V]. */
 __kernel void pegr_gr_final(const uint n, const uint P, const uint m, const REAL lam,
-                            __global const REAL *y, __global const REAL *A,
+                            __global const REAL *omega, __global const REAL *y, __global const REAL *A,
                             __global const REAL *S2, __global const REAL *ZV,
                             __global const REAL *a1, __global const REAL *a2, __global REAL *C)
 {
@@ -146,11 +121,11 @@ __kernel void pegr_gr_final(const uint n, const uint P, const uint m, const REAL
             const size_t at = ((size_t)i * P + p) * cols + c2;
             gfv += A[at] * ZV[at];
         }
-    const REAL inv_n = (REAL)1 / (REAL)n;
+    const REAL w = omega[i];
     for (uint p = 0; p < P; p++) {
         const size_t at = ((size_t)i * P + p) * cols + c;
         const REAL hv = a2[i] * gfv * A[at] + a1[i] * y[i] * S2[at] * ZV[at];
-        C[at] += 2 * lam * inv_n * hv;
+        C[at] += 2 * lam * w * hv;
     }
 }
 

@@ -5,6 +5,7 @@
 #define PEGR_BACKEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pegr/status.h"
 
@@ -27,7 +28,37 @@ typedef struct pegr_eval_request {
     double *per_example_grad; /* grad l_i, materialized */
     double *mean_loss;        /* scalar: L = mean_i l_i */
     double *objective;        /* scalar: the chosen objective's value */
+    /* (n) per-example weights that replace 1/n in L, the penalties and the gradients (a mini-batch:
+     * 1/B on the batch, 0 elsewhere); NULL: 1/n. */
+    const double *weights;
+    /* The paper's metrics at the current weights (needs set_reference); NULL: not computed. */
+    struct pegr_metrics *metrics;
 } pegr_eval_request;
+
+/* The paper's metrics (math.md, "What to log") at one set of weights. */
+typedef struct pegr_metrics {
+    double loss;          /* mean training loss L */
+    double objective;     /* the method's objective */
+    double train_error;   /* fraction of training examples with y f <= 0 */
+    double test_error;    /* the same on the test set (NaN without one) */
+    double gamma_max[2];  /* signal learning: max over r of c_j <W[j,r] - W0[j,r], mu>, j = +1, -1 */
+    double gamma_mean;    /* mean over (j, r) */
+    double rho_mean;      /* noise memorization: mean over i of max over r (own class) and noise
+                             patches of <W[j,r] - W0[j,r], xi_i> */
+    double norm2_mean;    /* mean over i of ||grad l_i||^2 */
+    double norm2_var;     /* their variance (what pegr penalizes) */
+    double grad_norm;     /* ||gradient of the objective||_F */
+} pegr_metrics;
+
+/* What the metrics are measured against: set once per run, after set_weights(W0). */
+typedef struct pegr_reference {
+    const double *W0;           /* (2, m, d) initial weights */
+    const double *mu;           /* (d,) the signal vector */
+    const size_t *signal_patch; /* (n,) which patch of each training example is the signal */
+    const double *X_test;       /* (n_test, P, d); NULL with n_test = 0 */
+    const double *y_test;       /* (n_test,) */
+    size_t n_test;
+} pegr_reference;
 
 typedef struct pegr_backend pegr_backend;
 
@@ -45,6 +76,15 @@ typedef struct pegr_backend_ops {
     pegr_status (*step)(pegr_backend *b, const pegr_eval_request *req, double lr, pegr_error *err);
     /* Copy the current weights (2, m, d) out. */
     pegr_status (*get_weights)(pegr_backend *b, double *W, pegr_error *err);
+    /* Fix what the metrics compare against (the arrays are copied). */
+    pegr_status (*set_reference)(pegr_backend *b, const pegr_reference *ref, pegr_error *err);
+    /* Test error under input perturbation: every test patch gets x + delta, delta ~ N(0, sigma^2 I)
+     * drawn from the PERTURB stream of `seed` (the same numbers on every backend). */
+    pegr_status (*perturbed_test_error)(pegr_backend *b, double q, double sigma, uint64_t seed,
+                                        double *error_rate, pegr_error *err);
+    /* The first step (0-based count of step calls since set_weights) whose update left a NaN or
+     * Inf in the weights, or -1 when none has. Cheap: no weights cross to the host. */
+    pegr_status (*first_nonfinite_step)(pegr_backend *b, long *step, pegr_error *err);
     void (*destroy)(pegr_backend *b);
 } pegr_backend_ops;
 

@@ -297,3 +297,9 @@ pegr_status pegr_init_weights(uint64_t seed, size_t m, size_t d, double sigma0, 
     pegr_rng_fill_normal(seed, PEGR_STREAM_INIT_WEIGHTS, 0, 2 * m * d, sigma0, W);
     return PEGR_OK;
 }
+
+void pegr_perturb(uint64_t seed, double sigma, const double *src, size_t count, double *dst)
+{
+    pegr_rng_fill_normal(seed, PEGR_STREAM_PERTURB, 0, count, sigma, dst);
+    for (size_t k = 0; k < count; k++) dst[k] += src[k];
+}

@@ -81,6 +81,10 @@ void pegr_dataset_free(pegr_dataset *ds);
 pegr_status pegr_init_weights(uint64_t seed, size_t m, size_t d, double sigma0, double *W,
                               pegr_error *err);
 
+/* dst[k] = src[k] + sigma * N(0, 1), the normals from the PERTURB stream of seed at index k: the
+ * input perturbation of the robustness metric, identical on every backend. */
+void pegr_perturb(uint64_t seed, double sigma, const double *src, size_t count, double *dst);
+
 #ifdef __cplusplus
 }
 #endif

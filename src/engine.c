@@ -90,13 +90,15 @@ static void free_data_buffers(pegr_engine *e)
     engine_free(e, &e->b.X, rows * e->d * el);
     engine_free(e, &e->b.y, n * el);
     engine_free(e, &e->b.K, n * e->P * e->P * el);
-    cl_mem *per_example[] = {&e->b.margin, &e->b.loss, &e->b.a1, &e->b.a2, &e->b.G, &e->b.norm2};
-    for (size_t i = 0; i < 6; i++) engine_free(e, per_example[i], n * el);
+    cl_mem *per_example[] = {&e->b.margin, &e->b.loss, &e->b.a1, &e->b.a2, &e->b.G, &e->b.norm2,
+                             &e->b.omega};
+    for (size_t i = 0; i < 7; i++) engine_free(e, per_example[i], n * el);
     e->have_data = 0;
 }
 
 static void free_weight_buffers(pegr_engine *e)
 {
+    engine_free_reference(e);
     size_t rows = rows_of(e), cols = cols_of(e), el = e->elem;
     engine_free(e, &e->b.W, cols * e->d * el);
     engine_free(e, &e->b.grad, cols * e->d * el);
@@ -144,11 +146,13 @@ static pegr_status engine_set_data(pegr_backend *b, const double *X, const doubl
     s = engine_alloc(e, &e->b.X, n * P * d * el, "X");
     if (s == PEGR_OK) s = engine_alloc(e, &e->b.y, n * el, "y");
     if (s == PEGR_OK) s = engine_alloc(e, &e->b.K, n * P * P * el, "K");
-    cl_mem *per_example[] = {&e->b.margin, &e->b.loss, &e->b.a1, &e->b.a2, &e->b.G, &e->b.norm2};
-    const char *names[] = {"margin", "loss", "a1", "a2", "G", "norm2"};
-    for (size_t i = 0; i < 6 && s == PEGR_OK; i++) s = engine_alloc(e, per_example[i], n * el, names[i]);
+    cl_mem *per_example[] = {&e->b.margin, &e->b.loss, &e->b.a1, &e->b.a2, &e->b.G, &e->b.norm2,
+                             &e->b.omega};
+    const char *names[] = {"margin", "loss", "a1", "a2", "G", "norm2", "omega"};
+    for (size_t i = 0; i < 7 && s == PEGR_OK; i++) s = engine_alloc(e, per_example[i], n * el, names[i]);
     if (s == PEGR_OK) s = engine_upload(e, e->b.X, X, n * P * d);
     if (s == PEGR_OK) s = engine_upload(e, e->b.y, y, n);
+    if (s == PEGR_OK) s = engine_uniform_weights(e);
     if (s == PEGR_OK) s = compute_patch_gram(e);
     if (s != PEGR_OK) {
         free_data_buffers(e);
@@ -184,7 +188,16 @@ static pegr_status engine_set_weights(pegr_backend *b, const double *W, size_t m
         }
         e->have_weights = 1;
     }
+    /* New weights start a new run: no step taken, none non-finite, the old reference stale. */
+    engine_free_reference(e);
+    e->steps_done = 0;
+    cl_int none = 0x7fffffff;
     pegr_status s = engine_upload(e, e->b.W, W, 2 * m * e->d);
+    if (s == PEGR_OK) {
+        cl_int rc = clEnqueueWriteBuffer(e->ctx->queue, e->b.first_bad, CL_TRUE, 0, sizeof none,
+                                         &none, 0, NULL, NULL);
+        if (rc != CL_SUCCESS) s = pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueWriteBuffer", "first_bad");
+    }
     return report(e, s, err);
 }
 
@@ -196,6 +209,7 @@ static void engine_destroy(pegr_backend *b)
     free_weight_buffers(e);
     free_data_buffers(e);
     engine_free(e, &e->b.scalars, SLOT_COUNT * e->elem);
+    engine_free(e, &e->b.first_bad, sizeof(cl_int));
     cl_kernel *ks = (cl_kernel *)&e->k;
     for (size_t i = 0; i < sizeof e->k / sizeof(cl_kernel); i++)
         if (ks[i]) clReleaseKernel(ks[i]);
@@ -212,6 +226,20 @@ static pegr_status engine_get_weights(pegr_backend *b, double *W, pegr_error *er
     return report(e, engine_download(e, e->b.W, 0, W, 2 * e->m * e->d), err);
 }
 
+static pegr_status engine_first_nonfinite_step(pegr_backend *b, long *step, pegr_error *err)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    cl_int first = 0x7fffffff;
+    *step = -1;
+    if (!e->have_weights) return PEGR_OK;
+    cl_int rc = clEnqueueReadBuffer(e->ctx->queue, e->b.first_bad, CL_TRUE, 0, sizeof first, &first,
+                                    0, NULL, NULL);
+    if (rc != CL_SUCCESS)
+        return report(e, pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueReadBuffer", "first_bad"), err);
+    if (first != 0x7fffffff) *step = first;
+    return PEGR_OK;
+}
+
 static const pegr_backend_ops ENGINE_OPS = {
     .name = "opencl",
     .set_data = engine_set_data,
@@ -219,6 +247,9 @@ static const pegr_backend_ops ENGINE_OPS = {
     .evaluate = engine_evaluate,
     .step = engine_step,
     .get_weights = engine_get_weights,
+    .set_reference = engine_set_reference,
+    .perturbed_test_error = engine_perturbed_test_error,
+    .first_nonfinite_step = engine_first_nonfinite_step,
     .destroy = engine_destroy,
 };
 
@@ -227,7 +258,8 @@ static pegr_status create_kernels(pegr_engine *e)
     static const char *const names[] = {
         "pegr_gemm_nt",     "pegr_gemm_tn",       "pegr_coef_terms",       "pegr_example_terms",
         "pegr_coef_final",  "pegr_gr_final",      "pegr_patch_gram",       "pegr_per_example_grad",
-        "pegr_reduce_sum",  "pegr_update",
+        "pegr_reduce_sum",  "pegr_update",        "pegr_rho",              "pegr_train_stats",
+        "pegr_test_wrong",
     };
     cl_kernel *ks = (cl_kernel *)&e->k;
     _Static_assert(sizeof(engine_kernels) == sizeof names / sizeof names[0] * sizeof(cl_kernel),
@@ -241,9 +273,13 @@ static pegr_status create_kernels(pegr_engine *e)
      * own limit, a power of two. */
     size_t limit = 1;
     cl_device_id dev = (cl_device_id)e->ctx->device.cl_device;
+    size_t stats_limit = 1;
     if (clGetKernelWorkGroupInfo(e->k.reduce_sum, dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof limit,
-                                 &limit, NULL) != CL_SUCCESS)
-        limit = 1;
+                                 &limit, NULL) != CL_SUCCESS ||
+        clGetKernelWorkGroupInfo(e->k.train_stats, dev, CL_KERNEL_WORK_GROUP_SIZE,
+                                 sizeof stats_limit, &stats_limit, NULL) != CL_SUCCESS)
+        limit = stats_limit = 1;
+    if (stats_limit < limit) limit = stats_limit; /* both run with reduce_wg */
     size_t cap = pegr_context_max_work_group_size(e->ctx);
     if (cap > 256) cap = 256; /* the PEGR_WG_SIZE program.c compiles with */
     if (limit > cap) limit = cap;
@@ -269,10 +305,11 @@ pegr_backend *pegr_engine_create(pegr_context *ctx, const pegr_engine_options *o
     e->elem = e->options.precision == PEGR_FP64 ? sizeof(double) : sizeof(float);
     e->base.precision_name = e->options.precision == PEGR_FP64 ? "fp64" : "fp32";
     e->bytes_cap = (size_t)(e->options.memory_fraction * (double)ctx->device.global_mem_size);
-    const char *files[] = {"gemm.cl", "coefficients.cl", "reduce.cl"};
-    pegr_status s = pegr_program_build(ctx, files, 3, e->options.precision, NULL, &e->program);
+    const char *files[] = {"gemm.cl", "coefficients.cl", "reduce.cl", "metrics.cl"};
+    pegr_status s = pegr_program_build(ctx, files, 4, e->options.precision, NULL, &e->program);
     if (s == PEGR_OK) s = create_kernels(e);
     if (s == PEGR_OK) s = engine_alloc(e, &e->b.scalars, SLOT_COUNT * e->elem, "scalars");
+    if (s == PEGR_OK) s = engine_alloc(e, &e->b.first_bad, sizeof(cl_int), "first_bad");
     if (s == PEGR_OK) s = engine_gemm_init(e);
     if (s != PEGR_OK) {
         report(e, s, err);

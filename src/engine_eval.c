@@ -1,17 +1,19 @@
 /* engine_eval.c: one evaluation of an objective on the device -- Z = X W^T, the coefficient
  * kernels, (for gr the extra GEMM pair), grad = C^T X -- and what is read back of it. */
+#include <math.h>
 #include <stdlib.h>
 
 #include "engine_internal.h"
 #include "host_ref.h"
 
-static pegr_status reduce_sum(pegr_engine *e, cl_mem x, size_t count, int square, double scale,
-                              int slot)
+pegr_status engine_reduce(pegr_engine *e, cl_mem x, cl_mem w, size_t count, int mode, double scale,
+                          int slot)
 {
     engine_args a = engine_args_begin(e, e->k.reduce_sum, "pegr_reduce_sum");
     engine_arg_u32(&a, count);
     engine_arg_mem(&a, x);
-    engine_arg_i32(&a, square);
+    engine_arg_mem(&a, w ? w : x);
+    engine_arg_i32(&a, mode);
     engine_arg_real(&a, scale);
     engine_arg_mem(&a, e->b.scalars);
     engine_arg_u32(&a, (size_t)slot);
@@ -61,6 +63,7 @@ static pegr_status coef_final(pegr_engine *e, pegr_method method, double lam)
     engine_arg_u32(&a, e->m);
     engine_arg_i32(&a, (int)method);
     engine_arg_real(&a, lam);
+    engine_arg_mem(&a, e->b.omega);
     engine_arg_mem(&a, e->b.y);
     engine_arg_mem(&a, e->b.K);
     engine_arg_mem(&a, e->b.A);
@@ -82,13 +85,14 @@ static pegr_status gr_terms(pegr_engine *e, double lam)
     if (s == PEGR_OK && !e->b.ZV) s = engine_alloc(e, &e->b.ZV, rows * cols * e->elem, "ZV (gr)");
     if (s == PEGR_OK) s = engine_gemm_tn(e, rows, cols, e->d, e->b.C, e->b.X, e->b.V);
     if (s == PEGR_OK) s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.V, e->b.ZV);
-    if (s == PEGR_OK) s = reduce_sum(e, e->b.V, cols * e->d, 1, 1.0, SLOT_GNORM2);
+    if (s == PEGR_OK) s = engine_reduce(e, e->b.V, NULL, cols * e->d, REDUCE_SQUARES, 1.0, SLOT_GNORM2);
     if (s != PEGR_OK) return s;
     engine_args a = engine_args_begin(e, e->k.gr_final, "pegr_gr_final");
     engine_arg_u32(&a, e->n);
     engine_arg_u32(&a, e->P);
     engine_arg_u32(&a, e->m);
     engine_arg_real(&a, lam);
+    engine_arg_mem(&a, e->b.omega);
     engine_arg_mem(&a, e->b.y);
     engine_arg_mem(&a, e->b.A);
     engine_arg_mem(&a, e->b.S2);
@@ -109,8 +113,9 @@ static pegr_status coefficients(pegr_engine *e, pegr_method method, double q, do
     if (s == PEGR_OK) s = example_terms(e);
     if (s == PEGR_OK) s = coef_final(e, method == PEGR_METHOD_PEGR ? method : PEGR_METHOD_GD, lam);
     if (s == PEGR_OK && method == PEGR_METHOD_GR) s = gr_terms(e, lam);
-    if (s == PEGR_OK) s = reduce_sum(e, e->b.loss, e->n, 0, 1.0 / (double)e->n, SLOT_LOSS_SUM);
-    if (s == PEGR_OK) s = reduce_sum(e, e->b.norm2, e->n, 0, 1.0 / (double)e->n, SLOT_PENALTY);
+    /* L = sum_i omega_i l_i and the pegr penalty's sum_i omega_i ||g_i||^2 */
+    if (s == PEGR_OK) s = engine_reduce(e, e->b.loss, e->b.omega, e->n, REDUCE_DOT, 1.0, SLOT_LOSS);
+    if (s == PEGR_OK) s = engine_reduce(e, e->b.norm2, e->b.omega, e->n, REDUCE_DOT, 1.0, SLOT_PENALTY);
     return s;
 }
 
@@ -169,7 +174,7 @@ static pegr_status read_outputs(pegr_engine *e, const pegr_eval_request *req)
     if (s == PEGR_OK && (req->mean_loss || req->objective)) {
         double slots[SLOT_COUNT] = {0};
         s = engine_download(e, e->b.scalars, 0, slots, SLOT_COUNT);
-        double L = slots[SLOT_LOSS_SUM];
+        double L = slots[SLOT_LOSS];
         double objective = req->method == PEGR_METHOD_PEGR ? L + req->lam * slots[SLOT_PENALTY]
                            : req->method == PEGR_METHOD_GR ? L + req->lam * slots[SLOT_GNORM2]
                                                            : L;
@@ -187,34 +192,90 @@ static pegr_status update(pegr_engine *e, double lr)
     engine_arg_real(&a, lr);
     engine_arg_mem(&a, e->b.grad);
     engine_arg_mem(&a, e->b.W);
+    engine_arg_i32(&a, e->steps_done < 0x7fffffff ? (int)e->steps_done : 0x7ffffffe);
+    engine_arg_mem(&a, e->b.first_bad);
     size_t global[1] = {count};
-    return engine_launch(&a, 1, global);
+    pegr_status s = engine_launch(&a, 1, global);
+    if (s == PEGR_OK) e->steps_done++;
+    return s;
 }
 
-/* evaluate (lr < 0 marks "no update") and step share everything but the update. */
-static pegr_status run(pegr_backend *b, const pegr_eval_request *req, int do_step, double lr,
+pegr_status engine_uniform_weights(pegr_engine *e)
+{
+    double *w = malloc(e->n * sizeof(double));
+    if (!w) return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
+    for (size_t i = 0; i < e->n; i++) w[i] = 1.0 / (double)e->n;
+    pegr_status s = engine_upload(e, e->b.omega, w, e->n);
+    free(w);
+    e->omega_uniform = s == PEGR_OK;
+    return s;
+}
+
+/* The request's per-example weights into b.omega (n numbers: no d-sized transfer). */
+static pegr_status set_example_weights(pegr_engine *e, const double *weights, pegr_error *err)
+{
+    if (!weights) return e->omega_uniform ? PEGR_OK : engine_uniform_weights(e);
+    for (size_t i = 0; i < e->n; i++)
+        if (!(weights[i] >= 0.0) || !isfinite(weights[i]))
+            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                                  "example weight %zu is %g: weights must be finite and >= 0", i,
+                                  weights[i]);
+    e->omega_uniform = 0;
+    return engine_upload(e, e->b.omega, weights, e->n);
+}
+
+/* One pass: coefficients, the gradient when it is needed, the outputs and metrics asked for,
+ * then (a step) the update. */
+static pegr_status run(pegr_engine *e, const pegr_eval_request *req, int do_step, double lr,
                        pegr_error *err)
 {
-    pegr_engine *e = (pegr_engine *)b;
-    if (!e->have_data || !e->have_weights)
-        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
-                              "the engine needs set_data and set_weights first");
-    pegr_status s = pegr_ref_check_request(req, err);
+    pegr_status s = set_example_weights(e, req->weights, err);
     if (s != PEGR_OK) return s;
     s = coefficients(e, req->method, req->q, req->lam);
-    if (s == PEGR_OK && (req->grad || do_step)) s = gradient(e);
+    if (s == PEGR_OK && (req->grad || req->metrics || do_step)) s = gradient(e);
     if (s == PEGR_OK) s = read_outputs(e, req);
+    if (s == PEGR_OK && req->metrics) s = engine_metrics(e, req, req->metrics);
     if (s == PEGR_OK && do_step) s = update(e, lr);
     if (s != PEGR_OK) pegr_error_set(err, s, "%s", pegr_error_message(&e->ctx->error));
     return s;
 }
 
+static pegr_status check(pegr_engine *e, const pegr_eval_request *req, pegr_error *err)
+{
+    if (!e->have_data || !e->have_weights)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "the engine needs set_data and set_weights first");
+    if (req->metrics && !e->have_reference)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "metrics need set_reference (W0, mu, the signal patches) first");
+    return pegr_ref_check_request(req, err);
+}
+
+/* Metrics always describe the whole training set: with mini-batch weights they take a pass of
+ * their own. */
+static pegr_status run_checked(pegr_backend *b, const pegr_eval_request *req, int do_step,
+                               double lr, pegr_error *err)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    pegr_status s = check(e, req, err);
+    if (s != PEGR_OK) return s;
+    if (req->metrics && req->weights) {
+        pegr_eval_request full = {.method = req->method, .q = req->q, .lam = req->lam,
+                                  .metrics = req->metrics};
+        s = run(e, &full, 0, 0.0, err);
+        pegr_eval_request rest = *req;
+        rest.metrics = NULL;
+        return s == PEGR_OK ? run(e, &rest, do_step, lr, err) : s;
+    }
+    return run(e, req, do_step, lr, err);
+}
+
 pegr_status engine_evaluate(pegr_backend *b, const pegr_eval_request *req, pegr_error *err)
 {
-    return run(b, req, 0, 0.0, err);
+    return run_checked(b, req, 0, 0.0, err);
 }
 
 pegr_status engine_step(pegr_backend *b, const pegr_eval_request *req, double lr, pegr_error *err)
 {
-    return run(b, req, 1, lr, err);
+    return run_checked(b, req, 1, lr, err);
 }

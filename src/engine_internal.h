@@ -8,11 +8,23 @@
 #include "context_impl.h"
 #include "engine.h"
 
-enum { SLOT_LOSS_SUM = 0, SLOT_PENALTY = 1, SLOT_GNORM2 = 2, SLOT_COUNT = 4 };
+/* Scalars reduced on the device and read back together. */
+enum {
+    SLOT_LOSS = 0,       /* the (weighted) mean loss of the step */
+    SLOT_PENALTY = 1,    /* sum_i omega_i ||g_i||^2 */
+    SLOT_GNORM2 = 2,     /* ||V||^2 (gr) */
+    SLOT_GRADNORM2 = 3,  /* ||gradient||^2 */
+    SLOT_STATS = 4,      /* 5 sums of pegr_train_stats: loss, wrong, norm2, norm2^2, rho */
+    SLOT_TEST_ERROR = 9, /* test error rate */
+    SLOT_COUNT = 10
+};
+
+/* Reduction modes of pegr_reduce_sum. */
+enum { REDUCE_SUM = 0, REDUCE_SQUARES = 1, REDUCE_DOT = 2 };
 
 typedef struct engine_kernels {
     cl_kernel gemm_nt, gemm_tn, coef_terms, example_terms, coef_final, gr_final, patch_gram,
-        per_example_grad, reduce_sum, update;
+        per_example_grad, reduce_sum, update, rho, train_stats, test_wrong;
 } engine_kernels;
 
 /* Device buffers; names follow math.md. rows = n*P, cols = 2m. */
@@ -26,8 +38,16 @@ typedef struct engine_buffers {
     cl_mem Z, A, S2, C;             /* rows x cols */
     cl_mem fpart, Gpart;            /* n x cols */
     cl_mem margin, loss, a1, a2, G, norm2; /* n */
+    cl_mem omega;                   /* n: per-example weights (1/n, or a mini-batch's) */
     cl_mem scalars;                 /* SLOT_COUNT */
+    cl_mem first_bad;               /* int: first step with non-finite weights (INT_MAX: none) */
     cl_mem gemm_temp;               /* CLBlast's temporary buffer, when it asks for one */
+    /* the reference of the metrics (set_reference) */
+    cl_mem Z0;                      /* rows x cols: X W0^T */
+    cl_mem mu, Zmu;                 /* d, cols */
+    cl_mem signal_patch;            /* n (uint) */
+    cl_mem rho;                     /* n */
+    cl_mem X_test, y_test, Z_test, wrong; /* nt*P x d, nt, nt*P x cols, nt */
 } engine_buffers;
 
 typedef struct pegr_engine {
@@ -44,6 +64,12 @@ typedef struct pegr_engine {
     size_t reduce_wg;       /* local size of pegr_reduce_sum */
     size_t gemm_temp_bytes; /* size of b.gemm_temp */
     pegr_gemm_impl gemm;    /* resolved: OWN or CLBLAST */
+    int omega_uniform;      /* b.omega holds 1/n */
+    long steps_done;        /* step calls since set_weights */
+    int have_reference;
+    size_t n_test;
+    double *Zmu0;           /* (cols) mu W0^T, on the host */
+    double *X_test_host;    /* (nt, P, d) for the perturbed test error */
 } pegr_engine;
 
 /* ---- engine.c */
@@ -87,5 +113,21 @@ pegr_status engine_gemm_tn(pegr_engine *e, size_t rows, size_t cols, size_t d, c
 /* ---- engine_eval.c: the backend's evaluate and step */
 pegr_status engine_evaluate(pegr_backend *b, const pegr_eval_request *req, pegr_error *err);
 pegr_status engine_step(pegr_backend *b, const pegr_eval_request *req, double lr, pegr_error *err);
+/* out[slot] = scale * reduction of x (mode REDUCE_*, w for REDUCE_DOT) */
+pegr_status engine_reduce(pegr_engine *e, cl_mem x, cl_mem w, size_t count, int mode, double scale,
+                          int slot);
+/* Fill b.omega with 1/n. */
+pegr_status engine_uniform_weights(pegr_engine *e);
+
+/* ---- engine_metrics.c: the reference, the paper's metrics, the perturbed test error */
+pegr_status engine_set_reference(pegr_backend *b, const pegr_reference *ref, pegr_error *err);
+void engine_free_reference(pegr_engine *e);
+/* The metrics at the weights of the pass just run (Z, the per-example terms and the gradient
+ * of the objective are in their buffers). */
+pegr_status engine_metrics(pegr_engine *e, const pegr_eval_request *req, pegr_metrics *out);
+pegr_status engine_perturbed_test_error(pegr_backend *b, double q, double sigma, uint64_t seed,
+                                        double *rate, pegr_error *err);
+/* Test error rate of the current weights on (X, y) of nt examples into SLOT_TEST_ERROR. */
+pegr_status engine_test_error(pegr_engine *e, cl_mem X, size_t nt, double q);
 
 #endif

@@ -16,7 +16,14 @@
 
 typedef struct ref_dims {
     size_t n, P, d, m;
+    const double *weights; /* per-example weights replacing 1/n (mini-batches), or NULL */
 } ref_dims;
+
+/* Example i's weight in the objective: 1/n, or the request's weight. */
+static double example_weight(const ref_dims *dm, size_t i)
+{
+    return dm->weights ? dm->weights[i] : 1.0 / (double)dm->n;
+}
 
 /* *out = a * b, false when it does not fit in size_t. */
 static bool mul_size(size_t a, size_t b, size_t *out)
@@ -259,13 +266,13 @@ static void gram_norms(const double *A, const double *K, const ref_dims *dm, dou
     }
 }
 
-/* gd: C = a1_i y_i A / n, so contract(C) = (1/n) sum_i g_i. */
+/* gd: C = a1_i y_i A / n, so contract(C) = (1/n) sum_i g_i (1/n: or example i's weight). */
 static void coef_gd(const double *A, const double *a1, const double *y, const ref_dims *dm,
                     double *C)
 {
     size_t per = 2 * dm->m * dm->P;
     for (size_t i = 0; i < dm->n; i++) {
-        double w = a1[i] * y[i] / (double)dm->n;
+        double w = dm->weights ? a1[i] * y[i] * dm->weights[i] : a1[i] * y[i] / (double)dm->n;
         for (size_t k = 0; k < per; k++) C[i * per + k] = w * A[i * per + k];
     }
 }
@@ -277,8 +284,8 @@ static void coef_pegr_add(const double *A, const double *B, const double *K, con
                           const double *a2, const double *y, const double *G, double lam,
                           const ref_dims *dm, double *C)
 {
-    double w = 2.0 * lam / (double)dm->n;
     for (size_t i = 0; i < dm->n; i++) {
+        const double w = 2.0 * lam * example_weight(dm, i);
         const double *Ki = K + i * dm->P * dm->P;
         double ay = a1[i] * y[i];
         for (size_t j = 0; j < 2; j++)
@@ -300,8 +307,8 @@ static void coef_gr_add(const double *A, const double *B, const double *t, const
                         double *C)
 {
     size_t per = 2 * dm->m * dm->P;
-    double w = 2.0 * lam / (double)dm->n;
     for (size_t i = 0; i < dm->n; i++) {
+        const double w = 2.0 * lam * example_weight(dm, i);
         const double *Ai = A + i * per, *Bi = B + i * per, *ti = t + i * per;
         double dot = 0.0;
         for (size_t k = 0; k < per; k++) dot += Ai[k] * ti[k];
@@ -423,21 +430,37 @@ static double method_gradient(const double *X, const double *K, const double *y,
     return penalty;
 }
 
-/* pegr's penalty (lam / n) sum_i ||g_i||^2 with ||g_i||^2 = a1_i^2 G_i. */
-static double pegr_penalty(const ref_work *w, double lam, size_t n)
+/* pegr's penalty (lam / n) sum_i ||g_i||^2 with ||g_i||^2 = a1_i^2 G_i (1/n: or the weights). */
+static double pegr_penalty(const ref_work *w, double lam, const ref_dims *dm)
 {
     double acc = 0.0;
-    for (size_t i = 0; i < n; i++) acc += w->a1[i] * w->a1[i] * w->G[i];
-    return lam / (double)n * acc;
+    if (!dm->weights) {
+        for (size_t i = 0; i < dm->n; i++) acc += w->a1[i] * w->a1[i] * w->G[i];
+        return lam / (double)dm->n * acc;
+    }
+    for (size_t i = 0; i < dm->n; i++) acc += dm->weights[i] * w->a1[i] * w->a1[i] * w->G[i];
+    return lam * acc;
+}
+
+/* Per-example weights, when given, must be finite and >= 0. */
+static pegr_status check_example_weights(const double *weights, size_t n, pegr_error *err)
+{
+    for (size_t i = 0; weights && i < n; i++)
+        if (!(weights[i] >= 0.0) || !isfinite(weights[i]))
+            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                                  "example weight %zu is %g: weights must be finite and >= 0", i,
+                                  weights[i]);
+    return PEGR_OK;
 }
 
 pegr_status pegr_ref_evaluate_gram(const double *X, const double *K, const double *y, size_t n,
                                    size_t P, size_t d, const double *W, size_t m,
                                    const pegr_eval_request *req, pegr_error *err)
 {
-    ref_dims dm = {n, P, d, m};
+    ref_dims dm = {n, P, d, m, req->weights};
     pegr_status st;
     if ((st = pegr_ref_check_request(req, err)) != PEGR_OK) return st;
+    if ((st = check_example_weights(req->weights, n, err)) != PEGR_OK) return st;
     if ((st = pegr_ref_check_data(X, y, n, P, d, err)) != PEGR_OK) return st;
     if ((st = check_weights(W, &dm, req, err)) != PEGR_OK) return st;
 
@@ -452,12 +475,13 @@ pegr_status pegr_ref_evaluate_gram(const double *X, const double *K, const doubl
     /* Nothing below can fail, so outputs are written only on success. */
     preactivations(X, W, &dm, w.z);
     activations(w.z, req->q, &dm, w.f, w.A, w.B);
-    double lsum = 0.0;
+    double lsum = 0.0, wsum = 0.0;
     for (size_t i = 0; i < n; i++) {
         pegr_ref_loss_terms(y[i] * w.f[i], &w.l[i], &w.a1[i], &w.a2[i]);
         lsum += w.l[i];
+        if (dm.weights) wsum += dm.weights[i] * w.l[i];
     }
-    double L = lsum / (double)n;
+    double L = dm.weights ? wsum : lsum / (double)n;
     if (pl.need_G) {
         if (!K) {
             pegr_ref_patch_gram(X, n, P, d, w.K);
@@ -466,7 +490,7 @@ pegr_status pegr_ref_evaluate_gram(const double *X, const double *K, const doubl
         gram_norms(w.A, K, &dm, w.G);
     }
     double penalty = 0.0; /* objective - L */
-    if (req->method == PEGR_METHOD_PEGR && req->objective) penalty = pegr_penalty(&w, req->lam, n);
+    if (req->method == PEGR_METHOD_PEGR && req->objective) penalty = pegr_penalty(&w, req->lam, &dm);
     if (pl.need_C) {
         coef_gd(w.A, w.a1, y, &dm, w.C);
         double gr_penalty = method_gradient(X, K, y, req, &dm, &w);
@@ -487,144 +511,4 @@ pegr_status pegr_ref_evaluate(const double *X, const double *y, size_t n, size_t
                               const double *W, size_t m, const pegr_eval_request *req, pegr_error *err)
 {
     return pegr_ref_evaluate_gram(X, NULL, y, n, P, d, W, m, req, err);
-}
-
-/* ---- the backend object ------------------------------------------------------------------------- */
-
-typedef struct host_backend {
-    pegr_backend base; /* first, so a pegr_backend * is a host_backend * */
-    double *X, *y, *K, *W;
-    double *grad;      /* (2, m, d) scratch for step */
-    size_t n, P, d, m; /* m = 0 while no weights are set */
-} host_backend;
-
-static pegr_status host_set_data(pegr_backend *b, const double *X, const double *y, size_t n,
-                                 size_t P, size_t d, pegr_error *err)
-{
-    host_backend *h = (host_backend *)b;
-    pegr_status st = pegr_ref_check_data(X, y, n, P, d, err);
-    if (st != PEGR_OK) return st;
-    double *nx = malloc(n * P * d * sizeof(double)); /* products checked by pegr_ref_check_data */
-    double *ny = malloc(n * sizeof(double));
-    double *nk = malloc(n * P * P * sizeof(double));
-    if (!nx || !ny || !nk) {
-        free(nx);
-        free(ny);
-        free(nk);
-        return pegr_error_set(err, PEGR_ERR_NO_MEMORY,
-                              "host backend: out of memory copying data (n = %zu, P = %zu, d = %zu)", n,
-                              P, d);
-    }
-    memcpy(nx, X, n * P * d * sizeof(double));
-    memcpy(ny, y, n * sizeof(double));
-    pegr_ref_patch_gram(nx, n, P, d, nk);
-    free(h->X);
-    free(h->y);
-    free(h->K);
-    h->X = nx;
-    h->y = ny;
-    h->K = nk;
-    h->n = n;
-    h->P = P;
-    if (d != h->d) { /* weights of another width no longer fit: drop them */
-        free(h->W);
-        h->W = NULL;
-        h->m = 0;
-    }
-    h->d = d;
-    return PEGR_OK;
-}
-
-static pegr_status host_set_weights(pegr_backend *b, const double *W, size_t m, pegr_error *err)
-{
-    host_backend *h = (host_backend *)b;
-    size_t two_m, cnt;
-    if (!h->X)
-        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
-                              "host backend: set_data must come before set_weights");
-    if (!W) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "W must not be NULL");
-    if (m == 0) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "m must be >= 1 (got 0)");
-    if (!mul_size(2, m, &two_m) || !count3(two_m, h->d, 1, &cnt))
-        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
-                              "weight size overflows (m = %zu, d = %zu)", m, h->d);
-    double *nw = malloc(cnt * sizeof(double));
-    if (!nw)
-        return pegr_error_set(err, PEGR_ERR_NO_MEMORY,
-                              "host backend: out of memory copying W (m = %zu, d = %zu)", m, h->d);
-    memcpy(nw, W, cnt * sizeof(double));
-    free(h->W);
-    h->W = nw;
-    h->m = m;
-    return PEGR_OK;
-}
-
-static pegr_status host_evaluate(pegr_backend *b, const pegr_eval_request *req, pegr_error *err)
-{
-    host_backend *h = (host_backend *)b;
-    if (!h->X || !h->W)
-        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
-                              "host backend: set_data and set_weights must come before evaluate");
-    return pegr_ref_evaluate_gram(h->X, h->K, h->y, h->n, h->P, h->d, h->W, h->m, req, err);
-}
-
-static pegr_status host_step(pegr_backend *b, const pegr_eval_request *req, double lr,
-                             pegr_error *err)
-{
-    host_backend *h = (host_backend *)b;
-    if (!h->W)
-        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
-                              "host backend: set_data and set_weights must come before step");
-    size_t count = 2 * h->m * h->d;
-    pegr_eval_request r = *req;
-    if (!r.grad) {
-        double *grown = realloc(h->grad, count * sizeof(double));
-        if (!grown) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "host backend: out of memory");
-        h->grad = grown;
-        r.grad = h->grad;
-    }
-    pegr_status s = host_evaluate(b, &r, err);
-    if (s != PEGR_OK) return s;
-    for (size_t k = 0; k < count; k++) h->W[k] -= lr * r.grad[k];
-    return PEGR_OK;
-}
-
-static pegr_status host_get_weights(pegr_backend *b, double *W, pegr_error *err)
-{
-    host_backend *h = (host_backend *)b;
-    if (!h->W) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "host backend: no weights set");
-    memcpy(W, h->W, 2 * h->m * h->d * sizeof(double));
-    return PEGR_OK;
-}
-
-static void host_destroy(pegr_backend *b)
-{
-    host_backend *h = (host_backend *)b;
-    if (!h) return;
-    free(h->grad);
-    free(h->X);
-    free(h->y);
-    free(h->K);
-    free(h->W);
-    free(h);
-}
-
-static const pegr_backend_ops host_ops = {
-    .name = "host",
-    .set_data = host_set_data,
-    .set_weights = host_set_weights,
-    .evaluate = host_evaluate,
-    .step = host_step,
-    .get_weights = host_get_weights,
-    .destroy = host_destroy,
-};
-
-pegr_backend *pegr_host_backend_create(pegr_error *err)
-{
-    host_backend *h = calloc(1, sizeof(*h));
-    if (!h) {
-        pegr_error_set(err, PEGR_ERR_NO_MEMORY, "host backend: out of memory");
-        return NULL;
-    }
-    h->base.ops = &host_ops;
-    return &h->base;
 }

@@ -190,8 +190,10 @@ int pegr_cmd_grad(int argc, char **argv)
     if (s == PEGR_OK) s = backend->ops->set_data(backend, in.X.data, in.y.data, in.n, in.P, in.d, &err);
     if (s == PEGR_OK) s = backend->ops->set_weights(backend, in.W.data, in.m, &err);
     if (s == PEGR_OK) {
-        pegr_eval_request req = {method_of(method), q, lam, o.grad, o.margin, o.loss, o.norm2,
-                                 o.per_example, &o.mean_loss, &o.objective};
+        pegr_eval_request req = {.method = method_of(method), .q = q, .lam = lam, .grad = o.grad,
+                                 .margin = o.margin, .loss = o.loss, .norm2 = o.norm2,
+                                 .per_example_grad = o.per_example, .mean_loss = &o.mean_loss,
+                                 .objective = &o.objective};
         s = backend->ops->evaluate(backend, &req, &err);
     }
     if (s == PEGR_OK)

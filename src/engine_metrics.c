@@ -1,0 +1,192 @@
+/* engine_metrics.c: the paper's metrics on the device. At set_reference the engine stores what
+ * they are measured against (Z0 = X W0^T, mu and mu W0^T, the signal patches, the test set); at a
+ * log step it reduces everything to a few scalars on the device and reads back those and the 2m
+ * values of mu W^T -- nothing d-sized. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data.h"
+#include "engine_internal.h"
+#include "metrics_summary.h"
+
+void engine_free_reference(pegr_engine *e)
+{
+    size_t rows = e->n * e->P, cols = 2 * e->m, el = e->elem, nt = e->n_test;
+    engine_free(e, &e->b.Z0, rows * cols * el);
+    engine_free(e, &e->b.mu, e->d * el);
+    engine_free(e, &e->b.Zmu, cols * el);
+    engine_free(e, &e->b.signal_patch, e->n * sizeof(cl_uint));
+    engine_free(e, &e->b.rho, e->n * el);
+    engine_free(e, &e->b.X_test, nt * e->P * e->d * el);
+    engine_free(e, &e->b.y_test, nt * el);
+    engine_free(e, &e->b.Z_test, nt * e->P * cols * el);
+    engine_free(e, &e->b.wrong, nt * el);
+    free(e->Zmu0);
+    free(e->X_test_host);
+    e->Zmu0 = NULL;
+    e->X_test_host = NULL;
+    e->n_test = 0;
+    e->have_reference = 0;
+}
+
+static pegr_status upload_signal_patches(pegr_engine *e, const size_t *patch)
+{
+    cl_uint *u = malloc(e->n * sizeof(cl_uint));
+    if (!u) return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
+    for (size_t i = 0; i < e->n; i++) u[i] = (cl_uint)patch[i];
+    cl_int rc = clEnqueueWriteBuffer(e->ctx->queue, e->b.signal_patch, CL_TRUE, 0,
+                                     e->n * sizeof(cl_uint), u, 0, NULL, NULL);
+    free(u);
+    return rc == CL_SUCCESS ? PEGR_OK
+                            : pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueWriteBuffer", "signal patches");
+}
+
+/* Z0 = X W0^T and Zmu0 = mu W0^T, with W0 in a buffer that lives only for this. */
+static pegr_status initial_products(pegr_engine *e, const double *W0)
+{
+    size_t rows = e->n * e->P, cols = 2 * e->m;
+    cl_mem w0 = NULL;
+    pegr_status s = engine_alloc(e, &w0, cols * e->d * e->elem, "W0");
+    if (s == PEGR_OK) s = engine_upload(e, w0, W0, cols * e->d);
+    if (s == PEGR_OK) s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, w0, e->b.Z0);
+    if (s == PEGR_OK) s = engine_gemm_nt(e, 1, cols, e->d, e->b.mu, w0, e->b.Zmu);
+    if (s == PEGR_OK) s = engine_download(e, e->b.Zmu, 0, e->Zmu0, cols);
+    engine_free(e, &w0, cols * e->d * e->elem);
+    return s;
+}
+
+pegr_status engine_set_reference(pegr_backend *b, const pegr_reference *ref, pegr_error *err)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    if (!e->have_weights)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "set_reference before set_weights");
+    engine_free_reference(e);
+    size_t rows = e->n * e->P, cols = 2 * e->m, el = e->elem, nt = ref->n_test;
+    e->n_test = nt;
+    e->Zmu0 = malloc(cols * sizeof(double));
+    e->X_test_host = nt ? malloc(nt * e->P * e->d * sizeof(double)) : NULL;
+    pegr_status s = PEGR_OK;
+    if (!e->Zmu0 || (nt && !e->X_test_host))
+        s = pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory for the reference");
+    if (s == PEGR_OK && nt) memcpy(e->X_test_host, ref->X_test, nt * e->P * e->d * sizeof(double));
+    if (s == PEGR_OK) s = engine_alloc(e, &e->b.Z0, rows * cols * el, "Z0");
+    if (s == PEGR_OK) s = engine_alloc(e, &e->b.mu, e->d * el, "mu");
+    if (s == PEGR_OK) s = engine_alloc(e, &e->b.Zmu, cols * el, "Zmu");
+    if (s == PEGR_OK) s = engine_alloc(e, &e->b.signal_patch, e->n * sizeof(cl_uint), "signal patches");
+    if (s == PEGR_OK) s = engine_alloc(e, &e->b.rho, e->n * el, "rho");
+    if (s == PEGR_OK && nt) s = engine_alloc(e, &e->b.X_test, nt * e->P * e->d * el, "X_test");
+    if (s == PEGR_OK && nt) s = engine_alloc(e, &e->b.y_test, nt * el, "y_test");
+    if (s == PEGR_OK && nt) s = engine_alloc(e, &e->b.Z_test, nt * e->P * cols * el, "Z_test");
+    if (s == PEGR_OK && nt) s = engine_alloc(e, &e->b.wrong, nt * el, "test errors");
+    if (s == PEGR_OK) s = engine_upload(e, e->b.mu, ref->mu, e->d);
+    if (s == PEGR_OK) s = upload_signal_patches(e, ref->signal_patch);
+    if (s == PEGR_OK && nt) s = engine_upload(e, e->b.X_test, ref->X_test, nt * e->P * e->d);
+    if (s == PEGR_OK && nt) s = engine_upload(e, e->b.y_test, ref->y_test, nt);
+    if (s == PEGR_OK) s = initial_products(e, ref->W0);
+    if (s != PEGR_OK) {
+        engine_free_reference(e);
+        return pegr_error_set(err, s, "%s", pegr_error_message(&e->ctx->error));
+    }
+    e->have_reference = 1;
+    return PEGR_OK;
+}
+
+pegr_status engine_test_error(pegr_engine *e, cl_mem X, size_t nt, double q)
+{
+    size_t cols = 2 * e->m;
+    pegr_status s = engine_gemm_nt(e, nt * e->P, cols, e->d, X, e->b.W, e->b.Z_test);
+    if (s != PEGR_OK) return s;
+    engine_args a = engine_args_begin(e, e->k.test_wrong, "pegr_test_wrong");
+    engine_arg_u32(&a, nt);
+    engine_arg_u32(&a, e->P);
+    engine_arg_u32(&a, e->m);
+    engine_arg_real(&a, q);
+    engine_arg_mem(&a, e->b.Z_test);
+    engine_arg_mem(&a, e->b.y_test);
+    engine_arg_mem(&a, e->b.wrong);
+    size_t global[1] = {nt};
+    s = engine_launch(&a, 1, global);
+    if (s == PEGR_OK)
+        s = engine_reduce(e, e->b.wrong, NULL, nt, REDUCE_SUM, 1.0 / (double)nt, SLOT_TEST_ERROR);
+    return s;
+}
+
+static pegr_status rho_and_stats(pegr_engine *e)
+{
+    engine_args a = engine_args_begin(e, e->k.rho, "pegr_rho");
+    engine_arg_u32(&a, e->n);
+    engine_arg_u32(&a, e->P);
+    engine_arg_u32(&a, e->m);
+    engine_arg_mem(&a, e->b.y);
+    engine_arg_mem(&a, e->b.signal_patch);
+    engine_arg_mem(&a, e->b.Z);
+    engine_arg_mem(&a, e->b.Z0);
+    engine_arg_mem(&a, e->b.rho);
+    size_t global[1] = {e->n};
+    pegr_status s = engine_launch(&a, 1, global);
+    if (s != PEGR_OK) return s;
+    engine_args t = engine_args_begin(e, e->k.train_stats, "pegr_train_stats");
+    engine_arg_u32(&t, e->n);
+    engine_arg_mem(&t, e->b.y);
+    engine_arg_mem(&t, e->b.margin);
+    engine_arg_mem(&t, e->b.loss);
+    engine_arg_mem(&t, e->b.norm2);
+    engine_arg_mem(&t, e->b.rho);
+    engine_arg_mem(&t, e->b.scalars);
+    engine_arg_u32(&t, SLOT_STATS);
+    return engine_launch_single_group(&t, e->reduce_wg);
+}
+
+pegr_status engine_metrics(pegr_engine *e, const pegr_eval_request *req, pegr_metrics *out)
+{
+    size_t cols = 2 * e->m;
+    pegr_status s = rho_and_stats(e);
+    if (s == PEGR_OK)
+        s = engine_reduce(e, e->b.grad, NULL, cols * e->d, REDUCE_SQUARES, 1.0, SLOT_GRADNORM2);
+    if (s == PEGR_OK) s = engine_gemm_nt(e, 1, cols, e->d, e->b.mu, e->b.W, e->b.Zmu);
+    if (s == PEGR_OK && e->n_test) s = engine_test_error(e, e->b.X_test, e->n_test, req->q);
+    double slots[SLOT_COUNT] = {0};
+    double *gamma = malloc(cols * sizeof(double));
+    if (!gamma) s = pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
+    if (s == PEGR_OK) s = engine_download(e, e->b.scalars, 0, slots, SLOT_COUNT);
+    if (s == PEGR_OK) s = engine_download(e, e->b.Zmu, 0, gamma, cols);
+    if (s == PEGR_OK) {
+        const double *st = slots + SLOT_STATS;
+        pegr_metrics_from_sums(st[0], st[1], st[2], st[3], e->n, out);
+        out->rho_mean = st[4] / (double)e->n;
+        for (size_t c = 0; c < cols; c++) gamma[c] = (c < e->m ? 1.0 : -1.0) * (gamma[c] - e->Zmu0[c]);
+        pegr_metrics_gamma(gamma, e->m, out);
+        out->grad_norm = sqrt(slots[SLOT_GRADNORM2]);
+        out->test_error = e->n_test ? slots[SLOT_TEST_ERROR] : NAN;
+        double L = slots[SLOT_LOSS];
+        out->objective = req->method == PEGR_METHOD_PEGR ? L + req->lam * slots[SLOT_PENALTY]
+                         : req->method == PEGR_METHOD_GR ? L + req->lam * slots[SLOT_GNORM2]
+                                                         : L;
+    }
+    free(gamma);
+    return s;
+}
+
+pegr_status engine_perturbed_test_error(pegr_backend *b, double q, double sigma, uint64_t seed,
+                                        double *rate, pegr_error *err)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    *rate = NAN;
+    if (!e->have_reference || e->n_test == 0) return PEGR_OK;
+    size_t count = e->n_test * e->P * e->d;
+    double *Xp = malloc(count * sizeof(double));
+    if (!Xp) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of host memory");
+    pegr_perturb(seed, sigma, e->X_test_host, count, Xp);
+    cl_mem buf = NULL;
+    pegr_status s = engine_alloc(e, &buf, count * e->elem, "perturbed X_test");
+    if (s == PEGR_OK) s = engine_upload(e, buf, Xp, count);
+    if (s == PEGR_OK) s = engine_test_error(e, buf, e->n_test, q);
+    double slots[SLOT_COUNT];
+    if (s == PEGR_OK) s = engine_download(e, e->b.scalars, 0, slots, SLOT_COUNT);
+    if (s == PEGR_OK) *rate = slots[SLOT_TEST_ERROR];
+    engine_free(e, &buf, count * e->elem);
+    free(Xp);
+    if (s != PEGR_OK) pegr_error_set(err, s, "%s", pegr_error_message(&e->ctx->error));
+    return s;
+}
