@@ -155,7 +155,8 @@ pegr_status engine_metrics(pegr_engine *e, const pegr_eval_request *req, pegr_me
         const double *st = slots + SLOT_STATS;
         pegr_metrics_from_sums(st[0], st[1], st[2], st[3], e->n, out);
         out->rho_mean = st[4] / (double)e->n;
-        for (size_t c = 0; c < cols; c++) gamma[c] = (c < e->m ? 1.0 : -1.0) * (gamma[c] - e->Zmu0[c]);
+        for (size_t c = 0; c < cols; c++) /* + 0.0: no "-0" in the files */
+            gamma[c] = (c < e->m ? 1.0 : -1.0) * (gamma[c] - e->Zmu0[c]) + 0.0;
         pegr_metrics_gamma(gamma, e->m, out);
         out->grad_norm = sqrt(slots[SLOT_GRADNORM2]);
         out->test_error = e->n_test ? slots[SLOT_TEST_ERROR] : NAN;

@@ -167,7 +167,7 @@ static pegr_status reference_metrics(const host_backend *h, double q, pegr_metri
     if (s == PEGR_OK) {
         for (size_t k = 0; k < 2 * m * d; k++) diff[k] = h->W[k] - h->W0[k];
         for (size_t c = 0; c < 2 * m; c++)
-            gamma[c] = (c < m ? 1.0 : -1.0) * dot(diff + c * d, h->mu, d);
+            gamma[c] = (c < m ? 1.0 : -1.0) * dot(diff + c * d, h->mu, d) + 0.0; /* no "-0" */
         for (size_t i = 0; i < h->n; i++) {
             size_t j = h->y[i] > 0 ? 0 : 1;
             double best = 0.0;

@@ -167,6 +167,8 @@ void pegr_json_kv_bool(pegr_json *j, const char *key, int v)
     pegr_json_bool(j, v);
 }
 
+void pegr_json_raw(pegr_json *j, const char *text) { append_str(j, text); }
+
 pegr_status pegr_json_write_file(const pegr_json *j, const char *path, pegr_error *err)
 {
     if (j->failed) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory writing '%s'", path);

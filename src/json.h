@@ -37,6 +37,8 @@ void pegr_json_kv_string(pegr_json *j, const char *key, const char *s);
 void pegr_json_kv_number(pegr_json *j, const char *key, double v);
 void pegr_json_kv_uint(pegr_json *j, const char *key, uint64_t v);
 void pegr_json_kv_bool(pegr_json *j, const char *key, int v);
+/* Append text as it is (e.g. one compact object per line for a .jsonl file). */
+void pegr_json_raw(pegr_json *j, const char *text);
 /* Write the text (plus a newline) to path atomically. */
 pegr_status pegr_json_write_file(const pegr_json *j, const char *path, pegr_error *err);
 

@@ -13,6 +13,8 @@ typedef struct pegr_command {
 } pegr_command;
 
 static const pegr_command COMMANDS[] = {
+    {"train", "train gd / sgd / gr / pegr on the signal-noise model (the paper's experiment)",
+     pegr_cmd_train},
     {"data", "generate a signal-noise dataset as .npy files", pegr_cmd_data},
     {"grad", "gradients of gd / pegr / gr at given weights, with per-example norms", pegr_cmd_grad},
     {"devices", "list OpenCL devices and mark the selected one", pegr_cmd_devices},
@@ -33,7 +35,8 @@ static void print_help(FILE *out)
     fprintf(out, "\n`pegr COMMAND --help` lists a command's options.\n"
                  "Environment: PEGR_DEVICE (default device spec), PEGR_KERNEL_DIR (load cl/*.cl from "
                  "disk),\n  PEGR_CACHE_DIR (kernel binary cache), PEGR_NO_CACHE=1 (no cache).\n"
-                 "Exit codes: 0 success, 1 run-time error, 2 usage error.\n");
+                 "Exit codes: 0 success, 1 run-time error, 2 usage error, 3 training diverged,\n"
+                 "  130 interrupted (Ctrl-C / SIGTERM; the files hold what ran).\n");
 }
 
 static int usage_error(const char *fmt, const char *what)

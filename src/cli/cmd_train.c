@@ -1,0 +1,334 @@
+/* cmd_train.c: `pegr train` -- the paper's experiment: generate the data, train one method (or
+ * several from the same data and initial weights with --compare), report the paper's metrics live
+ * and in files, and print a side-by-side table. */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend_open.h"
+#include "commands.h"
+#include "data_args.h"
+#include "engine.h"
+#include "fsutil.h"
+#include "train.h"
+#include "train_output.h"
+
+static const pegr_command_spec SPEC = {
+    "train", "train the two-layer CNN on the signal-noise model with gd, sgd, gr or pegr",
+    "pegr train [--preset demo|large|tiny] [--method gd|sgd|gr|pegr | --compare gd,pegr,...]\n"
+    "                  [--out DIR] [--device SPEC|host] [data, model and training options]"};
+
+/* ---- presets: applied before the flags, so a flag overrides its preset ---------------------- */
+
+static int apply_preset(const char *name, pegr_train_config *c)
+{
+    pegr_train_config_default(c); /* "demo": the regime of math.md */
+    if (strcmp(name, "demo") == 0) return 1;
+    if (strcmp(name, "large") == 0) { /* math.md's second regime */
+        c->data.n = 200;
+        c->data.d = 2000;
+        c->data.mu_norm = 2.0;
+        c->m = 20;
+        c->steps = 2000;
+        c->log_every = 20;
+        return 1;
+    }
+    if (strcmp(name, "tiny") == 0) { /* seconds on a laptop: smoke runs and tests */
+        c->data.n = 20;
+        c->data.n_test = 200;
+        c->data.d = 200;
+        c->m = 4;
+        c->steps = 200;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- Ctrl-C: stop at the next step --------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static int should_stop(void *user)
+{
+    (void)user;
+    return stop_requested != 0;
+}
+
+static void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ---- progress and live metrics files ------------------------------------------------------- */
+
+typedef struct run_state {
+    const char *dir;
+    const char *method;
+    const pegr_train_result *result; /* filled as the run goes */
+    int progress;                    /* a terminal: draw the progress line */
+    double last_write;
+    double start;
+} run_state;
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void on_record(void *user, const pegr_train_config *c, const pegr_train_record *rec)
+{
+    run_state *st = user;
+    const pegr_metrics *m = &rec->metrics;
+    if (st->progress) {
+        double rate = rec->wall_seconds > 0 ? (double)rec->step / rec->wall_seconds : 0;
+        double eta = rate > 0 ? (double)(c->steps - rec->step) / rate : 0;
+        fprintf(stderr, "\r%-5s step %zu/%zu  loss %.4g  test err %.3f  %.0f steps/s  ETA %.0fs   ",
+                st->method, rec->step, c->steps, m->loss, m->test_error, rate, eta);
+        fflush(stderr);
+    }
+}
+
+/* The records so far go to disk at most once a second, so a killed run leaves valid files. */
+static void write_live(run_state *st)
+{
+    double now = wall_now();
+    if (now - st->last_write < 1.0) return;
+    st->last_write = now;
+    pegr_train_write_metrics(st->dir, st->result, NULL);
+}
+
+static void on_record_and_write(void *user, const pegr_train_config *c, const pegr_train_record *rec)
+{
+    on_record(user, c, rec);
+    write_live(user);
+}
+
+/* ---- one run ------------------------------------------------------------------------------- */
+
+typedef struct run_outcome {
+    pegr_train_result result;
+    int ok;
+} run_outcome;
+
+static int run_one(pegr_backend *b, const pegr_run_info *info, const pegr_dataset *ds,
+                   const pegr_train_config *c, const char *dir, int quiet, run_outcome *out)
+{
+    pegr_error err = {0};
+    pegr_status s = pegr_mkdir_p(dir, &err);
+    if (s == PEGR_OK) s = pegr_train_write_config(dir, c, info, &err);
+    run_state st = {dir, c->method, &out->result, !quiet && isatty(2), 0, wall_now()};
+    pegr_train_callbacks cb = {on_record_and_write, should_stop, &st};
+    if (s == PEGR_OK) s = pegr_train_run(b, ds, c, &cb, &out->result, &err);
+    if (st.progress) fprintf(stderr, "\r%80s\r", "");
+    if (s == PEGR_OK) s = pegr_train_write_results(dir, c, &out->result, ds->d, &err);
+    if (s != PEGR_OK) pegr_cli_error(SPEC.name, &err);
+    pegr_error_clear(&err);
+    out->ok = s == PEGR_OK;
+    return out->ok;
+}
+
+static void print_table(const char *const *methods, const run_outcome *runs, size_t count,
+                        const pegr_train_config *c)
+{
+    printf("\n%-6s %10s %9s %9s %9s %9s %9s %7s %9s %8s\n", "method", "train_loss", "train_err",
+           "test_err", "gamma(+)", "gamma(-)", "rho", "steps", "diverged", "seconds");
+    for (size_t k = 0; k < count; k++) {
+        const pegr_train_result *r = &runs[k].result;
+        const pegr_train_record *last = pegr_train_result_last(r);
+        if (!runs[k].ok || !last) {
+            printf("%-6s  (failed)\n", methods[k]);
+            continue;
+        }
+        const pegr_metrics *m = &last->metrics;
+        printf("%-6s %10.4g %9.3f %9.3f %9.3f %9.3f %9.3f %7zu %9s %8.2f\n", methods[k], m->loss,
+               m->train_error, m->test_error, m->gamma_max[0], m->gamma_max[1], m->rho_mean,
+               r->steps_run, r->diverged ? "yes" : "no", r->wall_seconds);
+    }
+    if (c->n_robust) {
+        printf("\ntest error under input noise x + N(0, s^2 I):\n%-6s", "method");
+        for (size_t i = 0; i < c->n_robust; i++) printf("   s=%-5g", c->robust_sigmas[i]);
+        printf("\n");
+        for (size_t k = 0; k < count; k++) {
+            printf("%-6s", methods[k]);
+            for (size_t i = 0; i < c->n_robust; i++) printf("   %7.3f", runs[k].result.robust_error[i]);
+            printf("\n");
+        }
+    }
+}
+
+/* Exit codes beyond args.h's: documented in the README and --help. */
+enum { EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
+
+/* Generate the data once, open the backend once, train each method into its directory. */
+static int run_all(const pegr_global_opts *g, const pegr_train_config *c, const char *const *methods,
+                   size_t nmethods, int compare, const char *out, const char *precision, int quiet)
+{
+    pegr_error err = {0};
+    pegr_dataset ds = {0};
+    pegr_backend *b = NULL;
+    char desc[512] = "";
+    pegr_precision prec = strcmp(precision, "fp64") == 0 ? PEGR_FP64 : PEGR_FP32;
+    if (pegr_data_generate(&c->data, &ds, &err) != PEGR_OK ||
+        pegr_backend_open(g->device, prec, g->verbose ? pegr_cli_log : NULL, &b, desc, sizeof desc,
+                          &err) != PEGR_OK) {
+        pegr_cli_error(SPEC.name, &err);
+        pegr_error_clear(&err);
+        pegr_dataset_free(&ds);
+        return PEGR_EXIT_FAILURE;
+    }
+    int is_engine = strcmp(b->ops->name, "opencl") == 0;
+    pegr_context *ctx = is_engine ? pegr_engine_context(b) : NULL;
+    pegr_run_info info = {desc, ctx ? pegr_context_device(ctx) : NULL,
+                          pegr_backend_precision_name(b), is_engine ? pegr_engine_gemm_name(b) : NULL};
+    if (!quiet)
+        fprintf(stderr, "pegr train: %s, %s; n %zu, d %zu, P %zu, ||mu|| %g, m %zu, q %g, %zu steps\n",
+                desc, info.precision, c->data.n, c->data.d, c->data.P, ds.mu_norm, c->m, c->q,
+                c->steps);
+    install_signal_handlers();
+    run_outcome runs[8];
+    memset(runs, 0, sizeof runs);
+    int code = PEGR_EXIT_OK;
+    for (size_t k = 0; k < nmethods && !stop_requested; k++) {
+        pegr_train_config ck = *c;
+        ck.method = methods[k];
+        char *dir = compare ? pegr_path_join(out, methods[k]) : strdup(out);
+        if (!dir || !run_one(b, &info, &ds, &ck, dir, quiet, &runs[k])) code = PEGR_EXIT_FAILURE;
+        else if (runs[k].result.diverged && code == PEGR_EXIT_OK) code = EXIT_DIVERGED;
+        if (runs[k].ok && runs[k].result.diverged)
+            fprintf(stderr, "pegr train: %s diverged (NaN or Inf) at step %ld: try a smaller --lr "
+                            "or --lam\n", methods[k], runs[k].result.diverged_step);
+        free(dir);
+    }
+    print_table(methods, runs, nmethods, c);
+    printf("\nwrote %s%s\n", out, compare ? "/<method>/" : "/");
+    if (stop_requested) {
+        fprintf(stderr, "pegr train: interrupted; the files hold what ran\n");
+        code = EXIT_INTERRUPTED;
+    }
+    for (size_t k = 0; k < nmethods; k++) pegr_train_result_free(&runs[k].result);
+    b->ops->destroy(b);
+    pegr_dataset_free(&ds);
+    return code;
+}
+
+/* ---- option parsing helpers ---------------------------------------------------------------- */
+
+/* "gd,pegr" -> methods (pointers into buf). Returns the count, 0 on a bad list. */
+static size_t split_methods(char *buf, const char **methods, size_t max)
+{
+    size_t count = 0;
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (count == max) return 0;
+        if (strcmp(tok, "gd") && strcmp(tok, "sgd") && strcmp(tok, "gr") && strcmp(tok, "pegr"))
+            return 0;
+        methods[count++] = tok;
+    }
+    return count;
+}
+
+static int parse_sigmas(const char *list, pegr_train_config *c)
+{
+    c->n_robust = 0;
+    if (!*list || strcmp(list, "none") == 0) return 1;
+    char *copy = strdup(list);
+    if (!copy) return 0;
+    int ok = 1;
+    for (char *tok = strtok(copy, ","); tok && ok; tok = strtok(NULL, ",")) {
+        char *end = NULL;
+        double v = strtod(tok, &end);
+        ok = end != tok && *end == '\0' && isfinite(v) && v >= 0 && c->n_robust < PEGR_MAX_ROBUST;
+        if (ok) c->robust_sigmas[c->n_robust++] = v;
+    }
+    free(copy);
+    return ok;
+}
+
+static const char *find_preset(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--preset") == 0 && i + 1 < argc) return argv[i + 1];
+        if (strncmp(argv[i], "--preset=", 9) == 0) return argv[i] + 9;
+    }
+    return "demo";
+}
+
+int pegr_cmd_train(int argc, char **argv)
+{
+    pegr_train_config c;
+    const char *preset = find_preset(argc, argv);
+    if (!apply_preset(preset, &c))
+        return pegr_args_usage_error(&SPEC, "--preset must be demo, large or tiny, not '%s'", preset);
+    pegr_global_opts g = {0};
+    const char *out = "pegr-run", *compare = NULL, *precision = "fp32", *sigmas = "0.1,0.2,0.5,1";
+    int quiet = 0;
+    pegr_arg args[] = {
+        {"preset", PEGR_ARG_CHOICE, &preset, NULL, "named configuration (flags override it)",
+         "demo|large|tiny", 0},
+        {"method", PEGR_ARG_CHOICE, &c.method, NULL, "training method", "gd|sgd|gr|pegr", 0},
+        {"compare", PEGR_ARG_STRING, &compare, "LIST",
+         "train each of these methods (e.g. gd,pegr) from the same data and initial weights", NULL, 0},
+        {"m", PEGR_ARG_SIZE, &c.m, "M", "filters per class", NULL, 0},
+        {"q", PEGR_ARG_DOUBLE, &c.q, "Q", "activation max(z,0)^q (q = 1 or q >= 2 for gr and pegr)",
+         NULL, 0},
+        {"sigma0", PEGR_ARG_DOUBLE, &c.sigma0, "S", "initial weights ~ N(0, sigma0^2)", NULL, 0},
+        {"lam", PEGR_ARG_DOUBLE, &c.lam, "LAM", "penalty weight of pegr and gr", NULL, 0},
+        {"lr", PEGR_ARG_DOUBLE, &c.lr, "LR", "learning rate", NULL, 0},
+        {"steps", PEGR_ARG_SIZE, &c.steps, "N", "training steps", NULL, 0},
+        {"batch", PEGR_ARG_SIZE, &c.batch, "B", "sgd mini-batch size (reshuffled each epoch)", NULL, 0},
+        {"log-every", PEGR_ARG_SIZE, &c.log_every, "N", "metrics every N steps", NULL, 0},
+        {"robust-sigmas", PEGR_ARG_STRING, &sigmas, "LIST",
+         "input-noise levels of the final robustness test ('none': skip)", NULL, 0},
+        PEGR_DATA_ARGS(&c.data),
+        {"precision", PEGR_ARG_CHOICE, &precision, NULL,
+         "device arithmetic (the host reference always computes in fp64)", "fp32|fp64", 0},
+        {"out", PEGR_ARG_STRING, &out, "DIR", "output directory (with --compare: DIR/METHOD)", NULL, 0},
+        {"quiet", PEGR_ARG_FLAG, &quiet, NULL, "no progress line", NULL, 0},
+        PEGR_GLOBAL_ARGS(&g),
+    };
+    size_t nargs = sizeof args / sizeof args[0];
+    int rc = pegr_args_parse(&SPEC, args, nargs, argc, argv);
+    if (rc >= 0) return rc;
+    rc = pegr_cli_check_data_args(&SPEC, args, nargs, &c.data);
+    if (rc >= 0) return rc;
+    if (!parse_sigmas(sigmas, &c))
+        return pegr_args_usage_error(&SPEC, "--robust-sigmas must be a comma list of numbers >= 0 "
+                                            "(at most %d), not '%s'", PEGR_MAX_ROBUST, sigmas);
+    char compare_buf[256] = "";
+    const char *methods[8] = {c.method};
+    size_t nmethods = 1;
+    if (compare) {
+        snprintf(compare_buf, sizeof compare_buf, "%s", compare);
+        nmethods = split_methods(compare_buf, methods, 8);
+        if (nmethods == 0)
+            return pegr_args_usage_error(&SPEC, "--compare needs a comma list of gd, sgd, gr, pegr, "
+                                                "not '%s'", compare);
+    }
+    pegr_error err = {0};
+    for (size_t k = 0; k < nmethods; k++) {
+        pegr_train_config ck = c;
+        ck.method = methods[k];
+        if (pegr_train_config_validate(&ck, &err) != PEGR_OK) {
+            rc = pegr_args_usage_error(&SPEC, "%s", pegr_error_message(&err));
+            pegr_error_clear(&err);
+            return rc;
+        }
+    }
+    return run_all(&g, &c, methods, nmethods, compare != NULL, out, precision, quiet);
+}

@@ -1,0 +1,238 @@
+/* train_output.c: see train_output.h. */
+#include "train_output.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsutil.h"
+#include "json.h"
+#include "npy.h"
+
+static pegr_status write_json(const char *dir, const char *name, const pegr_json *j,
+                              pegr_error *err)
+{
+    char *path = pegr_path_join(dir, name);
+    if (!path) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+    pegr_status s = pegr_json_write_file(j, path, err);
+    free(path);
+    return s;
+}
+
+static void json_data_config(pegr_json *j, const pegr_data_config *c)
+{
+    double mu_norm = pegr_data_config_mu_norm(c);
+    pegr_json_kv_uint(j, "n", c->n);
+    pegr_json_kv_uint(j, "n_test", c->n_test);
+    pegr_json_kv_uint(j, "d", c->d);
+    pegr_json_kv_uint(j, "patches", c->P);
+    pegr_json_kv_number(j, "mu_norm", mu_norm);
+    pegr_json_kv_number(j, "snr", mu_norm / (c->sigma_p * sqrt((double)c->d)));
+    pegr_json_kv_number(j, "sigma_p", c->sigma_p);
+    pegr_json_kv_string(j, "noise", c->isotropic ? "isotropic" : "orthogonal");
+    pegr_json_kv_number(j, "label_noise", c->label_flip);
+    pegr_json_kv_bool(j, "flip_test", c->flip_test);
+    pegr_json_kv_uint(j, "seed", c->seed);
+}
+
+pegr_status pegr_train_write_config(const char *dir, const pegr_train_config *c,
+                                    const pegr_run_info *info, pegr_error *err)
+{
+    pegr_json j;
+    pegr_json_init(&j, 1);
+    pegr_json_begin_object(&j);
+    pegr_json_kv_string(&j, "pegr_version", pegr_version());
+    pegr_json_kv_string(&j, "git_revision", pegr_git_revision());
+    pegr_json_key(&j, "data");
+    pegr_json_begin_object(&j);
+    json_data_config(&j, &c->data);
+    pegr_json_end_object(&j);
+    pegr_json_key(&j, "model");
+    pegr_json_begin_object(&j);
+    pegr_json_kv_uint(&j, "m", c->m);
+    pegr_json_kv_number(&j, "q", c->q);
+    pegr_json_kv_number(&j, "sigma0", c->sigma0);
+    pegr_json_end_object(&j);
+    pegr_json_key(&j, "training");
+    pegr_json_begin_object(&j);
+    pegr_json_kv_string(&j, "method", c->method);
+    pegr_json_kv_number(&j, "lam", c->lam);
+    pegr_json_kv_number(&j, "lr", c->lr);
+    pegr_json_kv_uint(&j, "steps", c->steps);
+    pegr_json_kv_uint(&j, "batch", c->batch);
+    pegr_json_kv_uint(&j, "log_every", c->log_every);
+    pegr_json_key(&j, "robust_sigmas");
+    pegr_json_begin_array(&j);
+    for (size_t k = 0; k < c->n_robust; k++) pegr_json_number(&j, c->robust_sigmas[k]);
+    pegr_json_end_array(&j);
+    pegr_json_end_object(&j);
+    pegr_json_key(&j, "device");
+    pegr_json_begin_object(&j);
+    pegr_json_kv_string(&j, "description", info->device);
+    pegr_json_kv_string(&j, "precision", info->precision);
+    if (info->gemm) pegr_json_kv_string(&j, "gemm", info->gemm);
+    if (info->dev) {
+        const pegr_device_info *d = info->dev;
+        pegr_json_kv_string(&j, "name", d->name);
+        pegr_json_kv_string(&j, "vendor", d->vendor);
+        pegr_json_kv_string(&j, "type", pegr_device_type_name(d->type));
+        pegr_json_kv_string(&j, "driver_version", d->driver_version);
+        pegr_json_kv_string(&j, "opencl_c_version", d->opencl_c_version);
+        pegr_json_kv_string(&j, "platform", d->platform_name);
+        pegr_json_kv_string(&j, "platform_version", d->platform_version);
+        pegr_json_kv_uint(&j, "compute_units", d->compute_units);
+        pegr_json_kv_uint(&j, "global_mem_bytes", d->global_mem_size);
+    }
+    pegr_json_end_object(&j);
+    pegr_json_end_object(&j);
+    pegr_status s = write_json(dir, "config.json", &j, err);
+    pegr_json_free(&j);
+    return s;
+}
+
+void pegr_train_json_metrics(pegr_json *j, const pegr_metrics *m)
+{
+    pegr_json_kv_number(j, "train_loss", m->loss);
+    pegr_json_kv_number(j, "objective", m->objective);
+    pegr_json_kv_number(j, "train_error", m->train_error);
+    pegr_json_kv_number(j, "test_error", m->test_error);
+    pegr_json_key(j, "gamma_max");
+    pegr_json_begin_array(j);
+    pegr_json_number(j, m->gamma_max[0]);
+    pegr_json_number(j, m->gamma_max[1]);
+    pegr_json_end_array(j);
+    pegr_json_kv_number(j, "gamma_mean", m->gamma_mean);
+    pegr_json_kv_number(j, "rho_mean", m->rho_mean);
+    pegr_json_kv_number(j, "norm2_mean", m->norm2_mean);
+    pegr_json_kv_number(j, "norm2_var", m->norm2_var);
+    pegr_json_kv_number(j, "grad_norm", m->grad_norm);
+}
+
+/* One CSV number: empty for NaN/Inf (as for JSON's null). */
+static void csv_number(FILE *f, double v, int last)
+{
+    if (isfinite(v)) fprintf(f, "%.17g", v);
+    fputc(last ? '\n' : ',', f);
+}
+
+static pegr_status write_csv(const char *dir, const pegr_train_result *r, pegr_error *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+    fprintf(f, "step,wall_seconds,train_loss,objective,train_error,test_error,gamma_max_pos,"
+               "gamma_max_neg,gamma_mean,rho_mean,norm2_mean,norm2_var,grad_norm\n");
+    for (size_t k = 0; k < r->n_records; k++) {
+        const pegr_train_record *rec = &r->records[k];
+        const pegr_metrics *m = &rec->metrics;
+        fprintf(f, "%zu,", rec->step);
+        double v[] = {rec->wall_seconds, m->loss,         m->objective,    m->train_error,
+                      m->test_error,     m->gamma_max[0], m->gamma_max[1], m->gamma_mean,
+                      m->rho_mean,       m->norm2_mean,   m->norm2_var,    m->grad_norm};
+        size_t nv = sizeof v / sizeof v[0];
+        for (size_t i = 0; i < nv; i++) csv_number(f, v[i], i + 1 == nv);
+    }
+    fclose(f);
+    char *path = pegr_path_join(dir, "metrics.csv");
+    pegr_status s = path ? pegr_file_write_atomic(path, buf, len, err)
+                         : pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+    free(path);
+    free(buf);
+    return s;
+}
+
+static pegr_status write_jsonl(const char *dir, const pegr_train_result *r, pegr_error *err)
+{
+    pegr_json all;
+    pegr_json_init(&all, 0);
+    for (size_t k = 0; k < r->n_records; k++) {
+        pegr_json j;
+        pegr_json_init(&j, 0);
+        pegr_json_begin_object(&j);
+        pegr_json_kv_uint(&j, "step", r->records[k].step);
+        pegr_json_kv_number(&j, "wall_seconds", r->records[k].wall_seconds);
+        pegr_train_json_metrics(&j, &r->records[k].metrics);
+        pegr_json_end_object(&j);
+        /* one object a line: splice the compact object into the file's text */
+        if (j.buf) {
+            pegr_json_raw(&all, j.buf);
+            pegr_json_raw(&all, "\n");
+        }
+        pegr_json_free(&j);
+    }
+    char *path = pegr_path_join(dir, "metrics.jsonl");
+    pegr_status s = PEGR_OK;
+    if (!path || all.failed) s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+    else s = pegr_file_write_atomic(path, all.buf ? all.buf : "", all.len, err);
+    free(path);
+    pegr_json_free(&all);
+    return s;
+}
+
+pegr_status pegr_train_write_metrics(const char *dir, const pegr_train_result *r, pegr_error *err)
+{
+    pegr_status s = write_jsonl(dir, r, err);
+    if (s == PEGR_OK) s = write_csv(dir, r, err);
+    return s;
+}
+
+static int all_finite(const double *v, size_t count)
+{
+    for (size_t k = 0; k < count; k++)
+        if (!isfinite(v[k])) return 0;
+    return 1;
+}
+
+static pegr_status write_weights(const char *dir, const char *name, const double *W, size_t m,
+                                 size_t d, pegr_error *err)
+{
+    size_t shape[3] = {2, m, d};
+    char *path = pegr_path_join(dir, name);
+    if (!path) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+    pegr_status s = pegr_npy_write(path, W, 3, shape, 0, err);
+    free(path);
+    return s;
+}
+
+pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c,
+                                     const pegr_train_result *r, size_t d, pegr_error *err)
+{
+    const pegr_train_record *last = pegr_train_result_last(r);
+    int w_finite = r->W && all_finite(r->W, 2 * c->m * d);
+    pegr_json j;
+    pegr_json_init(&j, 1);
+    pegr_json_begin_object(&j);
+    pegr_json_kv_string(&j, "method", c->method);
+    if (last) {
+        pegr_json_kv_uint(&j, "metrics_at_step", last->step);
+        pegr_train_json_metrics(&j, &last->metrics);
+    }
+    pegr_json_key(&j, "robust_test_error");
+    pegr_json_begin_array(&j);
+    for (size_t k = 0; k < c->n_robust; k++) {
+        pegr_json_begin_object(&j);
+        pegr_json_kv_number(&j, "sigma", c->robust_sigmas[k]);
+        pegr_json_kv_number(&j, "test_error", r->robust_error[k]);
+        pegr_json_end_object(&j);
+    }
+    pegr_json_end_array(&j);
+    pegr_json_kv_uint(&j, "steps_run", r->steps_run);
+    pegr_json_kv_bool(&j, "diverged", r->diverged);
+    if (r->diverged) {
+        pegr_json_kv_uint(&j, "diverged_step", (uint64_t)(r->diverged_step < 0 ? 0 : r->diverged_step));
+        pegr_json_kv_string(&j, "advice", "NaN or Inf appeared: try a smaller --lr or --lam");
+    }
+    pegr_json_kv_bool(&j, "interrupted", r->interrupted);
+    pegr_json_kv_bool(&j, "weights_written", w_finite);
+    pegr_json_kv_number(&j, "wall_seconds", r->wall_seconds);
+    pegr_json_end_object(&j);
+    pegr_status s = pegr_train_write_metrics(dir, r, err);
+    if (s == PEGR_OK) s = write_weights(dir, "W0.npy", r->W0, c->m, d, err);
+    if (s == PEGR_OK && w_finite) s = write_weights(dir, "W.npy", r->W, c->m, d, err);
+    /* summary.json last: its presence says the run's files are complete. */
+    if (s == PEGR_OK) s = write_json(dir, "summary.json", &j, err);
+    pegr_json_free(&j);
+    return s;
+}

@@ -1,0 +1,33 @@
+/* train_output.h: a run's files in its output directory, each written to a temporary name and
+ * renamed: config.json (the resolved configuration, the device, the version), metrics.jsonl and
+ * metrics.csv (one record per log step), summary.json, W.npy and W0.npy. */
+#ifndef PEGR_TRAIN_OUTPUT_H
+#define PEGR_TRAIN_OUTPUT_H
+
+#include "pegr/pegr.h"
+#include "train.h"
+
+typedef struct pegr_run_info {
+    const char *device;          /* one line: "host reference ..." or "device 0: ..." */
+    const pegr_device_info *dev; /* NULL for the host reference */
+    const char *precision;       /* "fp32" / "fp64" as really used */
+    const char *gemm;            /* "own", "clblast", or NULL */
+} pegr_run_info;
+
+/* config.json (before the run). */
+pegr_status pegr_train_write_config(const char *dir, const pegr_train_config *c,
+                                    const pegr_run_info *info, pegr_error *err);
+/* metrics.jsonl and metrics.csv from the records so far (rewritten whole, atomically). */
+pegr_status pegr_train_write_metrics(const char *dir, const pegr_train_result *r, pegr_error *err);
+/* summary.json, metrics files, W.npy and W0.npy (W only when finite) after the run. */
+pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c,
+                                     const pegr_train_result *r, size_t d, pegr_error *err);
+
+/* The JSON keys of one record, shared by metrics.jsonl and the summary. */
+struct pegr_json;
+void pegr_train_json_metrics(struct pegr_json *j, const pegr_metrics *m);
+
+/* The git revision pegr was built from ("unknown" outside a git checkout). */
+const char *pegr_git_revision(void);
+
+#endif
