@@ -208,8 +208,8 @@ static void test_version_and_help(void **state)
     assert_int_equal(run(&out, "$PEGR --version"), 0);
     assert_non_null(strstr(out, "pegr "));
     free(out);
-    const char *cmds[] = {"data", "grad", "devices", "selftest"};
-    for (size_t k = 0; k < 4; k++) {
+    const char *cmds[] = {"data", "grad", "devices", "selftest", "train"};
+    for (size_t k = 0; k < 5; k++) {
         assert_int_equal(run(&out, "$PEGR %s --help", cmds[k]), 0);
         assert_non_null(strstr(out, "--device"));
         free(out);
@@ -244,6 +244,108 @@ static void test_devices_lists_and_rejects_unknown_specs(void **state)
     free(out);
 }
 
+static char *read_text(const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmp, rel);
+    char *text = NULL;
+    size_t len = 0;
+    if (pegr_file_read_all(path, &text, &len, NULL) != PEGR_OK) fail_msg("cannot read %s", path);
+    return text;
+}
+
+static void test_train_compare_writes_every_file(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    int rc = run(&out, "$PEGR train --preset tiny --steps 40 --compare gd,pegr --device host "
+                       "--out $T/cmp --quiet");
+    if (rc != 0) fail_msg("exit %d: %s", rc, out);
+    assert_non_null(strstr(out, "gamma(+)")); /* the side-by-side table */
+    free(out);
+    const char *files[] = {"config.json", "metrics.jsonl", "metrics.csv", "summary.json", "W.npy",
+                           "W0.npy"};
+    for (size_t m = 0; m < 2; m++)
+        for (size_t k = 0; k < 6; k++) {
+            char rel[64];
+            snprintf(rel, sizeof rel, "cmp/%s/%s", m ? "pegr" : "gd", files[k]);
+            free(read_text(rel));
+        }
+    char *summary = read_text("cmp/pegr/summary.json");
+    assert_non_null(strstr(summary, "\"method\": \"pegr\""));
+    assert_non_null(strstr(summary, "\"steps_run\": 40"));
+    assert_non_null(strstr(summary, "\"diverged\": false"));
+    assert_non_null(strstr(summary, "\"gamma_max\": ["));
+    assert_non_null(strstr(summary, "\"robust_test_error\""));
+    free(summary);
+    char *config = read_text("cmp/gd/config.json");
+    assert_non_null(strstr(config, "\"git_revision\""));
+    assert_non_null(strstr(config, "\"precision\": \"fp64\""));
+    free(config);
+    /* one JSON object a line: the records of steps 0, 10, 20, 30 and the final 40 */
+    char *jsonl = read_text("cmp/gd/metrics.jsonl");
+    size_t lines = 0;
+    for (char *p = jsonl; *p; p++) lines += *p == '\n';
+    assert_int_equal(lines, 5);
+    assert_true(jsonl[0] == '{');
+    free(jsonl);
+}
+
+static void test_train_divergence_exits_3_with_advice(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    int rc = run(&out, "$PEGR train --preset tiny --lr 50 --device host --out $T/div --quiet");
+    assert_int_equal(rc, 3);
+    assert_non_null(strstr(out, "smaller --lr"));
+    free(out);
+    char *summary = read_text("div/summary.json");
+    assert_non_null(strstr(summary, "\"diverged\": true"));
+    assert_non_null(strstr(summary, "\"diverged_step\""));
+    free(summary);
+}
+
+static void test_train_interrupted_leaves_valid_files(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    /* a long run, interrupted by SIGINT after a second */
+    int rc = run(&out, "$PEGR train --preset tiny --steps 100000000 --log-every 50 --device host "
+                       "--out $T/int --quiet & pid=$!; sleep 1.5; kill -INT $pid; wait $pid");
+    assert_int_equal(rc, 130);
+    assert_non_null(strstr(out, "interrupted"));
+    free(out);
+    char *summary = read_text("int/summary.json");
+    assert_non_null(strstr(summary, "\"interrupted\": true"));
+    free(summary);
+    pegr_array W = {0};
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/int", tmp);
+    read_npy(dir, "W.npy", &W);
+    assert_int_equal(W.ndim, 3);
+    pegr_array_free(&W);
+    char *csv = read_text("int/metrics.csv");
+    assert_non_null(strstr(csv, "step,wall_seconds,train_loss"));
+    free(csv);
+}
+
+static void test_train_help_shows_every_default(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(run(&out, "$PEGR train --help"), 0);
+    const char *expect[] = {"--lr LR", "[default: 0.1]", "--steps N", "[default: 1000]",
+                            "--compare LIST", "--robust-sigmas LIST", "--method gd|sgd|gr|pegr",
+                            "[default: pegr]", "--preset demo|large|tiny"};
+    for (size_t k = 0; k < sizeof expect / sizeof expect[0]; k++)
+        if (!strstr(out, expect[k])) fail_msg("'%s' missing from pegr train --help", expect[k]);
+    free(out);
+    assert_int_equal(run(&out, "$PEGR train --compare gd,adam"), 2);
+    free(out);
+    assert_int_equal(run(&out, "$PEGR train --method pegr --q 1.5"), 2);
+    free(out);
+}
+
 int main(void)
 {
     exe = getenv("PEGR_EXE");
@@ -262,6 +364,10 @@ int main(void)
         cmocka_unit_test(test_runtime_errors_exit_1_naming_the_problem),
         cmocka_unit_test(test_version_and_help),
         cmocka_unit_test(test_devices_lists_and_rejects_unknown_specs),
+        cmocka_unit_test(test_train_compare_writes_every_file),
+        cmocka_unit_test(test_train_divergence_exits_3_with_advice),
+        cmocka_unit_test(test_train_interrupted_leaves_valid_files),
+        cmocka_unit_test(test_train_help_shows_every_default),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];

@@ -119,8 +119,10 @@ static void evaluate_on(pegr_backend *b, const problem *p, pegr_method method, d
                         outputs *o)
 {
     pegr_error err = {0};
-    pegr_eval_request req = {method, q, lam, o->grad, o->margin, o->loss, o->norm2, o->pe,
-                             &o->mean_loss, &o->objective};
+    pegr_eval_request req = {.method = method, .q = q, .lam = lam, .grad = o->grad,
+                             .margin = o->margin, .loss = o->loss, .norm2 = o->norm2,
+                             .per_example_grad = o->pe, .mean_loss = &o->mean_loss,
+                             .objective = &o->objective};
     if (b->ops->set_data(b, p->X, p->y, p->n, p->P, p->d, &err) != PEGR_OK ||
         b->ops->set_weights(b, p->W, p->m, &err) != PEGR_OK ||
         b->ops->evaluate(b, &req, &err) != PEGR_OK)
@@ -274,8 +276,7 @@ static void test_several_steps_of_each_method_agree_with_host(void **state)
             assert_int_equal(b->ops->set_data(b, p.X, p.y, p.n, p.P, p.d, &err), PEGR_OK);
             assert_int_equal(b->ops->set_weights(b, p.W, p.m, &err), PEGR_OK);
             /* lam and lr small enough that 8 steps of pegr and gr stay finite here */
-            pegr_eval_request req = {(pegr_method)method, 3.0, 0.002, NULL, NULL, NULL, NULL, NULL,
-                                     NULL, NULL};
+            pegr_eval_request req = {.method = (pegr_method)method, .q = 3.0, .lam = 0.002};
             for (int step = 0; step < 8; step++)
                 if (b->ops->step(b, &req, 0.02, &err) != PEGR_OK)
                     fail_msg("%s", pegr_error_message(&err));

@@ -1,0 +1,282 @@
+/* test_train.c: training runs through the library on the host reference and on the OpenCL engine
+ * (PoCL): the loss falls; a seed reproduces bit for bit; host and device agree on every metric at
+ * every log step; sgd with a batch of n is gd; pegr with lam 0 is gd; and the paper's claim in the
+ * demo regime over three seeds. Device parts skip (77 for the whole file only when no device). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "host_ref.h"
+#include "train.h"
+
+static pegr_device_info *devices;
+static size_t ndevices;
+
+static pegr_backend *open_backend(int device, pegr_precision prec)
+{
+    pegr_error err = {0};
+    if (!device) return pegr_host_backend_create(NULL);
+    pegr_context *ctx = NULL;
+    if (pegr_context_create(&devices[0], NULL, &ctx, &err) != PEGR_OK)
+        fail_msg("%s", pegr_error_message(&err));
+    pegr_engine_options eopts = {.precision = prec};
+    pegr_backend *b = pegr_engine_create(ctx, &eopts, &err);
+    if (!b) fail_msg("%s", pegr_error_message(&err));
+    return b;
+}
+
+/* A small, fast configuration (the "tiny" preset's sizes). */
+static pegr_train_config tiny(const char *method, size_t steps)
+{
+    pegr_train_config c;
+    pegr_train_config_default(&c);
+    c.data.n = 20;
+    c.data.n_test = 100;
+    c.data.d = 150;
+    c.m = 4;
+    c.steps = steps;
+    c.log_every = 10;
+    c.method = method;
+    c.n_robust = 2;
+    return c;
+}
+
+static void train(pegr_backend *b, const pegr_train_config *c, pegr_train_result *r)
+{
+    pegr_error err = {0};
+    pegr_dataset ds = {0};
+    if (pegr_data_generate(&c->data, &ds, &err) != PEGR_OK ||
+        pegr_train_run(b, &ds, c, NULL, r, &err) != PEGR_OK)
+        fail_msg("%s", pegr_error_message(&err));
+    pegr_dataset_free(&ds);
+}
+
+static void run_config(int device, pegr_precision prec, const pegr_train_config *c,
+                       pegr_train_result *r)
+{
+    pegr_backend *b = open_backend(device, prec);
+    train(b, c, r);
+    b->ops->destroy(b);
+}
+
+/* Metric k of a record, to loop over all of them. */
+#define NMETRICS 11
+static double metric(const pegr_metrics *m, int k)
+{
+    const double v[NMETRICS] = {m->loss,       m->objective,    m->train_error, m->test_error,
+                                m->gamma_max[0], m->gamma_max[1], m->gamma_mean, m->rho_mean,
+                                m->norm2_mean, m->norm2_var,    m->grad_norm};
+    return v[k];
+}
+
+static void test_loss_falls_on_host_and_device(void **state)
+{
+    (void)state;
+    for (int device = 0; device <= (ndevices > 0); device++) {
+        pegr_train_result r;
+        pegr_train_config c = tiny("pegr", 100);
+        run_config(device, PEGR_FP32, &c, &r);
+        assert_int_equal(r.steps_run, 100);
+        assert_false(r.diverged);
+        const pegr_train_record *last = pegr_train_result_last(&r);
+        assert_true(last->metrics.loss < 0.5 * r.records[0].metrics.loss);
+        assert_int_equal(last->step, 100);
+        assert_int_equal(r.n_records, 11); /* steps 0, 10, ..., 90 and the final 100 */
+        pegr_train_result_free(&r);
+    }
+}
+
+static void assert_same_records(const pegr_train_result *a, const pegr_train_result *b, double tol)
+{
+    assert_int_equal(a->n_records, b->n_records);
+    assert_int_equal(a->steps_run, b->steps_run);
+    for (size_t k = 0; k < a->n_records; k++) {
+        assert_int_equal(a->records[k].step, b->records[k].step);
+        for (int i = 0; i < NMETRICS; i++) {
+            double x = metric(&a->records[k].metrics, i), y = metric(&b->records[k].metrics, i);
+            if (isnan(x) && isnan(y)) continue;
+            double err = fabs(x - y) / fmax(1e-12, fmax(fabs(x), fabs(y)));
+            if (!(err <= tol))
+                fail_msg("record %zu (step %zu) metric %d: %.17g vs %.17g", k, a->records[k].step, i,
+                         x, y);
+        }
+    }
+}
+
+static void test_same_seed_reproduces_exactly(void **state)
+{
+    (void)state;
+    for (int device = 0; device <= (ndevices > 0); device++) {
+        pegr_train_result a, b;
+        pegr_train_config c = tiny("pegr", 60);
+        run_config(device, PEGR_FP32, &c, &a);
+        run_config(device, PEGR_FP32, &c, &b);
+        assert_same_records(&a, &b, 0.0);
+        assert_memory_equal(a.W, b.W, 2 * c.m * c.data.d * sizeof(double));
+        pegr_train_config other = c;
+        other.data.seed = 1;
+        pegr_train_result o;
+        run_config(device, PEGR_FP32, &other, &o);
+        assert_true(o.records[1].metrics.loss != a.records[1].metrics.loss);
+        pegr_train_result_free(&a);
+        pegr_train_result_free(&b);
+        pegr_train_result_free(&o);
+    }
+}
+
+/* Host (fp64) and device (fp64) agree on every metric at every log step of every method.
+ * Tolerance 1e-8 relative: 100 steps compound the 1e-15 differences of summation order; the error
+ * rates are counts, equal unless a margin sits within rounding of 0. */
+static void test_host_and_device_agree_on_every_metric(void **state)
+{
+    (void)state;
+    if (!ndevices || !devices[0].fp64) skip();
+    const char *methods[] = {"gd", "sgd", "gr", "pegr"};
+    for (size_t k = 0; k < 4; k++) {
+        pegr_train_result h, d;
+        pegr_train_config c = tiny(methods[k], 100);
+        c.batch = 5;
+        run_config(0, PEGR_FP64, &c, &h);
+        run_config(1, PEGR_FP64, &c, &d);
+        assert_same_records(&h, &d, 1e-8);
+        for (size_t i = 0; i < c.n_robust; i++)
+            assert_true(fabs(h.robust_error[i] - d.robust_error[i]) <= 1e-12);
+        pegr_train_result_free(&h);
+        pegr_train_result_free(&d);
+    }
+}
+
+static void test_sgd_with_batch_n_is_gd(void **state)
+{
+    (void)state;
+    for (int device = 0; device <= (ndevices > 0); device++) {
+        pegr_train_result g, s, small;
+        pegr_train_config c = tiny("gd", 50);
+        run_config(device, PEGR_FP32, &c, &g);
+        c.method = "sgd";
+        c.batch = c.data.n;
+        run_config(device, PEGR_FP32, &c, &s);
+        assert_same_records(&g, &s, 0.0);
+        c.batch = 4; /* a real mini-batch differs */
+        run_config(device, PEGR_FP32, &c, &small);
+        assert_true(small.records[2].metrics.loss != g.records[2].metrics.loss);
+        pegr_train_result_free(&g);
+        pegr_train_result_free(&s);
+        pegr_train_result_free(&small);
+    }
+}
+
+static void test_pegr_with_lam_zero_is_gd(void **state)
+{
+    (void)state;
+    for (int device = 0; device <= (ndevices > 0); device++) {
+        pegr_train_result g, p;
+        pegr_train_config c = tiny("gd", 50);
+        run_config(device, PEGR_FP32, &c, &g);
+        c.method = "pegr";
+        c.lam = 0.0;
+        run_config(device, PEGR_FP32, &c, &p);
+        assert_same_records(&g, &p, 0.0);
+        pegr_train_result_free(&g);
+        pegr_train_result_free(&p);
+    }
+}
+
+/* math.md's regime: gd memorizes noise (test error about 0.5, rho > gamma), pegr learns the signal
+ * (test error near 0, gamma > rho). Three seeds, on the device when there is one. */
+static void test_demo_regime_shows_the_papers_claim(void **state)
+{
+    (void)state;
+    int device = ndevices > 0;
+    pegr_backend *b = open_backend(device, PEGR_FP32);
+    for (uint64_t seed = 0; seed < 3; seed++) {
+        pegr_train_config c;
+        pegr_train_config_default(&c);
+        c.data.seed = seed;
+        c.n_robust = 0;
+        c.log_every = 100;
+        pegr_train_result g, p;
+        c.method = "gd";
+        train(b, &c, &g);
+        c.method = "pegr";
+        train(b, &c, &p);
+        const pegr_metrics *mg = &pegr_train_result_last(&g)->metrics;
+        const pegr_metrics *mp = &pegr_train_result_last(&p)->metrics;
+        printf("seed %llu: gd test %.3f gamma %.3f/%.3f rho %.3f | pegr test %.3f gamma %.3f/%.3f "
+               "rho %.3f\n", (unsigned long long)seed, mg->test_error, mg->gamma_max[0],
+               mg->gamma_max[1], mg->rho_mean, mp->test_error, mp->gamma_max[0], mp->gamma_max[1],
+               mp->rho_mean);
+        assert_true(mg->test_error > 0.35);
+        assert_true(mg->rho_mean > fmax(mg->gamma_max[0], mg->gamma_max[1]));
+        assert_true(mp->test_error < 0.2);
+        assert_true(fmin(mp->gamma_max[0], mp->gamma_max[1]) > mp->rho_mean);
+        pegr_train_result_free(&g);
+        pegr_train_result_free(&p);
+    }
+    b->ops->destroy(b);
+}
+
+static void test_divergence_is_detected_with_its_step(void **state)
+{
+    (void)state;
+    for (int device = 0; device <= (ndevices > 0); device++) {
+        pegr_train_result r;
+        pegr_train_config c = tiny("pegr", 300);
+        c.lr = 50.0; /* far too large */
+        run_config(device, PEGR_FP32, &c, &r);
+        assert_true(r.diverged);
+        assert_true(r.diverged_step >= 0 && (size_t)r.diverged_step < r.steps_run);
+        assert_true(r.steps_run < 300); /* it stopped */
+        pegr_train_result_free(&r);
+    }
+}
+
+static void test_invalid_configs_are_refused(void **state)
+{
+    (void)state;
+    pegr_error err = {0};
+    pegr_train_config c = tiny("pegr", 10);
+    c.q = 1.5;
+    assert_int_equal(pegr_train_config_validate(&c, &err), PEGR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "q = 1.5"));
+    c = tiny("adam", 10);
+    assert_int_equal(pegr_train_config_validate(&c, &err), PEGR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "'adam'"));
+    c = tiny("gd", 10);
+    c.lr = 0;
+    assert_int_equal(pegr_train_config_validate(&c, &err), PEGR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "lr"));
+    pegr_error_clear(&err);
+}
+
+int main(void)
+{
+    pegr_error err = {0};
+    if (pegr_device_list(&devices, &ndevices, &err) != PEGR_OK) {
+        printf("no OpenCL device: the device halves of these tests are skipped (%s)\n",
+               pegr_error_message(&err));
+        pegr_error_clear(&err);
+        devices = NULL;
+        ndevices = 0;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_loss_falls_on_host_and_device),
+        cmocka_unit_test(test_same_seed_reproduces_exactly),
+        cmocka_unit_test(test_host_and_device_agree_on_every_metric),
+        cmocka_unit_test(test_sgd_with_batch_n_is_gd),
+        cmocka_unit_test(test_pegr_with_lam_zero_is_gd),
+        cmocka_unit_test(test_divergence_is_detected_with_its_step),
+        cmocka_unit_test(test_invalid_configs_are_refused),
+        cmocka_unit_test(test_demo_regime_shows_the_papers_claim),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    pegr_device_list_free(devices);
+    return rc;
+}
