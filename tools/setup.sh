@@ -18,7 +18,7 @@ build_dir="${BUILD_DIR:-$root/build}"
 # The build (compiler, meson, ninja, OpenCL loader and headers, CLBlast), the default device (PoCL,
 # a CPU OpenCL implementation), the tests (cmocka, clang for the OpenCL C 1.2 check, valgrind) and
 # clinfo for looking at devices.
-packages=(gcc pkg-config python3 python3-numpy python3-torch meson ninja-build ocl-icd-opencl-dev opencl-headers
+packages=(gcc pkg-config python3 python3-numpy python3-torch python3-matplotlib meson ninja-build ocl-icd-opencl-dev opencl-headers
           pocl-opencl-icd libclblast-dev libcmocka-dev clang valgrind clinfo)
 
 missing=()
@@ -64,8 +64,16 @@ ninja -C "$build_dir" >/dev/null
 case "$mode" in
   build) echo "setup: built $build_dir/pegr" ;;
   demo)
+    # The main job: the paper's experiment on the default device, gd against pegr from the same
+    # data and initial weights, then the pictures (when matplotlib is there).
     "$build_dir/pegr" devices
-    "$build_dir/pegr" selftest
+    "$build_dir/pegr" train --preset demo --compare gd,pegr --out "$root/demo-run"
+    for py in python3 /usr/bin/python3; do
+      if "$py" -c "import matplotlib" 2>/dev/null; then
+        "$py" "$root/tools/plot.py" "$root/demo-run" --out "$root/demo-run"
+        break
+      fi
+    done
     ;;
   test)
     meson test -C "$build_dir" --print-errorlogs --num-processes "$(nproc 2>/dev/null || echo 2)"
