@@ -181,3 +181,13 @@ pegr_status pegr_json_write_file(const pegr_json *j, const char *path, pegr_erro
     free(text);
     return s;
 }
+
+pegr_status pegr_json_write_in(const pegr_json *j, const char *dir, const char *name,
+                               pegr_error *err)
+{
+    char *path = pegr_path_join(dir, name);
+    if (!path) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+    pegr_status s = pegr_json_write_file(j, path, err);
+    free(path);
+    return s;
+}

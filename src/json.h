@@ -41,5 +41,8 @@ void pegr_json_kv_bool(pegr_json *j, const char *key, int v);
 void pegr_json_raw(pegr_json *j, const char *text);
 /* Write the text (plus a newline) to path atomically. */
 pegr_status pegr_json_write_file(const pegr_json *j, const char *path, pegr_error *err);
+/* The same to DIR/NAME. */
+pegr_status pegr_json_write_in(const pegr_json *j, const char *dir, const char *name,
+                               pegr_error *err);
 
 #endif

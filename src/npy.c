@@ -17,6 +17,8 @@
 
 #include "npy.h"
 
+#include "fsutil.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -887,4 +889,14 @@ void pegr_array_free(pegr_array *a)
     if (!a) return;
     free(a->data);
     memset(a, 0, sizeof *a);
+}
+
+pegr_status pegr_npy_write_in(const char *dir, const char *name, const double *data, int ndim,
+                              const size_t *shape, int as_float32, pegr_error *err)
+{
+    char *path = pegr_path_join(dir, name);
+    if (!path) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+    pegr_status s = pegr_npy_write(path, data, ndim, shape, as_float32, err);
+    free(path);
+    return s;
 }

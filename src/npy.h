@@ -47,6 +47,10 @@ pegr_status pegr_npy_read_mem(const void *buf, size_t len, const char *name, peg
 pegr_status pegr_npy_write(const char *path, const double *data, int ndim, const size_t *shape,
                            int as_float32, pegr_error *err);
 
+/* pegr_npy_write of DIR/NAME: the one way the commands write their output arrays. */
+pegr_status pegr_npy_write_in(const char *dir, const char *name, const double *data, int ndim,
+                              const size_t *shape, int as_float32, pegr_error *err);
+
 /* Check that every value is exactly +1 or -1 (labels), naming the file and the first offending
  * index and value. PEGR_ERR_FORMAT when one is not. name may be NULL ("labels"). */
 pegr_status pegr_array_check_labels(const pegr_array *a, const char *name, pegr_error *err);

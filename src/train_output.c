@@ -10,17 +10,7 @@
 #include "json.h"
 #include "npy.h"
 
-static pegr_status write_json(const char *dir, const char *name, const pegr_json *j,
-                              pegr_error *err)
-{
-    char *path = pegr_path_join(dir, name);
-    if (!path) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
-    pegr_status s = pegr_json_write_file(j, path, err);
-    free(path);
-    return s;
-}
-
-static void json_data_config(pegr_json *j, const pegr_data_config *c)
+void pegr_data_config_json(pegr_json *j, const pegr_data_config *c)
 {
     double mu_norm = pegr_data_config_mu_norm(c);
     pegr_json_kv_uint(j, "n", c->n);
@@ -46,7 +36,7 @@ pegr_status pegr_train_write_config(const char *dir, const pegr_train_config *c,
     pegr_json_kv_string(&j, "git_revision", pegr_git_revision());
     pegr_json_key(&j, "data");
     pegr_json_begin_object(&j);
-    json_data_config(&j, &c->data);
+    pegr_data_config_json(&j, &c->data);
     pegr_json_end_object(&j);
     pegr_json_key(&j, "model");
     pegr_json_begin_object(&j);
@@ -86,7 +76,7 @@ pegr_status pegr_train_write_config(const char *dir, const pegr_train_config *c,
     }
     pegr_json_end_object(&j);
     pegr_json_end_object(&j);
-    pegr_status s = write_json(dir, "config.json", &j, err);
+    pegr_status s = pegr_json_write_in(&j, dir, "config.json", err);
     pegr_json_free(&j);
     return s;
 }
@@ -185,22 +175,12 @@ static int all_finite(const double *v, size_t count)
     return 1;
 }
 
-static pegr_status write_weights(const char *dir, const char *name, const double *W, size_t m,
-                                 size_t d, pegr_error *err)
-{
-    size_t shape[3] = {2, m, d};
-    char *path = pegr_path_join(dir, name);
-    if (!path) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
-    pegr_status s = pegr_npy_write(path, W, 3, shape, 0, err);
-    free(path);
-    return s;
-}
-
 pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c,
                                      const pegr_train_result *r, size_t d, pegr_error *err)
 {
     const pegr_train_record *last = pegr_train_result_last(r);
     int w_finite = r->W && all_finite(r->W, 2 * c->m * d);
+    size_t wshape[3] = {2, c->m, d};
     pegr_json j;
     pegr_json_init(&j, 1);
     pegr_json_begin_object(&j);
@@ -229,10 +209,10 @@ pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c
     pegr_json_kv_number(&j, "wall_seconds", r->wall_seconds);
     pegr_json_end_object(&j);
     pegr_status s = pegr_train_write_metrics(dir, r, err);
-    if (s == PEGR_OK) s = write_weights(dir, "W0.npy", r->W0, c->m, d, err);
-    if (s == PEGR_OK && w_finite) s = write_weights(dir, "W.npy", r->W, c->m, d, err);
+    if (s == PEGR_OK) s = pegr_npy_write_in(dir, "W0.npy", r->W0, 3, wshape, 0, err);
+    if (s == PEGR_OK && w_finite) s = pegr_npy_write_in(dir, "W.npy", r->W, 3, wshape, 0, err);
     /* summary.json last: its presence says the run's files are complete. */
-    if (s == PEGR_OK) s = write_json(dir, "summary.json", &j, err);
+    if (s == PEGR_OK) s = pegr_json_write_in(&j, dir, "summary.json", err);
     pegr_json_free(&j);
     return s;
 }

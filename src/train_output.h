@@ -23,8 +23,12 @@ pegr_status pegr_train_write_metrics(const char *dir, const pegr_train_result *r
 pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c,
                                      const pegr_train_result *r, size_t d, pegr_error *err);
 
-/* The JSON keys of one record, shared by metrics.jsonl and the summary. */
+/* The data options as resolved (the effective ||mu|| and SNR) as keys of a JSON object: in
+ * config.json and in `pegr data`'s meta.json. */
 struct pegr_json;
+void pegr_data_config_json(struct pegr_json *j, const pegr_data_config *c);
+
+/* The JSON keys of one record, shared by metrics.jsonl and the summary. */
 void pegr_train_json_metrics(struct pegr_json *j, const pegr_metrics *m);
 
 /* The git revision pegr was built from ("unknown" outside a git checkout). */

@@ -8,28 +8,18 @@
 #include "fsutil.h"
 #include "json.h"
 #include "npy.h"
+#include "train_output.h"
 
 static const pegr_command_spec SPEC = {
     "data", "generate a signal-noise dataset (X, y, mu, X_test, y_test, meta.json) into a directory",
     "pegr data --out DIR [--n N] [--d D] [--patches P] [--mu-norm X | --snr X] [--seed S] ..."};
 
-/* Write DIR/NAME as float64 .npy. */
-static pegr_status write_npy(const char *dir, const char *name, const double *data, int ndim,
-                             const size_t *shape, pegr_error *err)
-{
-    char *path = pegr_path_join(dir, name);
-    if (!path) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
-    pegr_status s = pegr_npy_write(path, data, ndim, shape, 0, err);
-    free(path);
-    return s;
-}
-
 static pegr_status write_split(const char *dir, const char *xname, const char *yname,
                                const pegr_split *split, size_t P, size_t d, pegr_error *err)
 {
     size_t xshape[3] = {split->n, P, d}, yshape[1] = {split->n};
-    pegr_status s = write_npy(dir, xname, split->X, 3, xshape, err);
-    if (s == PEGR_OK) s = write_npy(dir, yname, split->y, 1, yshape, err);
+    pegr_status s = pegr_npy_write_in(dir, xname, split->X, 3, xshape, 0, err);
+    if (s == PEGR_OK) s = pegr_npy_write_in(dir, yname, split->y, 1, yshape, 0, err);
     return s;
 }
 
@@ -40,7 +30,7 @@ static pegr_status write_meta(const char *dir, const pegr_data_config *c, pegr_e
     pegr_json_begin_object(&j);
     pegr_json_kv_string(&j, "pegr_version", pegr_version());
     pegr_json_kv_string(&j, "generator", "signal-noise model (Cao et al. 2022), Philox4x32-10 streams");
-    pegr_cli_json_data_config(&j, c);
+    pegr_data_config_json(&j, c);
     pegr_json_key(&j, "files");
     pegr_json_begin_object(&j);
     pegr_json_kv_string(&j, "X", "X.npy (n, patches, d) float64");
@@ -50,10 +40,7 @@ static pegr_status write_meta(const char *dir, const pegr_data_config *c, pegr_e
     pegr_json_kv_string(&j, "y_test", "y_test.npy (n_test,) float64, +1/-1");
     pegr_json_end_object(&j);
     pegr_json_end_object(&j);
-    char *path = pegr_path_join(dir, "meta.json");
-    pegr_status s = path ? pegr_json_write_file(&j, path, err)
-                         : pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
-    free(path);
+    pegr_status s = pegr_json_write_in(&j, dir, "meta.json", err);
     pegr_json_free(&j);
     return s;
 }
@@ -83,7 +70,7 @@ int pegr_cmd_data(int argc, char **argv)
     if (s == PEGR_OK) s = pegr_mkdir_p(out, &err);
     if (s == PEGR_OK) s = write_split(out, "X.npy", "y.npy", &ds.train, c.P, c.d, &err);
     if (s == PEGR_OK) s = write_split(out, "X_test.npy", "y_test.npy", &ds.test, c.P, c.d, &err);
-    if (s == PEGR_OK) s = write_npy(out, "mu.npy", ds.mu, 1, dshape, &err);
+    if (s == PEGR_OK) s = pegr_npy_write_in(out, "mu.npy", ds.mu, 1, dshape, 0, &err);
     /* meta.json last: its presence says the directory is complete. */
     if (s == PEGR_OK) s = write_meta(out, &c, &err);
     if (s == PEGR_OK)

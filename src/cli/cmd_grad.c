@@ -62,16 +62,6 @@ static void free_inputs(grad_inputs *in)
     pegr_array_free(&in->W);
 }
 
-static pegr_status write_npy(const char *dir, const char *name, const double *data, int ndim,
-                             const size_t *shape, pegr_error *err)
-{
-    char *path = pegr_path_join(dir, name);
-    if (!path) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
-    pegr_status s = pegr_npy_write(path, data, ndim, shape, 0, err);
-    free(path);
-    return s;
-}
-
 typedef struct grad_outputs {
     double *grad, *margin, *loss, *norm2, *per_example;
     double mean_loss, objective;
@@ -83,12 +73,12 @@ static pegr_status write_outputs(const char *dir, const grad_inputs *in, const g
 {
     size_t gshape[3] = {2, in->m, in->d}, nshape[1] = {in->n}, pshape[4] = {in->n, 2, in->m, in->d};
     pegr_status s = pegr_mkdir_p(dir, err);
-    if (s == PEGR_OK) s = write_npy(dir, "grad.npy", o->grad, 3, gshape, err);
-    if (s == PEGR_OK) s = write_npy(dir, "margin.npy", o->margin, 1, nshape, err);
-    if (s == PEGR_OK) s = write_npy(dir, "per_example_loss.npy", o->loss, 1, nshape, err);
-    if (s == PEGR_OK) s = write_npy(dir, "per_example_norm2.npy", o->norm2, 1, nshape, err);
+    if (s == PEGR_OK) s = pegr_npy_write_in(dir, "grad.npy", o->grad, 3, gshape, 0, err);
+    if (s == PEGR_OK) s = pegr_npy_write_in(dir, "margin.npy", o->margin, 1, nshape, 0, err);
+    if (s == PEGR_OK) s = pegr_npy_write_in(dir, "per_example_loss.npy", o->loss, 1, nshape, 0, err);
+    if (s == PEGR_OK) s = pegr_npy_write_in(dir, "per_example_norm2.npy", o->norm2, 1, nshape, 0, err);
     if (s == PEGR_OK && o->per_example)
-        s = write_npy(dir, "per_example_grad.npy", o->per_example, 4, pshape, err);
+        s = pegr_npy_write_in(dir, "per_example_grad.npy", o->per_example, 4, pshape, 0, err);
     if (s != PEGR_OK) return s;
     pegr_json j;
     pegr_json_init(&j, 1);
@@ -106,9 +96,7 @@ static pegr_status write_outputs(const char *dir, const grad_inputs *in, const g
     pegr_json_kv_string(&j, "precision", precision);
     pegr_json_kv_string(&j, "pegr_version", pegr_version());
     pegr_json_end_object(&j);
-    char *path = pegr_path_join(dir, "loss.json");
-    s = path ? pegr_json_write_file(&j, path, err) : pegr_error_set(err, PEGR_ERR_NO_MEMORY, "oom");
-    free(path);
+    s = pegr_json_write_in(&j, dir, "loss.json", err);
     pegr_json_free(&j);
     return s;
 }

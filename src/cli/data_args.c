@@ -1,10 +1,7 @@
 /* data_args.c: checks on the data-model options after parsing. */
 #include "data_args.h"
 
-#include <math.h>
 #include <string.h>
-
-#include "json.h"
 
 static int seen(const pegr_arg *args, size_t nargs, const char *name)
 {
@@ -27,21 +24,4 @@ int pegr_cli_check_data_args(const pegr_command_spec *cmd, const pegr_arg *args,
         return rc;
     }
     return -1;
-}
-
-void pegr_cli_json_data_config(struct pegr_json *j, const pegr_data_config *c)
-{
-    double mu_norm = pegr_data_config_mu_norm(c);
-    pegr_json_kv_uint(j, "n", c->n);
-    pegr_json_kv_uint(j, "n_test", c->n_test);
-    pegr_json_kv_uint(j, "d", c->d);
-    pegr_json_kv_uint(j, "patches", c->P);
-    pegr_json_kv_number(j, "mu_norm", mu_norm);
-    /* null when sigma_p = 0 (no noise: the SNR is infinite) */
-    pegr_json_kv_number(j, "snr", mu_norm / (c->sigma_p * sqrt((double)c->d)));
-    pegr_json_kv_number(j, "sigma_p", c->sigma_p);
-    pegr_json_kv_string(j, "noise", c->isotropic ? "isotropic" : "orthogonal");
-    pegr_json_kv_number(j, "label_noise", c->label_flip);
-    pegr_json_kv_bool(j, "flip_test", c->flip_test);
-    pegr_json_kv_uint(j, "seed", c->seed);
 }

@@ -28,8 +28,4 @@
 int pegr_cli_check_data_args(const pegr_command_spec *cmd, const pegr_arg *args, size_t nargs,
                              const pegr_data_config *c);
 
-/* Write the data options (as resolved: the effective ||mu|| and SNR) as keys of a JSON object. */
-struct pegr_json;
-void pegr_cli_json_data_config(struct pegr_json *j, const pegr_data_config *c);
-
 #endif
