@@ -85,6 +85,9 @@ typedef struct pegr_backend_ops {
     /* The first step (0-based count of step calls since set_weights) whose update left a NaN or
      * Inf in the weights, or -1 when none has. Cheap: no weights cross to the host. */
     pegr_status (*first_nonfinite_step)(pegr_backend *b, long *step, pegr_error *err);
+    /* Optional (NULL: primal only). Before set_weights: train in the span of the training patches
+     * (W = W0 + Gam X, a step costs 2m (nP)^2 instead of 4 m nP d) or in the primal form. */
+    pegr_status (*set_representation)(pegr_backend *b, int span, pegr_error *err);
     void (*destroy)(pegr_backend *b);
 } pegr_backend_ops;
 

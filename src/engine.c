@@ -99,6 +99,7 @@ static void free_data_buffers(pegr_engine *e)
 static void free_weight_buffers(pegr_engine *e)
 {
     engine_free_reference(e);
+    engine_span_free(e);
     size_t rows = rows_of(e), cols = cols_of(e), el = e->elem;
     engine_free(e, &e->b.W, cols * e->d * el);
     engine_free(e, &e->b.grad, cols * e->d * el);
@@ -198,6 +199,8 @@ static pegr_status engine_set_weights(pegr_backend *b, const double *W, size_t m
                                          &none, 0, NULL, NULL);
         if (rc != CL_SUCCESS) s = pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueWriteBuffer", "first_bad");
     }
+    /* In the span representation b.W keeps W0 and the steps move Gam. */
+    if (s == PEGR_OK && e->span_requested) s = engine_span_setup(e);
     return report(e, s, err);
 }
 
@@ -218,12 +221,22 @@ static void engine_destroy(pegr_backend *b)
     free(e);
 }
 
+cl_mem engine_current_weights(pegr_engine *e, pegr_status *s)
+{
+    if (!e->span) return e->b.W;
+    *s = engine_span_weights(e, e->b.grad); /* the gradient buffer serves as scratch */
+    return e->b.grad;
+}
+
 static pegr_status engine_get_weights(pegr_backend *b, double *W, pegr_error *err)
 {
     pegr_engine *e = (pegr_engine *)b;
     if (!e->have_weights)
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "get_weights before set_weights");
-    return report(e, engine_download(e, e->b.W, 0, W, 2 * e->m * e->d), err);
+    pegr_status s = PEGR_OK;
+    cl_mem w = engine_current_weights(e, &s);
+    if (s == PEGR_OK) s = engine_download(e, w, 0, W, 2 * e->m * e->d);
+    return report(e, s, err);
 }
 
 static pegr_status engine_first_nonfinite_step(pegr_backend *b, long *step, pegr_error *err)
@@ -250,6 +263,7 @@ static const pegr_backend_ops ENGINE_OPS = {
     .set_reference = engine_set_reference,
     .perturbed_test_error = engine_perturbed_test_error,
     .first_nonfinite_step = engine_first_nonfinite_step,
+    .set_representation = engine_set_representation,
     .destroy = engine_destroy,
 };
 
@@ -259,7 +273,7 @@ static pegr_status create_kernels(pegr_engine *e)
         "pegr_gemm_nt",     "pegr_gemm_tn",       "pegr_coef_terms",       "pegr_example_terms",
         "pegr_coef_final",  "pegr_gr_final",      "pegr_patch_gram",       "pegr_per_example_grad",
         "pegr_reduce_sum",  "pegr_update",        "pegr_rho",              "pegr_train_stats",
-        "pegr_test_wrong",
+        "pegr_test_wrong",  "pegr_add",           "pegr_transpose",        "pegr_span_update",
     };
     cl_kernel *ks = (cl_kernel *)&e->k;
     _Static_assert(sizeof(engine_kernels) == sizeof names / sizeof names[0] * sizeof(cl_kernel),
@@ -305,8 +319,8 @@ pegr_backend *pegr_engine_create(pegr_context *ctx, const pegr_engine_options *o
     e->elem = e->options.precision == PEGR_FP64 ? sizeof(double) : sizeof(float);
     e->base.precision_name = e->options.precision == PEGR_FP64 ? "fp64" : "fp32";
     e->bytes_cap = (size_t)(e->options.memory_fraction * (double)ctx->device.global_mem_size);
-    const char *files[] = {"gemm.cl", "coefficients.cl", "reduce.cl", "metrics.cl"};
-    pegr_status s = pegr_program_build(ctx, files, 4, e->options.precision, NULL, &e->program);
+    const char *files[] = {"gemm.cl", "coefficients.cl", "reduce.cl", "metrics.cl", "span.cl"};
+    pegr_status s = pegr_program_build(ctx, files, 5, e->options.precision, NULL, &e->program);
     if (s == PEGR_OK) s = create_kernels(e);
     if (s == PEGR_OK) s = engine_alloc(e, &e->b.scalars, SLOT_COUNT * e->elem, "scalars");
     if (s == PEGR_OK) s = engine_alloc(e, &e->b.first_bad, sizeof(cl_int), "first_bad");

@@ -76,16 +76,24 @@ static pegr_status coef_final(pegr_engine *e, pegr_method method, double lam)
     return engine_launch(&a, 2, global);
 }
 
-/* gr's extra pair: V = C_gd^T X, ZV = X V^T, then C += 2 lam H V; also ||V||^2 into a slot. */
+/* gr's extra pair: V = C_gd^T X, ZV = X V^T, then C += 2 lam H V; also ||V||^2 into a slot.
+ * In the span representation ZV = S C and ||V||^2 = <C, S C>: no d-sized work. */
 static pegr_status gr_terms(pegr_engine *e, double lam)
 {
     size_t rows = e->n * e->P, cols = 2 * e->m;
     pegr_status s = PEGR_OK;
-    if (!e->b.V) s = engine_alloc(e, &e->b.V, cols * e->d * e->elem, "V (gr)");
-    if (s == PEGR_OK && !e->b.ZV) s = engine_alloc(e, &e->b.ZV, rows * cols * e->elem, "ZV (gr)");
-    if (s == PEGR_OK) s = engine_gemm_tn(e, rows, cols, e->d, e->b.C, e->b.X, e->b.V);
-    if (s == PEGR_OK) s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.V, e->b.ZV);
-    if (s == PEGR_OK) s = engine_reduce(e, e->b.V, NULL, cols * e->d, REDUCE_SQUARES, 1.0, SLOT_GNORM2);
+    if (!e->b.ZV) s = engine_alloc(e, &e->b.ZV, rows * cols * e->elem, "ZV (gr)");
+    if (e->span) {
+        if (s == PEGR_OK) s = engine_span_times_S(e, e->b.C, e->b.ZV);
+        if (s == PEGR_OK)
+            s = engine_reduce(e, e->b.C, e->b.ZV, rows * cols, REDUCE_DOT, 1.0, SLOT_GNORM2);
+    } else {
+        if (s == PEGR_OK && !e->b.V) s = engine_alloc(e, &e->b.V, cols * e->d * e->elem, "V (gr)");
+        if (s == PEGR_OK) s = engine_gemm_tn(e, rows, cols, e->d, e->b.C, e->b.X, e->b.V);
+        if (s == PEGR_OK) s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.V, e->b.ZV);
+        if (s == PEGR_OK)
+            s = engine_reduce(e, e->b.V, NULL, cols * e->d, REDUCE_SQUARES, 1.0, SLOT_GNORM2);
+    }
     if (s != PEGR_OK) return s;
     engine_args a = engine_args_begin(e, e->k.gr_final, "pegr_gr_final");
     engine_arg_u32(&a, e->n);
@@ -108,7 +116,8 @@ static pegr_status gr_terms(pegr_engine *e, double lam)
 static pegr_status coefficients(pegr_engine *e, pegr_method method, double q, double lam)
 {
     size_t rows = e->n * e->P, cols = 2 * e->m;
-    pegr_status s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.W, e->b.Z);
+    pegr_status s = e->span ? engine_span_forward(e)
+                            : engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.W, e->b.Z);
     if (s == PEGR_OK) s = coef_terms(e, q);
     if (s == PEGR_OK) s = example_terms(e);
     if (s == PEGR_OK) s = coef_final(e, method == PEGR_METHOD_PEGR ? method : PEGR_METHOD_GD, lam);
@@ -186,13 +195,19 @@ static pegr_status read_outputs(pegr_engine *e, const pegr_eval_request *req)
 
 static pegr_status update(pegr_engine *e, double lr)
 {
+    int step = e->steps_done < 0x7fffffff ? (int)e->steps_done : 0x7ffffffe;
+    if (e->span) {
+        pegr_status s = engine_span_update(e, lr, step);
+        if (s == PEGR_OK) e->steps_done++;
+        return s;
+    }
     engine_args a = engine_args_begin(e, e->k.update, "pegr_update");
     size_t count = 2 * e->m * e->d;
     engine_arg_u32(&a, count);
     engine_arg_real(&a, lr);
     engine_arg_mem(&a, e->b.grad);
     engine_arg_mem(&a, e->b.W);
-    engine_arg_i32(&a, e->steps_done < 0x7fffffff ? (int)e->steps_done : 0x7ffffffe);
+    engine_arg_i32(&a, step);
     engine_arg_mem(&a, e->b.first_bad);
     size_t global[1] = {count};
     pegr_status s = engine_launch(&a, 1, global);
@@ -232,7 +247,8 @@ static pegr_status run(pegr_engine *e, const pegr_eval_request *req, int do_step
     pegr_status s = set_example_weights(e, req->weights, err);
     if (s != PEGR_OK) return s;
     s = coefficients(e, req->method, req->q, req->lam);
-    if (s == PEGR_OK && (req->grad || req->metrics || do_step)) s = gradient(e);
+    /* The d-sized gradient: asked for, or what the primal update and gradient norm use. */
+    if (s == PEGR_OK && (req->grad || (!e->span && (req->metrics || do_step)))) s = gradient(e);
     if (s == PEGR_OK) s = read_outputs(e, req);
     if (s == PEGR_OK && req->metrics) s = engine_metrics(e, req, req->metrics);
     if (s == PEGR_OK && do_step) s = update(e, lr);

@@ -24,7 +24,8 @@ enum { REDUCE_SUM = 0, REDUCE_SQUARES = 1, REDUCE_DOT = 2 };
 
 typedef struct engine_kernels {
     cl_kernel gemm_nt, gemm_tn, coef_terms, example_terms, coef_final, gr_final, patch_gram,
-        per_example_grad, reduce_sum, update, rho, train_stats, test_wrong;
+        per_example_grad, reduce_sum, update, rho, train_stats, test_wrong, add, transpose,
+        span_update;
 } engine_kernels;
 
 /* Device buffers; names follow math.md. rows = n*P, cols = 2m. */
@@ -48,6 +49,13 @@ typedef struct engine_buffers {
     cl_mem signal_patch;            /* n (uint) */
     cl_mem rho;                     /* n */
     cl_mem X_test, y_test, Z_test, wrong; /* nt*P x d, nt, nt*P x cols, nt */
+    /* the span representation (engine_span.c) */
+    cl_mem S;                       /* rows x rows: X X^T */
+    cl_mem Gam;                     /* cols x rows: W = W0 + Gam X (b.W holds W0) */
+    cl_mem Zs0;                     /* rows x cols: X W0^T */
+    cl_mem CT, SC;                  /* scratch: cols x rows and rows x cols */
+    cl_mem Xmu;                     /* rows: X mu (gamma) */
+    cl_mem Sx, Zt0;                 /* nt*P x rows: X_test X^T; nt*P x cols: X_test W0^T */
 } engine_buffers;
 
 typedef struct pegr_engine {
@@ -70,6 +78,8 @@ typedef struct pegr_engine {
     size_t n_test;
     double *Zmu0;           /* (cols) mu W0^T, on the host */
     double *X_test_host;    /* (nt, P, d) for the perturbed test error */
+    int span_requested;     /* train in the span of the patches (set_representation) */
+    int span;               /* the span state is set up for the current weights */
 } pegr_engine;
 
 /* ---- engine.c */
@@ -127,7 +137,32 @@ void engine_free_reference(pegr_engine *e);
 pegr_status engine_metrics(pegr_engine *e, const pegr_eval_request *req, pegr_metrics *out);
 pegr_status engine_perturbed_test_error(pegr_backend *b, double q, double sigma, uint64_t seed,
                                         double *rate, pegr_error *err);
-/* Test error rate of the current weights on (X, y) of nt examples into SLOT_TEST_ERROR. */
-pegr_status engine_test_error(pegr_engine *e, cl_mem X, size_t nt, double q);
+/* Test error rate into SLOT_TEST_ERROR of the weights in buffer W on X (nt examples), or, with
+ * X NULL in the span representation, of the current weights on the stored test set. */
+pegr_status engine_test_error(pegr_engine *e, cl_mem X, cl_mem W, size_t nt, double q);
+
+/* The buffer holding the current weights: b.W, or in the span representation W0 + Gam X formed
+ * into b.grad (so the gradient buffer is overwritten). */
+cl_mem engine_current_weights(pegr_engine *e, pegr_status *s);
+
+/* ---- engine_span.c: the span representation */
+pegr_status engine_set_representation(pegr_backend *b, int span, pegr_error *err);
+/* S = X X^T, Zs0 = X W^T, Gam = 0 for the weights just set (when span was requested). */
+pegr_status engine_span_setup(pegr_engine *e);
+void engine_span_free(pegr_engine *e);
+/* Z = Zs0 + S Gam^T */
+pegr_status engine_span_forward(pegr_engine *e);
+/* Gam -= lr C^T, flagging non-finite values */
+pegr_status engine_span_update(pegr_engine *e, double lr, int step);
+/* out (rows x cols) = S C, for gr's <x, V> and gradient norms without d-sized work */
+pegr_status engine_span_times_S(pegr_engine *e, cl_mem C, cl_mem out);
+/* out (cols x d) = W0 + Gam X: the weights, formed only when asked */
+pegr_status engine_span_weights(pegr_engine *e, cl_mem out);
+/* At set_reference: X mu, X_test X^T and X_test W0^T (w0: W0 on the device). */
+pegr_status engine_span_reference(pegr_engine *e, cl_mem w0);
+/* gamma's differences c-wise: out (cols) = Gam (X mu) */
+pegr_status engine_span_gamma(pegr_engine *e, cl_mem out);
+/* Z_test = X_test W0^T + (X_test X^T) Gam^T */
+pegr_status engine_span_test_forward(pegr_engine *e);
 
 #endif

@@ -22,6 +22,10 @@ void engine_free_reference(pegr_engine *e)
     engine_free(e, &e->b.y_test, nt * el);
     engine_free(e, &e->b.Z_test, nt * e->P * cols * el);
     engine_free(e, &e->b.wrong, nt * el);
+    /* the span representation's reference products */
+    engine_free(e, &e->b.Xmu, rows * el);
+    engine_free(e, &e->b.Sx, nt * e->P * rows * el);
+    engine_free(e, &e->b.Zt0, nt * e->P * cols * el);
     free(e->Zmu0);
     free(e->X_test_host);
     e->Zmu0 = NULL;
@@ -52,6 +56,7 @@ static pegr_status initial_products(pegr_engine *e, const double *W0)
     if (s == PEGR_OK) s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, w0, e->b.Z0);
     if (s == PEGR_OK) s = engine_gemm_nt(e, 1, cols, e->d, e->b.mu, w0, e->b.Zmu);
     if (s == PEGR_OK) s = engine_download(e, e->b.Zmu, 0, e->Zmu0, cols);
+    if (s == PEGR_OK && e->span) s = engine_span_reference(e, w0);
     engine_free(e, &w0, cols * e->d * e->elem);
     return s;
 }
@@ -92,10 +97,11 @@ pegr_status engine_set_reference(pegr_backend *b, const pegr_reference *ref, peg
     return PEGR_OK;
 }
 
-pegr_status engine_test_error(pegr_engine *e, cl_mem X, size_t nt, double q)
+pegr_status engine_test_error(pegr_engine *e, cl_mem X, cl_mem W, size_t nt, double q)
 {
     size_t cols = 2 * e->m;
-    pegr_status s = engine_gemm_nt(e, nt * e->P, cols, e->d, X, e->b.W, e->b.Z_test);
+    pegr_status s = X ? engine_gemm_nt(e, nt * e->P, cols, e->d, X, W, e->b.Z_test)
+                      : engine_span_test_forward(e);
     if (s != PEGR_OK) return s;
     engine_args a = engine_args_begin(e, e->k.test_wrong, "pegr_test_wrong");
     engine_arg_u32(&a, nt);
@@ -140,12 +146,20 @@ static pegr_status rho_and_stats(pegr_engine *e)
 
 pegr_status engine_metrics(pegr_engine *e, const pegr_eval_request *req, pegr_metrics *out)
 {
-    size_t cols = 2 * e->m;
+    size_t cols = 2 * e->m, rows = e->n * e->P;
     pegr_status s = rho_and_stats(e);
-    if (s == PEGR_OK)
-        s = engine_reduce(e, e->b.grad, NULL, cols * e->d, REDUCE_SQUARES, 1.0, SLOT_GRADNORM2);
-    if (s == PEGR_OK) s = engine_gemm_nt(e, 1, cols, e->d, e->b.mu, e->b.W, e->b.Zmu);
-    if (s == PEGR_OK && e->n_test) s = engine_test_error(e, e->b.X_test, e->n_test, req->q);
+    if (e->span) { /* ||C^T X||^2 = <C, S C>; mu W^T - mu W0^T = Gam X mu */
+        if (s == PEGR_OK) s = engine_span_times_S(e, e->b.C, e->b.SC);
+        if (s == PEGR_OK)
+            s = engine_reduce(e, e->b.C, e->b.SC, rows * cols, REDUCE_DOT, 1.0, SLOT_GRADNORM2);
+        if (s == PEGR_OK) s = engine_span_gamma(e, e->b.Zmu);
+    } else {
+        if (s == PEGR_OK)
+            s = engine_reduce(e, e->b.grad, NULL, cols * e->d, REDUCE_SQUARES, 1.0, SLOT_GRADNORM2);
+        if (s == PEGR_OK) s = engine_gemm_nt(e, 1, cols, e->d, e->b.mu, e->b.W, e->b.Zmu);
+    }
+    if (s == PEGR_OK && e->n_test)
+        s = engine_test_error(e, e->span ? NULL : e->b.X_test, e->b.W, e->n_test, req->q);
     double slots[SLOT_COUNT] = {0};
     double *gamma = malloc(cols * sizeof(double));
     if (!gamma) s = pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
@@ -155,8 +169,10 @@ pegr_status engine_metrics(pegr_engine *e, const pegr_eval_request *req, pegr_me
         const double *st = slots + SLOT_STATS;
         pegr_metrics_from_sums(st[0], st[1], st[2], st[3], e->n, out);
         out->rho_mean = st[4] / (double)e->n;
-        for (size_t c = 0; c < cols; c++) /* + 0.0: no "-0" in the files */
-            gamma[c] = (c < e->m ? 1.0 : -1.0) * (gamma[c] - e->Zmu0[c]) + 0.0;
+        for (size_t c = 0; c < cols; c++) { /* + 0.0: no "-0" in the files */
+            double delta = e->span ? gamma[c] : gamma[c] - e->Zmu0[c];
+            gamma[c] = (c < e->m ? 1.0 : -1.0) * delta + 0.0;
+        }
         pegr_metrics_gamma(gamma, e->m, out);
         out->grad_norm = sqrt(slots[SLOT_GRADNORM2]);
         out->test_error = e->n_test ? slots[SLOT_TEST_ERROR] : NAN;
@@ -182,7 +198,8 @@ pegr_status engine_perturbed_test_error(pegr_backend *b, double q, double sigma,
     cl_mem buf = NULL;
     pegr_status s = engine_alloc(e, &buf, count * e->elem, "perturbed X_test");
     if (s == PEGR_OK) s = engine_upload(e, buf, Xp, count);
-    if (s == PEGR_OK) s = engine_test_error(e, buf, e->n_test, q);
+    cl_mem W = s == PEGR_OK ? engine_current_weights(e, &s) : NULL;
+    if (s == PEGR_OK) s = engine_test_error(e, buf, W, e->n_test, q);
     double slots[SLOT_COUNT];
     if (s == PEGR_OK) s = engine_download(e, e->b.scalars, 0, slots, SLOT_COUNT);
     if (s == PEGR_OK) *rate = slots[SLOT_TEST_ERROR];

@@ -25,6 +25,7 @@ void pegr_train_config_default(pegr_train_config *c)
     c->steps = 1000;
     c->batch = 10;
     c->log_every = 10;
+    c->representation = "auto";
     const double sigmas[] = {0.1, 0.2, 0.5, 1.0};
     c->n_robust = 4;
     memcpy(c->robust_sigmas, sigmas, sizeof sigmas);
@@ -59,6 +60,10 @@ pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *e
     if (!(c->lr > 0.0) || !isfinite(c->lr)) return BAD("lr = %g must be > 0", c->lr);
     if (!(c->lam >= 0.0) || !isfinite(c->lam)) return BAD("lam = %g must be >= 0", c->lam);
     if (c->log_every == 0) return BAD("log-every must be >= 1");
+    if (!c->representation || (strcmp(c->representation, "auto") && strcmp(c->representation, "primal") &&
+                               strcmp(c->representation, "span")))
+        return BAD("representation '%s' is unknown: use auto, primal or span",
+                   c->representation ? c->representation : "");
     if (strcmp(c->method, "sgd") == 0 && c->batch == 0) return BAD("batch must be >= 1 for sgd");
     if (c->n_robust > PEGR_MAX_ROBUST) return BAD("at most %d robust sigmas", PEGR_MAX_ROBUST);
     for (size_t k = 0; k < c->n_robust; k++)
@@ -132,6 +137,17 @@ static pegr_status add_record(pegr_train_result *r, size_t step, double t0, cons
     return PEGR_OK;
 }
 
+int pegr_train_prefers_span(const pegr_train_config *c)
+{
+    /* Multiply-adds of the GEMMs only: the elementwise work is the same in both forms. */
+    double nP = (double)c->data.n * (double)c->data.P, ntP = (double)c->data.n_test * (double)c->data.P;
+    double cols = 2.0 * (double)c->m, d = (double)c->data.d, steps = (double)c->steps;
+    double logs = steps / (double)c->log_every + 1.0;
+    double primal = steps * 2.0 * nP * cols * d + logs * ntP * cols * d;
+    double span = nP * nP * d + ntP * nP * d + steps * nP * nP * cols + logs * ntP * nP * cols;
+    return span < primal;
+}
+
 static pegr_status setup(pegr_backend *b, const pegr_dataset *ds, const pegr_train_config *c,
                          pegr_train_result *r, pegr_error *err)
 {
@@ -142,6 +158,13 @@ static pegr_status setup(pegr_backend *b, const pegr_dataset *ds, const pegr_tra
     pegr_status s = pegr_init_weights(c->data.seed, c->m, ds->d, c->sigma0, r->W0, err);
     if (s == PEGR_OK)
         s = b->ops->set_data(b, ds->train.X, ds->train.y, ds->train.n, ds->P, ds->d, err);
+    /* The span form where the backend has it and it is asked for or (auto) cheaper. */
+    int span = b->ops->set_representation &&
+               (!strcmp(c->representation, "span") ||
+                (!strcmp(c->representation, "auto") && pegr_train_prefers_span(c)));
+    if (s == PEGR_OK && b->ops->set_representation)
+        s = b->ops->set_representation(b, span, err);
+    r->span = span;
     if (s == PEGR_OK) s = b->ops->set_weights(b, r->W0, c->m, err);
     if (s == PEGR_OK) {
         pegr_reference ref = {r->W0, ds->mu, ds->train.signal_patch, ds->test.X, ds->test.y,

@@ -21,6 +21,7 @@ typedef struct pegr_train_config {
     size_t steps;
     size_t batch;     /* sgd's mini-batch size (reshuffled each epoch) */
     size_t log_every; /* metrics every this many steps (and at the end) */
+    const char *representation; /* "auto", "primal" or "span" (math.md's dual form) */
     double robust_sigmas[PEGR_MAX_ROBUST];
     size_t n_robust;
 } pegr_train_config;
@@ -56,6 +57,7 @@ typedef struct pegr_train_result {
     double robust_error[PEGR_MAX_ROBUST]; /* test error at each robust sigma (NaN if diverged) */
     double wall_seconds;
     double *W, *W0;     /* (2, m, d) final and initial weights */
+    int span;           /* the run used the span representation */
 } pegr_train_result;
 
 /* Train on `backend` (fresh: the run sets its data and weights) with the data `ds` generated from
@@ -65,6 +67,10 @@ pegr_status pegr_train_run(pegr_backend *backend, const pegr_dataset *ds, const 
                            const pegr_train_callbacks *cb, pegr_train_result *result,
                            pegr_error *err);
 void pegr_train_result_free(pegr_train_result *r);
+
+/* auto's choice: 1 when the span form costs fewer operations over the whole run (steps, log
+ * steps and its one-time Gram products) than the primal form. */
+int pegr_train_prefers_span(const pegr_train_config *c);
 
 /* The last record (the final metrics), or NULL when there is none. */
 const pegr_train_record *pegr_train_result_last(const pegr_train_result *r);

@@ -52,6 +52,7 @@ pegr_status pegr_train_write_config(const char *dir, const pegr_train_config *c,
     pegr_json_kv_uint(&j, "steps", c->steps);
     pegr_json_kv_uint(&j, "batch", c->batch);
     pegr_json_kv_uint(&j, "log_every", c->log_every);
+    pegr_json_kv_string(&j, "representation", c->representation);
     pegr_json_key(&j, "robust_sigmas");
     pegr_json_begin_array(&j);
     for (size_t k = 0; k < c->n_robust; k++) pegr_json_number(&j, c->robust_sigmas[k]);
@@ -199,6 +200,7 @@ pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c
     }
     pegr_json_end_array(&j);
     pegr_json_kv_uint(&j, "steps_run", r->steps_run);
+    pegr_json_kv_string(&j, "representation", r->span ? "span" : "primal");
     pegr_json_kv_bool(&j, "diverged", r->diverged);
     if (r->diverged) {
         pegr_json_kv_uint(&j, "diverged_step", (uint64_t)(r->diverged_step < 0 ? 0 : r->diverged_step));

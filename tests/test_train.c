@@ -144,6 +144,7 @@ static void test_host_and_device_agree_on_every_metric(void **state)
         pegr_train_config c = tiny(methods[k], 100);
         c.batch = 5;
         run_config(0, PEGR_FP64, &c, &h);
+        c.representation = k % 2 ? "span" : "primal"; /* both forms against the host */
         run_config(1, PEGR_FP64, &c, &d);
         assert_same_records(&h, &d, 1e-8);
         for (size_t i = 0; i < c.n_robust; i++)
@@ -238,6 +239,46 @@ static void test_divergence_is_detected_with_its_step(void **state)
     }
 }
 
+/* The span representation (W = W0 + Gam X) takes the same steps as the primal one: every method,
+ * fp64, 300 steps, every metric at every log step and the final weights. */
+static void test_span_steps_equal_primal_steps(void **state)
+{
+    (void)state;
+    if (!ndevices || !devices[0].fp64) skip();
+    const char *methods[] = {"gd", "sgd", "gr", "pegr"};
+    for (size_t k = 0; k < 4; k++) {
+        pegr_train_result p, sp;
+        pegr_train_config c = tiny(methods[k], 300);
+        c.batch = 5;
+        c.log_every = 25;
+        c.representation = "primal";
+        run_config(1, PEGR_FP64, &c, &p);
+        c.representation = "span";
+        run_config(1, PEGR_FP64, &c, &sp);
+        assert_false(p.span);
+        assert_true(sp.span);
+        assert_same_records(&p, &sp, 1e-9);
+        double scale = 0, worst = 0;
+        for (size_t i = 0; i < 2 * c.m * c.data.d; i++) scale = fmax(scale, fabs(p.W[i]));
+        for (size_t i = 0; i < 2 * c.m * c.data.d; i++) worst = fmax(worst, fabs(p.W[i] - sp.W[i]));
+        if (!(worst <= 1e-11 * scale)) fail_msg("%s: W differs by %g (scale %g)", methods[k], worst, scale);
+        for (size_t i = 0; i < c.n_robust; i++)
+            assert_true(fabs(p.robust_error[i] - sp.robust_error[i]) <= 1e-12);
+        pegr_train_result_free(&p);
+        pegr_train_result_free(&sp);
+    }
+}
+
+static void test_auto_representation_follows_the_sizes(void **state)
+{
+    (void)state;
+    pegr_train_config c;
+    pegr_train_config_default(&c); /* n 50, P 2, d 1000: nP = 100 << d */
+    assert_true(pegr_train_prefers_span(&c));
+    c.data.n = 5000; /* nP = 10000 > d: the primal form is cheaper */
+    assert_false(pegr_train_prefers_span(&c));
+}
+
 static void test_invalid_configs_are_refused(void **state)
 {
     (void)state;
@@ -274,6 +315,8 @@ int main(void)
         cmocka_unit_test(test_pegr_with_lam_zero_is_gd),
         cmocka_unit_test(test_divergence_is_detected_with_its_step),
         cmocka_unit_test(test_invalid_configs_are_refused),
+        cmocka_unit_test(test_span_steps_equal_primal_steps),
+        cmocka_unit_test(test_auto_representation_follows_the_sizes),
         cmocka_unit_test(test_demo_regime_shows_the_papers_claim),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

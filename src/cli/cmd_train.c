@@ -293,6 +293,9 @@ int pegr_cmd_train(int argc, char **argv)
         {"steps", PEGR_ARG_SIZE, &c.steps, "N", "training steps", NULL, 0},
         {"batch", PEGR_ARG_SIZE, &c.batch, "B", "sgd mini-batch size (reshuffled each epoch)", NULL, 0},
         {"log-every", PEGR_ARG_SIZE, &c.log_every, "N", "metrics every N steps", NULL, 0},
+        {"representation", PEGR_ARG_CHOICE, &c.representation, NULL,
+         "train in the weights (primal) or in the span of the training patches (math.md); auto: "
+         "the cheaper for the sizes", "auto|primal|span", 0},
         {"robust-sigmas", PEGR_ARG_STRING, &sigmas, "LIST",
          "input-noise levels of the final robustness test ('none': skip)", NULL, 0},
         PEGR_DATA_ARGS(&c.data),
