@@ -209,6 +209,7 @@ static void engine_destroy(pegr_backend *b)
     pegr_engine *e = (pegr_engine *)b;
     if (!e) return;
     if (e->ctx) clFinish(e->ctx->queue);
+    engine_profile_free(e);
     free_weight_buffers(e);
     free_data_buffers(e);
     engine_free(e, &e->b.scalars, SLOT_COUNT * e->elem);
@@ -336,6 +337,11 @@ pegr_backend *pegr_engine_create(pegr_context *ctx, const pegr_engine_options *o
 pegr_context *pegr_engine_context(pegr_backend *b) { return ((pegr_engine *)b)->ctx; }
 size_t pegr_engine_bytes_in_use(const pegr_backend *b) { return ((const pegr_engine *)b)->bytes_in_use; }
 size_t pegr_engine_bytes_peak(const pegr_backend *b) { return ((const pegr_engine *)b)->bytes_peak; }
+void pegr_engine_reset_peak(pegr_backend *b)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    e->bytes_peak = e->bytes_in_use;
+}
 const char *pegr_engine_gemm_name(const pegr_backend *b)
 {
     return ((const pegr_engine *)b)->gemm == PEGR_GEMM_CLBLAST ? "clblast" : "own";

@@ -32,7 +32,20 @@ pegr_context *pegr_engine_context(pegr_backend *b);
 /* Bytes of device memory the engine holds now, and the most it held at once. */
 size_t pegr_engine_bytes_in_use(const pegr_backend *b);
 size_t pegr_engine_bytes_peak(const pegr_backend *b);
+/* Start measuring the peak afresh (from what is in use now). */
+void pegr_engine_reset_peak(pegr_backend *b);
 /* Which GEMM the engine uses: "own" or "clblast". */
 const char *pegr_engine_gemm_name(const pegr_backend *b);
+
+/* Device time per kernel, from profiling events (the context needs profiling = 1). */
+#define PEGR_ENGINE_MAX_PROFILED 32
+typedef struct pegr_engine_kernel_time {
+    const char *name; /* the kernel, or "clblast_gemm" */
+    double seconds;   /* summed device time */
+    size_t launches;
+} pegr_engine_kernel_time;
+/* The totals since the last reset (waits for the queue). OUT: *times, valid until the next call. */
+size_t pegr_engine_profile(pegr_backend *b, const pegr_engine_kernel_time **times);
+void pegr_engine_profile_reset(pegr_backend *b);
 
 #endif

@@ -78,10 +78,11 @@ static pegr_status clblast_gemm(pegr_engine *e, CLBlastTranspose ta, CLBlastTran
         e->gemm_temp_bytes = need;
     }
     cl_mem temp = e->gemm_temp_bytes ? e->b.gemm_temp : NULL;
+    cl_event *ev = engine_profile_event(e, "clblast_gemm");
     rc = dbl ? CLBlastDgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, M, N, K, 1.0, A, 0, lda, B,
-                                          0, ldb, 0.0, C, 0, ldc, &q, NULL, temp)
+                                          0, ldb, 0.0, C, 0, ldc, &q, ev, temp)
              : CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, M, N, K, 1.0f, A, 0, lda,
-                                          B, 0, ldb, 0.0f, C, 0, ldc, &q, NULL, temp);
+                                          B, 0, ldb, 0.0f, C, 0, ldc, &q, ev, temp);
     return rc == CLBlastSuccess ? PEGR_OK : clblast_fail(e, rc, "CLBlastGemmWithTempBuffer");
 }
 #endif

@@ -58,6 +58,18 @@ typedef struct engine_buffers {
     cl_mem Sx, Zt0;                 /* nt*P x rows: X_test X^T; nt*P x cols: X_test W0^T */
 } engine_buffers;
 
+typedef struct engine_pending_event {
+    const char *name;
+    cl_event event;
+} engine_pending_event;
+
+typedef struct engine_profile_state {
+    engine_pending_event *events;
+    size_t pending, cap;
+    pegr_engine_kernel_time kernels[PEGR_ENGINE_MAX_PROFILED];
+    size_t nkernels;
+} engine_profile_state;
+
 typedef struct pegr_engine {
     pegr_backend base; /* first: the engine is used through it */
     pegr_context *ctx;
@@ -80,6 +92,7 @@ typedef struct pegr_engine {
     double *X_test_host;    /* (nt, P, d) for the perturbed test error */
     int span_requested;     /* train in the span of the patches (set_representation) */
     int span;               /* the span state is set up for the current weights */
+    engine_profile_state prof;
 } pegr_engine;
 
 /* ---- engine.c */
@@ -110,6 +123,12 @@ void engine_arg_real(engine_args *a, double value);
 pegr_status engine_launch(engine_args *a, cl_uint dims, const size_t *global);
 /* Launch as one work-group of `local` work-items. */
 pegr_status engine_launch_single_group(engine_args *a, size_t local);
+
+/* ---- engine_profile.c */
+/* Where the next enqueue named `name` stores its event (NULL when not profiling). */
+cl_event *engine_profile_event(pegr_engine *e, const char *name);
+void engine_profile_collect(pegr_engine *e);
+void engine_profile_free(pegr_engine *e);
 
 /* ---- engine_gemm.c */
 pegr_status engine_gemm_init(pegr_engine *e);

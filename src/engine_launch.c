@@ -50,7 +50,7 @@ static pegr_status arg_failure(engine_args *a)
 static pegr_status enqueue(engine_args *a, cl_uint dims, const size_t *global, const size_t *local)
 {
     cl_int rc = clEnqueueNDRangeKernel(a->e->ctx->queue, a->kernel, dims, NULL, global, local, 0,
-                                       NULL, NULL);
+                                       NULL, engine_profile_event(a->e, a->name));
     if (rc == CL_SUCCESS) return PEGR_OK;
     char what[160];
     snprintf(what, sizeof what, "kernel %s, global %zu x %zu x %zu", a->name, global[0],

@@ -15,6 +15,7 @@ typedef struct pegr_command {
 static const pegr_command COMMANDS[] = {
     {"train", "train gd / sgd / gr / pegr on the signal-noise model (the paper's experiment)",
      pegr_cmd_train},
+    {"bench", "time training steps on a device over a grid of sizes", pegr_cmd_bench},
     {"data", "generate a signal-noise dataset as .npy files", pegr_cmd_data},
     {"grad", "gradients of gd / pegr / gr at given weights, with per-example norms", pegr_cmd_grad},
     {"devices", "list OpenCL devices and mark the selected one", pegr_cmd_devices},
