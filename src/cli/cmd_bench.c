@@ -58,6 +58,7 @@ typedef struct bench_opts {
     pegr_precision precision;
     size_t repeats, steps, warmup;
     int verbose;
+    int profile; /* print the per-kernel breakdown */
 } bench_opts;
 
 static pegr_status open_engine(const bench_opts *o, pegr_backend **b, pegr_error *err)
@@ -157,9 +158,13 @@ static pegr_status measure(pegr_backend *b, const bench_opts *o, const char *met
         rec->wall_step = times[reps / 2];
         const pegr_engine_kernel_time *kt = NULL;
         size_t nk = pegr_engine_profile(b, &kt);
-        double dev = 0;
+        double dev = 0, per = 1.0 / (double)(reps * o->steps);
         for (size_t k = 0; k < nk; k++) dev += kt[k].seconds;
-        rec->device_step = dev / (double)(reps * o->steps);
+        rec->device_step = dev * per;
+        for (size_t k = 0; o->profile && k < nk; k++)
+            printf("    %-24s %9.3f ms/step %5.1f%%  (%zu launches/step)\n", kt[k].name,
+                   1e3 * kt[k].seconds * per, 100.0 * kt[k].seconds / dev,
+                   (size_t)((double)kt[k].launches * per + 0.5));
         rec->gflop = step_flops(method, !strcmp(rec->representation, "span"), z.n, 2, z.d, z.m) / 1e9;
         rec->mib_peak = (double)pegr_engine_bytes_peak(b) / 1048576.0;
     }
@@ -258,6 +263,8 @@ int pegr_cmd_bench(int argc, char **argv)
         {"precision", PEGR_ARG_CHOICE, &precision, NULL, "arithmetic", "fp32|fp64", 0},
         {"json", PEGR_ARG_STRING, &json_path, "FILE", "also write the records as JSON", NULL, 0},
         {"no-first-step", PEGR_ARG_FLAG, &no_first, NULL, "skip the time-to-first-step runs", NULL, 0},
+        {"profile", PEGR_ARG_FLAG, &o.profile, NULL, "print each kernel's share of the device time",
+         NULL, 0},
         PEGR_GLOBAL_ARGS(&g),
     };
     int rc = pegr_args_parse(&SPEC, args, sizeof args / sizeof args[0], argc, argv);
