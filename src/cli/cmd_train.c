@@ -11,42 +11,16 @@
 
 #include "backend_open.h"
 #include "commands.h"
-#include "data_args.h"
 #include "engine.h"
 #include "fsutil.h"
 #include "train.h"
+#include "train_args.h"
 #include "train_output.h"
 
 static const pegr_command_spec SPEC = {
     "train", "train the two-layer CNN on the signal-noise model with gd, sgd, gr or pegr",
     "pegr train [--preset demo|large|tiny] [--method gd|sgd|gr|pegr | --compare gd,pegr,...]\n"
     "                  [--out DIR] [--device SPEC|host] [data, model and training options]"};
-
-/* ---- presets: applied before the flags, so a flag overrides its preset ---------------------- */
-
-static int apply_preset(const char *name, pegr_train_config *c)
-{
-    pegr_train_config_default(c); /* "demo": the regime of math.md */
-    if (strcmp(name, "demo") == 0) return 1;
-    if (strcmp(name, "large") == 0) { /* math.md's second regime */
-        c->data.n = 200;
-        c->data.d = 2000;
-        c->data.mu_norm = 2.0;
-        c->m = 20;
-        c->steps = 2000;
-        c->log_every = 20;
-        return 1;
-    }
-    if (strcmp(name, "tiny") == 0) { /* seconds on a laptop: smoke runs and tests */
-        c->data.n = 20;
-        c->data.n_test = 200;
-        c->data.d = 200;
-        c->m = 4;
-        c->steps = 200;
-        return 1;
-    }
-    return 0;
-}
 
 /* ---- Ctrl-C: stop at the next step --------------------------------------------------------- */
 
@@ -243,76 +217,34 @@ static size_t split_methods(char *buf, const char **methods, size_t max)
     return count;
 }
 
-static int parse_sigmas(const char *list, pegr_train_config *c)
-{
-    c->n_robust = 0;
-    if (!*list || strcmp(list, "none") == 0) return 1;
-    char *copy = strdup(list);
-    if (!copy) return 0;
-    int ok = 1;
-    for (char *tok = strtok(copy, ","); tok && ok; tok = strtok(NULL, ",")) {
-        char *end = NULL;
-        double v = strtod(tok, &end);
-        ok = end != tok && *end == '\0' && isfinite(v) && v >= 0 && c->n_robust < PEGR_MAX_ROBUST;
-        if (ok) c->robust_sigmas[c->n_robust++] = v;
-    }
-    free(copy);
-    return ok;
-}
-
-static const char *find_preset(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--preset") == 0 && i + 1 < argc) return argv[i + 1];
-        if (strncmp(argv[i], "--preset=", 9) == 0) return argv[i] + 9;
-    }
-    return "demo";
-}
-
 int pegr_cmd_train(int argc, char **argv)
 {
     pegr_train_config c;
-    const char *preset = find_preset(argc, argv);
-    if (!apply_preset(preset, &c))
-        return pegr_args_usage_error(&SPEC, "--preset must be demo, large or tiny, not '%s'", preset);
+    const char *preset = pegr_cli_find_preset(argc, argv);
+    if (!pegr_cli_apply_preset(preset, &c))
+        return pegr_args_usage_error(&SPEC, "--preset must be one of " PEGR_PRESETS ", not '%s'",
+                                     preset);
     pegr_global_opts g = {0};
     const char *out = "pegr-run", *compare = NULL, *precision = "fp32", *sigmas = "0.1,0.2,0.5,1";
     int quiet = 0;
-    pegr_arg args[] = {
+    pegr_arg args[PEGR_EXPERIMENT_MAX_ARGS + 8] = {
         {"preset", PEGR_ARG_CHOICE, &preset, NULL, "named configuration (flags override it)",
-         "demo|large|tiny", 0},
-        {"method", PEGR_ARG_CHOICE, &c.method, NULL, "training method", "gd|sgd|gr|pegr", 0},
+         PEGR_PRESETS, 0},
         {"compare", PEGR_ARG_STRING, &compare, "LIST",
          "train each of these methods (e.g. gd,pegr) from the same data and initial weights", NULL, 0},
-        {"m", PEGR_ARG_SIZE, &c.m, "M", "filters per class", NULL, 0},
-        {"q", PEGR_ARG_DOUBLE, &c.q, "Q", "activation max(z,0)^q (q = 1 or q >= 2 for gr and pegr)",
-         NULL, 0},
-        {"sigma0", PEGR_ARG_DOUBLE, &c.sigma0, "S", "initial weights ~ N(0, sigma0^2)", NULL, 0},
-        {"lam", PEGR_ARG_DOUBLE, &c.lam, "LAM", "penalty weight of pegr and gr", NULL, 0},
-        {"lr", PEGR_ARG_DOUBLE, &c.lr, "LR", "learning rate", NULL, 0},
-        {"steps", PEGR_ARG_SIZE, &c.steps, "N", "training steps", NULL, 0},
-        {"batch", PEGR_ARG_SIZE, &c.batch, "B", "sgd mini-batch size (reshuffled each epoch)", NULL, 0},
-        {"log-every", PEGR_ARG_SIZE, &c.log_every, "N", "metrics every N steps", NULL, 0},
-        {"representation", PEGR_ARG_CHOICE, &c.representation, NULL,
-         "train in the weights (primal) or in the span of the training patches (math.md); auto: "
-         "the cheaper for the sizes", "auto|primal|span", 0},
-        {"robust-sigmas", PEGR_ARG_STRING, &sigmas, "LIST",
-         "input-noise levels of the final robustness test ('none': skip)", NULL, 0},
-        PEGR_DATA_ARGS(&c.data),
         {"precision", PEGR_ARG_CHOICE, &precision, NULL,
          "device arithmetic (the host reference always computes in fp64)", "fp32|fp64", 0},
         {"out", PEGR_ARG_STRING, &out, "DIR", "output directory (with --compare: DIR/METHOD)", NULL, 0},
         {"quiet", PEGR_ARG_FLAG, &quiet, NULL, "no progress line", NULL, 0},
         PEGR_GLOBAL_ARGS(&g),
     };
-    size_t nargs = sizeof args / sizeof args[0];
+    size_t nargs = 0;
+    while (args[nargs].name) nargs++; /* the rows above; the rest of the array is zeroed */
+    nargs += pegr_cli_experiment_args(&c, &sigmas, args + nargs);
     int rc = pegr_args_parse(&SPEC, args, nargs, argc, argv);
     if (rc >= 0) return rc;
-    rc = pegr_cli_check_data_args(&SPEC, args, nargs, &c.data);
+    rc = pegr_cli_finish_experiment_args(&SPEC, args, nargs, &c, sigmas);
     if (rc >= 0) return rc;
-    if (!parse_sigmas(sigmas, &c))
-        return pegr_args_usage_error(&SPEC, "--robust-sigmas must be a comma list of numbers >= 0 "
-                                            "(at most %d), not '%s'", PEGR_MAX_ROBUST, sigmas);
     char compare_buf[256] = "";
     const char *methods[8] = {c.method};
     size_t nmethods = 1;

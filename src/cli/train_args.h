@@ -1,0 +1,24 @@
+/* train_args.h: the experiment's options -- model, training and data -- shared by `pegr train` and
+ * `pegr sweep` (whose grid axes and fixed values are these same options), plus the presets. */
+#ifndef PEGR_CLI_TRAIN_ARGS_H
+#define PEGR_CLI_TRAIN_ARGS_H
+
+#include "args.h"
+#include "train.h"
+
+#define PEGR_EXPERIMENT_MAX_ARGS 32
+
+/* Rows for c's options into out (room for PEGR_EXPERIMENT_MAX_ARGS); *robust_sigmas receives
+ * --robust-sigmas' text. Returns the number of rows. */
+size_t pegr_cli_experiment_args(pegr_train_config *c, const char **robust_sigmas, pegr_arg *out);
+/* After parsing: the data checks and --robust-sigmas into c. -1 to go on, or an exit code. */
+int pegr_cli_finish_experiment_args(const pegr_command_spec *cmd, const pegr_arg *args, size_t nargs,
+                                    pegr_train_config *c, const char *robust_sigmas);
+/* The defaults, then the named preset: demo (math.md's regime, also the defaults), large, tiny.
+ * 0 for an unknown name. */
+int pegr_cli_apply_preset(const char *name, pegr_train_config *c);
+/* --preset's value in argv ("demo" when absent), so it can be applied before the other flags. */
+const char *pegr_cli_find_preset(int argc, char **argv);
+#define PEGR_PRESETS "demo|large|tiny"
+
+#endif
