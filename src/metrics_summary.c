@@ -19,11 +19,11 @@ void pegr_metrics_gamma(const double *gamma, size_t m, pegr_metrics *out)
 void pegr_metrics_from_sums(double loss_sum, double wrong, double norm2_sum, double norm4_sum,
                             size_t n, pegr_metrics *out)
 {
-    double inv = 1.0 / (double)n;
-    out->loss = loss_sum * inv;
-    out->train_error = wrong * inv;
-    out->norm2_mean = norm2_sum * inv;
-    double var = norm4_sum * inv - out->norm2_mean * out->norm2_mean;
+    double dn = (double)n;
+    out->loss = loss_sum / dn;
+    out->train_error = wrong / dn; /* 3/10 prints as 0.3 */
+    out->norm2_mean = norm2_sum / dn;
+    double var = norm4_sum / dn - out->norm2_mean * out->norm2_mean;
     out->norm2_var = var > 0 ? var : 0.0; /* rounding can make E[x^2] - E[x]^2 slightly negative */
 }
 

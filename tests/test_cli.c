@@ -15,33 +15,8 @@
 #include <sys/wait.h>
 
 #include "fsutil.h"
+#include "cli_support.h"
 #include "npy.h"
-
-static char tmp[64];
-static const char *exe;
-static const char *data_dir;
-
-/* Run a shell command line (with $PEGR and $T set to the binary and the temp dir), capture its
- * stdout+stderr into *output (malloc'ed, may be NULL), return its exit status. */
-static int run(char **output, const char *fmt, ...)
-{
-    char cmd[4096], line[4400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(line, sizeof line, "PEGR='%s' T='%s' G='%s/golden'; (%s) > '%s/out.txt' 2>&1", exe, tmp,
-             data_dir, cmd, tmp);
-    int rc = system(line);
-    char path[128];
-    snprintf(path, sizeof path, "%s/out.txt", tmp);
-    if (output) {
-        size_t len = 0;
-        *output = NULL;
-        pegr_file_read_all(path, output, &len, NULL);
-    }
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 static void read_npy(const char *dir, const char *name, pegr_array *a)
 {
@@ -63,9 +38,9 @@ static double max_rel_diff(const pegr_array *a, const pegr_array *b)
 static void test_data_writes_every_file_with_the_right_shapes(void **state)
 {
     (void)state;
-    assert_int_equal(run(NULL, "$PEGR data --out $T/d --n 6 --n-test 3 --d 11 --patches 3 --seed 5"), 0);
+    assert_int_equal(cli_run(NULL, "$PEGR data --out $T/d --n 6 --n-test 3 --d 11 --patches 3 --seed 5"), 0);
     char dir[128];
-    snprintf(dir, sizeof dir, "%s/d", tmp);
+    snprintf(dir, sizeof dir, "%s/d", cli_tmp());
     pegr_array X = {0}, y = {0}, mu = {0}, Xt = {0}, yt = {0};
     read_npy(dir, "X.npy", &X);
     read_npy(dir, "y.npy", &y);
@@ -101,11 +76,11 @@ static void test_data_writes_every_file_with_the_right_shapes(void **state)
 static void test_same_seed_same_bytes_other_seed_differs(void **state)
 {
     (void)state;
-    assert_int_equal(run(NULL, "$PEGR data --out $T/a --n 5 --d 9 --n-test 2 --seed 1 && "
+    assert_int_equal(cli_run(NULL, "$PEGR data --out $T/a --n 5 --d 9 --n-test 2 --seed 1 && "
                                "$PEGR data --out $T/b --n 5 --d 9 --n-test 2 --seed 1 && "
                                "$PEGR data --out $T/c --n 5 --d 9 --n-test 2 --seed 2"), 0);
-    assert_int_equal(run(NULL, "cmp $T/a/X.npy $T/b/X.npy && cmp $T/a/y_test.npy $T/b/y_test.npy"), 0);
-    assert_int_not_equal(run(NULL, "cmp -s $T/a/X.npy $T/c/X.npy"), 0);
+    assert_int_equal(cli_run(NULL, "cmp $T/a/X.npy $T/b/X.npy && cmp $T/a/y_test.npy $T/b/y_test.npy"), 0);
+    assert_int_not_equal(cli_run(NULL, "cmp -s $T/a/X.npy $T/c/X.npy"), 0);
 }
 
 static void check_case_against_golden(const char *name, double q, double lam)
@@ -113,14 +88,14 @@ static void check_case_against_golden(const char *name, double q, double lam)
     char *out = NULL;
     for (int k = 0; k < 3; k++) {
         const char *method = k == 0 ? "gd" : k == 1 ? "pegr" : "gr";
-        int rc = run(&out, "$PEGR grad --X $G/%s/X.npy --y $G/%s/y.npy --W $G/%s/W.npy --q %.17g "
+        int rc = cli_run(&out, "$PEGR grad --X $G/%s/X.npy --y $G/%s/y.npy --W $G/%s/W.npy --q %.17g "
                            "--lam %.17g --method %s --per-example --device host --precision fp64 "
                            "--out $T/g-%s-%s", name, name, name, q, lam, method, name, method);
         if (rc != 0) fail_msg("pegr grad failed: %s", out ? out : "");
         free(out);
         char dir[256], gold[256], gname[32];
-        snprintf(dir, sizeof dir, "%s/g-%s-%s", tmp, name, method);
-        snprintf(gold, sizeof gold, "%s/golden/%s", data_dir, name);
+        snprintf(dir, sizeof dir, "%s/g-%s-%s", cli_tmp(), name, method);
+        snprintf(gold, sizeof gold, "%s/golden/%s", cli_data_dir(), name);
         snprintf(gname, sizeof gname, "grad_%s.npy", method);
         const char *pairs[][2] = {{"grad.npy", gname},
                                   {"margin.npy", "margin.npy"},
@@ -164,7 +139,7 @@ static void test_usage_errors_exit_2_with_the_usage_line(void **state)
         "$PEGR data --out $T/x stray",
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        int rc = run(&out, "%s", bad[k]);
+        int rc = cli_run(&out, "%s", bad[k]);
         if (rc != 2) fail_msg("'%s' exited %d, not 2: %s", bad[k], rc, out ? out : "");
         assert_non_null(strstr(out, "usage:"));
         free(out);
@@ -175,28 +150,28 @@ static void test_runtime_errors_exit_1_naming_the_problem(void **state)
 {
     (void)state;
     char *out = NULL;
-    assert_int_equal(run(&out, "$PEGR grad --X $T/none.npy --y $G/relu_q1/y.npy --W $G/relu_q1/W.npy "
+    assert_int_equal(cli_run(&out, "$PEGR grad --X $T/none.npy --y $G/relu_q1/y.npy --W $G/relu_q1/W.npy "
                                "--device host --out $T/e"), 1);
     assert_non_null(strstr(out, "none.npy"));
     free(out);
     /* q in (1, 2) for pegr */
-    assert_int_equal(run(&out, "$PEGR grad --X $G/relu_q1/X.npy --y $G/relu_q1/y.npy "
+    assert_int_equal(cli_run(&out, "$PEGR grad --X $G/relu_q1/X.npy --y $G/relu_q1/y.npy "
                                "--W $G/relu_q1/W.npy --q 1.5 --method pegr --device host --out $T/e"), 1);
     assert_non_null(strstr(out, "q = 1.5"));
     free(out);
     /* W whose d does not fit X */
-    assert_int_equal(run(&out, "$PEGR grad --X $G/relu_q1/X.npy --y $G/relu_q1/y.npy "
+    assert_int_equal(cli_run(&out, "$PEGR grad --X $G/relu_q1/X.npy --y $G/relu_q1/y.npy "
                                "--W $G/cao2patch_q3/W.npy --device host --out $T/e"), 1);
     assert_non_null(strstr(out, "(2, m, 7)"));
     free(out);
     /* labels that are not +1/-1: X passed as y */
-    assert_int_equal(run(&out, "$PEGR grad --X $G/relu_q1/X.npy --y $G/relu_q1/margin.npy "
+    assert_int_equal(cli_run(&out, "$PEGR grad --X $G/relu_q1/X.npy --y $G/relu_q1/margin.npy "
                                "--W $G/relu_q1/W.npy --device host --out $T/e"), 1);
     free(out);
     /* nothing was left half-written */
-    assert_int_not_equal(run(NULL, "test -e $T/e/grad.npy"), 0);
+    assert_int_not_equal(cli_run(NULL, "test -e $T/e/grad.npy"), 0);
     /* an output directory that cannot be created */
-    assert_int_equal(run(&out, "$PEGR data --out /proc/pegr-cannot --n 2 --d 3"), 1);
+    assert_int_equal(cli_run(&out, "$PEGR data --out /proc/pegr-cannot --n 2 --d 3"), 1);
     assert_non_null(strstr(out, "/proc/pegr-cannot"));
     free(out);
 }
@@ -205,16 +180,16 @@ static void test_version_and_help(void **state)
 {
     (void)state;
     char *out = NULL;
-    assert_int_equal(run(&out, "$PEGR --version"), 0);
+    assert_int_equal(cli_run(&out, "$PEGR --version"), 0);
     assert_non_null(strstr(out, "pegr "));
     free(out);
     const char *cmds[] = {"data", "grad", "devices", "selftest", "train"};
     for (size_t k = 0; k < 5; k++) {
-        assert_int_equal(run(&out, "$PEGR %s --help", cmds[k]), 0);
+        assert_int_equal(cli_run(&out, "$PEGR %s --help", cmds[k]), 0);
         assert_non_null(strstr(out, "--device"));
         free(out);
     }
-    assert_int_equal(run(&out, "$PEGR data --help"), 0);
+    assert_int_equal(cli_run(&out, "$PEGR data --help"), 0);
     assert_non_null(strstr(out, "[default: 50]")); /* every default shown */
     free(out);
 }
@@ -223,7 +198,7 @@ static void test_devices_lists_and_rejects_unknown_specs(void **state)
 {
     (void)state;
     char *out = NULL;
-    int rc = run(&out, "$PEGR devices");
+    int rc = cli_run(&out, "$PEGR devices");
     if (rc != 0) {
         /* No OpenCL platform here: the message must say how to get one. */
         assert_non_null(strstr(out, "pocl-opencl-icd"));
@@ -233,32 +208,22 @@ static void test_devices_lists_and_rejects_unknown_specs(void **state)
     }
     assert_non_null(strstr(out, "* 0"));
     free(out);
-    assert_int_equal(run(&out, "$PEGR devices --device no-such-device"), 1);
+    assert_int_equal(cli_run(&out, "$PEGR devices --device no-such-device"), 1);
     assert_non_null(strstr(out, "'no-such-device'"));
     free(out);
-    assert_int_equal(run(&out, "PEGR_DEVICE=no-such-env $PEGR devices"), 1);
+    assert_int_equal(cli_run(&out, "PEGR_DEVICE=no-such-env $PEGR devices"), 1);
     assert_non_null(strstr(out, "'no-such-env'"));
     free(out);
-    assert_int_equal(run(&out, "$PEGR --device 0 devices --json"), 0);
+    assert_int_equal(cli_run(&out, "$PEGR --device 0 devices --json"), 0);
     assert_non_null(strstr(out, "\"selected\": true"));
     free(out);
-}
-
-static char *read_text(const char *rel)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmp, rel);
-    char *text = NULL;
-    size_t len = 0;
-    if (pegr_file_read_all(path, &text, &len, NULL) != PEGR_OK) fail_msg("cannot read %s", path);
-    return text;
 }
 
 static void test_train_compare_writes_every_file(void **state)
 {
     (void)state;
     char *out = NULL;
-    int rc = run(&out, "$PEGR train --preset tiny --steps 40 --compare gd,pegr --device host "
+    int rc = cli_run(&out, "$PEGR train --preset tiny --steps 40 --compare gd,pegr --device host "
                        "--out $T/cmp --quiet");
     if (rc != 0) fail_msg("exit %d: %s", rc, out);
     assert_non_null(strstr(out, "gamma(+)")); /* the side-by-side table */
@@ -269,21 +234,21 @@ static void test_train_compare_writes_every_file(void **state)
         for (size_t k = 0; k < 6; k++) {
             char rel[64];
             snprintf(rel, sizeof rel, "cmp/%s/%s", m ? "pegr" : "gd", files[k]);
-            free(read_text(rel));
+            free(cli_read(rel));
         }
-    char *summary = read_text("cmp/pegr/summary.json");
+    char *summary = cli_read("cmp/pegr/summary.json");
     assert_non_null(strstr(summary, "\"method\": \"pegr\""));
     assert_non_null(strstr(summary, "\"steps_run\": 40"));
     assert_non_null(strstr(summary, "\"diverged\": false"));
     assert_non_null(strstr(summary, "\"gamma_max\": ["));
     assert_non_null(strstr(summary, "\"robust_test_error\""));
     free(summary);
-    char *config = read_text("cmp/gd/config.json");
+    char *config = cli_read("cmp/gd/config.json");
     assert_non_null(strstr(config, "\"git_revision\""));
     assert_non_null(strstr(config, "\"precision\": \"fp64\""));
     free(config);
     /* one JSON object a line: the records of steps 0, 10, 20, 30 and the final 40 */
-    char *jsonl = read_text("cmp/gd/metrics.jsonl");
+    char *jsonl = cli_read("cmp/gd/metrics.jsonl");
     size_t lines = 0;
     for (char *p = jsonl; *p; p++) lines += *p == '\n';
     assert_int_equal(lines, 5);
@@ -295,11 +260,11 @@ static void test_train_divergence_exits_3_with_advice(void **state)
 {
     (void)state;
     char *out = NULL;
-    int rc = run(&out, "$PEGR train --preset tiny --lr 50 --device host --out $T/div --quiet");
+    int rc = cli_run(&out, "$PEGR train --preset tiny --lr 50 --device host --out $T/div --quiet");
     assert_int_equal(rc, 3);
     assert_non_null(strstr(out, "smaller --lr"));
     free(out);
-    char *summary = read_text("div/summary.json");
+    char *summary = cli_read("div/summary.json");
     assert_non_null(strstr(summary, "\"diverged\": true"));
     assert_non_null(strstr(summary, "\"diverged_step\""));
     free(summary);
@@ -310,21 +275,21 @@ static void test_train_interrupted_leaves_valid_files(void **state)
     (void)state;
     char *out = NULL;
     /* a long run, interrupted by SIGINT after a second */
-    int rc = run(&out, "$PEGR train --preset tiny --steps 100000000 --log-every 50 --device host "
+    int rc = cli_run(&out, "$PEGR train --preset tiny --steps 100000000 --log-every 50 --device host "
                        "--out $T/int --quiet & pid=$!; sleep 1.5; kill -INT $pid; wait $pid");
     assert_int_equal(rc, 130);
     assert_non_null(strstr(out, "interrupted"));
     free(out);
-    char *summary = read_text("int/summary.json");
+    char *summary = cli_read("int/summary.json");
     assert_non_null(strstr(summary, "\"interrupted\": true"));
     free(summary);
     pegr_array W = {0};
     char dir[128];
-    snprintf(dir, sizeof dir, "%s/int", tmp);
+    snprintf(dir, sizeof dir, "%s/int", cli_tmp());
     read_npy(dir, "W.npy", &W);
     assert_int_equal(W.ndim, 3);
     pegr_array_free(&W);
-    char *csv = read_text("int/metrics.csv");
+    char *csv = cli_read("int/metrics.csv");
     assert_non_null(strstr(csv, "step,wall_seconds,train_loss"));
     free(csv);
 }
@@ -333,29 +298,22 @@ static void test_train_help_shows_every_default(void **state)
 {
     (void)state;
     char *out = NULL;
-    assert_int_equal(run(&out, "$PEGR train --help"), 0);
+    assert_int_equal(cli_run(&out, "$PEGR train --help"), 0);
     const char *expect[] = {"--lr LR", "[default: 0.1]", "--steps N", "[default: 1000]",
                             "--compare LIST", "--robust-sigmas LIST", "--method gd|sgd|gr|pegr",
                             "[default: pegr]", "--preset demo|large|tiny"};
     for (size_t k = 0; k < sizeof expect / sizeof expect[0]; k++)
         if (!strstr(out, expect[k])) fail_msg("'%s' missing from pegr train --help", expect[k]);
     free(out);
-    assert_int_equal(run(&out, "$PEGR train --compare gd,adam"), 2);
+    assert_int_equal(cli_run(&out, "$PEGR train --compare gd,adam"), 2);
     free(out);
-    assert_int_equal(run(&out, "$PEGR train --method pegr --q 1.5"), 2);
+    assert_int_equal(cli_run(&out, "$PEGR train --method pegr --q 1.5"), 2);
     free(out);
 }
 
 int main(void)
 {
-    exe = getenv("PEGR_EXE");
-    data_dir = getenv("PEGR_TEST_DATA_DIR");
-    if (!exe || !data_dir) {
-        printf("PEGR_EXE and PEGR_TEST_DATA_DIR must be set (meson test sets them)\n");
-        return 1;
-    }
-    snprintf(tmp, sizeof tmp, "/tmp/pegr-cli-test-XXXXXX");
-    if (!mkdtemp(tmp)) return 1;
+    if (cli_setup("pegr-cli-test") != 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_data_writes_every_file_with_the_right_shapes),
         cmocka_unit_test(test_same_seed_same_bytes_other_seed_differs),
@@ -370,8 +328,6 @@ int main(void)
         cmocka_unit_test(test_train_help_shows_every_default),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0 && rc == 0) rc = 1;
+    if (cli_teardown() != 0 && rc == 0) rc = 1;
     return rc;
 }

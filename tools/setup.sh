@@ -19,7 +19,7 @@ build_dir="${BUILD_DIR:-$root/build}"
 # a CPU OpenCL implementation), the tests (cmocka, clang for the OpenCL C 1.2 check, valgrind) and
 # clinfo for looking at devices.
 packages=(gcc pkg-config python3 python3-numpy python3-torch python3-matplotlib meson ninja-build ocl-icd-opencl-dev opencl-headers
-          pocl-opencl-icd libclblast-dev libcmocka-dev clang valgrind clinfo)
+          pocl-opencl-icd libclblast-dev libcmocka-dev clang valgrind clinfo parallel)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -15,6 +15,9 @@ typedef struct pegr_command {
 static const pegr_command COMMANDS[] = {
     {"train", "train gd / sgd / gr / pegr on the signal-noise model (the paper's experiment)",
      pegr_cmd_train},
+    {"sweep", "a grid of runs x methods x seeds: resumable, every device, shards, Slurm, parallel",
+     pegr_cmd_sweep},
+    {"collect", "merge a sweep's shards into one results.csv", pegr_cmd_collect},
     {"bench", "time training steps on a device over a grid of sizes", pegr_cmd_bench},
     {"data", "generate a signal-noise dataset as .npy files", pegr_cmd_data},
     {"grad", "gradients of gd / pegr / gr at given weights, with per-example norms", pegr_cmd_grad},
@@ -37,6 +40,7 @@ static void print_help(FILE *out)
                  "Environment: PEGR_DEVICE (default device spec), PEGR_KERNEL_DIR (load cl/*.cl from "
                  "disk),\n  PEGR_CACHE_DIR (kernel binary cache), PEGR_NO_CACHE=1 (no cache).\n"
                  "Exit codes: 0 success, 1 run-time error, 2 usage error, 3 training diverged,\n"
+                 "  4 collect found missing or duplicated runs,\n"
                  "  130 interrupted (Ctrl-C / SIGTERM; the files hold what ran).\n");
 }
 

@@ -1,0 +1,47 @@
+/* sweep_cli.h: `pegr sweep`'s command line (shared with `pegr collect`, which re-reads a sweep's
+ * defining arguments from DIR/sweep.args), and the results files of a sweep. */
+#ifndef PEGR_CLI_SWEEP_CLI_H
+#define PEGR_CLI_SWEEP_CLI_H
+
+#include "args.h"
+#include "sweep_spec.h"
+#include "train_output.h"
+
+#define SWEEP_MAX_ARGV 256
+
+typedef struct sweep_cli {
+    sweep_spec spec;
+    const char *out;
+    const char *shard;   /* "I/N" or NULL */
+    const char *devices; /* "all", a comma list of specs, or NULL (--device) */
+    const char *emit;    /* "slurm", "parallel" or NULL */
+    const char *precision;
+    size_t jobs_per_device, shards;
+    int extend, quiet;
+    pegr_global_opts g;
+    /* the arguments that define the sweep (grid, methods, seeds, preset, precision, experiment
+     * options): saved to DIR/sweep.args, repeated in emitted scripts */
+    char *spec_argv[SWEEP_MAX_ARGV];
+    int spec_argc;
+} sweep_cli;
+
+extern const pegr_command_spec SWEEP_COMMAND;
+
+/* Parse; -1 to go on, else an exit code (message printed). */
+int sweep_parse_cli(int argc, char **argv, sweep_cli *cli);
+
+/* ---- sweep_results.c */
+/* The CSV header of results.csv for a spec (run, parameters, metrics). malloc'ed. */
+char *sweep_csv_header(const sweep_spec *spec);
+/* DIR/runs/ID/row.csv: one line for a finished run. */
+pegr_status sweep_write_row(const char *run_dir, const char *id, const pegr_train_config *c,
+                            const pegr_train_result *r, const pegr_run_info *info, pegr_error *err);
+/* results.csv in out_dir from the runs found in dirs (in run order); counts what was missing and
+ * what was found in more than one directory (reported on stderr with the ids). */
+pegr_status sweep_write_results(const sweep_spec *spec, const char *const *dirs, size_t ndirs,
+                                const char *out_dir, size_t *found, size_t *missing,
+                                size_t *duplicated, pegr_error *err);
+/* sweep.json (axes as CSV columns, methods, seeds, run count) and sweep.args in dir. */
+pegr_status sweep_write_description(const sweep_cli *cli, const char *dir, pegr_error *err);
+
+#endif
