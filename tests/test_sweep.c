@@ -93,9 +93,9 @@ static void test_killed_sweep_resumes_with_each_run_once(void **state)
     (void)state;
     char *out = NULL;
     /* Slow the runs down (more steps) so the kill lands part-way; -9 leaves temporaries behind. */
-    const char *slow = "$PEGR sweep --preset tiny --steps 3000 --log-every 500 --grid n=10,20 "
+    const char *slow = "$PEGR sweep --preset tiny --steps 8000 --log-every 1000 --grid n=10,20 "
                        "--grid mu-norm=1,3 --methods gd,pegr --seeds 0-1 --device host --quiet";
-    cli_run(&out, "%s --out $T/killed & pid=$!; sleep 1.2; kill -9 $pid; wait $pid; true", slow);
+    cli_run(&out, "%s --out $T/killed & pid=$!; sleep 1.5; kill -9 $pid; wait $pid; true", slow);
     free(out);
     size_t done_before = 0;
     assert_int_equal(cli_run(&out, "ls $T/killed/runs | grep -vc '^\\.' || true"), 0);
