@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine_internal.h"
+#include "gemm_tuning.h"
 
 #ifdef PEGR_HAVE_CLBLAST
 #include <clblast_c.h>
@@ -30,6 +31,10 @@ pegr_status engine_gemm_init(pegr_engine *e)
                              "CLBlast was asked for but this build of pegr has no CLBlast");
 #endif
     e->gemm = want;
+#ifdef PEGR_HAVE_CLBLAST
+    /* `pegr tune`'s parameters for this device, when it was run */
+    if (want == PEGR_GEMM_CLBLAST) pegr_tuning_apply(e->ctx, e->options.precision);
+#endif
     return PEGR_OK;
 }
 

@@ -311,6 +311,36 @@ static void test_train_help_shows_every_default(void **state)
     free(out);
 }
 
+/* pegr tune stores its parameters; an engine that picks them up still computes exactly. */
+static void test_tune_stores_parameters_and_grad_stays_exact(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    if (cli_run(&out, "$PEGR devices") != 0) {
+        free(out);
+        skip(); /* no OpenCL device */
+    }
+    free(out);
+    int rc = cli_run(&out, "PEGR_CACHE_DIR=$T/tunecache $PEGR tune --n 20 --d 100 --m 2");
+    if (rc != 0) fail_msg("%s", out);
+    assert_non_null(strstr(out, "fastest:"));
+    free(out);
+    rc = cli_run(&out, "PEGR_CACHE_DIR=$T/tunecache $PEGR --verbose grad --X $G/cao2patch_q3/X.npy "
+                       "--y $G/cao2patch_q3/y.npy --W $G/cao2patch_q3/W.npy --q 3 --lam 0.05 "
+                       "--method pegr --device cpu --precision fp64 --out $T/tuned");
+    if (rc != 0) fail_msg("%s", out);
+    free(out);
+    pegr_array a = {0}, b = {0};
+    char dir[256], gold[256];
+    snprintf(dir, sizeof dir, "%s/tuned", cli_tmp());
+    snprintf(gold, sizeof gold, "%s/golden/cao2patch_q3", cli_data_dir());
+    read_npy(dir, "grad.npy", &a);
+    read_npy(gold, "grad_pegr.npy", &b);
+    assert_true(max_rel_diff(&a, &b) <= 1e-10);
+    pegr_array_free(&a);
+    pegr_array_free(&b);
+}
+
 int main(void)
 {
     if (cli_setup("pegr-cli-test") != 0) return 1;
@@ -326,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_train_divergence_exits_3_with_advice),
         cmocka_unit_test(test_train_interrupted_leaves_valid_files),
         cmocka_unit_test(test_train_help_shows_every_default),
+        cmocka_unit_test(test_tune_stores_parameters_and_grad_stays_exact),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (cli_teardown() != 0 && rc == 0) rc = 1;

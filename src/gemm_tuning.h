@@ -1,0 +1,31 @@
+/* gemm_tuning.h: CLBlast tuned for the user's device (`pegr tune`). CLBlast's database has no
+ * entry for many devices (PoCL's CPU among them) and falls back to generic GEMM parameters; this
+ * measures candidate parameter sets of its XgemmDirect kernel -- the one it runs for pegr's
+ * tall-skinny shapes -- on the device, stores the fastest in the cache directory, and applies it
+ * (CLBlast's parameter override API) whenever an engine starts on that device. */
+#ifndef PEGR_GEMM_TUNING_H
+#define PEGR_GEMM_TUNING_H
+
+#include "context_impl.h"
+
+#define PEGR_TUNING_PARAMS 10
+
+typedef struct pegr_tuning_result {
+    size_t values[PEGR_TUNING_PARAMS]; /* WGD MDIMCD NDIMCD MDIMAD NDIMBD KWID VWMD VWND PADA PADB */
+    double seconds;                     /* the three GEMMs of a step, best of the repeats */
+    int is_default;                     /* CLBlast's own choice, no override */
+    int failed;                         /* CLBlast refused or failed with these values */
+} pegr_tuning_result;
+
+/* The stored tuning's file for this device and precision (malloc'ed), or NULL without a cache
+ * directory. */
+char *pegr_tuning_path(const pegr_device_info *dev, pegr_precision precision);
+/* Apply the stored tuning, when there is one and $PEGR_NO_TUNING is unset. 1 when applied. */
+int pegr_tuning_apply(pegr_context *ctx, pegr_precision precision);
+/* Measure the candidates on the GEMM shapes of a step at (n, P = 2, d, m): the span product and
+ * the two primal ones. OUT: results (count of them), best index; the best is stored. */
+pegr_status pegr_tuning_run(pegr_context *ctx, pegr_precision precision, size_t n, size_t d,
+                            size_t m, pegr_tuning_result **results, size_t *count, size_t *best);
+const char *const *pegr_tuning_names(void);
+
+#endif
