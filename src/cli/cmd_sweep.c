@@ -20,23 +20,13 @@
 
 #include "backend_open.h"
 #include "commands.h"
+#include "interrupt.h"
 #include "engine.h"
 #include "fsutil.h"
 #include "sweep_cli.h"
 
 #define MAX_WORKERS 64
 
-static volatile sig_atomic_t stop_requested = 0;
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-static int should_stop(void *user)
-{
-    (void)user;
-    return stop_requested != 0;
-}
 
 static double now_seconds(void)
 {
@@ -249,7 +239,7 @@ static int run_one(const worker_plan *p, pegr_backend *b, const pegr_run_info *i
     pegr_dataset ds = {0};
     pegr_train_result r;
     memset(&r, 0, sizeof r);
-    pegr_train_callbacks cb = {NULL, should_stop, NULL};
+    pegr_train_callbacks cb = {NULL, pegr_cli_should_stop, NULL};
     pegr_status s = pegr_mkdir_p(tmp, &err);
     if (s == PEGR_OK) s = pegr_train_write_config(tmp, &c, info, &err);
     if (s == PEGR_OK) s = pegr_data_generate(&c.data, &ds, &err);
@@ -298,10 +288,10 @@ static int worker(const worker_plan *p, const char *device)
     pegr_run_info info = {desc, ctx ? pegr_context_device(ctx) : NULL,
                           pegr_backend_precision_name(b), is_engine ? pegr_engine_gemm_name(b) : NULL};
     int failures = 0;
-    while (!stop_requested) {
+    while (!pegr_cli_stop_requested()) {
         size_t i = __atomic_fetch_add(p->next, 1, __ATOMIC_SEQ_CST);
         if (i >= p->nruns) break;
-        if (!run_one(p, b, &info, p->runs[i]) && !stop_requested) failures++;
+        if (!run_one(p, b, &info, p->runs[i]) && !pegr_cli_stop_requested()) failures++;
     }
     b->ops->destroy(b);
     return failures ? 1 : 0;
@@ -399,11 +389,7 @@ int pegr_cmd_sweep(int argc, char **argv)
         return PEGR_EXIT_FAILURE;
     }
     shared[0] = shared[1] = 0;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    pegr_cli_catch_stop_signals();
     worker_plan plan = {&cli, runs, todo, &shared[0], &shared[1]};
     double t0 = now_seconds();
     int failed = todo ? run_workers(&plan, specs, ndev, cli.jobs_per_device) : 0;
@@ -422,7 +408,7 @@ int pegr_cmd_sweep(int argc, char **argv)
     }
     printf("pegr sweep: %zu runs finished in %.1f s (%.2f runs/s); %s/results.csv holds %zu of %zu "
            "runs\n", landed, wall, wall > 0 ? (double)landed / wall : 0.0, cli.out, found, total);
-    if (stop_requested) {
+    if (pegr_cli_stop_requested()) {
         fprintf(stderr, "pegr sweep: interrupted; run the same command again to finish\n");
         return 130;
     }

@@ -11,6 +11,7 @@
 
 #include "backend_open.h"
 #include "commands.h"
+#include "interrupt.h"
 #include "engine.h"
 #include "fsutil.h"
 #include "train.h"
@@ -22,31 +23,6 @@ static const pegr_command_spec SPEC = {
     "pegr train [--preset demo|large|tiny] [--method gd|sgd|gr|pegr | --compare gd,pegr,...]\n"
     "                  [--out DIR] [--device SPEC|host] [data, model and training options]"};
 
-/* ---- Ctrl-C: stop at the next step --------------------------------------------------------- */
-
-static volatile sig_atomic_t stop_requested = 0;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static int should_stop(void *user)
-{
-    (void)user;
-    return stop_requested != 0;
-}
-
-static void install_signal_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
 
 /* ---- progress and live metrics files ------------------------------------------------------- */
 
@@ -108,7 +84,7 @@ static int run_one(pegr_backend *b, const pegr_run_info *info, const pegr_datase
     pegr_status s = pegr_mkdir_p(dir, &err);
     if (s == PEGR_OK) s = pegr_train_write_config(dir, c, info, &err);
     run_state st = {dir, c->method, &out->result, !quiet && isatty(2), 0, wall_now()};
-    pegr_train_callbacks cb = {on_record_and_write, should_stop, &st};
+    pegr_train_callbacks cb = {on_record_and_write, pegr_cli_should_stop, &st};
     if (s == PEGR_OK) s = pegr_train_run(b, ds, c, &cb, &out->result, &err);
     if (st.progress) fprintf(stderr, "\r%80s\r", "");
     if (s == PEGR_OK) s = pegr_train_write_results(dir, c, &out->result, ds->d, &err);
@@ -175,11 +151,11 @@ static int run_all(const pegr_global_opts *g, const pegr_train_config *c, const 
         fprintf(stderr, "pegr train: %s, %s; n %zu, d %zu, P %zu, ||mu|| %g, m %zu, q %g, %zu steps\n",
                 desc, info.precision, c->data.n, c->data.d, c->data.P, ds.mu_norm, c->m, c->q,
                 c->steps);
-    install_signal_handlers();
+    pegr_cli_catch_stop_signals();
     run_outcome runs[8];
     memset(runs, 0, sizeof runs);
     int code = PEGR_EXIT_OK;
-    for (size_t k = 0; k < nmethods && !stop_requested; k++) {
+    for (size_t k = 0; k < nmethods && !pegr_cli_stop_requested(); k++) {
         pegr_train_config ck = *c;
         ck.method = methods[k];
         char *dir = compare ? pegr_path_join(out, methods[k]) : strdup(out);
@@ -192,7 +168,7 @@ static int run_all(const pegr_global_opts *g, const pegr_train_config *c, const 
     }
     print_table(methods, runs, nmethods, c);
     printf("\nwrote %s%s\n", out, compare ? "/<method>/" : "/");
-    if (stop_requested) {
+    if (pegr_cli_stop_requested()) {
         fprintf(stderr, "pegr train: interrupted; the files hold what ran\n");
         code = EXIT_INTERRUPTED;
     }
