@@ -1,5 +1,6 @@
 /* gemm_tuning.c: see gemm_tuning.h. Without CLBlast every call reports PEGR_ERR_UNSUPPORTED. */
 #include "gemm_tuning.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,13 +82,6 @@ int pegr_tuning_apply(pegr_context *ctx, pegr_precision precision)
     return applied;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* One step's GEMMs: the span product S Gam^T, and the primal X W^T and C^T X. */
 static CLBlastStatusCode step_gemms(cl_command_queue q, pegr_precision p, size_t R, size_t C,
                                     size_t D, cl_mem S, cl_mem X, cl_mem G, cl_mem Z)
@@ -118,12 +112,12 @@ static void measure(pegr_context *ctx, pegr_precision p, size_t R, size_t C, siz
 {
     r->seconds = 1e30;
     for (int rep = 0; rep < 6; rep++) {
-        double t0 = now_seconds();
+        double t0 = pegr_now_seconds();
         if (step_gemms(ctx->queue, p, R, C, D, bufs[0], bufs[1], bufs[2], bufs[3]) != CLBlastSuccess) {
             r->failed = 1;
             return;
         }
-        double t = now_seconds() - t0;
+        double t = pegr_now_seconds() - t0;
         if (rep > 0 && t < r->seconds) r->seconds = t;
     }
 }

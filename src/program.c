@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "context_impl.h"
+#include "clock.h"
 #include "kernel_source.h"
 #include "program_cache.h"
 
@@ -16,13 +17,6 @@ struct pegr_program {
     int from_cache;
     double seconds; /* wall time of the build (or the cache load) */
 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Every program starts with common.cl (REAL, fp64 pragma, helpers). */
 static const char COMMON_FILE[] = "common.cl";
@@ -172,7 +166,7 @@ pegr_status pegr_program_build(pegr_context *ctx, const char *const *files, size
         return pegr_ctx_fail(ctx, PEGR_ERR_UNSUPPORTED,
                              "fp64 was asked for but the device does not list cl_khr_fp64; use "
                              "--precision fp32 or another device");
-    double t0 = now_seconds();
+    double t0 = pegr_now_seconds();
     pegr_program *prog = calloc(1, sizeof *prog);
     char *source = NULL, *dir = NULL;
     pegr_status status = PEGR_OK;
@@ -187,13 +181,13 @@ pegr_status pegr_program_build(pegr_context *ctx, const char *const *files, size
     dir = pegr_cache_dir();
     if (dir && build_from_cache(ctx, dir, key, prog->options, &prog->program)) {
         prog->from_cache = 1;
-        prog->seconds = now_seconds() - t0;
+        prog->seconds = pegr_now_seconds() - t0;
         pegr_ctx_log(ctx, PEGR_LOG_INFO, "program %s loaded from the binary cache in %.3f s (%s)",
                      key, prog->seconds, dir);
         goto done;
     }
     status = build_from_source(ctx, source, prog->options, &prog->program);
-    prog->seconds = now_seconds() - t0;
+    prog->seconds = pegr_now_seconds() - t0;
     if (status == PEGR_OK)
         pegr_ctx_log(ctx, PEGR_LOG_INFO, "program %s compiled in %.3f s with %s", key,
                      prog->seconds, prog->options);

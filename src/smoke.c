@@ -4,13 +4,7 @@
 #include <time.h>
 
 #include "context_impl.h"
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "clock.h"
 
 pegr_status pegr_smoke_run(pegr_context *ctx, pegr_precision precision, size_t count,
                            double *max_abs_err, double *seconds)
@@ -23,7 +17,7 @@ pegr_status pegr_smoke_run(pegr_context *ctx, pegr_precision precision, size_t c
     cl_mem x = NULL, y = NULL;
     cl_int rc = CL_SUCCESS;
     unsigned char *hx = NULL, *hy = NULL;
-    double t0 = now_seconds();
+    double t0 = pegr_now_seconds();
     *max_abs_err = INFINITY;
 
     if (count == 0 || count > UINT32_MAX)
@@ -71,7 +65,7 @@ pegr_status pegr_smoke_run(pegr_context *ctx, pegr_precision precision, size_t c
     *max_abs_err = worst;
 
 done:
-    if (seconds) *seconds = now_seconds() - t0;
+    if (seconds) *seconds = pegr_now_seconds() - t0;
     if (y) clReleaseMemObject(y);
     if (x) clReleaseMemObject(x);
     if (kernel) clReleaseKernel(kernel);

@@ -1,6 +1,7 @@
 /* train.c: see train.h. The loop keeps everything d-sized on the backend: each step passes at most
  * n per-example weights (sgd) and, at log steps, reads back the metrics' scalars. */
 #include "train.h"
+#include "clock.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -73,13 +74,6 @@ pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *e
     return PEGR_OK;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* sgd's epoch-wise reshuffled batches: a Fisher-Yates permutation per epoch drawn from the
  * SGD_SHUFFLE stream, so every backend sees the same batches. */
 typedef struct batcher {
@@ -131,7 +125,7 @@ static pegr_status add_record(pegr_train_result *r, size_t step, double t0, cons
     r->records = grown;
     pegr_train_record *rec = &r->records[r->n_records++];
     rec->step = step;
-    rec->wall_seconds = now_seconds() - t0;
+    rec->wall_seconds = pegr_now_seconds() - t0;
     rec->metrics = *m;
     if (cb && cb->on_record) cb->on_record(cb->user, c, rec);
     return PEGR_OK;
@@ -193,7 +187,7 @@ pegr_status pegr_train_run(pegr_backend *b, const pegr_dataset *ds, const pegr_t
     r->diverged_step = -1;
     pegr_status s = pegr_train_config_validate(c, err);
     if (s != PEGR_OK) return s;
-    double t0 = now_seconds();
+    double t0 = pegr_now_seconds();
     batcher bt = {ds->train.n, c->batch, ds->train.n, 0, NULL, NULL, c->data.seed};
     /* sgd with a batch of n or more is gd exactly: no weights at all. */
     int sgd = strcmp(c->method, "sgd") == 0 && c->batch < ds->train.n;
@@ -252,7 +246,7 @@ pegr_status pegr_train_run(pegr_backend *b, const pegr_dataset *ds, const pegr_t
         }
     }
     if (s == PEGR_OK) s = finish(b, c, r, err);
-    r->wall_seconds = now_seconds() - t0;
+    r->wall_seconds = pegr_now_seconds() - t0;
     free(bt.perm);
     free(bt.weights);
     return s;

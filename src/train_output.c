@@ -100,11 +100,9 @@ void pegr_train_json_metrics(pegr_json *j, const pegr_metrics *m)
     pegr_json_kv_number(j, "grad_norm", m->grad_norm);
 }
 
-/* One CSV number: empty for NaN/Inf (as for JSON's null). */
-static void csv_number(FILE *f, double v, int last)
+void pegr_csv_number(FILE *f, double v)
 {
     if (isfinite(v)) fprintf(f, "%.17g", v);
-    fputc(last ? '\n' : ',', f);
 }
 
 static pegr_status write_csv(const char *dir, const pegr_train_result *r, pegr_error *err)
@@ -123,7 +121,10 @@ static pegr_status write_csv(const char *dir, const pegr_train_result *r, pegr_e
                       m->test_error,     m->gamma_max[0], m->gamma_max[1], m->gamma_mean,
                       m->rho_mean,       m->norm2_mean,   m->norm2_var,    m->grad_norm};
         size_t nv = sizeof v / sizeof v[0];
-        for (size_t i = 0; i < nv; i++) csv_number(f, v[i], i + 1 == nv);
+        for (size_t i = 0; i < nv; i++) {
+            pegr_csv_number(f, v[i]);
+            fputc(i + 1 == nv ? '\n' : ',', f);
+        }
     }
     fclose(f);
     char *path = pegr_path_join(dir, "metrics.csv");

@@ -4,6 +4,8 @@
 #ifndef PEGR_TRAIN_OUTPUT_H
 #define PEGR_TRAIN_OUTPUT_H
 
+#include <stdio.h>
+
 #include "pegr/pegr.h"
 #include "train.h"
 
@@ -30,6 +32,9 @@ void pegr_data_config_json(struct pegr_json *j, const pegr_data_config *c);
 
 /* The JSON keys of one record, shared by metrics.jsonl and the summary. */
 void pegr_train_json_metrics(struct pegr_json *j, const pegr_metrics *m);
+
+/* One CSV number, exact (%.17g); nothing for NaN/Inf (an empty cell, as JSON's null). */
+void pegr_csv_number(FILE *f, double v);
 
 /* The git revision pegr was built from ("unknown" outside a git checkout). */
 const char *pegr_git_revision(void);

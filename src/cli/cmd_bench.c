@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "backend_open.h"
+#include "clock.h"
 #include "commands.h"
 #include "data.h"
 #include "engine.h"
@@ -18,13 +19,6 @@ static const pegr_command_spec SPEC = {
     "bench", "time training steps on a device over a grid of sizes (wall and profiled device time)",
     "pegr bench [--grid full|quick|N:D:M,...] [--methods gd,pegr,gr,sgd,per_example]\n"
     "                  [--representation primal|span|both] [--json FILE] [--device SPEC]"};
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -148,10 +142,10 @@ static pegr_status measure(pegr_backend *b, const bench_opts *o, const char *met
     double times[64];
     size_t reps = o->repeats < 64 ? o->repeats : 64;
     for (size_t r = 0; r < reps && s == PEGR_OK; r++) {
-        double t0 = now_seconds();
+        double t0 = pegr_now_seconds();
         for (size_t k = 0; k < o->steps && s == PEGR_OK; k++) s = work(b, method, batch, pe, err);
         if (s == PEGR_OK) s = sync(b, err);
-        times[r] = (now_seconds() - t0) / (double)o->steps;
+        times[r] = (pegr_now_seconds() - t0) / (double)o->steps;
     }
     if (s == PEGR_OK) {
         qsort(times, reps, sizeof times[0], cmp_double);
@@ -178,7 +172,7 @@ static pegr_status first_step_seconds(const bench_opts *o, int cache, double *se
                                       pegr_error *err)
 {
     if (!cache) setenv("PEGR_NO_CACHE", "1", 1);
-    double t0 = now_seconds();
+    double t0 = pegr_now_seconds();
     pegr_backend *b = NULL;
     pegr_dataset ds = {0};
     bench_size z = {200, 2000, 20};
@@ -186,7 +180,7 @@ static pegr_status first_step_seconds(const bench_opts *o, int cache, double *se
     if (s == PEGR_OK) s = load(b, z, 0, &ds, err);
     if (s == PEGR_OK) s = work(b, "pegr", NULL, NULL, err);
     if (s == PEGR_OK) s = sync(b, err);
-    *seconds = now_seconds() - t0;
+    *seconds = pegr_now_seconds() - t0;
     if (b) b->ops->destroy(b);
     pegr_dataset_free(&ds);
     if (!cache) unsetenv("PEGR_NO_CACHE");

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "backend_open.h"
+#include "clock.h"
 #include "commands.h"
 #include "interrupt.h"
 #include "engine.h"
@@ -27,13 +28,6 @@
 
 #define MAX_WORKERS 64
 
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int run_done(const char *out, const char *id)
 {
@@ -391,9 +385,9 @@ int pegr_cmd_sweep(int argc, char **argv)
     shared[0] = shared[1] = 0;
     pegr_cli_catch_stop_signals();
     worker_plan plan = {&cli, runs, todo, &shared[0], &shared[1]};
-    double t0 = now_seconds();
+    double t0 = pegr_now_seconds();
     int failed = todo ? run_workers(&plan, specs, ndev, cli.jobs_per_device) : 0;
-    double wall = now_seconds() - t0;
+    double wall = pegr_now_seconds() - t0;
     size_t landed = shared[1];
     munmap(shared, 2 * sizeof(size_t));
     free(runs);

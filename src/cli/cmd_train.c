@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "backend_open.h"
+#include "clock.h"
 #include "commands.h"
 #include "interrupt.h"
 #include "engine.h"
@@ -35,13 +36,6 @@ typedef struct run_state {
     double start;
 } run_state;
 
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void on_record(void *user, const pegr_train_config *c, const pegr_train_record *rec)
 {
     run_state *st = user;
@@ -58,7 +52,7 @@ static void on_record(void *user, const pegr_train_config *c, const pegr_train_r
 /* The records so far go to disk at most once a second, so a killed run leaves valid files. */
 static void write_live(run_state *st)
 {
-    double now = wall_now();
+    double now = pegr_now_seconds();
     if (now - st->last_write < 1.0) return;
     st->last_write = now;
     pegr_train_write_metrics(st->dir, st->result, NULL);
@@ -83,7 +77,7 @@ static int run_one(pegr_backend *b, const pegr_run_info *info, const pegr_datase
     pegr_error err = {0};
     pegr_status s = pegr_mkdir_p(dir, &err);
     if (s == PEGR_OK) s = pegr_train_write_config(dir, c, info, &err);
-    run_state st = {dir, c->method, &out->result, !quiet && isatty(2), 0, wall_now()};
+    run_state st = {dir, c->method, &out->result, !quiet && isatty(2), 0, pegr_now_seconds()};
     pegr_train_callbacks cb = {on_record_and_write, pegr_cli_should_stop, &st};
     if (s == PEGR_OK) s = pegr_train_run(b, ds, c, &cb, &out->result, &err);
     if (st.progress) fprintf(stderr, "\r%80s\r", "");

@@ -29,10 +29,11 @@ char *sweep_csv_header(const sweep_spec *spec)
     return s;
 }
 
+/* A comma, then the number (nothing for NaN). */
 static void csv_num(FILE *f, double v)
 {
-    if (isfinite(v)) fprintf(f, ",%.17g", v);
-    else fputc(',', f); /* empty: NaN */
+    fputc(',', f);
+    pegr_csv_number(f, v);
 }
 
 /* A CSV field in quotes, quotes doubled (device names hold commas). */
