@@ -123,8 +123,10 @@ static void measure(pegr_context *ctx, pegr_precision p, size_t R, size_t C, siz
 }
 
 pegr_status pegr_tuning_run(pegr_context *ctx, pegr_precision precision, size_t n, size_t d,
-                            size_t m, pegr_tuning_result **results, size_t *count, size_t *best)
+                            size_t m, size_t max_candidates, pegr_tuning_result **results,
+                            size_t *count, size_t *best)
 {
+    size_t ncand = max_candidates && max_candidates < NCANDIDATES ? max_candidates : NCANDIDATES;
     size_t R = 2 * n, C = 2 * m, D = d, el = precision == PEGR_FP64 ? 8 : 4;
     size_t sizes[4] = {R * R * el, R * D * el, (C * D > C * R ? C * D : C * R) * el, R * D * el};
     cl_mem bufs[4] = {0};
@@ -146,7 +148,7 @@ pegr_status pegr_tuning_run(pegr_context *ctx, pegr_precision precision, size_t 
     measure(ctx, precision, R, C, D, bufs, &(*results)[0]);
     *count = 1;
     *best = 0;
-    for (size_t c = 0; c < NCANDIDATES; c++) {
+    for (size_t c = 0; c < ncand; c++) {
         pegr_tuning_result *r = &(*results)[*count];
         memcpy(r->values, CANDIDATES[c], sizeof r->values);
         (*count)++;
@@ -196,9 +198,10 @@ int pegr_tuning_apply(pegr_context *ctx, pegr_precision precision)
 }
 
 pegr_status pegr_tuning_run(pegr_context *ctx, pegr_precision precision, size_t n, size_t d,
-                            size_t m, pegr_tuning_result **results, size_t *count, size_t *best)
+                            size_t m, size_t max_candidates, pegr_tuning_result **results,
+                            size_t *count, size_t *best)
 {
-    (void)precision; (void)n; (void)d; (void)m;
+    (void)precision; (void)n; (void)d; (void)m; (void)max_candidates;
     *results = NULL;
     *count = *best = 0;
     return pegr_ctx_fail(ctx, PEGR_ERR_UNSUPPORTED, "this pegr was built without CLBlast: nothing to tune");

@@ -22,10 +22,13 @@ typedef struct pegr_tuning_result {
 char *pegr_tuning_path(const pegr_device_info *dev, pegr_precision precision);
 /* Apply the stored tuning, when there is one and $PEGR_NO_TUNING is unset. 1 when applied. */
 int pegr_tuning_apply(pegr_context *ctx, pegr_precision precision);
-/* Measure the candidates on the GEMM shapes of a step at (n, P = 2, d, m): the span product and
- * the two primal ones. OUT: results (count of them), best index; the best is stored. */
+/* Measure CLBlast's own parameters and the first max_candidates candidates (0: all of them) on
+ * the GEMM shapes of a step at (n, P = 2, d, m): the span product and the two primal ones. Each
+ * candidate is a new kernel for the driver to compile (seconds on a cold PoCL cache). OUT:
+ * results (count of them), best index; the best is stored. */
 pegr_status pegr_tuning_run(pegr_context *ctx, pegr_precision precision, size_t n, size_t d,
-                            size_t m, pegr_tuning_result **results, size_t *count, size_t *best);
+                            size_t m, size_t max_candidates, pegr_tuning_result **results,
+                            size_t *count, size_t *best);
 const char *const *pegr_tuning_names(void);
 
 #endif

@@ -321,7 +321,7 @@ static void test_tune_stores_parameters_and_grad_stays_exact(void **state)
         skip(); /* no OpenCL device */
     }
     free(out);
-    int rc = cli_run(&out, "PEGR_CACHE_DIR=$T/tunecache $PEGR tune --n 20 --d 100 --m 2");
+    int rc = cli_run(&out, "PEGR_CACHE_DIR=$T/tunecache $PEGR tune --n 20 --d 100 --m 2 --candidates 2");
     if (rc != 0) fail_msg("%s", out);
     assert_non_null(strstr(out, "fastest:"));
     free(out);

@@ -15,12 +15,14 @@ int pegr_cmd_tune(int argc, char **argv)
 {
     pegr_global_opts g = {0};
     const char *precision = "fp32";
-    size_t n = 200, d = 2000, m = 20;
+    size_t n = 200, d = 2000, m = 20, candidates = 0;
     pegr_arg args[] = {
         {"n", PEGR_ARG_SIZE, &n, "N", "training examples of the step to tune for (P = 2)", NULL, 0},
         {"d", PEGR_ARG_SIZE, &d, "D", "patch dimension", NULL, 0},
         {"m", PEGR_ARG_SIZE, &m, "M", "filters per class", NULL, 0},
         {"precision", PEGR_ARG_CHOICE, &precision, NULL, "arithmetic", "fp32|fp64", 0},
+        {"candidates", PEGR_ARG_SIZE, &candidates, "K",
+         "try only the first K parameter sets (0: all 16; each is a kernel compile)", NULL, 0},
         PEGR_GLOBAL_ARGS(&g),
     };
     int rc = pegr_args_parse(&SPEC, args, sizeof args / sizeof args[0], argc, argv);
@@ -39,7 +41,7 @@ int pegr_cmd_tune(int argc, char **argv)
            dev->platform_name, precision, n, d, m);
     pegr_tuning_result *res = NULL;
     size_t count = 0, best = 0;
-    pegr_status s = pegr_tuning_run(ctx, prec, n, d, m, &res, &count, &best);
+    pegr_status s = pegr_tuning_run(ctx, prec, n, d, m, candidates, &res, &count, &best);
     if (s == PEGR_OK) {
         const char *const *names = pegr_tuning_names();
         printf("  %-76s %12s\n", "parameters", "ms per step");
