@@ -75,6 +75,16 @@ pegr_status pegr_file_write_atomic(const char *path, const void *data, size_t le
     return s;
 }
 
+pegr_status pegr_file_write_in(const char *dir, const char *name, const void *data, size_t len,
+                               pegr_error *err)
+{
+    char *path = pegr_path_join(dir, name);
+    if (!path) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+    pegr_status s = pegr_file_write_atomic(path, data, len, err);
+    free(path);
+    return s;
+}
+
 pegr_status pegr_mkdir_p(const char *path, pegr_error *err)
 {
     char *copy = strdup(path);

@@ -14,6 +14,9 @@ pegr_status pegr_file_read_all(const char *path, char **data, size_t *len, pegr_
 /* Write `len` bytes to path atomically: into "path.tmp.PID" first, then rename over path. On
  * failure nothing is left behind and an existing file at path is untouched. */
 pegr_status pegr_file_write_atomic(const char *path, const void *data, size_t len, pegr_error *err);
+/* pegr_file_write_atomic of DIR/NAME: how every output file of pegr is written. */
+pegr_status pegr_file_write_in(const char *dir, const char *name, const void *data, size_t len,
+                               pegr_error *err);
 /* Create a directory and its parents (like mkdir -p); existing directories are fine. */
 pegr_status pegr_mkdir_p(const char *path, pegr_error *err);
 

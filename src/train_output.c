@@ -127,10 +127,7 @@ static pegr_status write_csv(const char *dir, const pegr_train_result *r, pegr_e
         }
     }
     fclose(f);
-    char *path = pegr_path_join(dir, "metrics.csv");
-    pegr_status s = path ? pegr_file_write_atomic(path, buf, len, err)
-                         : pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
-    free(path);
+    pegr_status s = pegr_file_write_in(dir, "metrics.csv", buf, len, err);
     free(buf);
     return s;
 }
@@ -154,11 +151,9 @@ static pegr_status write_jsonl(const char *dir, const pegr_train_result *r, pegr
         }
         pegr_json_free(&j);
     }
-    char *path = pegr_path_join(dir, "metrics.jsonl");
-    pegr_status s = PEGR_OK;
-    if (!path || all.failed) s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
-    else s = pegr_file_write_atomic(path, all.buf ? all.buf : "", all.len, err);
-    free(path);
+    pegr_status s = all.failed ? pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory")
+                               : pegr_file_write_in(dir, "metrics.jsonl", all.buf ? all.buf : "",
+                                                    all.len, err);
     pegr_json_free(&all);
     return s;
 }

@@ -83,10 +83,7 @@ pegr_status sweep_write_row(const char *run_dir, const char *id, const pegr_trai
     csv_num(f, r->wall_seconds);
     fputc('\n', f);
     fclose(f);
-    char *path = pegr_path_join(run_dir, "row.csv");
-    pegr_status st = path ? pegr_file_write_atomic(path, s, len, err)
-                          : pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
-    free(path);
+    pegr_status st = pegr_file_write_in(run_dir, "row.csv", s, len, err);
     free(s);
     return st;
 }
@@ -146,10 +143,7 @@ pegr_status sweep_write_results(const sweep_spec *spec, const char *const *dirs,
         }
     }
     fclose(f);
-    char *path = pegr_path_join(out_dir, "results.csv");
-    pegr_status s = path ? pegr_file_write_atomic(path, text, len, err)
-                         : pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
-    free(path);
+    pegr_status s = pegr_file_write_in(out_dir, "results.csv", text, len, err);
     free(text);
     return s;
 }
@@ -183,11 +177,9 @@ pegr_status sweep_write_description(const sweep_cli *cli, const char *dir, pegr_
     pegr_json_free(&j);
     /* sweep.canonical: what a restart compares against */
     char *canon = sweep_canonical(spec);
-    char *cpath = pegr_path_join(dir, "sweep.canonical");
-    if (s == PEGR_OK && (!canon || !cpath)) s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
-    if (s == PEGR_OK) s = pegr_file_write_atomic(cpath, canon, strlen(canon), err);
+    if (s == PEGR_OK && !canon) s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+    if (s == PEGR_OK) s = pegr_file_write_in(dir, "sweep.canonical", canon, strlen(canon), err);
     free(canon);
-    free(cpath);
     /* sweep.args: the defining arguments, one a line, for `pegr collect` and emitted scripts */
     char *args = NULL;
     size_t len = 0;
@@ -196,10 +188,7 @@ pegr_status sweep_write_description(const sweep_cli *cli, const char *dir, pegr_
     if (s == PEGR_OK) {
         for (int i = 0; i < cli->spec_argc; i++) fprintf(f, "%s\n", cli->spec_argv[i]);
         fclose(f);
-        char *path = pegr_path_join(dir, "sweep.args");
-        s = path ? pegr_file_write_atomic(path, args, len, err)
-                 : pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
-        free(path);
+        s = pegr_file_write_in(dir, "sweep.args", args, len, err);
     }
     free(args);
     return s;
