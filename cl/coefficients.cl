@@ -8,6 +8,9 @@
  *   pegr_coef_final     (cols, n): C for gd (a1 y A / n) plus, for pegr, (2 lam / n) C^H
  *   pegr_gr_final       (cols, n): C += 2 lam (1/n) [a2 (grad f . v) A + a1 y S2 <x, v>] (gr)
  * (1/n is the per-example weight omega_i: 1/n, or 1/B on a mini-batch and 0 off it.)
+ * A batch of runs that share shapes is laid out as one set of n * runs examples, run after run;
+ * the kernels above see only examples, and lam is looked up per run (example i is in run
+ * i / n_run).
  *   pegr_patch_gram     (P*P, n):  K once per dataset
  *   pegr_per_example_grad (d, cols, count): g_i materialized for a chunk of examples */
 
@@ -76,7 +79,8 @@ __kernel void pegr_example_terms(const uint n, const uint cols, __global const R
 }
 
 __kernel void pegr_coef_final(const uint n, const uint P, const uint m, const int method,
-                              const REAL lam, __global const REAL *omega, __global const REAL *y,
+                              const uint n_run, __global const REAL *run_lam,
+                              __global const REAL *omega, __global const REAL *y,
                               __global const REAL *K,
                               __global const REAL *A, __global const REAL *S2,
                               __global const REAL *a1, __global const REAL *a2,
@@ -87,6 +91,7 @@ __kernel void pegr_coef_final(const uint n, const uint P, const uint m, const in
     const uint cols = 2 * m;
     if (c >= cols || i >= n) return;
     const REAL w = omega[i]; /* 1/n, or the example's mini-batch weight */
+    const REAL lam = run_lam[i / n_run];
     const REAL a1y = a1[i] * y[i];
     const __global REAL *Ki = K + (size_t)i * P * P;
     for (uint p = 0; p < P; p++) {
@@ -104,8 +109,9 @@ __kernel void pegr_coef_final(const uint n, const uint P, const uint m, const in
 
 /* gr: V = grad L (already in C^T X form), ZV = X V^T. Adds 2 lam H V to the coefficients C (which
  * hold gd's on entry): H V = (1/n) sum_i [a2_i (grad f_i . V) grad f_i + a1_i y_i Hess f_i V]. */
-__kernel void pegr_gr_final(const uint n, const uint P, const uint m, const REAL lam,
-                            __global const REAL *omega, __global const REAL *y, __global const REAL *A,
+__kernel void pegr_gr_final(const uint n, const uint P, const uint m, const uint n_run,
+                            __global const REAL *run_lam, __global const REAL *omega,
+                            __global const REAL *y, __global const REAL *A,
                             __global const REAL *S2, __global const REAL *ZV,
                             __global const REAL *a1, __global const REAL *a2, __global REAL *C)
 {
@@ -122,6 +128,7 @@ __kernel void pegr_gr_final(const uint n, const uint P, const uint m, const REAL
             gfv += A[at] * ZV[at];
         }
     const REAL w = omega[i];
+    const REAL lam = run_lam[i / n_run];
     for (uint p = 0; p < P; p++) {
         const size_t at = ((size_t)i * P + p) * cols + c;
         const REAL hv = a2[i] * gfv * A[at] + a1[i] * y[i] * S2[at] * ZV[at];

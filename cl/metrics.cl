@@ -2,7 +2,7 @@
  * signal learning gamma) are read back at log steps.
  *   pegr_rho          (n):  rho_i = max over filters r of the example's own class and over its
  *                           noise patches p of <W[j,r] - W0[j,r], x_i,p> = (Z - Z0)[i, p, j, r]
- *   pegr_train_stats  (one work-group): sums of loss, errors, ||g_i||^2, ||g_i||^4 and rho
+ *   pegr_train_stats  (one work-group per run): sums of loss, errors, ||g_i||^2, ||g_i||^4, rho
  *   pegr_test_wrong   (n):  wrong_i = 1 when y_i f(W, x_i) <= 0 (f from pre-activations Z)
  * Layouts as in coefficients.cl: Z is (n*P) x 2m, column c = j*m + r. */
 
@@ -30,15 +30,24 @@ __kernel void pegr_rho(const uint n, const uint P, const uint m, __global const 
 
 #define PEGR_STATS 5
 
-/* out[slot + 0..4] = sum loss, #(y f <= 0), sum ||g_i||^2, sum ||g_i||^4, sum rho -- in a fixed
- * order, so the result does not depend on timing. */
+/* Work-group g sums run g's n examples: out[g * out_stride + slot + 0..4] = sum loss,
+ * #(y f <= 0), sum ||g_i||^2, sum ||g_i||^4, sum rho -- in a fixed order, so the result does not
+ * depend on timing. */
 __kernel void pegr_train_stats(const uint n, __global const REAL *y, __global const REAL *margin,
                                __global const REAL *loss, __global const REAL *norm2,
-                               __global const REAL *rho, __global REAL *out, const uint slot)
+                               __global const REAL *rho, __global REAL *out,
+                               const uint out_stride, const uint slot)
 {
     __local REAL partial[PEGR_STATS][PEGR_WG_SIZE];
     const uint lid = get_local_id(0);
     const uint lsize = get_local_size(0);
+    const size_t run = get_group_id(0);
+    y += run * n;
+    margin += run * n;
+    loss += run * n;
+    norm2 += run * n;
+    rho += run * n;
+    out += run * out_stride;
     REAL s[PEGR_STATS] = {0, 0, 0, 0, 0};
     for (uint i = lid; i < n; i += lsize) {
         s[0] += loss[i];

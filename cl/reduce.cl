@@ -1,16 +1,26 @@
-/* reduce.cl: small reductions and the update, so that only scalars cross to the host.
- *   pegr_reduce_sum (one work-group): out[slot] = scale * sum_k term_k, term_k = x[k] (mode 0),
- *                   x[k]^2 (mode 1) or x[k] w[k] (mode 2)
- *   pegr_update: W -= lr * G, recording the first step whose weights are not finite */
+/* reduce.cl: small reductions and the update, so that only scalars cross to the host. A batch
+ * of runs that share shapes keeps its runs one after another in every buffer; each run's scalars
+ * are a row of out (out_stride apart).
+ *   pegr_reduce_sum (one work-group per run): out[run * out_stride + slot] = scale * sum_k term_k
+ *                   over the run's `count` elements, term_k = x[k] (mode 0), x[k]^2 (mode 1) or
+ *                   x[k] w[k] (mode 2)
+ *   pegr_update: W -= lr[run] * G, recording per run the first step whose weights are not finite;
+ *                a run whose lr is 0 is left as it is (a batch freezes a diverged run that way) */
 
-/* One work-group of get_local_size(0) <= PEGR_WG_SIZE work-items (a power of two): each sums a
- * strided share, then a tree in local memory. A fixed order, so the result is deterministic. */
+/* Work-group g of get_local_size(0) <= PEGR_WG_SIZE work-items (a power of two) reduces run g:
+ * each work-item sums a strided share, then a tree in local memory. A fixed order, so the result
+ * is deterministic and the same for a run alone or in a batch. */
 __kernel void pegr_reduce_sum(const uint count, __global const REAL *x, __global const REAL *w,
-                              const int mode, const REAL scale, __global REAL *out, const uint slot)
+                              const int mode, const REAL scale, __global REAL *out,
+                              const uint out_stride, const uint slot)
 {
     __local REAL partial[PEGR_WG_SIZE];
     const uint lid = get_local_id(0);
     const uint lsize = get_local_size(0);
+    const size_t run = get_group_id(0);
+    x += run * count;
+    w += run * count;
+    out += run * out_stride;
     REAL s = 0;
     for (uint k = lid; k < count; k += lsize) s += mode == 0 ? x[k] : mode == 1 ? x[k] * x[k] : x[k] * w[k];
     partial[lid] = s;
@@ -24,12 +34,16 @@ __kernel void pegr_reduce_sum(const uint count, __global const REAL *x, __global
 
 /* first_bad holds the smallest step index whose update produced a NaN or Inf (INT_MAX: none);
  * checking costs one comparison per weight and one int read at log steps. */
-__kernel void pegr_update(const uint count, const REAL lr, __global const REAL *G, __global REAL *W,
-                          const int step, __global int *first_bad)
+__kernel void pegr_update(const uint per_run, const uint runs, __global const REAL *lr,
+                          __global const REAL *G, __global REAL *W, const int step,
+                          __global int *first_bad)
 {
-    const uint k = get_global_id(0);
-    if (k >= count) return;
-    const REAL w = W[k] - lr * G[k];
+    const size_t k = get_global_id(0);
+    if (k >= (size_t)per_run * runs) return;
+    const size_t run = k / per_run;
+    const REAL rate = lr[run];
+    if (rate == 0) return;
+    const REAL w = W[k] - rate * G[k];
     W[k] = w;
-    if (!isfinite(w)) atomic_min(first_bad, step);
+    if (!isfinite(w)) atomic_min(first_bad + run, step);
 }

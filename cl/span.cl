@@ -2,9 +2,10 @@
  * cols x rows (cols = 2m, rows = n*P); a step is Z = Z0 + S Gam^T (S = X X^T, one GEMM whose
  * size does not depend on d), the same coefficient kernels, then Gam -= lr * C^T:
  *   pegr_add          (count):       y += x
- *   pegr_transpose    (cols, rows):  out (cols x rows) = in^T, in (rows x cols)
- *   pegr_span_update  (rows, cols):  Gam[c, row] -= lr * C[row, c], flagging non-finite values as
- *                                    pegr_update does */
+ *   pegr_transpose    (rows, cols, runs):  out (cols x rows) = in^T, in (rows x cols), per run
+ *   pegr_span_update  (rows, cols, runs):  Gam[c, row] -= lr[run] * C[row, c], flagging non-finite
+ *                                    values and leaving runs with lr 0 as pegr_update does
+ * (a batch of runs keeps its runs' matrices one after another) */
 
 __kernel void pegr_add(const uint count, __global const REAL *x, __global REAL *y)
 {
@@ -17,19 +18,24 @@ __kernel void pegr_transpose(const uint rows, const uint cols, __global const RE
 {
     const uint row = get_global_id(0);
     const uint c = get_global_id(1);
+    const size_t at = get_global_id(2) * rows * cols;
     if (row >= rows || c >= cols) return;
-    out[(size_t)c * rows + row] = in[(size_t)row * cols + c];
+    out[at + (size_t)c * rows + row] = in[at + (size_t)row * cols + c];
 }
 
-__kernel void pegr_span_update(const uint rows, const uint cols, const REAL lr,
+__kernel void pegr_span_update(const uint rows, const uint cols, __global const REAL *lr,
                                __global const REAL *C, __global REAL *Gam, const int step,
                                __global int *first_bad)
 {
     const uint row = get_global_id(0);
     const uint c = get_global_id(1);
+    const size_t run = get_global_id(2);
     if (row >= rows || c >= cols) return;
-    const size_t at = (size_t)c * rows + row;
-    const REAL g = Gam[at] - lr * C[(size_t)row * cols + c];
+    const REAL rate = lr[run];
+    if (rate == 0) return;
+    const size_t base = run * rows * cols;
+    const size_t at = base + (size_t)c * rows + row;
+    const REAL g = Gam[at] - rate * C[base + (size_t)row * cols + c];
     Gam[at] = g;
-    if (!isfinite(g)) atomic_min(first_bad, step);
+    if (!isfinite(g)) atomic_min(first_bad + run, step);
 }

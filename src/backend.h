@@ -1,6 +1,12 @@
 /* backend.h: the interface every compute backend implements -- the plain-C host reference and the
  * OpenCL engine -- as a struct of function pointers (ggml-backend's shape), so a test can run the
- * same request on two backends and compare. Arrays cross this interface as double, C order. */
+ * same request on two backends and compare. Arrays cross this interface as double, C order.
+ *
+ * Batches of runs: a backend with set_runs trains R independent runs of the same shapes at once
+ * (one set of kernel launches, batched GEMMs). Every array then holds the R runs one after
+ * another -- X (R, n, P, d), y (R, n), W (R, 2, m, d), each output and the example weights with a
+ * leading R, metrics and references as arrays of R -- and each run has its own lam and learning
+ * rate. Without set_runs (or with R = 1) the shapes are those written below. */
 #ifndef PEGR_BACKEND_H
 #define PEGR_BACKEND_H
 
@@ -33,7 +39,21 @@ typedef struct pegr_eval_request {
     const double *weights;
     /* The paper's metrics at the current weights (needs set_reference); NULL: not computed. */
     struct pegr_metrics *metrics;
+    /* Per run of a batch (R values): lam, and step's learning rate (0 leaves a run as it is);
+     * NULL: lam, and step's lr, for every run. */
+    const double *run_lam;
+    const double *run_lr;
 } pegr_eval_request;
+
+/* Run r's lam and learning rate under a request. */
+static inline double pegr_request_lam(const pegr_eval_request *req, size_t r)
+{
+    return req->run_lam ? req->run_lam[r] : req->lam;
+}
+static inline double pegr_request_lr(const pegr_eval_request *req, double lr, size_t r)
+{
+    return req->run_lr ? req->run_lr[r] : lr;
+}
 
 /* The paper's metrics (math.md, "What to log") at one set of weights. */
 typedef struct pegr_metrics {
@@ -76,15 +96,20 @@ typedef struct pegr_backend_ops {
     pegr_status (*step)(pegr_backend *b, const pegr_eval_request *req, double lr, pegr_error *err);
     /* Copy the current weights (2, m, d) out. */
     pegr_status (*get_weights)(pegr_backend *b, double *W, pegr_error *err);
-    /* Fix what the metrics compare against (the arrays are copied). */
+    /* Fix what the metrics compare against (the arrays are copied; one reference per run, all
+     * with the same n_test). */
     pegr_status (*set_reference)(pegr_backend *b, const pegr_reference *ref, pegr_error *err);
     /* Test error under input perturbation: every test patch gets x + delta, delta ~ N(0, sigma^2 I)
-     * drawn from the PERTURB stream of `seed` (the same numbers on every backend). */
-    pegr_status (*perturbed_test_error)(pegr_backend *b, double q, double sigma, uint64_t seed,
-                                        double *error_rate, pegr_error *err);
-    /* The first step (0-based count of step calls since set_weights) whose update left a NaN or
-     * Inf in the weights, or -1 when none has. Cheap: no weights cross to the host. */
+     * drawn from the PERTURB stream of the run's seed (the same numbers on every backend).
+     * seed and error_rate: one per run. */
+    pegr_status (*perturbed_test_error)(pegr_backend *b, double q, double sigma,
+                                        const uint64_t *seed, double *error_rate, pegr_error *err);
+    /* Per run: the first step (0-based count of step calls since set_weights) whose update left a
+     * NaN or Inf in the weights, or -1 when none has. Cheap: no weights cross to the host. */
     pegr_status (*first_nonfinite_step)(pegr_backend *b, long *step, pegr_error *err);
+    /* Optional (NULL: one run at a time). Before set_data: train `runs` >= 1 runs together (see
+     * the top of this file). */
+    pegr_status (*set_runs)(pegr_backend *b, size_t runs, pegr_error *err);
     /* Optional (NULL: primal only). Before set_weights: train in the span of the training patches
      * (W = W0 + Gam X, a step costs 2m (nP)^2 instead of 4 m nP d) or in the primal form. */
     pegr_status (*set_representation)(pegr_backend *b, int span, pegr_error *err);

@@ -1,5 +1,6 @@
 /* engine.c: the OpenCL engine as a backend object: creation (program, kernels), device buffers
  * within the device's limits, and set_data / set_weights. Evaluation is in engine_eval.c. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,29 @@ void engine_free(pegr_engine *e, cl_mem *buf, size_t bytes)
     e->bytes_in_use -= bytes < e->bytes_in_use ? bytes : e->bytes_in_use;
 }
 
+pegr_status engine_alloc_runs(pegr_engine *e, cl_mem *buf, size_t bytes, const char *name)
+{
+    return engine_alloc(e, buf, e->runs * bytes, name);
+}
+
+void engine_free_runs(pegr_engine *e, cl_mem *buf, size_t bytes)
+{
+    engine_free(e, buf, e->runs * bytes);
+}
+
+pegr_status engine_set_run_values(pegr_engine *e, cl_mem buf, double *held, const double *values,
+                                  double value)
+{
+    int same = 1;
+    for (size_t r = 0; r < e->runs; r++) same &= held[r] == (values ? values[r] : value);
+    if (same) return PEGR_OK;
+    for (size_t r = 0; r < e->runs; r++) held[r] = values ? values[r] : value;
+    pegr_status s = engine_upload(e, buf, held, e->runs);
+    if (s != PEGR_OK)
+        for (size_t r = 0; r < e->runs; r++) held[r] = NAN; /* unknown now */
+    return s;
+}
+
 pegr_status engine_upload(pegr_engine *e, cl_mem buf, const double *src, size_t count)
 {
     if (count == 0) return PEGR_OK;
@@ -80,19 +104,21 @@ static pegr_status report(pegr_engine *e, pegr_status s, pegr_error *err)
     return s;
 }
 
-/* Sizes of the per-dataset and per-weights buffers. */
+static void free_run_buffers(pegr_engine *e);
+
+/* Sizes of the per-dataset and per-weights buffers (one run's). */
 static size_t rows_of(const pegr_engine *e) { return e->n * e->P; }
 static size_t cols_of(const pegr_engine *e) { return 2 * e->m; }
 
 static void free_data_buffers(pegr_engine *e)
 {
     size_t rows = rows_of(e), el = e->elem, n = e->n;
-    engine_free(e, &e->b.X, rows * e->d * el);
-    engine_free(e, &e->b.y, n * el);
-    engine_free(e, &e->b.K, n * e->P * e->P * el);
+    engine_free_runs(e, &e->b.X, rows * e->d * el);
+    engine_free_runs(e, &e->b.y, n * el);
+    engine_free_runs(e, &e->b.K, n * e->P * e->P * el);
     cl_mem *per_example[] = {&e->b.margin, &e->b.loss, &e->b.a1, &e->b.a2, &e->b.G, &e->b.norm2,
                              &e->b.omega};
-    for (size_t i = 0; i < 7; i++) engine_free(e, per_example[i], n * el);
+    for (size_t i = 0; i < 7; i++) engine_free_runs(e, per_example[i], n * el);
     e->have_data = 0;
 }
 
@@ -101,13 +127,13 @@ static void free_weight_buffers(pegr_engine *e)
     engine_free_reference(e);
     engine_span_free(e);
     size_t rows = rows_of(e), cols = cols_of(e), el = e->elem;
-    engine_free(e, &e->b.W, cols * e->d * el);
-    engine_free(e, &e->b.grad, cols * e->d * el);
-    engine_free(e, &e->b.V, cols * e->d * el);
+    engine_free_runs(e, &e->b.W, cols * e->d * el);
+    engine_free_runs(e, &e->b.grad, cols * e->d * el);
+    engine_free_runs(e, &e->b.V, cols * e->d * el);
     cl_mem *rc_bufs[] = {&e->b.Z, &e->b.A, &e->b.S2, &e->b.C, &e->b.ZV};
-    for (size_t i = 0; i < 5; i++) engine_free(e, rc_bufs[i], rows * cols * el);
-    engine_free(e, &e->b.fpart, e->n * cols * el);
-    engine_free(e, &e->b.Gpart, e->n * cols * el);
+    for (size_t i = 0; i < 5; i++) engine_free_runs(e, rc_bufs[i], rows * cols * el);
+    engine_free_runs(e, &e->b.fpart, e->n * cols * el);
+    engine_free_runs(e, &e->b.Gpart, e->n * cols * el);
     engine_free(e, &e->b.gemm_temp, e->gemm_temp_bytes);
     e->gemm_temp_bytes = 0;
     e->have_weights = 0;
@@ -116,12 +142,12 @@ static void free_weight_buffers(pegr_engine *e)
 static pegr_status compute_patch_gram(pegr_engine *e)
 {
     engine_args a = engine_args_begin(e, e->k.patch_gram, "pegr_patch_gram");
-    engine_arg_u32(&a, e->n);
+    engine_arg_u32(&a, e->runs * e->n); /* every example of every run */
     engine_arg_u32(&a, e->P);
     engine_arg_u32(&a, e->d);
     engine_arg_mem(&a, e->b.X);
     engine_arg_mem(&a, e->b.K);
-    size_t global[2] = {e->P * e->P, e->n};
+    size_t global[2] = {e->P * e->P, e->runs * e->n};
     return engine_launch(&a, 2, global);
 }
 
@@ -132,27 +158,29 @@ static pegr_status engine_set_data(pegr_backend *b, const double *X, const doubl
                                    size_t P, size_t d, pegr_error *err)
 {
     pegr_engine *e = (pegr_engine *)b;
-    pegr_status s = pegr_ref_check_data(X, y, n, P, d, err);
+    size_t R = e->runs;
+    pegr_status s = pegr_ref_check_data(X, y, R * n, P, d, err);
     if (s != PEGR_OK) return s;
-    if (!fits_u32(n * P) || !fits_u32(d) || !fits_u32(P * P))
+    if (!fits_u32(R * n * P) || !fits_u32(d) || !fits_u32(P * P))
         return pegr_error_set(err, PEGR_ERR_UNSUPPORTED,
-                              "n*P = %zu and d = %zu must each be below 2^32 on the OpenCL engine",
-                              n * P, d);
+                              "runs*n*P = %zu and d = %zu must each be below 2^32 on the OpenCL "
+                              "engine", R * n * P, d);
     free_weight_buffers(e);
     free_data_buffers(e);
     e->n = n;
     e->P = P;
     e->d = d;
     size_t el = e->elem;
-    s = engine_alloc(e, &e->b.X, n * P * d * el, "X");
-    if (s == PEGR_OK) s = engine_alloc(e, &e->b.y, n * el, "y");
-    if (s == PEGR_OK) s = engine_alloc(e, &e->b.K, n * P * P * el, "K");
+    s = engine_alloc_runs(e, &e->b.X, n * P * d * el, "X");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.y, n * el, "y");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.K, n * P * P * el, "K");
     cl_mem *per_example[] = {&e->b.margin, &e->b.loss, &e->b.a1, &e->b.a2, &e->b.G, &e->b.norm2,
                              &e->b.omega};
     const char *names[] = {"margin", "loss", "a1", "a2", "G", "norm2", "omega"};
-    for (size_t i = 0; i < 7 && s == PEGR_OK; i++) s = engine_alloc(e, per_example[i], n * el, names[i]);
-    if (s == PEGR_OK) s = engine_upload(e, e->b.X, X, n * P * d);
-    if (s == PEGR_OK) s = engine_upload(e, e->b.y, y, n);
+    for (size_t i = 0; i < 7 && s == PEGR_OK; i++)
+        s = engine_alloc_runs(e, per_example[i], n * el, names[i]);
+    if (s == PEGR_OK) s = engine_upload(e, e->b.X, X, R * n * P * d);
+    if (s == PEGR_OK) s = engine_upload(e, e->b.y, y, R * n);
     if (s == PEGR_OK) s = engine_uniform_weights(e);
     if (s == PEGR_OK) s = compute_patch_gram(e);
     if (s != PEGR_OK) {
@@ -169,36 +197,41 @@ static pegr_status engine_set_weights(pegr_backend *b, const double *W, size_t m
     if (!e->have_data)
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "set_weights before set_data");
     if (m == 0 || !W) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "m must be >= 1");
-    if (!fits_u32(2 * m) || !fits_u32(e->n * 2 * m))
+    size_t R = e->runs;
+    if (!fits_u32(2 * m) || !fits_u32(R * e->n * 2 * m) || !fits_u32(2 * m * e->d) ||
+        !fits_u32(R * e->n * e->P * 2 * m))
         return pegr_error_set(err, PEGR_ERR_UNSUPPORTED, "m = %zu is too large", m);
     if (!(e->have_weights && m == e->m)) {
         free_weight_buffers(e);
         e->m = m;
         size_t rows = rows_of(e), cols = cols_of(e), el = e->elem;
-        pegr_status s = engine_alloc(e, &e->b.W, cols * e->d * el, "W");
-        if (s == PEGR_OK) s = engine_alloc(e, &e->b.grad, cols * e->d * el, "grad");
+        pegr_status s = engine_alloc_runs(e, &e->b.W, cols * e->d * el, "W");
+        if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.grad, cols * e->d * el, "grad");
         cl_mem *rc_bufs[] = {&e->b.Z, &e->b.A, &e->b.S2, &e->b.C};
         const char *names[] = {"Z", "A", "S2", "C"};
         for (size_t i = 0; i < 4 && s == PEGR_OK; i++)
-            s = engine_alloc(e, rc_bufs[i], rows * cols * el, names[i]);
-        if (s == PEGR_OK) s = engine_alloc(e, &e->b.fpart, e->n * cols * el, "fpart");
-        if (s == PEGR_OK) s = engine_alloc(e, &e->b.Gpart, e->n * cols * el, "Gpart");
+            s = engine_alloc_runs(e, rc_bufs[i], rows * cols * el, names[i]);
+        if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.fpart, e->n * cols * el, "fpart");
+        if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.Gpart, e->n * cols * el, "Gpart");
         if (s != PEGR_OK) {
             free_weight_buffers(e);
             return report(e, s, err);
         }
         e->have_weights = 1;
     }
-    /* New weights start a new run: no step taken, none non-finite, the old reference stale. */
+    /* New weights start new runs: no step taken, none non-finite, the old reference stale. */
     engine_free_reference(e);
     e->steps_done = 0;
-    cl_int none = 0x7fffffff;
-    pegr_status s = engine_upload(e, e->b.W, W, 2 * m * e->d);
+    pegr_status s = engine_upload(e, e->b.W, W, R * 2 * m * e->d);
+    cl_int *none = malloc(R * sizeof(cl_int));
+    if (!none) s = pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
     if (s == PEGR_OK) {
-        cl_int rc = clEnqueueWriteBuffer(e->ctx->queue, e->b.first_bad, CL_TRUE, 0, sizeof none,
-                                         &none, 0, NULL, NULL);
+        for (size_t r = 0; r < R; r++) none[r] = 0x7fffffff;
+        cl_int rc = clEnqueueWriteBuffer(e->ctx->queue, e->b.first_bad, CL_TRUE, 0,
+                                         R * sizeof(cl_int), none, 0, NULL, NULL);
         if (rc != CL_SUCCESS) s = pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueWriteBuffer", "first_bad");
     }
+    free(none);
     /* In the span representation b.W keeps W0 and the steps move Gam. */
     if (s == PEGR_OK && e->span_requested) s = engine_span_setup(e);
     return report(e, s, err);
@@ -212,8 +245,7 @@ static void engine_destroy(pegr_backend *b)
     engine_profile_free(e);
     free_weight_buffers(e);
     free_data_buffers(e);
-    engine_free(e, &e->b.scalars, SLOT_COUNT * e->elem);
-    engine_free(e, &e->b.first_bad, sizeof(cl_int));
+    free_run_buffers(e);
     cl_kernel *ks = (cl_kernel *)&e->k;
     for (size_t i = 0; i < sizeof e->k / sizeof(cl_kernel); i++)
         if (ks[i]) clReleaseKernel(ks[i]);
@@ -236,22 +268,70 @@ static pegr_status engine_get_weights(pegr_backend *b, double *W, pegr_error *er
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "get_weights before set_weights");
     pegr_status s = PEGR_OK;
     cl_mem w = engine_current_weights(e, &s);
-    if (s == PEGR_OK) s = engine_download(e, w, 0, W, 2 * e->m * e->d);
+    if (s == PEGR_OK) s = engine_download(e, w, 0, W, e->runs * 2 * e->m * e->d);
     return report(e, s, err);
 }
 
 static pegr_status engine_first_nonfinite_step(pegr_backend *b, long *step, pegr_error *err)
 {
     pegr_engine *e = (pegr_engine *)b;
-    cl_int first = 0x7fffffff;
-    *step = -1;
+    for (size_t r = 0; r < e->runs; r++) step[r] = -1;
     if (!e->have_weights) return PEGR_OK;
-    cl_int rc = clEnqueueReadBuffer(e->ctx->queue, e->b.first_bad, CL_TRUE, 0, sizeof first, &first,
-                                    0, NULL, NULL);
+    cl_int *first = malloc(e->runs * sizeof(cl_int));
+    if (!first) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of host memory");
+    cl_int rc = clEnqueueReadBuffer(e->ctx->queue, e->b.first_bad, CL_TRUE, 0,
+                                    e->runs * sizeof(cl_int), first, 0, NULL, NULL);
+    for (size_t r = 0; r < e->runs && rc == CL_SUCCESS; r++)
+        if (first[r] != 0x7fffffff) step[r] = first[r];
+    free(first);
     if (rc != CL_SUCCESS)
         return report(e, pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueReadBuffer", "first_bad"), err);
-    if (first != 0x7fffffff) *step = first;
     return PEGR_OK;
+}
+
+/* The small per-run buffers: scalars, the non-finite flags, lam and the learning rates. */
+static void free_run_buffers(pegr_engine *e)
+{
+    engine_free_runs(e, &e->b.scalars, SLOT_COUNT * e->elem);
+    engine_free_runs(e, &e->b.first_bad, sizeof(cl_int));
+    engine_free_runs(e, &e->b.run_lam, e->elem);
+    engine_free_runs(e, &e->b.run_lr, e->elem);
+    free(e->lam_on_device);
+    free(e->lr_on_device);
+    e->lam_on_device = e->lr_on_device = NULL;
+}
+
+static pegr_status alloc_run_buffers(pegr_engine *e, size_t runs)
+{
+    free_run_buffers(e);
+    e->runs = runs;
+    e->lam_on_device = malloc(runs * sizeof(double));
+    e->lr_on_device = malloc(runs * sizeof(double));
+    if (!e->lam_on_device || !e->lr_on_device)
+        return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
+    for (size_t r = 0; r < runs; r++) e->lam_on_device[r] = e->lr_on_device[r] = NAN;
+    pegr_status s = engine_alloc_runs(e, &e->b.scalars, SLOT_COUNT * e->elem, "scalars");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.first_bad, sizeof(cl_int), "first_bad");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.run_lam, e->elem, "lam per run");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.run_lr, e->elem, "lr per run");
+    return s;
+}
+
+static pegr_status engine_set_runs(pegr_backend *b, size_t runs, pegr_error *err)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    if (runs == 0 || !fits_u32(runs))
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "runs = %zu: a batch holds at least 1 run (and below 2^32)", runs);
+    if (runs == e->runs) return PEGR_OK;
+    free_weight_buffers(e);
+    free_data_buffers(e);
+    pegr_status s = alloc_run_buffers(e, runs);
+    if (s != PEGR_OK) { /* back to one run, so the engine stays usable */
+        report(e, s, err);
+        alloc_run_buffers(e, 1);
+    }
+    return s;
 }
 
 static const pegr_backend_ops ENGINE_OPS = {
@@ -265,6 +345,7 @@ static const pegr_backend_ops ENGINE_OPS = {
     .perturbed_test_error = engine_perturbed_test_error,
     .first_nonfinite_step = engine_first_nonfinite_step,
     .set_representation = engine_set_representation,
+    .set_runs = engine_set_runs,
     .destroy = engine_destroy,
 };
 
@@ -323,8 +404,7 @@ pegr_backend *pegr_engine_create(pegr_context *ctx, const pegr_engine_options *o
     const char *files[] = {"gemm.cl", "coefficients.cl", "reduce.cl", "metrics.cl", "span.cl"};
     pegr_status s = pegr_program_build(ctx, files, 5, e->options.precision, NULL, &e->program);
     if (s == PEGR_OK) s = create_kernels(e);
-    if (s == PEGR_OK) s = engine_alloc(e, &e->b.scalars, SLOT_COUNT * e->elem, "scalars");
-    if (s == PEGR_OK) s = engine_alloc(e, &e->b.first_bad, sizeof(cl_int), "first_bad");
+    if (s == PEGR_OK) s = alloc_run_buffers(e, 1);
     if (s == PEGR_OK) s = engine_gemm_init(e);
     if (s != PEGR_OK) {
         report(e, s, err);

@@ -16,14 +16,18 @@ pegr_status engine_reduce(pegr_engine *e, cl_mem x, cl_mem w, size_t count, int 
     engine_arg_i32(&a, mode);
     engine_arg_real(&a, scale);
     engine_arg_mem(&a, e->b.scalars);
+    engine_arg_u32(&a, SLOT_COUNT);
     engine_arg_u32(&a, (size_t)slot);
-    return engine_launch_single_group(&a, e->reduce_wg);
+    return engine_launch_group_per_run(&a, e->reduce_wg);
 }
+
+/* The elementwise kernels below see every example of every run: n * runs of them. */
+static size_t all_examples(const pegr_engine *e) { return e->runs * e->n; }
 
 static pegr_status coef_terms(pegr_engine *e, double q)
 {
     engine_args a = engine_args_begin(e, e->k.coef_terms, "pegr_coef_terms");
-    engine_arg_u32(&a, e->n);
+    engine_arg_u32(&a, all_examples(e));
     engine_arg_u32(&a, e->P);
     engine_arg_u32(&a, e->m);
     engine_arg_real(&a, q);
@@ -33,14 +37,14 @@ static pegr_status coef_terms(pegr_engine *e, double q)
     engine_arg_mem(&a, e->b.S2);
     engine_arg_mem(&a, e->b.fpart);
     engine_arg_mem(&a, e->b.Gpart);
-    size_t global[2] = {2 * e->m, e->n};
+    size_t global[2] = {2 * e->m, all_examples(e)};
     return engine_launch(&a, 2, global);
 }
 
 static pegr_status example_terms(pegr_engine *e)
 {
     engine_args a = engine_args_begin(e, e->k.example_terms, "pegr_example_terms");
-    engine_arg_u32(&a, e->n);
+    engine_arg_u32(&a, all_examples(e));
     engine_arg_u32(&a, 2 * e->m);
     engine_arg_mem(&a, e->b.y);
     engine_arg_mem(&a, e->b.fpart);
@@ -51,18 +55,20 @@ static pegr_status example_terms(pegr_engine *e)
     engine_arg_mem(&a, e->b.a2);
     engine_arg_mem(&a, e->b.G);
     engine_arg_mem(&a, e->b.norm2);
-    size_t global[1] = {e->n};
+    size_t global[1] = {all_examples(e)};
     return engine_launch(&a, 1, global);
 }
 
-static pegr_status coef_final(pegr_engine *e, pegr_method method, double lam)
+/* b.run_lam holds each run's lam (set by coefficients()). */
+static pegr_status coef_final(pegr_engine *e, pegr_method method)
 {
     engine_args a = engine_args_begin(e, e->k.coef_final, "pegr_coef_final");
-    engine_arg_u32(&a, e->n);
+    engine_arg_u32(&a, all_examples(e));
     engine_arg_u32(&a, e->P);
     engine_arg_u32(&a, e->m);
     engine_arg_i32(&a, (int)method);
-    engine_arg_real(&a, lam);
+    engine_arg_u32(&a, e->n);
+    engine_arg_mem(&a, e->b.run_lam);
     engine_arg_mem(&a, e->b.omega);
     engine_arg_mem(&a, e->b.y);
     engine_arg_mem(&a, e->b.K);
@@ -72,23 +78,24 @@ static pegr_status coef_final(pegr_engine *e, pegr_method method, double lam)
     engine_arg_mem(&a, e->b.a2);
     engine_arg_mem(&a, e->b.G);
     engine_arg_mem(&a, e->b.C);
-    size_t global[2] = {2 * e->m, e->n};
+    size_t global[2] = {2 * e->m, all_examples(e)};
     return engine_launch(&a, 2, global);
 }
 
 /* gr's extra pair: V = C_gd^T X, ZV = X V^T, then C += 2 lam H V; also ||V||^2 into a slot.
  * In the span representation ZV = S C and ||V||^2 = <C, S C>: no d-sized work. */
-static pegr_status gr_terms(pegr_engine *e, double lam)
+static pegr_status gr_terms(pegr_engine *e)
 {
     size_t rows = e->n * e->P, cols = 2 * e->m;
     pegr_status s = PEGR_OK;
-    if (!e->b.ZV) s = engine_alloc(e, &e->b.ZV, rows * cols * e->elem, "ZV (gr)");
+    if (!e->b.ZV) s = engine_alloc_runs(e, &e->b.ZV, rows * cols * e->elem, "ZV (gr)");
     if (e->span) {
         if (s == PEGR_OK) s = engine_span_times_S(e, e->b.C, e->b.ZV);
         if (s == PEGR_OK)
             s = engine_reduce(e, e->b.C, e->b.ZV, rows * cols, REDUCE_DOT, 1.0, SLOT_GNORM2);
     } else {
-        if (s == PEGR_OK && !e->b.V) s = engine_alloc(e, &e->b.V, cols * e->d * e->elem, "V (gr)");
+        if (s == PEGR_OK && !e->b.V)
+            s = engine_alloc_runs(e, &e->b.V, cols * e->d * e->elem, "V (gr)");
         if (s == PEGR_OK) s = engine_gemm_tn(e, rows, cols, e->d, e->b.C, e->b.X, e->b.V);
         if (s == PEGR_OK) s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.V, e->b.ZV);
         if (s == PEGR_OK)
@@ -96,10 +103,11 @@ static pegr_status gr_terms(pegr_engine *e, double lam)
     }
     if (s != PEGR_OK) return s;
     engine_args a = engine_args_begin(e, e->k.gr_final, "pegr_gr_final");
-    engine_arg_u32(&a, e->n);
+    engine_arg_u32(&a, all_examples(e));
     engine_arg_u32(&a, e->P);
     engine_arg_u32(&a, e->m);
-    engine_arg_real(&a, lam);
+    engine_arg_u32(&a, e->n);
+    engine_arg_mem(&a, e->b.run_lam);
     engine_arg_mem(&a, e->b.omega);
     engine_arg_mem(&a, e->b.y);
     engine_arg_mem(&a, e->b.A);
@@ -108,20 +116,23 @@ static pegr_status gr_terms(pegr_engine *e, double lam)
     engine_arg_mem(&a, e->b.a1);
     engine_arg_mem(&a, e->b.a2);
     engine_arg_mem(&a, e->b.C);
-    size_t global[2] = {cols, e->n};
+    size_t global[2] = {cols, all_examples(e)};
     return engine_launch(&a, 2, global);
 }
 
 /* Everything up to the coefficient tensor C of the method, plus the scalar reductions. */
-static pegr_status coefficients(pegr_engine *e, pegr_method method, double q, double lam)
+static pegr_status coefficients(pegr_engine *e, const pegr_eval_request *req)
 {
     size_t rows = e->n * e->P, cols = 2 * e->m;
-    pegr_status s = e->span ? engine_span_forward(e)
-                            : engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.W, e->b.Z);
-    if (s == PEGR_OK) s = coef_terms(e, q);
+    pegr_method method = req->method;
+    pegr_status s = engine_set_run_values(e, e->b.run_lam, e->lam_on_device, req->run_lam, req->lam);
+    if (s == PEGR_OK)
+        s = e->span ? engine_span_forward(e)
+                    : engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.W, e->b.Z);
+    if (s == PEGR_OK) s = coef_terms(e, req->q);
     if (s == PEGR_OK) s = example_terms(e);
-    if (s == PEGR_OK) s = coef_final(e, method == PEGR_METHOD_PEGR ? method : PEGR_METHOD_GD, lam);
-    if (s == PEGR_OK && method == PEGR_METHOD_GR) s = gr_terms(e, lam);
+    if (s == PEGR_OK) s = coef_final(e, method == PEGR_METHOD_PEGR ? method : PEGR_METHOD_GD);
+    if (s == PEGR_OK && method == PEGR_METHOD_GR) s = gr_terms(e);
     /* L = sum_i omega_i l_i and the pegr penalty's sum_i omega_i ||g_i||^2 */
     if (s == PEGR_OK) s = engine_reduce(e, e->b.loss, e->b.omega, e->n, REDUCE_DOT, 1.0, SLOT_LOSS);
     if (s == PEGR_OK) s = engine_reduce(e, e->b.norm2, e->b.omega, e->n, REDUCE_DOT, 1.0, SLOT_PENALTY);
@@ -135,8 +146,9 @@ static pegr_status per_example_grads(pegr_engine *e, double *out)
     const pegr_device_info *dev = &e->ctx->device;
     size_t room = e->bytes_cap > e->bytes_in_use ? e->bytes_cap - e->bytes_in_use : 0;
     if (room > dev->max_mem_alloc_size) room = (size_t)dev->max_mem_alloc_size;
+    size_t total = all_examples(e); /* run after run: out is (runs, n, 2, m, d) */
     size_t chunk = room / per;
-    if (chunk > e->n) chunk = e->n;
+    if (chunk > total) chunk = total;
     if (e->options.per_example_chunk && chunk > e->options.per_example_chunk)
         chunk = e->options.per_example_chunk;
     if (chunk == 0)
@@ -145,8 +157,8 @@ static pegr_status per_example_grads(pegr_engine *e, double *out)
                              "allocated", per / 1048576.0, room / 1048576.0);
     cl_mem buf = NULL;
     pegr_status s = engine_alloc(e, &buf, chunk * per, "per-example gradients");
-    for (size_t first = 0; s == PEGR_OK && first < e->n; first += chunk) {
-        size_t count = e->n - first < chunk ? e->n - first : chunk;
+    for (size_t first = 0; s == PEGR_OK && first < total; first += chunk) {
+        size_t count = total - first < chunk ? total - first : chunk;
         engine_args a = engine_args_begin(e, e->k.per_example_grad, "pegr_per_example_grad");
         engine_arg_u32(&a, first);
         engine_arg_u32(&a, count);
@@ -172,71 +184,86 @@ static pegr_status gradient(pegr_engine *e)
 }
 
 /* The outputs the request asks for, read back (the gradient must be in e->b.grad when asked). */
+double engine_objective(const pegr_eval_request *req, size_t r, const double *slots)
+{
+    double L = slots[SLOT_LOSS], lam = pegr_request_lam(req, r);
+    return req->method == PEGR_METHOD_PEGR ? L + lam * slots[SLOT_PENALTY]
+           : req->method == PEGR_METHOD_GR ? L + lam * slots[SLOT_GNORM2]
+                                           : L;
+}
+
+/* The outputs the request asks for, read back (the gradient must be in e->b.grad when asked). */
 static pegr_status read_outputs(pegr_engine *e, const pegr_eval_request *req)
 {
+    size_t R = e->runs;
     pegr_status s = PEGR_OK;
-    if (req->grad) s = engine_download(e, e->b.grad, 0, req->grad, 2 * e->m * e->d);
-    if (s == PEGR_OK && req->margin) s = engine_download(e, e->b.margin, 0, req->margin, e->n);
-    if (s == PEGR_OK && req->loss) s = engine_download(e, e->b.loss, 0, req->loss, e->n);
-    if (s == PEGR_OK && req->norm2) s = engine_download(e, e->b.norm2, 0, req->norm2, e->n);
+    if (req->grad) s = engine_download(e, e->b.grad, 0, req->grad, R * 2 * e->m * e->d);
+    if (s == PEGR_OK && req->margin) s = engine_download(e, e->b.margin, 0, req->margin, R * e->n);
+    if (s == PEGR_OK && req->loss) s = engine_download(e, e->b.loss, 0, req->loss, R * e->n);
+    if (s == PEGR_OK && req->norm2) s = engine_download(e, e->b.norm2, 0, req->norm2, R * e->n);
     if (s == PEGR_OK && req->per_example_grad) s = per_example_grads(e, req->per_example_grad);
     if (s == PEGR_OK && (req->mean_loss || req->objective)) {
-        double slots[SLOT_COUNT] = {0};
-        s = engine_download(e, e->b.scalars, 0, slots, SLOT_COUNT);
-        double L = slots[SLOT_LOSS];
-        double objective = req->method == PEGR_METHOD_PEGR ? L + req->lam * slots[SLOT_PENALTY]
-                           : req->method == PEGR_METHOD_GR ? L + req->lam * slots[SLOT_GNORM2]
-                                                           : L;
-        if (req->mean_loss) *req->mean_loss = L;
-        if (req->objective) *req->objective = objective;
+        double *slots = calloc(R * SLOT_COUNT, sizeof(double));
+        if (!slots) return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
+        s = engine_download(e, e->b.scalars, 0, slots, R * SLOT_COUNT);
+        for (size_t r = 0; r < R && s == PEGR_OK; r++) {
+            if (req->mean_loss) req->mean_loss[r] = slots[r * SLOT_COUNT + SLOT_LOSS];
+            if (req->objective) req->objective[r] = engine_objective(req, r, slots + r * SLOT_COUNT);
+        }
+        free(slots);
     }
     return s;
 }
 
-static pegr_status update(pegr_engine *e, double lr)
+/* W -= lr * gradient per run (the rates in b.run_lr). */
+static pegr_status update(pegr_engine *e, const pegr_eval_request *req, double lr)
 {
     int step = e->steps_done < 0x7fffffff ? (int)e->steps_done : 0x7ffffffe;
+    pegr_status s = engine_set_run_values(e, e->b.run_lr, e->lr_on_device, req->run_lr, lr);
+    if (s != PEGR_OK) return s;
     if (e->span) {
-        pegr_status s = engine_span_update(e, lr, step);
+        s = engine_span_update(e, step);
         if (s == PEGR_OK) e->steps_done++;
         return s;
     }
     engine_args a = engine_args_begin(e, e->k.update, "pegr_update");
-    size_t count = 2 * e->m * e->d;
-    engine_arg_u32(&a, count);
-    engine_arg_real(&a, lr);
+    size_t per_run = 2 * e->m * e->d;
+    engine_arg_u32(&a, per_run);
+    engine_arg_u32(&a, e->runs);
+    engine_arg_mem(&a, e->b.run_lr);
     engine_arg_mem(&a, e->b.grad);
     engine_arg_mem(&a, e->b.W);
     engine_arg_i32(&a, step);
     engine_arg_mem(&a, e->b.first_bad);
-    size_t global[1] = {count};
-    pegr_status s = engine_launch(&a, 1, global);
+    size_t global[1] = {e->runs * per_run};
+    s = engine_launch(&a, 1, global);
     if (s == PEGR_OK) e->steps_done++;
     return s;
 }
 
 pegr_status engine_uniform_weights(pegr_engine *e)
 {
-    double *w = malloc(e->n * sizeof(double));
+    size_t total = all_examples(e);
+    double *w = malloc(total * sizeof(double));
     if (!w) return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
-    for (size_t i = 0; i < e->n; i++) w[i] = 1.0 / (double)e->n;
-    pegr_status s = engine_upload(e, e->b.omega, w, e->n);
+    for (size_t i = 0; i < total; i++) w[i] = 1.0 / (double)e->n;
+    pegr_status s = engine_upload(e, e->b.omega, w, total);
     free(w);
     e->omega_uniform = s == PEGR_OK;
     return s;
 }
 
-/* The request's per-example weights into b.omega (n numbers: no d-sized transfer). */
+/* The request's per-example weights into b.omega (n per run: no d-sized transfer). */
 static pegr_status set_example_weights(pegr_engine *e, const double *weights, pegr_error *err)
 {
     if (!weights) return e->omega_uniform ? PEGR_OK : engine_uniform_weights(e);
-    for (size_t i = 0; i < e->n; i++)
+    for (size_t i = 0; i < all_examples(e); i++)
         if (!(weights[i] >= 0.0) || !isfinite(weights[i]))
             return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                                   "example weight %zu is %g: weights must be finite and >= 0", i,
                                   weights[i]);
     e->omega_uniform = 0;
-    return engine_upload(e, e->b.omega, weights, e->n);
+    return engine_upload(e, e->b.omega, weights, all_examples(e));
 }
 
 /* One pass: coefficients, the gradient when it is needed, the outputs and metrics asked for,
@@ -246,12 +273,12 @@ static pegr_status run(pegr_engine *e, const pegr_eval_request *req, int do_step
 {
     pegr_status s = set_example_weights(e, req->weights, err);
     if (s != PEGR_OK) return s;
-    s = coefficients(e, req->method, req->q, req->lam);
+    s = coefficients(e, req);
     /* The d-sized gradient: asked for, or what the primal update and gradient norm use. */
     if (s == PEGR_OK && (req->grad || (!e->span && (req->metrics || do_step)))) s = gradient(e);
     if (s == PEGR_OK) s = read_outputs(e, req);
     if (s == PEGR_OK && req->metrics) s = engine_metrics(e, req, req->metrics);
-    if (s == PEGR_OK && do_step) s = update(e, lr);
+    if (s == PEGR_OK && do_step) s = update(e, req, lr);
     if (s != PEGR_OK) pegr_error_set(err, s, "%s", pegr_error_message(&e->ctx->error));
     return s;
 }
@@ -264,7 +291,13 @@ static pegr_status check(pegr_engine *e, const pegr_eval_request *req, pegr_erro
     if (req->metrics && !e->have_reference)
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                               "metrics need set_reference (W0, mu, the signal patches) first");
-    return pegr_ref_check_request(req, err);
+    pegr_status s = PEGR_OK;
+    for (size_t r = 0; r < e->runs && s == PEGR_OK; r++) { /* each run's lam */
+        pegr_eval_request one = *req;
+        one.lam = pegr_request_lam(req, r);
+        s = pegr_ref_check_request(&one, err);
+    }
+    return s;
 }
 
 /* Metrics always describe the whole training set: with mini-batch weights they take a pass of
@@ -277,7 +310,7 @@ static pegr_status run_checked(pegr_backend *b, const pegr_eval_request *req, in
     if (s != PEGR_OK) return s;
     if (req->metrics && req->weights) {
         pegr_eval_request full = {.method = req->method, .q = req->q, .lam = req->lam,
-                                  .metrics = req->metrics};
+                                  .metrics = req->metrics, .run_lam = req->run_lam};
         s = run(e, &full, 0, 0.0, err);
         pegr_eval_request rest = *req;
         rest.metrics = NULL;

@@ -38,18 +38,34 @@ pegr_status engine_gemm_init(pegr_engine *e)
     return PEGR_OK;
 }
 
+/* Element strides between the runs' matrices of a batched GEMM. */
+typedef struct gemm_strides {
+    size_t a, b, c;
+} gemm_strides;
+
+static void engine_arg_u64(engine_args *a, size_t value)
+{
+    cl_ulong v = (cl_ulong)value;
+    if (a->rc == CL_SUCCESS) a->rc = clSetKernelArg(a->kernel, a->next, sizeof v, &v);
+    a->next++;
+}
+
 static pegr_status own_gemm(pegr_engine *e, cl_kernel k, const char *name, size_t rows,
-                            size_t cols, size_t d, cl_mem A, cl_mem B, cl_mem out, int nt)
+                            size_t cols, size_t d, cl_mem A, cl_mem B, cl_mem out,
+                            gemm_strides st, int nt)
 {
     engine_args a = engine_args_begin(e, k, name);
     engine_arg_u32(&a, rows);
     engine_arg_u32(&a, cols);
     engine_arg_u32(&a, d);
     engine_arg_mem(&a, A);
+    engine_arg_u64(&a, st.a);
     engine_arg_mem(&a, B);
+    engine_arg_u64(&a, st.b);
     engine_arg_mem(&a, out);
-    size_t global[2] = {nt ? cols : d, nt ? rows : cols};
-    return engine_launch(&a, 2, global);
+    engine_arg_u64(&a, st.c);
+    size_t global[3] = {nt ? cols : d, nt ? rows : cols, e->runs};
+    return engine_launch(&a, 3, global);
 }
 
 #ifdef PEGR_HAVE_CLBLAST
@@ -61,11 +77,31 @@ static pegr_status clblast_fail(pegr_engine *e, CLBlastStatusCode rc, const char
     return pegr_ctx_fail(e->ctx, PEGR_ERR_CLBLAST, "%s failed with CLBlast status %d", call, (int)rc);
 }
 
-/* Row-major C (M x N) = op(A) op(B); grows our temporary buffer when CLBlast asks for more. */
+/* A batch of runs: CLBlast's strided-batched GEMM (it manages its own scratch). */
+static pegr_status clblast_gemm_batched(pegr_engine *e, CLBlastTranspose ta, CLBlastTranspose tb,
+                                        size_t M, size_t N, size_t K, cl_mem A, size_t lda,
+                                        cl_mem B, size_t ldb, cl_mem C, size_t ldc,
+                                        gemm_strides st)
+{
+    cl_command_queue q = e->ctx->queue;
+    cl_event *ev = engine_profile_event(e, "clblast_gemm_batched");
+    CLBlastStatusCode rc =
+        e->elem == sizeof(double)
+            ? CLBlastDgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, M, N, K, 1.0, A, 0, lda,
+                                         st.a, B, 0, ldb, st.b, 0.0, C, 0, ldc, st.c, e->runs, &q, ev)
+            : CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, M, N, K, 1.0f, A, 0, lda,
+                                         st.a, B, 0, ldb, st.b, 0.0f, C, 0, ldc, st.c, e->runs, &q,
+                                         ev);
+    return rc == CLBlastSuccess ? PEGR_OK : clblast_fail(e, rc, "CLBlastGemmStridedBatched");
+}
+
+/* Row-major C (M x N) = op(A) op(B) for each run; one run grows our temporary buffer when CLBlast
+ * asks for more. */
 static pegr_status clblast_gemm(pegr_engine *e, CLBlastTranspose ta, CLBlastTranspose tb, size_t M,
                                 size_t N, size_t K, cl_mem A, size_t lda, cl_mem B, size_t ldb,
-                                cl_mem C, size_t ldc)
+                                cl_mem C, size_t ldc, gemm_strides st)
 {
+    if (e->runs > 1) return clblast_gemm_batched(e, ta, tb, M, N, K, A, lda, B, ldb, C, ldc, st);
     cl_command_queue q = e->ctx->queue;
     int dbl = e->elem == sizeof(double);
     size_t need = 0;
@@ -95,21 +131,23 @@ static pegr_status clblast_gemm(pegr_engine *e, CLBlastTranspose ta, CLBlastTran
 pegr_status engine_gemm_nt(pegr_engine *e, size_t rows, size_t cols, size_t d, cl_mem X, cl_mem W,
                            cl_mem Z)
 {
+    gemm_strides st = {rows * d, cols * d, rows * cols};
 #ifdef PEGR_HAVE_CLBLAST
     if (e->gemm == PEGR_GEMM_CLBLAST)
         return clblast_gemm(e, CLBlastTransposeNo, CLBlastTransposeYes, rows, cols, d, X, d, W, d,
-                            Z, cols);
+                            Z, cols, st);
 #endif
-    return own_gemm(e, e->k.gemm_nt, "pegr_gemm_nt", rows, cols, d, X, W, Z, 1);
+    return own_gemm(e, e->k.gemm_nt, "pegr_gemm_nt", rows, cols, d, X, W, Z, st, 1);
 }
 
 pegr_status engine_gemm_tn(pegr_engine *e, size_t rows, size_t cols, size_t d, cl_mem C, cl_mem X,
                            cl_mem G)
 {
+    gemm_strides st = {rows * cols, rows * d, cols * d};
 #ifdef PEGR_HAVE_CLBLAST
     if (e->gemm == PEGR_GEMM_CLBLAST)
         return clblast_gemm(e, CLBlastTransposeYes, CLBlastTransposeNo, cols, d, rows, C, cols, X, d,
-                            G, d);
+                            G, d, st);
 #endif
-    return own_gemm(e, e->k.gemm_tn, "pegr_gemm_tn", rows, cols, d, C, X, G, 0);
+    return own_gemm(e, e->k.gemm_tn, "pegr_gemm_tn", rows, cols, d, C, X, G, st, 0);
 }

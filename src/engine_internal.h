@@ -8,7 +8,12 @@
 #include "context_impl.h"
 #include "engine.h"
 
-/* Scalars reduced on the device and read back together. */
+/* Batches: the engine trains e->runs runs of the same shapes at once (backend.h). Every per-run
+ * buffer holds the runs one after another, so the elementwise kernels see n * runs examples, the
+ * GEMMs are strided-batched, the reductions run one work-group per run, and the scalars are a
+ * row of SLOT_COUNT per run. Sizes below (n, rows, cols) are one run's. */
+
+/* Scalars reduced on the device and read back together (per run). */
 enum {
     SLOT_LOSS = 0,       /* the (weighted) mean loss of the step */
     SLOT_PENALTY = 1,    /* sum_i omega_i ||g_i||^2 */
@@ -42,6 +47,7 @@ typedef struct engine_buffers {
     cl_mem omega;                   /* n: per-example weights (1/n, or a mini-batch's) */
     cl_mem scalars;                 /* SLOT_COUNT */
     cl_mem first_bad;               /* int: first step with non-finite weights (INT_MAX: none) */
+    cl_mem run_lam, run_lr;         /* 1: the run's lam and learning rate */
     cl_mem gemm_temp;               /* CLBlast's temporary buffer, when it asks for one */
     /* the reference of the metrics (set_reference) */
     cl_mem Z0;                      /* rows x cols: X W0^T */
@@ -79,6 +85,9 @@ typedef struct pegr_engine {
     engine_kernels k;
     engine_buffers b;
     size_t n, P, d, m;
+    size_t runs;            /* runs trained together (set_runs; 1 by default) */
+    double *lam_on_device;  /* (runs) what b.run_lam holds (NaN: unknown) */
+    double *lr_on_device;   /* (runs) what b.run_lr holds */
     int have_data, have_weights;
     size_t bytes_in_use, bytes_peak, bytes_cap;
     size_t reduce_wg;       /* local size of pegr_reduce_sum */
@@ -88,8 +97,8 @@ typedef struct pegr_engine {
     long steps_done;        /* step calls since set_weights */
     int have_reference;
     size_t n_test;
-    double *Zmu0;           /* (cols) mu W0^T, on the host */
-    double *X_test_host;    /* (nt, P, d) for the perturbed test error */
+    double *Zmu0;           /* (runs, cols) mu W0^T, on the host */
+    double *X_test_host;    /* (runs, nt, P, d) for the perturbed test error */
     int span_requested;     /* train in the span of the patches (set_representation) */
     int span;               /* the span state is set up for the current weights */
     engine_profile_state prof;
@@ -100,6 +109,13 @@ typedef struct pegr_engine {
  * engine's cap; PEGR_ERR_DEVICE_MEMORY says what was asked and what the device has. */
 pegr_status engine_alloc(pegr_engine *e, cl_mem *buf, size_t bytes, const char *name);
 void engine_free(pegr_engine *e, cl_mem *buf, size_t bytes);
+/* The same for a per-run buffer: `bytes` for each of the engine's runs. */
+pegr_status engine_alloc_runs(pegr_engine *e, cl_mem *buf, size_t bytes, const char *name);
+void engine_free_runs(pegr_engine *e, cl_mem *buf, size_t bytes);
+/* b.run_lam or b.run_lr (with its host copy `held`) set to values[r] (NULL: `value` for every run),
+ * written only when something changed. */
+pegr_status engine_set_run_values(pegr_engine *e, cl_mem buf, double *held, const double *values,
+                                  double value);
 /* Host double array -> device REAL buffer, and back. */
 pegr_status engine_upload(pegr_engine *e, cl_mem buf, const double *src, size_t count);
 pegr_status engine_download(pegr_engine *e, cl_mem buf, size_t offset, double *dst, size_t count);
@@ -121,8 +137,8 @@ void engine_arg_real(engine_args *a, double value);
 /* Launch over `global` (dims 1..3; any sizes: kernels bounds-check) with the local size the
  * work-group cap asks for (NULL local when there is none). */
 pegr_status engine_launch(engine_args *a, cl_uint dims, const size_t *global);
-/* Launch as one work-group of `local` work-items. */
-pegr_status engine_launch_single_group(engine_args *a, size_t local);
+/* Launch one work-group of `local` work-items per run. */
+pegr_status engine_launch_group_per_run(engine_args *a, size_t local);
 
 /* ---- engine_profile.c */
 /* Where the next enqueue named `name` stores its event (NULL when not profiling). */
@@ -130,7 +146,8 @@ cl_event *engine_profile_event(pegr_engine *e, const char *name);
 void engine_profile_collect(pegr_engine *e);
 void engine_profile_free(pegr_engine *e);
 
-/* ---- engine_gemm.c */
+/* ---- engine_gemm.c: both shapes are batched over the runs, each operand one run's matrix after
+ * another (strides rows * d, cols * d, rows * cols) */
 pegr_status engine_gemm_init(pegr_engine *e);
 /* Z (rows x cols) = X (rows x d) W^T */
 pegr_status engine_gemm_nt(pegr_engine *e, size_t rows, size_t cols, size_t d, cl_mem X, cl_mem W,
@@ -142,7 +159,8 @@ pegr_status engine_gemm_tn(pegr_engine *e, size_t rows, size_t cols, size_t d, c
 /* ---- engine_eval.c: the backend's evaluate and step */
 pegr_status engine_evaluate(pegr_backend *b, const pegr_eval_request *req, pegr_error *err);
 pegr_status engine_step(pegr_backend *b, const pegr_eval_request *req, double lr, pegr_error *err);
-/* out[slot] = scale * reduction of x (mode REDUCE_*, w for REDUCE_DOT) */
+/* Per run: out[slot] = scale * reduction of the run's `count` elements of x (mode REDUCE_*, w for
+ * REDUCE_DOT) */
 pegr_status engine_reduce(pegr_engine *e, cl_mem x, cl_mem w, size_t count, int mode, double scale,
                           int slot);
 /* Fill b.omega with 1/n. */
@@ -154,7 +172,9 @@ void engine_free_reference(pegr_engine *e);
 /* The metrics at the weights of the pass just run (Z, the per-example terms and the gradient
  * of the objective are in their buffers). */
 pegr_status engine_metrics(pegr_engine *e, const pegr_eval_request *req, pegr_metrics *out);
-pegr_status engine_perturbed_test_error(pegr_backend *b, double q, double sigma, uint64_t seed,
+/* Run r's objective from its row of scalars. */
+double engine_objective(const pegr_eval_request *req, size_t r, const double *slots);
+pegr_status engine_perturbed_test_error(pegr_backend *b, double q, double sigma, const uint64_t *seed,
                                         double *rate, pegr_error *err);
 /* Test error rate into SLOT_TEST_ERROR of the weights in buffer W on X (nt examples), or, with
  * X NULL in the span representation, of the current weights on the stored test set. */
@@ -171,8 +191,8 @@ pegr_status engine_span_setup(pegr_engine *e);
 void engine_span_free(pegr_engine *e);
 /* Z = Zs0 + S Gam^T */
 pegr_status engine_span_forward(pegr_engine *e);
-/* Gam -= lr C^T, flagging non-finite values */
-pegr_status engine_span_update(pegr_engine *e, double lr, int step);
+/* Gam -= lr C^T per run (the rates in b.run_lr), flagging non-finite values */
+pegr_status engine_span_update(pegr_engine *e, int step);
 /* out (rows x cols) = S C, for gr's <x, V> and gradient norms without d-sized work */
 pegr_status engine_span_times_S(pegr_engine *e, cl_mem C, cl_mem out);
 /* out (cols x d) = W0 + Gam X: the weights, formed only when asked */

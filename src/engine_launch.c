@@ -82,9 +82,9 @@ pegr_status engine_launch(engine_args *a, cl_uint dims, const size_t *global)
     return enqueue(a, dims, padded, local);
 }
 
-pegr_status engine_launch_single_group(engine_args *a, size_t local)
+pegr_status engine_launch_group_per_run(engine_args *a, size_t local)
 {
     if (a->rc != CL_SUCCESS) return arg_failure(a);
-    size_t global = local;
+    size_t global = local * a->e->runs;
     return enqueue(a, 1, &global, &local);
 }

@@ -11,14 +11,14 @@ static size_t rows_of(const pegr_engine *e) { return e->n * e->P; }
 void engine_span_free(pegr_engine *e)
 {
     size_t rows = rows_of(e), cols = 2 * e->m, el = e->elem, ntP = e->n_test * e->P;
-    engine_free(e, &e->b.S, rows * rows * el);
-    engine_free(e, &e->b.Gam, cols * rows * el);
-    engine_free(e, &e->b.Zs0, rows * cols * el);
-    engine_free(e, &e->b.CT, cols * rows * el);
-    engine_free(e, &e->b.SC, rows * cols * el);
-    engine_free(e, &e->b.Xmu, rows * el);
-    engine_free(e, &e->b.Sx, ntP * rows * el);
-    engine_free(e, &e->b.Zt0, ntP * cols * el);
+    engine_free_runs(e, &e->b.S, rows * rows * el);
+    engine_free_runs(e, &e->b.Gam, cols * rows * el);
+    engine_free_runs(e, &e->b.Zs0, rows * cols * el);
+    engine_free_runs(e, &e->b.CT, cols * rows * el);
+    engine_free_runs(e, &e->b.SC, rows * cols * el);
+    engine_free_runs(e, &e->b.Xmu, rows * el);
+    engine_free_runs(e, &e->b.Sx, ntP * rows * el);
+    engine_free_runs(e, &e->b.Zt0, ntP * cols * el);
     e->span = 0;
 }
 
@@ -45,14 +45,14 @@ pegr_status engine_span_setup(pegr_engine *e)
 {
     size_t rows = rows_of(e), cols = 2 * e->m, el = e->elem;
     engine_span_free(e);
-    pegr_status s = engine_alloc(e, &e->b.S, rows * rows * el, "S = X X^T");
-    if (s == PEGR_OK) s = engine_alloc(e, &e->b.Gam, cols * rows * el, "Gam");
-    if (s == PEGR_OK) s = engine_alloc(e, &e->b.Zs0, rows * cols * el, "X W0^T");
-    if (s == PEGR_OK) s = engine_alloc(e, &e->b.CT, cols * rows * el, "span scratch");
-    if (s == PEGR_OK) s = engine_alloc(e, &e->b.SC, rows * cols * el, "span scratch");
+    pegr_status s = engine_alloc_runs(e, &e->b.S, rows * rows * el, "S = X X^T");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.Gam, cols * rows * el, "Gam");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.Zs0, rows * cols * el, "X W0^T");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.CT, cols * rows * el, "span scratch");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.SC, rows * cols * el, "span scratch");
     if (s == PEGR_OK) s = engine_gemm_nt(e, rows, rows, e->d, e->b.X, e->b.X, e->b.S);
     if (s == PEGR_OK) s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.W, e->b.Zs0);
-    if (s == PEGR_OK) s = fill_zero(e, e->b.Gam, cols * rows);
+    if (s == PEGR_OK) s = fill_zero(e, e->b.Gam, e->runs * cols * rows);
     if (s != PEGR_OK) {
         engine_span_free(e);
         return s;
@@ -61,13 +61,14 @@ pegr_status engine_span_setup(pegr_engine *e)
     return PEGR_OK;
 }
 
+/* y += x over `count` elements of each run */
 static pegr_status add(pegr_engine *e, cl_mem x, cl_mem y, size_t count)
 {
     engine_args a = engine_args_begin(e, e->k.add, "pegr_add");
-    engine_arg_u32(&a, count);
+    engine_arg_u32(&a, e->runs * count);
     engine_arg_mem(&a, x);
     engine_arg_mem(&a, y);
-    size_t global[1] = {count};
+    size_t global[1] = {e->runs * count};
     return engine_launch(&a, 1, global);
 }
 
@@ -78,8 +79,8 @@ static pegr_status transpose(pegr_engine *e, size_t rows, size_t cols, cl_mem in
     engine_arg_u32(&a, cols);
     engine_arg_mem(&a, in);
     engine_arg_mem(&a, out);
-    size_t global[2] = {rows, cols};
-    return engine_launch(&a, 2, global);
+    size_t global[3] = {rows, cols, e->runs};
+    return engine_launch(&a, 3, global);
 }
 
 pegr_status engine_span_forward(pegr_engine *e)
@@ -89,18 +90,18 @@ pegr_status engine_span_forward(pegr_engine *e)
     return s == PEGR_OK ? add(e, e->b.Zs0, e->b.Z, rows * cols) : s;
 }
 
-pegr_status engine_span_update(pegr_engine *e, double lr, int step)
+pegr_status engine_span_update(pegr_engine *e, int step)
 {
     engine_args a = engine_args_begin(e, e->k.span_update, "pegr_span_update");
     engine_arg_u32(&a, rows_of(e));
     engine_arg_u32(&a, 2 * e->m);
-    engine_arg_real(&a, lr);
+    engine_arg_mem(&a, e->b.run_lr);
     engine_arg_mem(&a, e->b.C);
     engine_arg_mem(&a, e->b.Gam);
     engine_arg_i32(&a, step);
     engine_arg_mem(&a, e->b.first_bad);
-    size_t global[2] = {rows_of(e), 2 * e->m};
-    return engine_launch(&a, 2, global);
+    size_t global[3] = {rows_of(e), 2 * e->m, e->runs};
+    return engine_launch(&a, 3, global);
 }
 
 pegr_status engine_span_times_S(pegr_engine *e, cl_mem C, cl_mem out)
@@ -122,10 +123,10 @@ pegr_status engine_span_weights(pegr_engine *e, cl_mem out)
 pegr_status engine_span_reference(pegr_engine *e, cl_mem w0)
 {
     size_t rows = rows_of(e), cols = 2 * e->m, el = e->elem, ntP = e->n_test * e->P;
-    pegr_status s = engine_alloc(e, &e->b.Xmu, rows * el, "X mu");
+    pegr_status s = engine_alloc_runs(e, &e->b.Xmu, rows * el, "X mu");
     if (s == PEGR_OK) s = engine_gemm_nt(e, rows, 1, e->d, e->b.X, e->b.mu, e->b.Xmu);
-    if (s == PEGR_OK && ntP) s = engine_alloc(e, &e->b.Sx, ntP * rows * el, "X_test X^T");
-    if (s == PEGR_OK && ntP) s = engine_alloc(e, &e->b.Zt0, ntP * cols * el, "X_test W0^T");
+    if (s == PEGR_OK && ntP) s = engine_alloc_runs(e, &e->b.Sx, ntP * rows * el, "X_test X^T");
+    if (s == PEGR_OK && ntP) s = engine_alloc_runs(e, &e->b.Zt0, ntP * cols * el, "X_test W0^T");
     if (s == PEGR_OK && ntP) s = engine_gemm_nt(e, ntP, rows, e->d, e->b.X_test, e->b.X, e->b.Sx);
     if (s == PEGR_OK && ntP) s = engine_gemm_nt(e, ntP, cols, e->d, e->b.X_test, w0, e->b.Zt0);
     return s;

@@ -248,7 +248,10 @@ static pegr_status host_evaluate(pegr_backend *b, const pegr_eval_request *req, 
     if (!h->X || !h->W)
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                               "host backend: set_data and set_weights must come before evaluate");
-    return evaluate_with_metrics(h, req, err);
+    pegr_eval_request r = *req; /* one run: its lam */
+    r.lam = pegr_request_lam(req, 0);
+    r.run_lam = NULL;
+    return evaluate_with_metrics(h, &r, err);
 }
 
 static pegr_status host_step(pegr_backend *b, const pegr_eval_request *req, double lr,
@@ -259,7 +262,10 @@ static pegr_status host_step(pegr_backend *b, const pegr_eval_request *req, doub
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                               "host backend: set_data and set_weights must come before step");
     size_t count = 2 * h->m * h->d;
-    pegr_eval_request r = *req;
+    pegr_eval_request r = *req; /* one run: its lam and learning rate */
+    r.lam = pegr_request_lam(req, 0);
+    lr = pegr_request_lr(req, lr, 0);
+    r.run_lam = r.run_lr = NULL;
     if (!r.grad) {
         double *grown = realloc(h->grad, count * sizeof(double));
         if (!grown) return oom(err, "for the gradient");
@@ -276,7 +282,7 @@ static pegr_status host_step(pegr_backend *b, const pegr_eval_request *req, doub
     if (s == PEGR_OK) s = pegr_ref_evaluate_gram(h->X, h->K, h->y, h->n, h->P, h->d, h->W, h->m, &r, err);
     if (s != PEGR_OK) return s;
     int bad = 0;
-    for (size_t k = 0; k < count; k++) {
+    for (size_t k = 0; k < count && lr != 0.0; k++) { /* lr 0 leaves W as it is, as on devices */
         h->W[k] -= lr * r.grad[k];
         bad |= !isfinite(h->W[k]);
     }
@@ -294,7 +300,7 @@ static pegr_status host_get_weights(pegr_backend *b, double *W, pegr_error *err)
 }
 
 static pegr_status host_perturbed_test_error(pegr_backend *b, double q, double sigma,
-                                             uint64_t seed, double *rate, pegr_error *err)
+                                             const uint64_t *seed, double *rate, pegr_error *err)
 {
     host_backend *h = (host_backend *)b;
     if (!h->have_reference || h->n_test == 0) {
@@ -304,7 +310,7 @@ static pegr_status host_perturbed_test_error(pegr_backend *b, double q, double s
     size_t count = h->n_test * h->P * h->d;
     double *Xp = malloc(count * sizeof(double));
     if (!Xp) return oom(err, "for the perturbed test set");
-    pegr_perturb(seed, sigma, h->X_test, count, Xp);
+    pegr_perturb(*seed, sigma, h->X_test, count, Xp);
     pegr_status s = error_rate(h, Xp, h->y_test, h->n_test, q, rate, err);
     free(Xp);
     return s;

@@ -142,113 +142,258 @@ int pegr_train_prefers_span(const pegr_train_config *c)
     return span < primal;
 }
 
-static pegr_status setup(pegr_backend *b, const pegr_dataset *ds, const pegr_train_config *c,
-                         pegr_train_result *r, pegr_error *err)
+int pegr_train_batchable(const pegr_train_config *a, const pegr_train_config *b)
 {
-    size_t count = 2 * c->m * ds->d;
-    r->W = malloc(count * sizeof(double));
-    r->W0 = malloc(count * sizeof(double));
-    if (!r->W || !r->W0) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory for W");
-    pegr_status s = pegr_init_weights(c->data.seed, c->m, ds->d, c->sigma0, r->W0, err);
+    const pegr_data_config *x = &a->data, *y = &b->data;
+    int sgd = strcmp(a->method, "sgd") == 0;
+    return x->n == y->n && x->n_test == y->n_test && x->d == y->d && x->P == y->P && a->m == b->m &&
+           a->q == b->q && !strcmp(a->method, b->method) && a->steps == b->steps &&
+           a->log_every == b->log_every && (!sgd || a->batch == b->batch) &&
+           !strcmp(a->representation, b->representation) && a->n_robust == b->n_robust &&
+           !memcmp(a->robust_sigmas, b->robust_sigmas, a->n_robust * sizeof(double));
+}
+
+/* One batch of runs in flight: what each run needs per step, kept in arrays over the runs. */
+typedef struct batch {
+    size_t runs, n;
+    const pegr_dataset *ds;
+    const pegr_train_config *c;
+    pegr_train_result *r;
+    batcher *bt;      /* sgd's, one per run (its own seed) */
+    double *weights;  /* (runs, n) sgd's example weights */
+    double *lam, *lr; /* (runs) the step's; lr 0 freezes a diverged run */
+    int *active;      /* (runs) neither diverged nor finished */
+    pegr_metrics *m;  /* (runs) */
+    long *bad;        /* (runs) first_nonfinite_step */
+    uint64_t *seeds;  /* (runs) */
+    double *rates;    /* (runs) robust test errors */
+    double *scratch;  /* (runs, n, P, d) and (runs, 2, m, d): the runs' arrays side by side */
+} batch;
+
+static void batch_free(batch *B)
+{
+    for (size_t k = 0; B->bt && k < B->runs; k++) {
+        free(B->bt[k].perm);
+        free(B->bt[k].weights);
+    }
+    free(B->bt);
+    free(B->weights);
+    free(B->lam);
+    free(B->lr);
+    free(B->active);
+    free(B->m);
+    free(B->bad);
+    free(B->seeds);
+    free(B->rates);
+    free(B->scratch);
+}
+
+static pegr_status batch_init(batch *B, pegr_error *err)
+{
+    size_t R = B->runs, n = B->n;
+    const pegr_train_config *c = B->c;
+    const pegr_dataset *ds = B->ds;
+    size_t big = R * n * ds->P * ds->d, w = R * 2 * c->m * ds->d;
+    B->bt = calloc(R, sizeof *B->bt);
+    B->weights = malloc(R * n * sizeof(double));
+    B->lam = malloc(R * sizeof(double));
+    B->lr = malloc(R * sizeof(double));
+    B->active = malloc(R * sizeof(int));
+    B->m = calloc(R, sizeof(pegr_metrics));
+    B->bad = malloc(R * sizeof(long));
+    B->seeds = malloc(R * sizeof(uint64_t));
+    B->rates = malloc(R * sizeof(double));
+    B->scratch = malloc((big > w ? big : w) * sizeof(double));
+    if (!B->bt || !B->weights || !B->lam || !B->lr || !B->active || !B->m || !B->bad || !B->seeds ||
+        !B->rates || !B->scratch)
+        return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory for a batch of %zu runs", R);
+    for (size_t k = 0; k < R; k++) {
+        B->lam[k] = c[k].lam;
+        B->lr[k] = c[k].lr;
+        B->active[k] = 1;
+        B->seeds[k] = c[k].data.seed;
+        batcher *bt = &B->bt[k];
+        *bt = (batcher){n, c[k].batch, n, (size_t)-1, NULL, NULL, c[k].data.seed};
+        bt->perm = malloc(n * sizeof(size_t));
+        bt->weights = malloc(n * sizeof(double));
+        if (!bt->perm || !bt->weights) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+    }
+    return PEGR_OK;
+}
+
+/* The runs' (count) arrays one after another in scratch (which holds R * count). */
+static const double *side_by_side(batch *B, size_t count, const double *(*field)(const batch *, size_t))
+{
+    if (B->runs == 1) return field(B, 0);
+    for (size_t k = 0; k < B->runs; k++) memcpy(B->scratch + k * count, field(B, k), count * sizeof(double));
+    return B->scratch;
+}
+static const double *train_X(const batch *B, size_t k) { return B->ds[k].train.X; }
+static const double *train_y(const batch *B, size_t k) { return B->ds[k].train.y; }
+static const double *initial_W(const batch *B, size_t k) { return B->r[k].W0; }
+
+static pegr_status setup(pegr_backend *b, batch *B, pegr_error *err)
+{
+    const pegr_train_config *c = B->c;
+    const pegr_dataset *ds = B->ds;
+    size_t R = B->runs, count = 2 * c->m * ds->d;
+    pegr_status s = PEGR_OK;
+    for (size_t k = 0; k < R && s == PEGR_OK; k++) {
+        pegr_train_result *r = &B->r[k];
+        r->W = malloc(count * sizeof(double));
+        r->W0 = malloc(count * sizeof(double));
+        if (!r->W || !r->W0) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory for W");
+        s = pegr_init_weights(c[k].data.seed, c->m, ds->d, c[k].sigma0, r->W0, err);
+    }
+    if (s == PEGR_OK && (R > 1 || b->ops->set_runs)) {
+        if (!b->ops->set_runs)
+            return pegr_error_set(err, PEGR_ERR_UNSUPPORTED,
+                                  "the %s backend trains one run at a time, not a batch of %zu",
+                                  b->ops->name, R);
+        s = b->ops->set_runs(b, R, err);
+    }
     if (s == PEGR_OK)
-        s = b->ops->set_data(b, ds->train.X, ds->train.y, ds->train.n, ds->P, ds->d, err);
+        s = b->ops->set_data(b, side_by_side(B, B->n * ds->P * ds->d, train_X),
+                             side_by_side(B, B->n, train_y), B->n, ds->P, ds->d, err);
     /* The span form where the backend has it and it is asked for or (auto) cheaper. */
     int span = b->ops->set_representation &&
                (!strcmp(c->representation, "span") ||
                 (!strcmp(c->representation, "auto") && pegr_train_prefers_span(c)));
     if (s == PEGR_OK && b->ops->set_representation)
         s = b->ops->set_representation(b, span, err);
-    r->span = span;
-    if (s == PEGR_OK) s = b->ops->set_weights(b, r->W0, c->m, err);
-    if (s == PEGR_OK) {
-        pegr_reference ref = {r->W0, ds->mu, ds->train.signal_patch, ds->test.X, ds->test.y,
-                              ds->test.n};
-        s = b->ops->set_reference(b, &ref, err);
+    for (size_t k = 0; k < R; k++) B->r[k].span = span;
+    if (s == PEGR_OK) s = b->ops->set_weights(b, side_by_side(B, count, initial_W), c->m, err);
+    pegr_reference *ref = s == PEGR_OK ? malloc(R * sizeof *ref) : NULL;
+    if (s == PEGR_OK && !ref) s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+    for (size_t k = 0; k < R && s == PEGR_OK; k++)
+        ref[k] = (pegr_reference){B->r[k].W0, ds[k].mu, ds[k].train.signal_patch, ds[k].test.X,
+                                  ds[k].test.y, ds[k].test.n};
+    if (s == PEGR_OK) s = b->ops->set_reference(b, ref, err);
+    free(ref);
+    return s;
+}
+
+static pegr_status finish(pegr_backend *b, batch *B, pegr_error *err)
+{
+    size_t R = B->runs, count = 2 * B->c->m * B->ds->d;
+    for (size_t k = 0; k < R; k++)
+        for (size_t j = 0; j < B->c->n_robust; j++) B->r[k].robust_error[j] = NAN;
+    double *W = R == 1 ? B->r[0].W : B->scratch;
+    pegr_status s = b->ops->get_weights(b, W, err);
+    for (size_t k = 0; k < R && R > 1 && s == PEGR_OK; k++)
+        memcpy(B->r[k].W, W + k * count, count * sizeof(double));
+    int any = 0;
+    for (size_t k = 0; k < R; k++) any |= !B->r[k].diverged;
+    for (size_t j = 0; j < B->c->n_robust && s == PEGR_OK && any; j++) {
+        s = b->ops->perturbed_test_error(b, B->c->q, B->c->robust_sigmas[j], B->seeds, B->rates, err);
+        for (size_t k = 0; k < R && s == PEGR_OK; k++)
+            if (!B->r[k].diverged) B->r[k].robust_error[j] = B->rates[k];
     }
     return s;
 }
 
-static pegr_status finish(pegr_backend *b, const pegr_train_config *c, pegr_train_result *r,
-                          pegr_error *err)
+/* Runs whose backend flag says a step left non-finite weights are marked diverged at that step. */
+static pegr_status check_nonfinite(pegr_backend *b, batch *B, pegr_error *err)
 {
-    for (size_t k = 0; k < c->n_robust; k++) r->robust_error[k] = NAN;
-    pegr_status s = b->ops->get_weights(b, r->W, err);
-    if (s != PEGR_OK || r->diverged) return s;
-    for (size_t k = 0; k < c->n_robust && s == PEGR_OK; k++)
-        s = b->ops->perturbed_test_error(b, c->q, c->robust_sigmas[k], c->data.seed,
-                                         &r->robust_error[k], err);
+    pegr_status s = b->ops->first_nonfinite_step(b, B->bad, err);
+    for (size_t k = 0; k < B->runs && s == PEGR_OK; k++)
+        if (B->active[k] && !B->r[k].diverged && B->bad[k] >= 0) {
+            B->r[k].diverged = 1;
+            B->r[k].diverged_step = B->bad[k];
+        }
     return s;
 }
 
 pegr_status pegr_train_run(pegr_backend *b, const pegr_dataset *ds, const pegr_train_config *c,
                            const pegr_train_callbacks *cb, pegr_train_result *r, pegr_error *err)
 {
-    memset(r, 0, sizeof *r);
-    r->diverged_step = -1;
-    pegr_status s = pegr_train_config_validate(c, err);
+    return pegr_train_run_batch(b, ds, c, 1, cb, r, err);
+}
+
+pegr_status pegr_train_run_batch(pegr_backend *b, const pegr_dataset *ds, const pegr_train_config *c,
+                                 size_t runs, const pegr_train_callbacks *cb, pegr_train_result *r,
+                                 pegr_error *err)
+{
+    for (size_t k = 0; k < runs; k++) {
+        memset(&r[k], 0, sizeof r[k]);
+        r[k].diverged_step = -1;
+        r[k].batch_runs = runs;
+    }
+    if (runs == 0) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "a batch needs a run");
+    pegr_status s = PEGR_OK;
+    for (size_t k = 0; k < runs && s == PEGR_OK; k++) {
+        s = pegr_train_config_validate(&c[k], err);
+        if (s == PEGR_OK && (!pegr_train_batchable(&c[0], &c[k]) || ds[k].train.n != ds[0].train.n ||
+                             ds[k].test.n != ds[0].test.n || ds[k].d != ds[0].d || ds[k].P != ds[0].P))
+            s = pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                               "run %zu of the batch differs from run 0 in a shape or schedule (n, "
+                               "n_test, d, P, m, q, method, steps, log-every, batch, representation "
+                               "or robust sigmas): such runs train in separate batches", k);
+    }
     if (s != PEGR_OK) return s;
     double t0 = pegr_now_seconds();
-    batcher bt = {ds->train.n, c->batch, ds->train.n, 0, NULL, NULL, c->data.seed};
+    batch B = {.runs = runs, .n = ds->train.n, .ds = ds, .c = c, .r = r};
     /* sgd with a batch of n or more is gd exactly: no weights at all. */
     int sgd = strcmp(c->method, "sgd") == 0 && c->batch < ds->train.n;
-    if (sgd) {
-        bt.perm = malloc(bt.n * sizeof(size_t));
-        bt.weights = malloc(bt.n * sizeof(double));
-        bt.epoch = (size_t)-1; /* the first next_batch starts epoch 0 */
-        if (!bt.perm || !bt.weights) s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
-    }
-    if (s == PEGR_OK) s = setup(b, ds, c, r, err);
+    s = batch_init(&B, err);
+    if (s == PEGR_OK) s = setup(b, &B, err);
 
-    pegr_eval_request req = {.method = backend_method(c->method), .q = c->q, .lam = c->lam};
-    pegr_metrics m;
-    size_t t = 0;
-    for (; s == PEGR_OK && t < c->steps; t++) {
+    pegr_eval_request req = {.method = backend_method(c->method), .q = c->q, .lam = c->lam,
+                             .run_lam = B.lam, .run_lr = B.lr};
+    size_t t = 0, active = runs;
+    for (; s == PEGR_OK && t < c->steps && active; t++) {
         if (cb && cb->should_stop && cb->should_stop(cb->user)) {
-            r->interrupted = 1;
+            for (size_t k = 0; k < runs; k++) r[k].interrupted = 1;
             break;
         }
         int log = t % c->log_every == 0;
-        req.weights = sgd ? next_batch(&bt) : NULL;
-        req.metrics = log ? &m : NULL;
+        for (size_t k = 0; k < runs && sgd; k++)
+            memcpy(B.weights + k * B.n, next_batch(&B.bt[k]), B.n * sizeof(double));
+        req.weights = sgd ? B.weights : NULL;
+        req.metrics = log ? B.m : NULL;
         s = b->ops->step(b, &req, c->lr, err);
-        if (s == PEGR_OK && log) {
-            s = add_record(r, t, t0, &m, c, cb, err);
-            if (!metrics_finite(&m)) {
-                r->diverged = 1;
-                r->diverged_step = t > 0 ? (long)t - 1 : 0;
+        for (size_t k = 0; k < runs && s == PEGR_OK && log; k++) {
+            if (!B.active[k]) continue;
+            s = add_record(&r[k], t, t0, &B.m[k], &c[k], cb, err);
+            if (!metrics_finite(&B.m[k])) {
+                r[k].diverged = 1;
+                r[k].diverged_step = t > 0 ? (long)t - 1 : 0;
             }
         }
-        if (s == PEGR_OK && !r->diverged && (log || (t + 1) % DIVERGENCE_CHECK_EVERY == 0)) {
-            long bad = -1;
-            s = b->ops->first_nonfinite_step(b, &bad, err);
-            if (bad >= 0) {
-                r->diverged = 1;
-                r->diverged_step = bad;
+        if (s == PEGR_OK && (log || (t + 1) % DIVERGENCE_CHECK_EVERY == 0)) s = check_nonfinite(b, &B, err);
+        /* A run that diverged at this step stops here: after t + 1 updates, as it would alone. */
+        for (size_t k = 0; k < runs; k++)
+            if (B.active[k] && r[k].diverged) {
+                B.active[k] = 0;
+                B.lr[k] = 0.0;
+                r[k].steps_run = t + 1;
+                active--;
             }
-        }
-        if (r->diverged) {
-            t++;
-            break;
-        }
     }
-    r->steps_run = t;
-    /* The metrics at the final weights, unless the run diverged (they would be NaN). */
-    if (s == PEGR_OK && !r->diverged) {
+    for (size_t k = 0; k < runs; k++)
+        if (B.active[k]) r[k].steps_run = t;
+    /* The metrics at the final weights of the runs that did not diverge (NaN otherwise). */
+    if (s == PEGR_OK && active) {
         req.weights = NULL;
-        req.metrics = &m;
+        req.metrics = B.m;
         s = b->ops->evaluate(b, &req, err);
-        if (s == PEGR_OK) s = add_record(r, t, t0, &m, c, cb, err);
-        if (s == PEGR_OK && !metrics_finite(&m)) {
-            long bad = -1;
-            s = b->ops->first_nonfinite_step(b, &bad, err);
-            r->diverged = 1;
-            r->diverged_step = bad >= 0 ? bad : (long)t - 1;
+        int bad = 0;
+        for (size_t k = 0; k < runs && s == PEGR_OK; k++) {
+            if (!B.active[k]) continue;
+            s = add_record(&r[k], t, t0, &B.m[k], &c[k], cb, err);
+            bad |= !metrics_finite(&B.m[k]);
         }
+        if (s == PEGR_OK && bad) s = b->ops->first_nonfinite_step(b, B.bad, err);
+        for (size_t k = 0; k < runs && s == PEGR_OK && bad; k++)
+            if (B.active[k] && !metrics_finite(&B.m[k])) {
+                r[k].diverged = 1;
+                r[k].diverged_step = B.bad[k] >= 0 ? B.bad[k] : (long)t - 1;
+            }
     }
-    if (s == PEGR_OK) s = finish(b, c, r, err);
-    r->wall_seconds = pegr_now_seconds() - t0;
-    free(bt.perm);
-    free(bt.weights);
+    if (s == PEGR_OK) s = finish(b, &B, err);
+    double wall = pegr_now_seconds() - t0;
+    for (size_t k = 0; k < runs; k++) r[k].wall_seconds = wall;
+    batch_free(&B);
     return s;
 }
 

@@ -58,6 +58,8 @@ typedef struct pegr_train_result {
     double wall_seconds;
     double *W, *W0;     /* (2, m, d) final and initial weights */
     int span;           /* the run used the span representation */
+    size_t batch_runs;  /* how many runs trained together with it (1: alone); wall_seconds is then
+                           the batch's */
 } pegr_train_result;
 
 /* Train on `backend` (fresh: the run sets its data and weights) with the data `ds` generated from
@@ -67,6 +69,21 @@ pegr_status pegr_train_run(pegr_backend *backend, const pegr_dataset *ds, const 
                            const pegr_train_callbacks *cb, pegr_train_result *result,
                            pegr_error *err);
 void pegr_train_result_free(pegr_train_result *r);
+
+/* 1 when two runs can train in one batch: the same shapes and schedule (n, n_test, d, P, m, q,
+ * method, steps, log_every, sgd's batch, representation, robust sigmas). Seeds, lam, lr, sigma0
+ * and the data's values (||mu||, snr, sigma_p, noise kind, label flips) may differ. */
+int pegr_train_batchable(const pegr_train_config *a, const pegr_train_config *b);
+
+/* Train `runs` batchable runs together on a backend with set_runs (one set of kernel launches per
+ * step for all of them; a backend without it takes runs = 1 only). ds, c and result are arrays of
+ * `runs`. Each run's result equals its result alone -- the same data, steps, metrics at the same
+ * steps, divergence caught at the same step (a diverged run is frozen while the others go on) --
+ * to rounding (the batched GEMMs may sum in another order). The callbacks' c names the run. */
+pegr_status pegr_train_run_batch(pegr_backend *backend, const pegr_dataset *ds,
+                                 const pegr_train_config *c, size_t runs,
+                                 const pegr_train_callbacks *cb, pegr_train_result *result,
+                                 pegr_error *err);
 
 /* auto's choice: 1 when the span form costs fewer operations over the whole run (steps, log
  * steps and its one-time Gram products) than the primal form. */
