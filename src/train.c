@@ -167,7 +167,8 @@ typedef struct batch {
     long *bad;        /* (runs) first_nonfinite_step */
     uint64_t *seeds;  /* (runs) */
     double *rates;    /* (runs) robust test errors */
-    double *scratch;  /* (runs, n, P, d) and (runs, 2, m, d): the runs' arrays side by side */
+    /* the runs' arrays side by side (runs > 1): X (runs, n, P, d), y (runs, n), W (runs, 2, m, d) */
+    double *X_all, *y_all, *W_all;
 } batch;
 
 static void batch_free(batch *B)
@@ -185,7 +186,9 @@ static void batch_free(batch *B)
     free(B->bad);
     free(B->seeds);
     free(B->rates);
-    free(B->scratch);
+    free(B->X_all);
+    free(B->y_all);
+    free(B->W_all);
 }
 
 static pegr_status batch_init(batch *B, pegr_error *err)
@@ -193,7 +196,7 @@ static pegr_status batch_init(batch *B, pegr_error *err)
     size_t R = B->runs, n = B->n;
     const pegr_train_config *c = B->c;
     const pegr_dataset *ds = B->ds;
-    size_t big = R * n * ds->P * ds->d, w = R * 2 * c->m * ds->d;
+    size_t R1 = R > 1 ? R : 0; /* one run uses its own arrays */
     B->bt = calloc(R, sizeof *B->bt);
     B->weights = malloc(R * n * sizeof(double));
     B->lam = malloc(R * sizeof(double));
@@ -203,9 +206,11 @@ static pegr_status batch_init(batch *B, pegr_error *err)
     B->bad = malloc(R * sizeof(long));
     B->seeds = malloc(R * sizeof(uint64_t));
     B->rates = malloc(R * sizeof(double));
-    B->scratch = malloc((big > w ? big : w) * sizeof(double));
+    B->X_all = malloc((R1 * n * ds->P * ds->d + 1) * sizeof(double));
+    B->y_all = malloc((R1 * n + 1) * sizeof(double));
+    B->W_all = malloc((R1 * 2 * c->m * ds->d + 1) * sizeof(double));
     if (!B->bt || !B->weights || !B->lam || !B->lr || !B->active || !B->m || !B->bad || !B->seeds ||
-        !B->rates || !B->scratch)
+        !B->rates || !B->X_all || !B->y_all || !B->W_all)
         return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory for a batch of %zu runs", R);
     for (size_t k = 0; k < R; k++) {
         B->lam[k] = c[k].lam;
@@ -221,12 +226,13 @@ static pegr_status batch_init(batch *B, pegr_error *err)
     return PEGR_OK;
 }
 
-/* The runs' (count) arrays one after another in scratch (which holds R * count). */
-static const double *side_by_side(batch *B, size_t count, const double *(*field)(const batch *, size_t))
+/* The runs' (count) arrays one after another in `all` (which holds runs * count); one run's own. */
+static const double *side_by_side(const batch *B, double *all, size_t count,
+                                  const double *(*field)(const batch *, size_t))
 {
     if (B->runs == 1) return field(B, 0);
-    for (size_t k = 0; k < B->runs; k++) memcpy(B->scratch + k * count, field(B, k), count * sizeof(double));
-    return B->scratch;
+    for (size_t k = 0; k < B->runs; k++) memcpy(all + k * count, field(B, k), count * sizeof(double));
+    return all;
 }
 static const double *train_X(const batch *B, size_t k) { return B->ds[k].train.X; }
 static const double *train_y(const batch *B, size_t k) { return B->ds[k].train.y; }
@@ -253,8 +259,8 @@ static pegr_status setup(pegr_backend *b, batch *B, pegr_error *err)
         s = b->ops->set_runs(b, R, err);
     }
     if (s == PEGR_OK)
-        s = b->ops->set_data(b, side_by_side(B, B->n * ds->P * ds->d, train_X),
-                             side_by_side(B, B->n, train_y), B->n, ds->P, ds->d, err);
+        s = b->ops->set_data(b, side_by_side(B, B->X_all, B->n * ds->P * ds->d, train_X),
+                             side_by_side(B, B->y_all, B->n, train_y), B->n, ds->P, ds->d, err);
     /* The span form where the backend has it and it is asked for or (auto) cheaper. */
     int span = b->ops->set_representation &&
                (!strcmp(c->representation, "span") ||
@@ -262,7 +268,8 @@ static pegr_status setup(pegr_backend *b, batch *B, pegr_error *err)
     if (s == PEGR_OK && b->ops->set_representation)
         s = b->ops->set_representation(b, span, err);
     for (size_t k = 0; k < R; k++) B->r[k].span = span;
-    if (s == PEGR_OK) s = b->ops->set_weights(b, side_by_side(B, count, initial_W), c->m, err);
+    if (s == PEGR_OK)
+        s = b->ops->set_weights(b, side_by_side(B, B->W_all, count, initial_W), c->m, err);
     pegr_reference *ref = s == PEGR_OK ? malloc(R * sizeof *ref) : NULL;
     if (s == PEGR_OK && !ref) s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
     for (size_t k = 0; k < R && s == PEGR_OK; k++)
@@ -278,7 +285,7 @@ static pegr_status finish(pegr_backend *b, batch *B, pegr_error *err)
     size_t R = B->runs, count = 2 * B->c->m * B->ds->d;
     for (size_t k = 0; k < R; k++)
         for (size_t j = 0; j < B->c->n_robust; j++) B->r[k].robust_error[j] = NAN;
-    double *W = R == 1 ? B->r[0].W : B->scratch;
+    double *W = R == 1 ? B->r[0].W : B->W_all;
     pegr_status s = b->ops->get_weights(b, W, err);
     for (size_t k = 0; k < R && R > 1 && s == PEGR_OK; k++)
         memcpy(B->r[k].W, W + k * count, count * sizeof(double));

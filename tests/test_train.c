@@ -15,37 +15,14 @@
 #include "engine.h"
 #include "host_ref.h"
 #include "train.h"
+#include "train_support.h"
 
 static pegr_device_info *devices;
 static size_t ndevices;
 
 static pegr_backend *open_backend(int device, pegr_precision prec)
 {
-    pegr_error err = {0};
-    if (!device) return pegr_host_backend_create(NULL);
-    pegr_context *ctx = NULL;
-    if (pegr_context_create(&devices[0], NULL, &ctx, &err) != PEGR_OK)
-        fail_msg("%s", pegr_error_message(&err));
-    pegr_engine_options eopts = {.precision = prec};
-    pegr_backend *b = pegr_engine_create(ctx, &eopts, &err);
-    if (!b) fail_msg("%s", pegr_error_message(&err));
-    return b;
-}
-
-/* A small, fast configuration (the "tiny" preset's sizes). */
-static pegr_train_config tiny(const char *method, size_t steps)
-{
-    pegr_train_config c;
-    pegr_train_config_default(&c);
-    c.data.n = 20;
-    c.data.n_test = 100;
-    c.data.d = 150;
-    c.m = 4;
-    c.steps = steps;
-    c.log_every = 10;
-    c.method = method;
-    c.n_robust = 2;
-    return c;
+    return support_open_backend(device ? &devices[0] : NULL, prec, PEGR_GEMM_AUTO);
 }
 
 static void train(pegr_backend *b, const pegr_train_config *c, pegr_train_result *r)
@@ -66,22 +43,12 @@ static void run_config(int device, pegr_precision prec, const pegr_train_config 
     b->ops->destroy(b);
 }
 
-/* Metric k of a record, to loop over all of them. */
-#define NMETRICS 11
-static double metric(const pegr_metrics *m, int k)
-{
-    const double v[NMETRICS] = {m->loss,       m->objective,    m->train_error, m->test_error,
-                                m->gamma_max[0], m->gamma_max[1], m->gamma_mean, m->rho_mean,
-                                m->norm2_mean, m->norm2_var,    m->grad_norm};
-    return v[k];
-}
-
 static void test_loss_falls_on_host_and_device(void **state)
 {
     (void)state;
     for (int device = 0; device <= (ndevices > 0); device++) {
         pegr_train_result r;
-        pegr_train_config c = tiny("pegr", 100);
+        pegr_train_config c = support_tiny("pegr", 100);
         run_config(device, PEGR_FP32, &c, &r);
         assert_int_equal(r.steps_run, 100);
         assert_false(r.diverged);
@@ -93,32 +60,15 @@ static void test_loss_falls_on_host_and_device(void **state)
     }
 }
 
-static void assert_same_records(const pegr_train_result *a, const pegr_train_result *b, double tol)
-{
-    assert_int_equal(a->n_records, b->n_records);
-    assert_int_equal(a->steps_run, b->steps_run);
-    for (size_t k = 0; k < a->n_records; k++) {
-        assert_int_equal(a->records[k].step, b->records[k].step);
-        for (int i = 0; i < NMETRICS; i++) {
-            double x = metric(&a->records[k].metrics, i), y = metric(&b->records[k].metrics, i);
-            if (isnan(x) && isnan(y)) continue;
-            double err = fabs(x - y) / fmax(1e-12, fmax(fabs(x), fabs(y)));
-            if (!(err <= tol))
-                fail_msg("record %zu (step %zu) metric %d: %.17g vs %.17g", k, a->records[k].step, i,
-                         x, y);
-        }
-    }
-}
-
 static void test_same_seed_reproduces_exactly(void **state)
 {
     (void)state;
     for (int device = 0; device <= (ndevices > 0); device++) {
         pegr_train_result a, b;
-        pegr_train_config c = tiny("pegr", 60);
+        pegr_train_config c = support_tiny("pegr", 60);
         run_config(device, PEGR_FP32, &c, &a);
         run_config(device, PEGR_FP32, &c, &b);
-        assert_same_records(&a, &b, 0.0);
+        support_assert_same_records(&a, &b, 0.0);
         assert_memory_equal(a.W, b.W, 2 * c.m * c.data.d * sizeof(double));
         pegr_train_config other = c;
         other.data.seed = 1;
@@ -141,12 +91,12 @@ static void test_host_and_device_agree_on_every_metric(void **state)
     const char *methods[] = {"gd", "sgd", "gr", "pegr"};
     for (size_t k = 0; k < 4; k++) {
         pegr_train_result h, d;
-        pegr_train_config c = tiny(methods[k], 100);
+        pegr_train_config c = support_tiny(methods[k], 100);
         c.batch = 5;
         run_config(0, PEGR_FP64, &c, &h);
         c.representation = k % 2 ? "span" : "primal"; /* both forms against the host */
         run_config(1, PEGR_FP64, &c, &d);
-        assert_same_records(&h, &d, 1e-8);
+        support_assert_same_records(&h, &d, 1e-8);
         for (size_t i = 0; i < c.n_robust; i++)
             assert_true(fabs(h.robust_error[i] - d.robust_error[i]) <= 1e-12);
         pegr_train_result_free(&h);
@@ -159,12 +109,12 @@ static void test_sgd_with_batch_n_is_gd(void **state)
     (void)state;
     for (int device = 0; device <= (ndevices > 0); device++) {
         pegr_train_result g, s, small;
-        pegr_train_config c = tiny("gd", 50);
+        pegr_train_config c = support_tiny("gd", 50);
         run_config(device, PEGR_FP32, &c, &g);
         c.method = "sgd";
         c.batch = c.data.n;
         run_config(device, PEGR_FP32, &c, &s);
-        assert_same_records(&g, &s, 0.0);
+        support_assert_same_records(&g, &s, 0.0);
         c.batch = 4; /* a real mini-batch differs */
         run_config(device, PEGR_FP32, &c, &small);
         assert_true(small.records[2].metrics.loss != g.records[2].metrics.loss);
@@ -179,12 +129,12 @@ static void test_pegr_with_lam_zero_is_gd(void **state)
     (void)state;
     for (int device = 0; device <= (ndevices > 0); device++) {
         pegr_train_result g, p;
-        pegr_train_config c = tiny("gd", 50);
+        pegr_train_config c = support_tiny("gd", 50);
         run_config(device, PEGR_FP32, &c, &g);
         c.method = "pegr";
         c.lam = 0.0;
         run_config(device, PEGR_FP32, &c, &p);
-        assert_same_records(&g, &p, 0.0);
+        support_assert_same_records(&g, &p, 0.0);
         pegr_train_result_free(&g);
         pegr_train_result_free(&p);
     }
@@ -229,7 +179,7 @@ static void test_divergence_is_detected_with_its_step(void **state)
     (void)state;
     for (int device = 0; device <= (ndevices > 0); device++) {
         pegr_train_result r;
-        pegr_train_config c = tiny("pegr", 300);
+        pegr_train_config c = support_tiny("pegr", 300);
         c.lr = 50.0; /* far too large */
         run_config(device, PEGR_FP32, &c, &r);
         assert_true(r.diverged);
@@ -248,7 +198,7 @@ static void test_span_steps_equal_primal_steps(void **state)
     const char *methods[] = {"gd", "sgd", "gr", "pegr"};
     for (size_t k = 0; k < 4; k++) {
         pegr_train_result p, sp;
-        pegr_train_config c = tiny(methods[k], 300);
+        pegr_train_config c = support_tiny(methods[k], 300);
         c.batch = 5;
         c.log_every = 25;
         c.representation = "primal";
@@ -257,7 +207,7 @@ static void test_span_steps_equal_primal_steps(void **state)
         run_config(1, PEGR_FP64, &c, &sp);
         assert_false(p.span);
         assert_true(sp.span);
-        assert_same_records(&p, &sp, 1e-9);
+        support_assert_same_records(&p, &sp, 1e-9);
         double scale = 0, worst = 0;
         for (size_t i = 0; i < 2 * c.m * c.data.d; i++) scale = fmax(scale, fabs(p.W[i]));
         for (size_t i = 0; i < 2 * c.m * c.data.d; i++) worst = fmax(worst, fabs(p.W[i] - sp.W[i]));
@@ -283,14 +233,14 @@ static void test_invalid_configs_are_refused(void **state)
 {
     (void)state;
     pegr_error err = {0};
-    pegr_train_config c = tiny("pegr", 10);
+    pegr_train_config c = support_tiny("pegr", 10);
     c.q = 1.5;
     assert_int_equal(pegr_train_config_validate(&c, &err), PEGR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "q = 1.5"));
-    c = tiny("adam", 10);
+    c = support_tiny("adam", 10);
     assert_int_equal(pegr_train_config_validate(&c, &err), PEGR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "'adam'"));
-    c = tiny("gd", 10);
+    c = support_tiny("gd", 10);
     c.lr = 0;
     assert_int_equal(pegr_train_config_validate(&c, &err), PEGR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "lr"));

@@ -1,0 +1,79 @@
+/* train_support.c: see train_support.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+
+#include "host_ref.h"
+#include "train_support.h"
+
+pegr_backend *support_open_backend(const pegr_device_info *dev, pegr_precision prec,
+                                   pegr_gemm_impl gemm)
+{
+    pegr_error err = {0};
+    if (!dev) return pegr_host_backend_create(NULL);
+    pegr_context *ctx = NULL;
+    if (pegr_context_create(dev, NULL, &ctx, &err) != PEGR_OK)
+        fail_msg("%s", pegr_error_message(&err));
+    pegr_engine_options eopts = {.precision = prec, .gemm = gemm};
+    pegr_backend *b = pegr_engine_create(ctx, &eopts, &err);
+    if (!b) fail_msg("%s", pegr_error_message(&err));
+    return b;
+}
+
+pegr_train_config support_tiny(const char *method, size_t steps)
+{
+    pegr_train_config c;
+    pegr_train_config_default(&c);
+    c.data.n = 20;
+    c.data.n_test = 100;
+    c.data.d = 150;
+    c.m = 4;
+    c.steps = steps;
+    c.log_every = 10;
+    c.method = method;
+    c.n_robust = 2;
+    return c;
+}
+
+double support_metric(const pegr_metrics *m, int k)
+{
+    const double v[SUPPORT_NMETRICS] = {m->loss,          m->objective,     m->train_error,
+                                        m->test_error,    m->gamma_max[0],  m->gamma_max[1],
+                                        m->gamma_mean,    m->rho_mean,      m->norm2_mean,
+                                        m->norm2_var,     m->grad_norm};
+    return v[k];
+}
+
+void support_assert_same_records(const pegr_train_result *a, const pegr_train_result *b, double tol)
+{
+    assert_int_equal(a->n_records, b->n_records);
+    assert_int_equal(a->steps_run, b->steps_run);
+    assert_int_equal(a->diverged, b->diverged);
+    assert_int_equal(a->diverged_step, b->diverged_step);
+    for (size_t k = 0; k < a->n_records; k++) {
+        assert_int_equal(a->records[k].step, b->records[k].step);
+        for (int i = 0; i < SUPPORT_NMETRICS; i++) {
+            double x = support_metric(&a->records[k].metrics, i);
+            double y = support_metric(&b->records[k].metrics, i);
+            if (isnan(x) && isnan(y)) continue;
+            double err = fabs(x - y) / fmax(1e-12, fmax(fabs(x), fabs(y)));
+            if (!(err <= tol))
+                fail_msg("record %zu (step %zu) metric %d: %.17g vs %.17g", k, a->records[k].step, i,
+                         x, y);
+        }
+    }
+}
+
+double support_rel_err(const double *a, const double *b, size_t count)
+{
+    double scale = 1e-300, worst = 0;
+    for (size_t i = 0; i < count; i++) scale = fmax(scale, fabs(b[i]));
+    for (size_t i = 0; i < count; i++) {
+        double e = fabs(a[i] - b[i]) / scale;
+        if (!(e <= worst)) worst = e; /* NaN counts as worst */
+    }
+    return worst;
+}
