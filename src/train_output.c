@@ -205,6 +205,8 @@ pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c
     pegr_json_kv_bool(&j, "interrupted", r->interrupted);
     pegr_json_kv_bool(&j, "weights_written", w_finite);
     pegr_json_kv_number(&j, "wall_seconds", r->wall_seconds);
+    /* trained in a batch of this many runs (wall_seconds is then the batch's) */
+    pegr_json_kv_uint(&j, "batch_runs", r->batch_runs ? r->batch_runs : 1);
     pegr_json_end_object(&j);
     pegr_status s = pegr_train_write_metrics(dir, r, err);
     if (s == PEGR_OK) s = pegr_npy_write_in(dir, "W0.npy", r->W0, 3, wshape, 0, err);

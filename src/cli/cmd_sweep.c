@@ -92,6 +92,7 @@ static void command_line(FILE *f, const sweep_cli *cli, const char *exe)
             shell_quote(f, place[k][1]);
         }
     if (cli->jobs_per_device > 1) fprintf(f, " --jobs-per-device %zu", cli->jobs_per_device);
+    if (cli->batch_runs != SWEEP_DEFAULT_BATCH_RUNS) fprintf(f, " --batch-runs %zu", cli->batch_runs);
     fputs(" --quiet", f);
 }
 
@@ -206,61 +207,187 @@ static void remove_stale_temporaries(const char *out)
 
 /* ---- workers ------------------------------------------------------------------------------- */
 
+/* The runs to do, in batches: batch i is runs[first[i] .. first[i + 1]). */
 typedef struct worker_plan {
     const sweep_cli *cli;
-    const size_t *runs; /* this shard's runs */
-    size_t nruns;
-    size_t *next;       /* shared counter (mmap) */
+    const size_t *runs; /* this shard's runs still to do, batch after batch */
+    const size_t *first;
+    size_t nruns, nbatches;
+    size_t *next;       /* shared counter of claimed batches (mmap) */
     size_t *landed;     /* shared count of finished runs */
 } worker_plan;
 
-/* Train run k into a temporary directory, then rename it into place. 1 landed, 0 interrupted or
- * failed (the temporary directory is removed). */
-static int run_one(const worker_plan *p, pegr_backend *b, const pegr_run_info *info, size_t k)
+/* One run of a batch on its way: where it trains and lands, its config and data. */
+typedef struct pending_run {
+    size_t k; /* the run's index in the sweep */
+    char id[512], final[1200], tmp[1400];
+    pegr_train_config c;
+    pegr_dataset ds;
+    pegr_train_result r;
+} pending_run;
+
+static void discard(pending_run *pr)
+{
+    char cmd[1500];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", pr->tmp);
+    if (pr->tmp[0] && system(cmd) != 0) fprintf(stderr, "pegr sweep: could not remove %s\n", pr->tmp);
+    pr->tmp[0] = '\0';
+    pegr_train_result_free(&pr->r);
+    pegr_dataset_free(&pr->ds);
+}
+
+/* Its temporary directory with config.json, and its data. 0: nothing to do (landed meanwhile) or
+ * failed (said on stderr). */
+static int prepare(const worker_plan *p, const pegr_run_info *info, pending_run *pr)
 {
     const sweep_cli *cli = p->cli;
-    char id[512], final[1200], tmp[1400], host[128] = "";
-    sweep_run_id(&cli->spec, k, id, sizeof id);
-    snprintf(final, sizeof final, "%s/runs/%s", cli->out, id);
-    if (access(final, F_OK) == 0) return 1; /* done by someone else meanwhile */
+    char host[128] = "";
+    sweep_run_id(&cli->spec, pr->k, pr->id, sizeof pr->id);
+    snprintf(pr->final, sizeof pr->final, "%s/runs/%s", cli->out, pr->id);
+    if (access(pr->final, F_OK) == 0) return 0; /* done by someone else meanwhile */
     gethostname(host, sizeof host - 1);
     for (char *c = host; *c; c++)
         if (*c == '.') *c = '_';
-    snprintf(tmp, sizeof tmp, "%s/runs/.%s.tmp.%s.%ld", cli->out, id, host, (long)getpid());
-    pegr_train_config c;
-    if (sweep_run_config(&cli->spec, k, &c) != PEGR_EXIT_OK) return 0;
+    snprintf(pr->tmp, sizeof pr->tmp, "%s/runs/.%s.tmp.%s.%ld", cli->out, pr->id, host,
+             (long)getpid());
+    if (sweep_run_config(&cli->spec, pr->k, &pr->c) != PEGR_EXIT_OK) return 0;
     pegr_error err = {0};
-    pegr_dataset ds = {0};
-    pegr_train_result r;
-    memset(&r, 0, sizeof r);
-    pegr_train_callbacks cb = {NULL, pegr_cli_should_stop, NULL};
-    pegr_status s = pegr_mkdir_p(tmp, &err);
-    if (s == PEGR_OK) s = pegr_train_write_config(tmp, &c, info, &err);
-    if (s == PEGR_OK) s = pegr_data_generate(&c.data, &ds, &err);
-    if (s == PEGR_OK) s = pegr_train_run(b, &ds, &c, &cb, &r, &err);
-    int landed = 0;
-    if (s == PEGR_OK && !r.interrupted) {
-        s = pegr_train_write_results(tmp, &c, &r, ds.d, &err);
-        if (s == PEGR_OK) s = sweep_write_row(tmp, id, &c, &r, info, &err);
-        if (s == PEGR_OK && rename(tmp, final) == 0) landed = 1;
+    pegr_status s = pegr_mkdir_p(pr->tmp, &err);
+    if (s == PEGR_OK) s = pegr_train_write_config(pr->tmp, &pr->c, info, &err);
+    if (s == PEGR_OK) s = pegr_data_generate(&pr->c.data, &pr->ds, &err);
+    if (s != PEGR_OK) {
+        fprintf(stderr, "pegr sweep: run %s failed: %s\n", pr->id, pegr_error_message(&err));
+        discard(pr);
     }
-    if (s != PEGR_OK) fprintf(stderr, "pegr sweep: run %s failed: %s\n", id, pegr_error_message(&err));
-    if (!landed) {
-        char cmd[1500];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-        if (system(cmd) != 0) fprintf(stderr, "pegr sweep: could not remove %s\n", tmp);
-    } else {
-        size_t done = __atomic_add_fetch(p->landed, 1, __ATOMIC_SEQ_CST);
-        const pegr_train_record *last = pegr_train_result_last(&r);
-        printf("[%zu/%zu] %s  test error %.3f  %s%.2fs\n", done, p->nruns, id,
-               last ? last->metrics.test_error : -1.0, r.diverged ? "(diverged)  " : "",
-               r.wall_seconds);
-        fflush(stdout);
-    }
-    pegr_train_result_free(&r);
-    pegr_dataset_free(&ds);
     pegr_error_clear(&err);
-    return landed;
+    return s == PEGR_OK;
+}
+
+/* A trained run's files, then the rename into place. 1 landed. */
+static int land(const worker_plan *p, const pegr_run_info *info, pending_run *pr)
+{
+    pegr_error err = {0};
+    pegr_status s = pegr_train_write_results(pr->tmp, &pr->c, &pr->r, pr->ds.d, &err);
+    if (s == PEGR_OK) s = sweep_write_row(pr->tmp, pr->id, &pr->c, &pr->r, info, &err);
+    int landed = s == PEGR_OK && rename(pr->tmp, pr->final) == 0;
+    if (s != PEGR_OK) fprintf(stderr, "pegr sweep: run %s failed: %s\n", pr->id, pegr_error_message(&err));
+    pegr_error_clear(&err);
+    if (!landed) return 0;
+    pr->tmp[0] = '\0';
+    size_t done = __atomic_add_fetch(p->landed, 1, __ATOMIC_SEQ_CST);
+    const pegr_train_record *last = pegr_train_result_last(&pr->r);
+    printf("[%zu/%zu] %s  test error %.3f  %s%.2fs%s\n", done, p->nruns, pr->id,
+           last ? last->metrics.test_error : -1.0, pr->r.diverged ? "(diverged)  " : "",
+           pr->r.wall_seconds, pr->r.batch_runs > 1 ? " (batch)" : "");
+    fflush(stdout);
+    return 1;
+}
+
+/* Train runs[0..count) as one batch (prepared), then land each. A batch that does not fit the
+ * device's memory is split in halves; a backend that cannot batch takes the runs one at a time.
+ * Returns how many failed (interrupted runs are not failures). */
+static size_t train_batch(const worker_plan *p, pegr_backend *b, const pegr_run_info *info,
+                          pending_run *runs, size_t count)
+{
+    if (count == 0) return 0;
+    if (count > 1 && !b->ops->set_runs) {
+        size_t failed = 0;
+        for (size_t i = 0; i < count; i++) failed += train_batch(p, b, info, runs + i, 1);
+        return failed;
+    }
+    pegr_train_config *c = malloc(count * sizeof *c);
+    pegr_dataset *ds = malloc(count * sizeof *ds);
+    pegr_train_result *r = calloc(count, sizeof *r);
+    if (!c || !ds || !r) {
+        free(c);
+        free(ds);
+        free(r);
+        return count;
+    }
+    for (size_t i = 0; i < count; i++) {
+        c[i] = runs[i].c;
+        ds[i] = runs[i].ds;
+    }
+    pegr_error err = {0};
+    pegr_train_callbacks cb = {NULL, pegr_cli_should_stop, NULL};
+    pegr_status s = pegr_train_run_batch(b, ds, c, count, &cb, r, &err);
+    if (s == PEGR_ERR_DEVICE_MEMORY && count > 1) {
+        for (size_t i = 0; i < count; i++) pegr_train_result_free(&r[i]);
+        pegr_error_clear(&err);
+        free(c);
+        free(ds);
+        free(r);
+        size_t half = count / 2;
+        return train_batch(p, b, info, runs, half) + train_batch(p, b, info, runs + half, count - half);
+    }
+    size_t failed = 0;
+    for (size_t i = 0; i < count; i++) {
+        runs[i].r = r[i];
+        if (s != PEGR_OK) {
+            fprintf(stderr, "pegr sweep: run %s failed: %s\n", runs[i].id, pegr_error_message(&err));
+            failed++;
+        } else if (!r[i].interrupted && !land(p, info, &runs[i])) {
+            failed++;
+        }
+    }
+    pegr_error_clear(&err);
+    free(c);
+    free(ds);
+    free(r);
+    return failed;
+}
+
+/* Batch i of the plan: prepared, trained, landed; whatever did not land is removed. */
+static size_t run_batch(const worker_plan *p, pegr_backend *b, const pegr_run_info *info, size_t i)
+{
+    size_t count = p->first[i + 1] - p->first[i], ready = 0, failed = 0;
+    pending_run *runs = calloc(count, sizeof *runs);
+    if (!runs) return count;
+    for (size_t j = 0; j < count; j++) {
+        runs[ready].k = p->runs[p->first[i] + j];
+        if (prepare(p, info, &runs[ready])) ready++;
+        else if (access(runs[ready].final, F_OK) != 0) failed++; /* not landed by another worker */
+    }
+    failed += train_batch(p, b, info, runs, ready);
+    for (size_t j = 0; j < ready; j++) discard(&runs[j]);
+    free(runs);
+    return failed;
+}
+
+/* Reorder runs[0..count) into batches of at most `limit` runs that can train together
+ * (pegr_train_batchable), each batch's runs in sweep order; first[i] is where batch i starts
+ * (first[nbatches] = count). Returns the number of batches. */
+static size_t group_batches(const sweep_spec *spec, size_t *runs, size_t count, size_t limit,
+                            size_t *first)
+{
+    pegr_train_config *c = malloc((count ? count : 1) * sizeof *c);
+    size_t *order = malloc((count ? count : 1) * sizeof *order);
+    char *taken = calloc(count ? count : 1, 1);
+    size_t nbatches = 0, placed = 0;
+    if (!c || !order || !taken) {
+        for (size_t i = 0; i <= count; i++) first[i] = i; /* one run a batch */
+        nbatches = count;
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) sweep_run_config(spec, runs[i], &c[i]);
+    for (size_t i = 0; i < count; i++) {
+        if (taken[i]) continue;
+        first[nbatches++] = placed;
+        size_t size = 0;
+        for (size_t j = i; j < count && size < limit; j++)
+            if (!taken[j] && pegr_train_batchable(&c[i], &c[j])) {
+                taken[j] = 1;
+                order[placed++] = runs[j];
+                size++;
+            }
+    }
+    first[nbatches] = count;
+    memcpy(runs, order, count * sizeof *runs);
+done:
+    free(c);
+    free(order);
+    free(taken);
+    return nbatches;
 }
 
 /* A worker: its own backend on `device`, claiming runs until none is left. 0 on success. */
@@ -281,11 +408,12 @@ static int worker(const worker_plan *p, const char *device)
     pegr_context *ctx = is_engine ? pegr_engine_context(b) : NULL;
     pegr_run_info info = {desc, ctx ? pegr_context_device(ctx) : NULL,
                           pegr_backend_precision_name(b), is_engine ? pegr_engine_gemm_name(b) : NULL};
-    int failures = 0;
+    size_t failures = 0;
     while (!pegr_cli_stop_requested()) {
         size_t i = __atomic_fetch_add(p->next, 1, __ATOMIC_SEQ_CST);
-        if (i >= p->nruns) break;
-        if (!run_one(p, b, &info, p->runs[i]) && !pegr_cli_stop_requested()) failures++;
+        if (i >= p->nbatches) break;
+        size_t failed = run_batch(p, b, &info, i);
+        if (!pegr_cli_stop_requested()) failures += failed;
     }
     b->ops->destroy(b);
     return failures ? 1 : 0;
@@ -365,16 +493,19 @@ int pegr_cmd_sweep(int argc, char **argv)
         sweep_run_id(&cli.spec, k, id, sizeof id);
         if (!run_done(cli.out, id)) runs[todo++] = k;
     }
+    size_t *first = malloc((todo + 1) * sizeof *first);
+    size_t nbatches = first ? group_batches(&cli.spec, runs, todo, cli.batch_runs, first) : 0;
     char specs[MAX_WORKERS][64];
     size_t ndev = worker_devices(&cli, specs, MAX_WORKERS);
-    if (!ndev) {
-        fprintf(stderr, "pegr sweep: no device to run on\n");
+    if (!ndev || !first) {
+        fprintf(stderr, "pegr sweep: %s\n", first ? "no device to run on" : "out of memory");
         free(runs);
+        free(first);
         return PEGR_EXIT_FAILURE;
     }
-    printf("pegr sweep: %zu runs in %s; shard %zu/%zu holds %zu, %zu already done, %zu to run on "
-           "%zu worker(s)\n", total, cli.out, shard, shards, mine, mine - todo, todo,
-           ndev * cli.jobs_per_device < MAX_WORKERS ? ndev * cli.jobs_per_device : MAX_WORKERS);
+    printf("pegr sweep: %zu runs in %s; shard %zu/%zu holds %zu, %zu already done, %zu to run in "
+           "%zu batch(es) on %zu worker(s)\n", total, cli.out, shard, shards, mine, mine - todo, todo,
+           nbatches, ndev * cli.jobs_per_device < MAX_WORKERS ? ndev * cli.jobs_per_device : MAX_WORKERS);
     fflush(stdout);
     size_t *shared = mmap(NULL, 2 * sizeof(size_t), PROT_READ | PROT_WRITE,
                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -384,13 +515,14 @@ int pegr_cmd_sweep(int argc, char **argv)
     }
     shared[0] = shared[1] = 0;
     pegr_cli_catch_stop_signals();
-    worker_plan plan = {&cli, runs, todo, &shared[0], &shared[1]};
+    worker_plan plan = {&cli, runs, first, todo, nbatches, &shared[0], &shared[1]};
     double t0 = pegr_now_seconds();
     int failed = todo ? run_workers(&plan, specs, ndev, cli.jobs_per_device) : 0;
     double wall = pegr_now_seconds() - t0;
     size_t landed = shared[1];
     munmap(shared, 2 * sizeof(size_t));
     free(runs);
+    free(first);
 
     const char *dirs[1] = {cli.out};
     size_t found = 0, missing = 0, dup = 0;

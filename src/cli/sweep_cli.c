@@ -11,14 +11,16 @@ const pegr_command_spec SWEEP_COMMAND = {
     "sweep",
     "train a grid of configurations x methods x seeds, resumable, on every device or as shards",
     "pegr sweep --grid NAME=FROM:TO:STEP|V1,V2,... [--grid ...] [--methods gd,pegr] [--seeds 0-4]\n"
-    "                  --out DIR [--devices all|SPEC,...] [--jobs-per-device J] [--shard I/N]\n"
-    "                  [--emit slurm|parallel --shards N] [--extend] [any pegr train option]"};
+    "                  --out DIR [--devices all|SPEC,...] [--jobs-per-device J] [--batch-runs K]\n"
+    "                  [--shard I/N] [--emit slurm|parallel --shards N] [--extend]\n"
+    "                  [any pegr train option]"};
 
 /* Options that do not change which runs a sweep holds or what they compute. */
 static int is_placement_option(const char *name)
 {
     static const char *const names[] = {"out", "shard", "devices", "jobs-per-device", "emit",
-                                        "shards", "extend", "quiet", "device", "verbose"};
+                                        "shards", "extend", "quiet", "device", "verbose",
+                                        "batch-runs"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
         if (!strcmp(name, names[k])) return 1;
     return 0;
@@ -91,6 +93,7 @@ int sweep_parse_cli(int argc, char **argv, sweep_cli *cli)
     cli->out = NULL;
     cli->precision = "fp32";
     cli->jobs_per_device = 1;
+    cli->batch_runs = SWEEP_DEFAULT_BATCH_RUNS;
     cli->shards = 10;
     pegr_arg args[PEGR_EXPERIMENT_MAX_ARGS + 20] = {
         {"preset", PEGR_ARG_CHOICE, &preset, NULL, "named base configuration", PEGR_PRESETS, 0},
@@ -100,6 +103,8 @@ int sweep_parse_cli(int argc, char **argv, sweep_cli *cli)
         {"devices", PEGR_ARG_STRING, &cli->devices, "LIST",
          "one worker per device: all, or a comma list of specs (host included)", NULL, 0},
         {"jobs-per-device", PEGR_ARG_SIZE, &cli->jobs_per_device, "J", "workers on each device", NULL, 0},
+        {"batch-runs", PEGR_ARG_SIZE, &cli->batch_runs, "K",
+         "train up to K runs of the same shapes together on a device (1: one at a time)", NULL, 0},
         {"shard", PEGR_ARG_STRING, &cli->shard, "I/N",
          "run only share I of N (default: $SLURM_ARRAY_TASK_ID of $SLURM_ARRAY_TASK_COUNT)", NULL, 0},
         {"emit", PEGR_ARG_CHOICE, &cli->emit, NULL,
@@ -120,6 +125,8 @@ int sweep_parse_cli(int argc, char **argv, sweep_cli *cli)
     if (rc >= 0) return rc;
     if (!cli->out) return pegr_args_usage_error(cmd, "--out DIR is required");
     if (!cli->jobs_per_device) return pegr_args_usage_error(cmd, "--jobs-per-device must be >= 1");
+    if (!cli->batch_runs || cli->batch_runs > 4096)
+        return pegr_args_usage_error(cmd, "--batch-runs must be between 1 and 4096");
     if (!cli->shards) return pegr_args_usage_error(cmd, "--shards must be >= 1");
     const char *msg = sweep_parse_seeds(seeds, spec);
     if (msg) return pegr_args_usage_error(cmd, "--seeds '%s': %s", seeds, msg);

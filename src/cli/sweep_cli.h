@@ -8,6 +8,8 @@
 #include "train_output.h"
 
 #define SWEEP_MAX_ARGV 256
+/* Runs that share shapes train together in batches of at most this many (--batch-runs). */
+#define SWEEP_DEFAULT_BATCH_RUNS 16
 
 typedef struct sweep_cli {
     sweep_spec spec;
@@ -17,6 +19,7 @@ typedef struct sweep_cli {
     const char *emit;    /* "slurm", "parallel" or NULL */
     const char *precision;
     size_t jobs_per_device, shards;
+    size_t batch_runs; /* most runs trained together on a device (1: one at a time) */
     int extend, quiet;
     pegr_global_opts g;
     /* the arguments that define the sweep (grid, methods, seeds, preset, precision, experiment
