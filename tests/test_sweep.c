@@ -2,7 +2,9 @@
  * bit-reproducible and fast): shards merged equal the unsharded sweep; a sweep killed part-way and
  * restarted holds each run exactly once with the same results; several workers; a changed grid is
  * refused unless --extend; the emitted Slurm script passes bash -n and names the shard variables;
- * GNU parallel runs the emitted commands where it is installed. */
+ * GNU parallel runs the emitted commands where it is installed. On an OpenCL device (skipped
+ * without one): batched runs give the results of runs one at a time, and a batched sweep killed
+ * part-way resumes with each run once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,24 +90,24 @@ static void test_two_shards_collected_equal_the_whole_sweep(void **state)
     free(out);
 }
 
-static void test_killed_sweep_resumes_with_each_run_once(void **state)
+/* Kill `slow` (a sweep command without --out) part-way into $T/NAME, restart it: every run once,
+ * no temporary left, the results of an uninterrupted run of the same sweep into $T/NAME_whole. */
+static void kill_and_resume(const char *slow, const char *name, size_t runs)
 {
-    (void)state;
     char *out = NULL;
-    /* Slow the runs down (more steps) so the kill lands part-way; -9 leaves temporaries behind. */
-    const char *slow = "$PEGR sweep --preset tiny --steps 8000 --log-every 1000 --grid n=10,20 "
-                       "--grid mu-norm=1,3 --methods gd,pegr --seeds 0-1 --device host --quiet";
-    cli_run(&out, "%s --out $T/killed & pid=$!; sleep 1.5; kill -9 $pid; wait $pid; true", slow);
+    /* -9 leaves temporaries behind */
+    cli_run(&out, "%s --out $T/%s & pid=$!; sleep 1.5; kill -9 $pid; wait $pid; true", slow, name);
     free(out);
-    size_t done_before = 0;
-    assert_int_equal(cli_run(&out, "ls $T/killed/runs | grep -vc '^\\.' || true"), 0);
-    done_before = (size_t)atol(out);
+    assert_int_equal(cli_run(&out, "ls $T/%s/runs | grep -vc '^\\.' || true", name), 0);
+    size_t done_before = (size_t)atol(out);
     free(out);
-    assert_true(done_before < RUNS); /* it really was cut short */
-    assert_int_equal(cli_run(&out, "%s --out $T/killed", slow), 0);
+    assert_true(done_before < runs); /* it really was cut short */
+    assert_int_equal(cli_run(&out, "%s --out $T/%s", slow, name), 0);
     free(out);
-    char *text = cli_read("killed/results.csv");
-    assert_int_equal(count_lines(text), RUNS + 1);
+    char rel[256];
+    snprintf(rel, sizeof rel, "%s/results.csv", name);
+    char *text = cli_read(rel);
+    assert_int_equal(count_lines(text), runs + 1);
     /* each run id exactly once */
     for (char *line = strchr(text, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
         size_t len = strcspn(line, ",");
@@ -117,16 +119,73 @@ static void test_killed_sweep_resumes_with_each_run_once(void **state)
     }
     free(text);
     /* and no temporary directory is left */
-    assert_int_equal(cli_run(&out, "ls -a $T/killed/runs | grep -c tmp || true"), 0);
+    assert_int_equal(cli_run(&out, "ls -a $T/%s/runs | grep -c tmp || true", name), 0);
     assert_int_equal(atol(out), 0);
     free(out);
     /* the same results as an uninterrupted run of the same sweep */
-    assert_int_equal(cli_run(&out, "%s --out $T/unkilled", slow), 0);
+    assert_int_equal(cli_run(&out, "%s --out $T/%s_whole", slow, name), 0);
     free(out);
-    char *a = results_without_wall("killed"), *b = results_without_wall("unkilled");
+    char whole[256];
+    snprintf(whole, sizeof whole, "%s_whole", name);
+    char *a = results_without_wall(name), *b = results_without_wall(whole);
     assert_string_equal(a, b);
     free(a);
     free(b);
+}
+
+static void test_killed_sweep_resumes_with_each_run_once(void **state)
+{
+    (void)state;
+    /* more steps, so the kill lands part-way */
+    kill_and_resume("$PEGR sweep --preset tiny --steps 8000 --log-every 1000 --grid n=10,20 "
+                    "--grid mu-norm=1,3 --methods gd,pegr --seeds 0-1 --device host --quiet",
+                    "killed", RUNS);
+}
+
+/* ---- batches on a device ------------------------------------------------------------------- */
+
+static int have_device(void)
+{
+    char *out = NULL;
+    int rc = cli_run(&out, "$PEGR devices");
+    free(out);
+    return rc == 0;
+}
+
+/* pegr's own GEMM kernels compute each element of a batch exactly as alone (test_batch), so
+ * results.csv is the same text whether the runs went in batches or one at a time. */
+#define DEVICE_SWEEP "PEGR_GEMM=own $PEGR sweep --preset tiny --steps 60 --log-every 20 " \
+                     "--grid n=10,20 --grid mu-norm=1,3 --methods gd,pegr --seeds 0-1 --device cpu"
+
+static void test_batched_sweep_equals_runs_one_at_a_time(void **state)
+{
+    (void)state;
+    if (!have_device()) skip();
+    char *out = NULL;
+    assert_int_equal(cli_run(&out, DEVICE_SWEEP " --out $T/one --batch-runs 1 --quiet"), 0);
+    free(out);
+    assert_int_equal(cli_run(&out, DEVICE_SWEEP " --out $T/batched --batch-runs 8"), 0);
+    /* (n, method) groups of 2 ||mu|| x 2 seeds: 4 batches of 4 */
+    assert_non_null(strstr(out, "16 to run in 4 batch(es)"));
+    assert_non_null(strstr(out, "(batch)"));
+    free(out);
+    char *one = results_without_wall("one"), *batched = results_without_wall("batched");
+    assert_int_equal(count_lines(one), RUNS + 1);
+    assert_string_equal(one, batched);
+    free(one);
+    free(batched);
+    assert_int_equal(cli_run(&out, "cat $T/batched/runs/*/summary.json | grep -c '\"batch_runs\": 4'"), 0);
+    assert_int_equal(atol(out), RUNS);
+    free(out);
+}
+
+static void test_killed_batched_sweep_resumes_with_each_run_once(void **state)
+{
+    (void)state;
+    if (!have_device()) skip();
+    kill_and_resume("PEGR_GEMM=own $PEGR sweep --preset tiny --steps 20000 --log-every 5000 "
+                    "--grid n=10,20 --grid mu-norm=1,3 --methods gd,pegr --seeds 0-1 --device cpu "
+                    "--batch-runs 4 --quiet", "killed_batched", RUNS);
 }
 
 static void test_several_workers_give_the_same_results(void **state)
@@ -229,6 +288,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_shards_collected_equal_the_whole_sweep),
         cmocka_unit_test(test_killed_sweep_resumes_with_each_run_once),
+        cmocka_unit_test(test_batched_sweep_equals_runs_one_at_a_time),
+        cmocka_unit_test(test_killed_batched_sweep_resumes_with_each_run_once),
         cmocka_unit_test(test_several_workers_give_the_same_results),
         cmocka_unit_test(test_changed_grid_is_refused_unless_extend),
         cmocka_unit_test(test_emitted_slurm_script_is_valid_and_names_the_shards),
