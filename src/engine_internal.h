@@ -93,6 +93,7 @@ typedef struct pegr_engine {
     size_t reduce_wg;       /* local size of pegr_reduce_sum */
     size_t gemm_temp_bytes; /* size of b.gemm_temp */
     pegr_gemm_impl gemm;    /* resolved: OWN or CLBLAST */
+    int gemm_by_size;       /* AUTO: small products take OWN even when gemm is CLBLAST */
     int omega_uniform;      /* b.omega holds 1/n */
     long steps_done;        /* step calls since set_weights */
     int have_reference;

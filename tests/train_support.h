@@ -6,6 +6,13 @@
 #include "engine.h"
 #include "train.h"
 
+/* CLBlast where pegr was built with it (forced: AUTO sends small products to pegr's kernels). */
+#ifdef PEGR_HAVE_CLBLAST
+#define SUPPORT_LIBRARY_GEMM PEGR_GEMM_CLBLAST
+#else
+#define SUPPORT_LIBRARY_GEMM PEGR_GEMM_AUTO
+#endif
+
 /* The host reference (dev NULL) or an engine on dev; fails the test when it cannot be made. */
 pegr_backend *support_open_backend(const pegr_device_info *dev, pegr_precision prec,
                                    pegr_gemm_impl gemm);
