@@ -51,13 +51,6 @@ typedef struct gemm_strides {
     size_t a, b, c;
 } gemm_strides;
 
-static void engine_arg_u64(engine_args *a, size_t value)
-{
-    cl_ulong v = (cl_ulong)value;
-    if (a->rc == CL_SUCCESS) a->rc = clSetKernelArg(a->kernel, a->next, sizeof v, &v);
-    a->next++;
-}
-
 static pegr_status own_gemm(pegr_engine *e, cl_kernel k, const char *name, size_t rows,
                             size_t cols, size_t d, cl_mem A, cl_mem B, cl_mem out,
                             gemm_strides st, int nt)

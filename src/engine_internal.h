@@ -133,6 +133,7 @@ typedef struct engine_args {
 engine_args engine_args_begin(pegr_engine *e, cl_kernel kernel, const char *name);
 void engine_arg_mem(engine_args *a, cl_mem mem);
 void engine_arg_u32(engine_args *a, size_t value);
+void engine_arg_u64(engine_args *a, size_t value);
 void engine_arg_i32(engine_args *a, int value);
 void engine_arg_real(engine_args *a, double value);
 /* Launch over `global` (dims 1..3; any sizes: kernels bounds-check) with the local size the

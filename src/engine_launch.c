@@ -24,6 +24,12 @@ void engine_arg_u32(engine_args *a, size_t value)
     set(a, sizeof v, &v);
 }
 
+void engine_arg_u64(engine_args *a, size_t value)
+{
+    cl_ulong v = (cl_ulong)value;
+    set(a, sizeof v, &v);
+}
+
 void engine_arg_i32(engine_args *a, int value)
 {
     cl_int v = value;

@@ -23,6 +23,7 @@
 #include "host_ref.h"
 #include "npy.h"
 #include "rng.h"
+#include "train_support.h"
 
 static pegr_device_info *devices;
 static size_t ndevices;
@@ -86,25 +87,9 @@ static void free_outputs(outputs *o)
     free(o->pe);
 }
 
-static double rel_err(const double *a, const double *b, size_t count)
-{
-    double scale = 1e-300, worst = 0;
-    for (size_t i = 0; i < count; i++) scale = fmax(scale, fabs(b[i]));
-    for (size_t i = 0; i < count; i++) {
-        double e = fabs(a[i] - b[i]) / scale;
-        if (!(e <= worst)) worst = e; /* NaN counts as worst */
-    }
-    return worst;
-}
-
-/* The tests force CLBlast where pegr has it: AUTO would send these small shapes to pegr's own
- * kernels (engine_gemm.c), which the OWN tests cover. */
-#ifdef PEGR_HAVE_CLBLAST
-#define LIBRARY_GEMM PEGR_GEMM_CLBLAST
-#else
-#define LIBRARY_GEMM PEGR_GEMM_AUTO
-#endif
-static pegr_gemm_impl gemm_choice = LIBRARY_GEMM;
+/* CLBlast forced where pegr has it (AUTO would send these small shapes to pegr's kernels, which
+ * the OWN tests cover). */
+static pegr_gemm_impl gemm_choice = SUPPORT_LIBRARY_GEMM;
 
 static pegr_backend *open_engine(pegr_precision prec, size_t wg_cap, double mem_fraction,
                                  size_t chunk)
@@ -154,13 +139,13 @@ static void compare_all(const problem *p, pegr_method method, double q, double l
     evaluate_on(host, p, method, q, lam, &h);
     evaluate_on(dev, p, method, q, lam, &d);
     const char *mn = names[method];
-    expect_close("grad", p, mn, q, rel_err(d.grad, h.grad, 2 * p->m * p->d), tol);
-    expect_close("margin", p, mn, q, rel_err(d.margin, h.margin, p->n), tol);
-    expect_close("loss", p, mn, q, rel_err(d.loss, h.loss, p->n), tol);
-    expect_close("norm2", p, mn, q, rel_err(d.norm2, h.norm2, p->n), tol);
-    expect_close("per-example grad", p, mn, q, rel_err(d.pe, h.pe, p->n * 2 * p->m * p->d), tol);
-    expect_close("mean loss", p, mn, q, rel_err(&d.mean_loss, &h.mean_loss, 1), tol);
-    expect_close("objective", p, mn, q, rel_err(&d.objective, &h.objective, 1), tol);
+    expect_close("grad", p, mn, q, support_rel_err(d.grad, h.grad, 2 * p->m * p->d), tol);
+    expect_close("margin", p, mn, q, support_rel_err(d.margin, h.margin, p->n), tol);
+    expect_close("loss", p, mn, q, support_rel_err(d.loss, h.loss, p->n), tol);
+    expect_close("norm2", p, mn, q, support_rel_err(d.norm2, h.norm2, p->n), tol);
+    expect_close("per-example grad", p, mn, q, support_rel_err(d.pe, h.pe, p->n * 2 * p->m * p->d), tol);
+    expect_close("mean loss", p, mn, q, support_rel_err(&d.mean_loss, &h.mean_loss, 1), tol);
+    expect_close("objective", p, mn, q, support_rel_err(&d.objective, &h.objective, 1), tol);
     free_outputs(&h);
     free_outputs(&d);
     host->ops->destroy(host);
@@ -206,7 +191,7 @@ static void test_own_gemm_kernels_equal_host_in_both_precisions(void **state)
     gemm_choice = PEGR_GEMM_OWN;
     if (devices[0].fp64) run_all_shapes(PEGR_FP64, 1e-10, 0);
     run_all_shapes(PEGR_FP32, 2e-4, 0);
-    gemm_choice = LIBRARY_GEMM;
+    gemm_choice = SUPPORT_LIBRARY_GEMM;
 }
 
 static void test_work_group_size_capped_at_1_still_exact(void **state)
@@ -216,7 +201,7 @@ static void test_work_group_size_capped_at_1_still_exact(void **state)
     double tol = devices[0].fp64 ? 1e-10 : 2e-4;
     gemm_choice = PEGR_GEMM_OWN; /* CLBlast picks its own work-group sizes */
     pegr_backend *dev = open_engine(prec, 1, 0, 0);
-    gemm_choice = LIBRARY_GEMM;
+    gemm_choice = SUPPORT_LIBRARY_GEMM;
     problem p = make_problem(6, 2, 33, 3, 7);
     for (int method = 0; method < 3; method++) compare_all(&p, (pegr_method)method, 3.0, 0.1, dev, tol);
     free_problem(&p);
@@ -247,9 +232,9 @@ static void golden_case(const char *dir, double q, double lam)
     for (int method = 0; method < 3; method++) {
         outputs o = alloc_outputs(&p);
         evaluate_on(dev, &p, (pegr_method)method, q, lam, &o);
-        expect_close("golden grad", &p, dir, q, rel_err(o.grad, ref[method].data, ref[method].size), 1e-10);
-        expect_close("golden norm2", &p, dir, q, rel_err(o.norm2, norm2.data, norm2.size), 1e-10);
-        expect_close("golden per-example grad", &p, dir, q, rel_err(o.pe, pe.data, pe.size), 1e-10);
+        expect_close("golden grad", &p, dir, q, support_rel_err(o.grad, ref[method].data, ref[method].size), 1e-10);
+        expect_close("golden norm2", &p, dir, q, support_rel_err(o.norm2, norm2.data, norm2.size), 1e-10);
+        expect_close("golden per-example grad", &p, dir, q, support_rel_err(o.pe, pe.data, pe.size), 1e-10);
         free_outputs(&o);
     }
     dev->ops->destroy(dev);
@@ -291,9 +276,9 @@ static void test_several_steps_of_each_method_agree_with_host(void **state)
             pegr_error_clear(&err);
         }
         expect_close("W after 8 steps", &p, method == 0 ? "gd" : method == 1 ? "pegr" : "gr", 3.0,
-                     rel_err(Wout[1], Wout[0], 2 * 3 * 40), 1e-10);
+                     support_rel_err(Wout[1], Wout[0], 2 * 3 * 40), 1e-10);
         /* the steps moved the weights and stayed finite */
-        double moved = rel_err(Wout[0], p.W, 2 * 3 * 40);
+        double moved = support_rel_err(Wout[0], p.W, 2 * 3 * 40);
         assert_true(moved > 1e-4 && isfinite(moved));
         host->ops->destroy(host);
         dev->ops->destroy(dev);
