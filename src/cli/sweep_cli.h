@@ -33,6 +33,15 @@ extern const pegr_command_spec SWEEP_COMMAND;
 /* Parse; -1 to go on, else an exit code (message printed). */
 int sweep_parse_cli(int argc, char **argv, sweep_cli *cli);
 
+/* ---- sweep_shard.c */
+/* This process's share: --shard I/N, else Slurm's array variables, else 0 of 1. -1 to go on, else
+ * an exit code (message printed). */
+int sweep_parse_shard(const sweep_cli *cli, size_t *index, size_t *count);
+
+/* ---- sweep_emit.c */
+/* Write DIR/sweep.slurm or DIR/sweep.parallel for --emit; returns the exit code. */
+int sweep_emit(const sweep_cli *cli);
+
 /* ---- sweep_results.c */
 /* The CSV header of results.csv for a spec (run, parameters, metrics). malloc'ed. */
 char *sweep_csv_header(const sweep_spec *spec);
