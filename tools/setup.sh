@@ -53,13 +53,19 @@ fi
 
 meson_args=(--buildtype=debugoptimized)
 if [ -n "${CI:-}" ]; then meson_args+=(-Dwerror=true); fi
-if [ -f "$build_dir/build.ninja" ]; then
-  meson setup --reconfigure "${meson_args[@]}" "$build_dir" "$root" >/dev/null
-else
-  meson setup "${meson_args[@]}" "$build_dir" "$root" >/dev/null
-fi
-echo "setup: building in $build_dir"
-ninja -C "$build_dir" >/dev/null
+
+# configure_and_build DIR [EXTRA MESON OPTIONS...]: one build directory, set up or reconfigured.
+configure_and_build() {
+  local dir="$1"; shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson setup --reconfigure "${meson_args[@]}" "$@" "$dir" "$root" >/dev/null
+  else
+    meson setup "${meson_args[@]}" "$@" "$dir" "$root" >/dev/null
+  fi
+  echo "setup: building in $dir"
+  ninja -C "$dir" >/dev/null
+}
+configure_and_build "$build_dir"
 
 case "$mode" in
   build) echo "setup: built $build_dir/pegr" ;;
@@ -79,5 +85,16 @@ case "$mode" in
     meson test -C "$build_dir" --print-errorlogs --num-processes "$(nproc 2>/dev/null || echo 2)"
     # The host-side suites again under valgrind: memory errors and leaks fail.
     meson test -C "$build_dir" --print-errorlogs --setup valgrind --suite host
+    # The sanitizer job: AddressSanitizer + UndefinedBehaviorSanitizer build of everything; any
+    # report fails. Leaks are checked on the host suites only: PoCL's runtime keeps allocations
+    # for the life of the process, which LeakSanitizer would report in every device test.
+    san_dir="${build_dir}-sanitize"
+    configure_and_build "$san_dir" -Db_sanitize=address,undefined -Db_lundef=false
+    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+      meson test -C "$san_dir" --print-errorlogs --suite host
+    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+      meson test -C "$san_dir" --print-errorlogs --num-processes "$(nproc 2>/dev/null || echo 2)" \
+        --suite device --suite train --suite cli
     ;;
 esac
