@@ -89,17 +89,21 @@ static char *build_log(cl_program program, cl_device_id dev)
     return log;
 }
 
-/* Try the cached binary; 1 when it built, 0 otherwise (a bad binary is a miss, never an error). */
+/* Try the cached binary; 1 when it built, 0 otherwise. Nothing about a cache entry is an error:
+ * a missing, odd or bad file, or a binary the driver refuses or does not report as built, is
+ * logged and the caller compiles from source (and rewrites the entry atomically). */
 static int build_from_cache(pegr_context *ctx, const char *dir, const char *key,
                             const char *options, cl_program *out)
 {
     unsigned char *binary = NULL;
     size_t size = 0;
-    pegr_cache_result r = pegr_cache_load(dir, key, &binary, &size);
+    pegr_error why = {0};
+    pegr_cache_result r = pegr_cache_load(dir, key, &binary, &size, &why);
     if (r != PEGR_CACHE_HIT) {
         if (r == PEGR_CACHE_INVALID)
-            pegr_ctx_log(ctx, PEGR_LOG_WARN, "ignoring an invalid program cache file for key %s",
-                         key);
+            pegr_ctx_log(ctx, PEGR_LOG_WARN, "ignoring the program cache entry for key %s (%s); "
+                         "compiling from source", key, pegr_error_message(&why));
+        pegr_error_clear(&why);
         return 0;
     }
     cl_device_id dev = (cl_device_id)ctx->device.cl_device;
@@ -109,9 +113,16 @@ static int build_from_cache(pegr_context *ctx, const char *dir, const char *key,
     free(binary);
     if (rc == CL_SUCCESS && bin_status == CL_SUCCESS)
         rc = clBuildProgram(p, 1, &dev, options, NULL, NULL);
-    if (rc != CL_SUCCESS || bin_status != CL_SUCCESS) {
-        pegr_ctx_log(ctx, PEGR_LOG_WARN, "cached binary %s rejected by the driver (%s); rebuilding",
-                     key, pegr_status_name(rc != CL_SUCCESS ? rc : bin_status));
+    /* The driver's own word that the program is built, not only clBuildProgram's return. */
+    cl_build_status built = CL_BUILD_NONE;
+    if (rc == CL_SUCCESS && bin_status == CL_SUCCESS)
+        rc = clGetProgramBuildInfo(p, dev, CL_PROGRAM_BUILD_STATUS, sizeof built, &built, NULL);
+    if (rc != CL_SUCCESS || bin_status != CL_SUCCESS || built != CL_BUILD_SUCCESS) {
+        pegr_ctx_log(ctx, PEGR_LOG_WARN,
+                     "cached binary %s rejected by the driver (%s); compiling from source", key,
+                     rc != CL_SUCCESS || bin_status != CL_SUCCESS
+                         ? pegr_status_name(rc != CL_SUCCESS ? rc : bin_status)
+                         : "build status is not CL_BUILD_SUCCESS");
         if (p) clReleaseProgram(p);
         return 0;
     }
