@@ -1,12 +1,13 @@
 /* args.c: see args.h. */
 #include "args.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "numparse.h"
 
 static void print_usage_line(const pegr_command_spec *cmd, FILE *out)
 {
@@ -38,39 +39,77 @@ static int choice_ok(const char *choices, const char *value)
     return 0;
 }
 
+/* The row's numeric range: the type's limits, narrowed by `allowed` ("MIN..MAX", an end may be
+ * empty). A malformed range is a bug in the table, not a user error: say so and abort. */
+typedef struct arg_range {
+    uint64_t lo, hi; /* SIZE, U64 */
+    double dlo, dhi; /* DOUBLE */
+} arg_range;
+
+static arg_range range_of(const pegr_arg *a)
+{
+    arg_range r = {0, a->kind == PEGR_ARG_SIZE ? (uint64_t)SIZE_MAX : UINT64_MAX, -HUGE_VAL, HUGE_VAL};
+    const char *text = a->allowed;
+    if (!text) return r;
+    const char *dots = strstr(text, "..");
+    char lo[32]; /* a range end is a short literal of the table */
+    size_t lo_len = dots ? (size_t)(dots - text) : sizeof lo;
+    int ok = lo_len < sizeof lo;
+    if (ok) {
+        memcpy(lo, text, lo_len);
+        lo[lo_len] = '\0';
+    }
+    const char *hi = ok ? dots + 2 : NULL;
+    if (ok && a->kind == PEGR_ARG_DOUBLE) {
+        if (*lo) ok = pegr_parse_double(lo, -HUGE_VAL, HUGE_VAL, &r.dlo) == PEGR_NUM_OK;
+        if (ok && *hi) ok = pegr_parse_double(hi, r.dlo, HUGE_VAL, &r.dhi) == PEGR_NUM_OK;
+    } else if (ok) {
+        if (*lo) ok = pegr_parse_u64(lo, 0, r.hi, &r.lo) == PEGR_NUM_OK;
+        if (ok && *hi) ok = pegr_parse_u64(hi, r.lo, r.hi, &r.hi) == PEGR_NUM_OK;
+    }
+    if (!ok) {
+        fprintf(stderr, "pegr: internal error: option --%s has a malformed range '%s'\n", a->name,
+                text);
+        abort();
+    }
+    return r;
+}
+
+static int bad_number(const pegr_command_spec *cmd, const pegr_arg *a, const char *value)
+{
+    arg_range r = range_of(a);
+    char what[128];
+    if (a->kind == PEGR_ARG_DOUBLE) pegr_describe_double(r.dlo, r.dhi, what, sizeof what);
+    else pegr_describe_uint(r.lo, r.hi, what, sizeof what);
+    return pegr_args_usage_error(cmd, "--%s needs %s, not '%s'", a->name, what, value);
+}
+
 static int set_value(const pegr_command_spec *cmd, pegr_arg *a, const char *value)
 {
-    char *end = NULL;
-    errno = 0;
     switch (a->kind) {
     case PEGR_ARG_STRING:
         if (!*value) return pegr_args_usage_error(cmd, "--%s needs a non-empty value", a->name);
         *(const char **)a->target = value;
         return -1;
     case PEGR_ARG_CHOICE:
-        if (!choice_ok(a->choices, value))
+        if (!choice_ok(a->allowed, value))
             return pegr_args_usage_error(cmd, "--%s must be one of %s, not '%s'", a->name,
-                                         a->choices, value);
+                                         a->allowed, value);
         *(const char **)a->target = value;
         return -1;
     case PEGR_ARG_SIZE:
     case PEGR_ARG_U64: {
-        if (*value == '-' || *value == '\0')
-            return pegr_args_usage_error(cmd, "--%s needs a non-negative integer, not '%s'", a->name,
-                                         value);
-        unsigned long long v = strtoull(value, &end, 10);
-        if (errno || *end || (a->kind == PEGR_ARG_SIZE && v > SIZE_MAX))
-            return pegr_args_usage_error(cmd, "--%s needs a non-negative integer, not '%s'", a->name,
-                                         value);
-        if (a->kind == PEGR_ARG_SIZE) *(size_t *)a->target = (size_t)v;
-        else *(uint64_t *)a->target = (uint64_t)v;
+        arg_range r = range_of(a);
+        uint64_t v;
+        if (pegr_parse_u64(value, r.lo, r.hi, &v) != PEGR_NUM_OK) return bad_number(cmd, a, value);
+        if (a->kind == PEGR_ARG_SIZE) *(size_t *)a->target = (size_t)v; /* r.hi <= SIZE_MAX */
+        else *(uint64_t *)a->target = v;
         return -1;
     }
     case PEGR_ARG_DOUBLE: {
-        double v = strtod(value, &end);
-        if (errno || end == value || *end || !isfinite(v))
-            return pegr_args_usage_error(cmd, "--%s needs a finite number, not '%s'", a->name, value);
-        *(double *)a->target = v;
+        arg_range r = range_of(a);
+        if (pegr_parse_double(value, r.dlo, r.dhi, (double *)a->target) != PEGR_NUM_OK)
+            return bad_number(cmd, a, value);
         return -1;
     }
     case PEGR_ARG_FLAG: break;
@@ -132,6 +171,10 @@ static void print_default(const pegr_arg *a, FILE *out)
         break;
     case PEGR_ARG_DOUBLE: fprintf(out, " [default: %g]", *(const double *)a->target); break;
     }
+    if (a->kind != PEGR_ARG_CHOICE && a->allowed) {
+        (void)range_of(a); /* a malformed range shows up in --help, which the tests run */
+        fprintf(out, " [range: %s]", a->allowed);
+    }
 }
 
 void pegr_args_help(const pegr_command_spec *cmd, const pegr_arg *args, size_t nargs, void *stream)
@@ -142,7 +185,7 @@ void pegr_args_help(const pegr_command_spec *cmd, const pegr_arg *args, size_t n
         const pegr_arg *a = &args[k];
         char head[64];
         if (a->kind == PEGR_ARG_CHOICE)
-            snprintf(head, sizeof head, "--%s %s", a->name, a->choices);
+            snprintf(head, sizeof head, "--%s %s", a->name, a->allowed);
         else
             snprintf(head, sizeof head, "--%s%s%s", a->name, a->metavar ? " " : "",
                      a->metavar ? a->metavar : "");

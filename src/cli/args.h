@@ -1,6 +1,7 @@
 /* args.h: the command line parser every pegr subcommand uses: long options (--name VALUE or
- * --name=VALUE), typed targets, --help generated from the table with each default shown, and a
- * usage error (exit 2) that names the bad option or value. */
+ * --name=VALUE), typed targets parsed strictly (numparse.h) within an optional range, --help
+ * generated from the table with each default and range shown, and a usage error (exit 2) that
+ * names the bad option or value and what would be accepted. */
 #ifndef PEGR_CLI_ARGS_H
 #define PEGR_CLI_ARGS_H
 
@@ -10,9 +11,9 @@
 typedef enum pegr_arg_kind {
     PEGR_ARG_FLAG,   /* int, set to 1 */
     PEGR_ARG_STRING, /* const char * */
-    PEGR_ARG_SIZE,   /* size_t, >= 0 */
-    PEGR_ARG_U64,    /* uint64_t */
-    PEGR_ARG_DOUBLE, /* double, finite */
+    PEGR_ARG_SIZE,   /* size_t: decimal digits only (no sign, space or prefix) */
+    PEGR_ARG_U64,    /* uint64_t: the same */
+    PEGR_ARG_DOUBLE, /* double: decimal, finite */
     PEGR_ARG_CHOICE, /* const char *, one of `choices` (a '|'-separated list) */
 } pegr_arg_kind;
 
@@ -22,9 +23,19 @@ typedef struct pegr_arg {
     void *target;
     const char *metavar; /* "N", "SPEC", ... (NULL for flags) */
     const char *help;
-    const char *choices; /* PEGR_ARG_CHOICE only */
-    int seen;            /* set by the parser */
+    /* PEGR_ARG_CHOICE: the accepted values, '|'-separated ("fp32|fp64").
+     * PEGR_ARG_SIZE, _U64, _DOUBLE: the accepted range "MIN..MAX", both ends included, either
+     * end may be left out ("1..64", "1..", "0..0.5"); NULL: any value of the type. A range here
+     * rather than in fields of its own: a new field would make every positional row in the code
+     * incomplete (-Wmissing-field-initializers). A malformed range is a bug: the parser aborts. */
+    const char *allowed;
+    int seen; /* set by the parser */
 } pegr_arg;
+
+/* A range for `allowed` from constants: PEGR_RANGE(1, MAX_WORKERS) -> "1..64"; an end may be
+ * empty: PEGR_RANGE(1, ) -> "1..". */
+#define PEGR_RANGE(lo, hi) PEGR_RANGE_TEXT_(lo, hi)
+#define PEGR_RANGE_TEXT_(lo, hi) #lo ".." #hi
 
 /* Exit codes of the pegr command (documented in the README). */
 enum {

@@ -11,7 +11,7 @@ size_t pegr_cli_experiment_args(pegr_train_config *c, const char **robust_sigmas
 {
     const pegr_arg rows[] = {
         {"method", PEGR_ARG_CHOICE, &c->method, NULL, "training method", "gd|sgd|gr|pegr", 0},
-        {"m", PEGR_ARG_SIZE, &c->m, "M", "filters per class", NULL, 0},
+        {"m", PEGR_ARG_SIZE, &c->m, "M", "filters per class", "1..", 0},
         {"q", PEGR_ARG_DOUBLE, &c->q, "Q", "activation max(z,0)^q (q = 1 or q >= 2 for gr and pegr)",
          NULL, 0},
         {"sigma0", PEGR_ARG_DOUBLE, &c->sigma0, "S", "initial weights ~ N(0, sigma0^2)", NULL, 0},
@@ -19,7 +19,7 @@ size_t pegr_cli_experiment_args(pegr_train_config *c, const char **robust_sigmas
         {"lr", PEGR_ARG_DOUBLE, &c->lr, "LR", "learning rate", NULL, 0},
         {"steps", PEGR_ARG_SIZE, &c->steps, "N", "training steps", NULL, 0},
         {"batch", PEGR_ARG_SIZE, &c->batch, "B", "sgd mini-batch size (reshuffled each epoch)", NULL, 0},
-        {"log-every", PEGR_ARG_SIZE, &c->log_every, "N", "metrics every N steps", NULL, 0},
+        {"log-every", PEGR_ARG_SIZE, &c->log_every, "N", "metrics every N steps", "1..", 0},
         {"representation", PEGR_ARG_CHOICE, &c->representation, NULL,
          "train in the weights (primal) or in the span of the training patches (math.md); auto: "
          "the cheaper for the sizes", "auto|primal|span", 0},
