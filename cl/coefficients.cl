@@ -1,4 +1,4 @@
-/* coefficients.cl: the elementwise heart of a step (../shared/design/math.md, "Closed forms").
+/* coefficients.cl: the elementwise heart of a step (docs/math.md, "Closed forms").
  * Layouts (row-major): Z, A, S2, C are (n*P) x cols with row i*P + p and column c = j*m + r
  * (cols = 2m, class sign c_j = +1 for j = 0, -1 for j = 1); K is (n, P, P); per-example arrays
  * are (n). Every gradient is then grad = C^T X (one GEMM).

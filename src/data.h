@@ -1,4 +1,4 @@
-/* data.h: the signal-noise data model (Cao et al. 2022; /work/shared/design/math.md, "Data
+/* data.h: the signal-noise data model (Cao et al. 2022; docs/math.md, "Data
  * model") and the network's initial weights, both drawn from the counter-based streams of rng.h.
  *
  * Exactly how each value is drawn (a cross-machine contract, like rng.h's mapping): with

@@ -1,5 +1,5 @@
 /* host_ref.c: the exact host reference for pegr's math, in double precision (see host_ref.h and
- * ../shared/design/math.md). Every gradient is built the way the device engine builds it:
+ * docs/math.md). Every gradient is built the way the device engine builds it:
  *   z = <W[j,r], x_i,p>  ->  per-example terms (f_i, l_i, a1_i, a2_i, G_i)  ->  coefficient tensor C
  *   (n, 2, m, P)  ->  grad[j,r] = sum_i sum_p C[i,j,r,p] x_i,p  (one contraction shared by all methods).
  * No Hessian is formed and nothing assumes orthogonal patches: the patch Gram matrices K_i carry every

@@ -1,4 +1,4 @@
-/* host_ref.h: the exact host reference for pegr's math (../shared/design/math.md) -- plain C11, double
+/* host_ref.h: the exact host reference for pegr's math (docs/math.md) -- plain C11, double
  * precision, no OpenCL. It is what every other backend is compared against, so it favours clarity over
  * speed: the closed-form gradients of gd, pegr and gr, written as "coefficient tensor C (n, 2, m, P),
  * then grad[j,r] = sum_i sum_p C[i,j,r,p] x_i,p", exactly as the device engine computes them.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench_peers.py: the peers pegr is benchmarked against, measured on this machine's CPU.
 
-What it measures (model, objectives and closed forms: ../shared/design/math.md; P = 2, q = 3 by default):
+What it measures (model, objectives and closed forms: docs/math.md; P = 2, q = 3 by default):
 
   impl functorch      what a researcher writes today with PyTorch autograd: per-example gradients by
                       functorch.vmap(functorch.grad(l_i)) (torch.func on torch >= 2), the pegr gradient by

@@ -6,7 +6,7 @@ What this file holds:
     orthogonal), W scaled so that pre-activations are O(1) and none lies within 1e-6 of 0 (the kinks of
     max(z, 0)^q then do not matter);
   - the model and the three objectives written directly in torch, float64, with no closed form from
-    shared/design/math.md: every gradient comes from autograd --
+    docs/math.md: every gradient comes from autograd --
       gd:   L = (1/n) sum_i l_i,  l_i = softplus(-y_i f_i)
       pegr: L + (lam/n) sum_i ||grad l_i||^2   (per-example gradients with create_graph, double backward)
       gr:   L + lam ||grad L||^2               (double backward)
