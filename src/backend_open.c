@@ -45,6 +45,25 @@ pegr_status pegr_backend_open(const char *spec, pegr_precision precision, pegr_l
     return s;
 }
 
+pegr_status pegr_backend_check_request(const char *spec, const char *precision,
+                                       const char *representation, pegr_error *err)
+{
+    spec = pegr_device_spec_effective(spec);
+    if (!spec || strcmp(spec, "host") != 0) return PEGR_OK; /* a device: the engine checks fp64 */
+    if (precision && strcmp(precision, "fp64") != 0)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "--precision %s is not available on --device host: the host "
+                              "reference computes in fp64 only; drop --precision (or give fp64), "
+                              "or use an OpenCL device (e.g. --device cpu) for %s", precision,
+                              precision);
+    if (representation && strcmp(representation, "span") == 0)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "--representation span is not available on --device host: the host "
+                              "reference trains in the primal form only; use --representation "
+                              "primal (or auto), or an OpenCL device (e.g. --device cpu) for span");
+    return PEGR_OK;
+}
+
 const char *pegr_backend_precision_name(const pegr_backend *b)
 {
     return b->precision_name ? b->precision_name : "fp64";

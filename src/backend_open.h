@@ -14,6 +14,14 @@
 pegr_status pegr_backend_open(const char *spec, pegr_precision precision, pegr_log_fn log,
                               pegr_backend **out, char *desc, size_t desc_len, pegr_error *err);
 
+/* Refuse, before anything is opened, what the backend `spec` names cannot do rather than doing
+ * something else: the host reference computes in fp64 and in the primal form only. precision:
+ * "fp32"/"fp64" as the user asked, NULL when not asked (then each backend uses its own);
+ * representation: "span" is refused on the host (NULL, "auto" and "primal" are fine).
+ * PEGR_ERR_INVALID_ARGUMENT naming the option and what to use instead. */
+pegr_status pegr_backend_check_request(const char *spec, const char *precision,
+                                       const char *representation, pegr_error *err);
+
 /* "fp32" or "fp64". */
 const char *pegr_backend_precision_name(const pegr_backend *b);
 

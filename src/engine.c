@@ -97,11 +97,16 @@ pegr_status engine_download(pegr_engine *e, cl_mem buf, size_t offset, double *d
     return rc == CL_SUCCESS ? PEGR_OK : pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueReadBuffer", NULL);
 }
 
-/* The status and message of a failure on the engine's context, copied into err. */
-static pegr_status report(pegr_engine *e, pegr_status s, pegr_error *err)
+pegr_status engine_report(pegr_engine *e, pegr_status s, pegr_error *err)
 {
-    if (s != PEGR_OK) pegr_error_set(err, s, "%s", pegr_error_message(&e->ctx->error));
-    return s;
+    if (s == PEGR_OK) return s;
+    const pegr_error *ctx_err = &e->ctx->error;
+    if (ctx_err->status != PEGR_OK && ctx_err->message)
+        return pegr_error_set(err, s, "%s", ctx_err->message);
+    /* A failure that left no message on the context (a bug): never report it as "success". */
+    return pegr_error_set(err, s, "the OpenCL engine failed with %s (%s) and recorded no detail "
+                          "(device '%s')", pegr_status_name(s), pegr_status_message(s),
+                          e->ctx->device.name);
 }
 
 static void free_run_buffers(pegr_engine *e);
@@ -185,7 +190,7 @@ static pegr_status engine_set_data(pegr_backend *b, const double *X, const doubl
     if (s == PEGR_OK) s = compute_patch_gram(e);
     if (s != PEGR_OK) {
         free_data_buffers(e);
-        return report(e, s, err);
+        return engine_report(e, s, err);
     }
     e->have_data = 1;
     return PEGR_OK;
@@ -215,7 +220,7 @@ static pegr_status engine_set_weights(pegr_backend *b, const double *W, size_t m
         if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.Gpart, e->n * cols * el, "Gpart");
         if (s != PEGR_OK) {
             free_weight_buffers(e);
-            return report(e, s, err);
+            return engine_report(e, s, err);
         }
         e->have_weights = 1;
     }
@@ -234,7 +239,7 @@ static pegr_status engine_set_weights(pegr_backend *b, const double *W, size_t m
     free(none);
     /* In the span representation b.W keeps W0 and the steps move Gam. */
     if (s == PEGR_OK && e->span_requested) s = engine_span_setup(e);
-    return report(e, s, err);
+    return engine_report(e, s, err);
 }
 
 static void engine_destroy(pegr_backend *b)
@@ -269,7 +274,7 @@ static pegr_status engine_get_weights(pegr_backend *b, double *W, pegr_error *er
     pegr_status s = PEGR_OK;
     cl_mem w = engine_current_weights(e, &s);
     if (s == PEGR_OK) s = engine_download(e, w, 0, W, e->runs * 2 * e->m * e->d);
-    return report(e, s, err);
+    return engine_report(e, s, err);
 }
 
 static pegr_status engine_first_nonfinite_step(pegr_backend *b, long *step, pegr_error *err)
@@ -285,7 +290,7 @@ static pegr_status engine_first_nonfinite_step(pegr_backend *b, long *step, pegr
         if (first[r] != 0x7fffffff) step[r] = first[r];
     free(first);
     if (rc != CL_SUCCESS)
-        return report(e, pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueReadBuffer", "first_bad"), err);
+        return engine_report(e, pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueReadBuffer", "first_bad"), err);
     return PEGR_OK;
 }
 
@@ -328,7 +333,7 @@ static pegr_status engine_set_runs(pegr_backend *b, size_t runs, pegr_error *err
     free_data_buffers(e);
     pegr_status s = alloc_run_buffers(e, runs);
     if (s != PEGR_OK) { /* back to one run, so the engine stays usable */
-        report(e, s, err);
+        engine_report(e, s, err);
         alloc_run_buffers(e, 1);
     }
     return s;
@@ -407,7 +412,7 @@ pegr_backend *pegr_engine_create(pegr_context *ctx, const pegr_engine_options *o
     if (s == PEGR_OK) s = alloc_run_buffers(e, 1);
     if (s == PEGR_OK) s = engine_gemm_init(e);
     if (s != PEGR_OK) {
-        report(e, s, err);
+        engine_report(e, s, err);
         engine_destroy(&e->base);
         return NULL;
     }

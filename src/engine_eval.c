@@ -253,34 +253,29 @@ pegr_status engine_uniform_weights(pegr_engine *e)
     return s;
 }
 
-/* The request's per-example weights into b.omega (n per run: no d-sized transfer). */
-static pegr_status set_example_weights(pegr_engine *e, const double *weights, pegr_error *err)
+/* The request's per-example weights into b.omega (n per run: no d-sized transfer); check() has
+ * validated them. A failure is on the context, as every device step's. */
+static pegr_status set_example_weights(pegr_engine *e, const double *weights)
 {
     if (!weights) return e->omega_uniform ? PEGR_OK : engine_uniform_weights(e);
-    for (size_t i = 0; i < all_examples(e); i++)
-        if (!(weights[i] >= 0.0) || !isfinite(weights[i]))
-            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
-                                  "example weight %zu is %g: weights must be finite and >= 0", i,
-                                  weights[i]);
     e->omega_uniform = 0;
     return engine_upload(e, e->b.omega, weights, all_examples(e));
 }
 
-/* One pass: coefficients, the gradient when it is needed, the outputs and metrics asked for,
- * then (a step) the update. */
+/* One pass: the example weights, coefficients, the gradient when it is needed, the outputs and
+ * metrics asked for, then (a step) the update. Every failure in here is recorded on the context
+ * and reaches err through the one engine_report at the end. */
 static pegr_status run(pegr_engine *e, const pegr_eval_request *req, int do_step, double lr,
                        pegr_error *err)
 {
-    pegr_status s = set_example_weights(e, req->weights, err);
-    if (s != PEGR_OK) return s;
-    s = coefficients(e, req);
+    pegr_status s = set_example_weights(e, req->weights);
+    if (s == PEGR_OK) s = coefficients(e, req);
     /* The d-sized gradient: asked for, or what the primal update and gradient norm use. */
     if (s == PEGR_OK && (req->grad || (!e->span && (req->metrics || do_step)))) s = gradient(e);
     if (s == PEGR_OK) s = read_outputs(e, req);
     if (s == PEGR_OK && req->metrics) s = engine_metrics(e, req, req->metrics);
     if (s == PEGR_OK && do_step) s = update(e, req, lr);
-    if (s != PEGR_OK) pegr_error_set(err, s, "%s", pegr_error_message(&e->ctx->error));
-    return s;
+    return engine_report(e, s, err);
 }
 
 static pegr_status check(pegr_engine *e, const pegr_eval_request *req, pegr_error *err)
@@ -291,6 +286,12 @@ static pegr_status check(pegr_engine *e, const pegr_eval_request *req, pegr_erro
     if (req->metrics && !e->have_reference)
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                               "metrics need set_reference (W0, mu, the signal patches) first");
+    if (req->weights)
+        for (size_t i = 0; i < all_examples(e); i++)
+            if (!(req->weights[i] >= 0.0) || !isfinite(req->weights[i]))
+                return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                                      "example weight %zu is %g: weights must be finite and >= 0",
+                                      i, req->weights[i]);
     pegr_status s = PEGR_OK;
     for (size_t r = 0; r < e->runs && s == PEGR_OK; r++) { /* each run's lam */
         pegr_eval_request one = *req;

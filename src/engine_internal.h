@@ -106,6 +106,9 @@ typedef struct pegr_engine {
 } pegr_engine;
 
 /* ---- engine.c */
+/* A failure of an engine op, s (recorded on the context by pegr_ctx_fail / pegr_ctx_cl_fail),
+ * copied into the caller's err with its real message; every op's failure path ends here. */
+pegr_status engine_report(pegr_engine *e, pegr_status s, pegr_error *err);
 /* Allocate a device buffer of `bytes` (named for messages) within the device's limits and the
  * engine's cap; PEGR_ERR_DEVICE_MEMORY says what was asked and what the device has. */
 pegr_status engine_alloc(pegr_engine *e, cl_mem *buf, size_t bytes, const char *name);

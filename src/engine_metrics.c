@@ -117,7 +117,7 @@ pegr_status engine_set_reference(pegr_backend *b, const pegr_reference *ref, peg
     free(y_test);
     if (s != PEGR_OK) {
         engine_free_reference(e);
-        return pegr_error_set(err, s, "%s", pegr_error_message(&e->ctx->error));
+        return engine_report(e, s, err);
     }
     e->have_reference = 1;
     return PEGR_OK;
@@ -240,6 +240,5 @@ pegr_status engine_perturbed_test_error(pegr_backend *b, double q, double sigma,
     engine_free_runs(e, &buf, count * e->elem);
     free(Xp);
     free(slots);
-    if (s != PEGR_OK) pegr_error_set(err, s, "%s", pegr_error_message(&e->ctx->error));
-    return s;
+    return engine_report(e, s, err);
 }

@@ -1,6 +1,8 @@
 /* metrics_summary.c: see metrics_summary.h. */
 #include "metrics_summary.h"
 
+#include <math.h>
+
 void pegr_metrics_gamma(const double *gamma, size_t m, pegr_metrics *out)
 {
     double sum = 0.0;
@@ -38,4 +40,11 @@ void pegr_metrics_from_examples(const double *y, const double *margin, const dou
         s4 += norm2[i] * norm2[i];
     }
     pegr_metrics_from_sums(ls, wrong, s2, s4, n, out);
+}
+
+void pegr_metrics_unknown(pegr_metrics *out)
+{
+    out->loss = out->objective = out->train_error = out->test_error = NAN;
+    out->gamma_max[0] = out->gamma_max[1] = out->gamma_mean = out->rho_mean = NAN;
+    out->norm2_mean = out->norm2_var = out->grad_norm = NAN;
 }

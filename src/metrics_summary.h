@@ -17,4 +17,7 @@ void pegr_metrics_from_sums(double loss_sum, double wrong, double norm2_sum, dou
 void pegr_metrics_from_examples(const double *y, const double *margin, const double *loss,
                                 const double *norm2, size_t n, pegr_metrics *out);
 
+/* Every metric unknown: NaN (null in JSON, an empty CSV cell), as after a divergence. */
+void pegr_metrics_unknown(pegr_metrics *out);
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "metrics_summary.h"
 #include "rng.h"
 
 /* How often (in steps) the backend's non-finite flag is read between log steps. */
@@ -111,9 +112,24 @@ static const double *next_batch(batcher *b)
     return b->weights;
 }
 
-static int metrics_finite(const pegr_metrics *m)
+/* Every metric is finite (the test error only where there is a test set: NaN without one). At
+ * non-finite weights some metrics stay finite and look plausible (loss ln 2, grad_norm 0, test
+ * error 1: every activation of NaN is 0), so the check covers them all, not a few. */
+static int metrics_finite(const pegr_metrics *m, int has_test)
 {
-    return isfinite(m->loss) && isfinite(m->objective) && isfinite(m->grad_norm);
+    const double v[] = {m->loss,         m->objective,  m->train_error, m->gamma_max[0],
+                        m->gamma_max[1], m->gamma_mean, m->rho_mean,    m->norm2_mean,
+                        m->norm2_var,    m->grad_norm};
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
+        if (!isfinite(v[k])) return 0;
+    return !has_test || isfinite(m->test_error);
+}
+
+static int all_finite(const double *v, size_t count)
+{
+    for (size_t k = 0; k < count; k++)
+        if (!isfinite(v[k])) return 0;
+    return 1;
 }
 
 static pegr_status add_record(pegr_train_result *r, size_t step, double t0, const pegr_metrics *m,
@@ -280,15 +296,29 @@ static pegr_status setup(pegr_backend *b, batch *B, pegr_error *err)
     return s;
 }
 
-static pegr_status finish(pegr_backend *b, batch *B, pegr_error *err)
+/* A run found diverged: `step` is the update that produced the non-finite value. Several checks
+ * may find it (the backend's flag, the metrics, the final weights): the earliest step stands. */
+static void mark_diverged(pegr_train_result *r, long step)
+{
+    if (step < 0) step = 0;
+    if (!r->diverged || step < r->diverged_step) r->diverged_step = step;
+    r->diverged = 1;
+}
+
+/* The final weights, divergence in them, and (runs that did not diverge) the robust test errors.
+ * B->bad holds the backend's flags as read at the end; t is the steps taken. */
+static pegr_status finish(pegr_backend *b, batch *B, size_t t, pegr_error *err)
 {
     size_t R = B->runs, count = 2 * B->c->m * B->ds->d;
     for (size_t k = 0; k < R; k++)
         for (size_t j = 0; j < B->c->n_robust; j++) B->r[k].robust_error[j] = NAN;
     double *W = R == 1 ? B->r[0].W : B->W_all;
     pegr_status s = b->ops->get_weights(b, W, err);
-    for (size_t k = 0; k < R && R > 1 && s == PEGR_OK; k++)
-        memcpy(B->r[k].W, W + k * count, count * sizeof(double));
+    for (size_t k = 0; k < R && s == PEGR_OK; k++) {
+        if (R > 1) memcpy(B->r[k].W, W + k * count, count * sizeof(double));
+        /* Any non-finite weight is divergence, whatever the flag and the metrics said. */
+        if (!all_finite(B->r[k].W, count)) mark_diverged(&B->r[k], B->bad[k] >= 0 ? B->bad[k] : (long)t - 1);
+    }
     int any = 0;
     for (size_t k = 0; k < R; k++) any |= !B->r[k].diverged;
     for (size_t j = 0; j < B->c->n_robust && s == PEGR_OK && any; j++) {
@@ -304,11 +334,34 @@ static pegr_status check_nonfinite(pegr_backend *b, batch *B, pegr_error *err)
 {
     pegr_status s = b->ops->first_nonfinite_step(b, B->bad, err);
     for (size_t k = 0; k < B->runs && s == PEGR_OK; k++)
-        if (B->active[k] && !B->r[k].diverged && B->bad[k] >= 0) {
-            B->r[k].diverged = 1;
-            B->r[k].diverged_step = B->bad[k];
-        }
+        if (B->active[k] && B->bad[k] >= 0) mark_diverged(&B->r[k], B->bad[k]);
     return s;
+}
+
+/* Runs found diverged stop: frozen (learning rate 0) after `taken` steps, as they would alone. */
+static void freeze_diverged(batch *B, size_t taken, size_t *active)
+{
+    for (size_t k = 0; k < B->runs; k++)
+        if (B->active[k] && B->r[k].diverged) {
+            B->active[k] = 0;
+            B->lr[k] = 0.0;
+            B->r[k].steps_run = taken;
+            (*active)--;
+        }
+}
+
+/* A diverged run's result says so consistently: steps_run counts the updates up to the one that
+ * diverged (diverged_step + 1), and no record keeps numbers measured at non-finite weights (those
+ * after diverged_step): they become unknown rather than plausible-looking. */
+static void settle_diverged(pegr_train_result *r)
+{
+    if (!r->diverged) return;
+    size_t upto = (size_t)r->diverged_step + 1;
+    if (upto < r->steps_run) r->steps_run = upto;
+    if (r->steps_run && (size_t)r->diverged_step >= r->steps_run)
+        r->diverged_step = (long)r->steps_run - 1; /* only when the initial weights were bad */
+    for (size_t k = 0; k < r->n_records; k++)
+        if (r->records[k].step > (size_t)r->diverged_step) pegr_metrics_unknown(&r->records[k].metrics);
 }
 
 pegr_status pegr_train_run(pegr_backend *b, const pegr_dataset *ds, const pegr_train_config *c,
@@ -342,6 +395,7 @@ pegr_status pegr_train_run_batch(pegr_backend *b, const pegr_dataset *ds, const 
     batch B = {.runs = runs, .n = ds->train.n, .ds = ds, .c = c, .r = r};
     /* sgd with a batch of n or more is gd exactly: no weights at all. */
     int sgd = strcmp(c->method, "sgd") == 0 && c->batch < ds->train.n;
+    int has_test = ds->test.n > 0;
     s = batch_init(&B, err);
     if (s == PEGR_OK) s = setup(b, &B, err);
 
@@ -362,42 +416,32 @@ pegr_status pegr_train_run_batch(pegr_backend *b, const pegr_dataset *ds, const 
         for (size_t k = 0; k < runs && s == PEGR_OK && log; k++) {
             if (!B.active[k]) continue;
             s = add_record(&r[k], t, t0, &B.m[k], &c[k], cb, err);
-            if (!metrics_finite(&B.m[k])) {
-                r[k].diverged = 1;
-                r[k].diverged_step = t > 0 ? (long)t - 1 : 0;
-            }
+            if (!metrics_finite(&B.m[k], has_test)) mark_diverged(&r[k], (long)t - 1);
         }
         if (s == PEGR_OK && (log || (t + 1) % DIVERGENCE_CHECK_EVERY == 0)) s = check_nonfinite(b, &B, err);
         /* A run that diverged at this step stops here: after t + 1 updates, as it would alone. */
-        for (size_t k = 0; k < runs; k++)
-            if (B.active[k] && r[k].diverged) {
-                B.active[k] = 0;
-                B.lr[k] = 0.0;
-                r[k].steps_run = t + 1;
-                active--;
-            }
+        freeze_diverged(&B, t + 1, &active);
     }
     for (size_t k = 0; k < runs; k++)
         if (B.active[k]) r[k].steps_run = t;
-    /* The metrics at the final weights of the runs that did not diverge (NaN otherwise). */
+    /* The flag is read at the end whatever the step count: a run shorter than the check interval
+     * (or its last steps since the last check) is checked here. */
+    if (s == PEGR_OK) s = check_nonfinite(b, &B, err);
+    if (s == PEGR_OK) freeze_diverged(&B, t, &active);
+    /* The metrics at the final weights of the runs that did not diverge; a non-finite one is
+     * divergence too (from the last update on). */
     if (s == PEGR_OK && active) {
         req.weights = NULL;
         req.metrics = B.m;
         s = b->ops->evaluate(b, &req, err);
-        int bad = 0;
         for (size_t k = 0; k < runs && s == PEGR_OK; k++) {
             if (!B.active[k]) continue;
             s = add_record(&r[k], t, t0, &B.m[k], &c[k], cb, err);
-            bad |= !metrics_finite(&B.m[k]);
+            if (!metrics_finite(&B.m[k], has_test)) mark_diverged(&r[k], (long)t - 1);
         }
-        if (s == PEGR_OK && bad) s = b->ops->first_nonfinite_step(b, B.bad, err);
-        for (size_t k = 0; k < runs && s == PEGR_OK && bad; k++)
-            if (B.active[k] && !metrics_finite(&B.m[k])) {
-                r[k].diverged = 1;
-                r[k].diverged_step = B.bad[k] >= 0 ? B.bad[k] : (long)t - 1;
-            }
     }
-    if (s == PEGR_OK) s = finish(b, &B, err);
+    if (s == PEGR_OK) s = finish(b, &B, t, err);
+    for (size_t k = 0; k < runs; k++) settle_diverged(&r[k]);
     double wall = pegr_now_seconds() - t0;
     for (size_t k = 0; k < runs; k++) r[k].wall_seconds = wall;
     batch_free(&B);

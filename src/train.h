@@ -21,7 +21,11 @@ typedef struct pegr_train_config {
     size_t steps;
     size_t batch;     /* sgd's mini-batch size (reshuffled each epoch) */
     size_t log_every; /* metrics every this many steps (and at the end) */
-    const char *representation; /* "auto", "primal" or "span" (math.md's dual form) */
+    const char *representation; /* "auto", "primal" or "span" (math.md's dual form); a backend
+                                   without the span form trains primal (result.span says which;
+                                   tests compare span runs against the host that way), so a
+                                   command refuses span on the host up front:
+                                   pegr_backend_check_request */
     double robust_sigmas[PEGR_MAX_ROBUST];
     size_t n_robust;
 } pegr_train_config;
@@ -50,8 +54,11 @@ typedef struct pegr_train_callbacks {
 typedef struct pegr_train_result {
     pegr_train_record *records;
     size_t n_records;
-    size_t steps_run;
-    int diverged;       /* NaN or Inf in the loss or the weights */
+    size_t steps_run;   /* updates made; a diverged run's ends with the one that diverged:
+                           diverged_step + 1 */
+    int diverged;       /* NaN or Inf in the weights or any metric, found at whatever step count
+                           (checked at the end too); its records after diverged_step hold NaN
+                           (nothing measured at non-finite weights is kept) and W is not finite */
     long diverged_step; /* the step whose update produced it (-1: none) */
     int interrupted;    /* stopped by should_stop */
     double robust_error[PEGR_MAX_ROBUST]; /* test error at each robust sigma (NaN if diverged) */

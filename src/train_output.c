@@ -1,13 +1,18 @@
 /* train_output.c: see train_output.h. */
 #include "train_output.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fsutil.h"
 #include "json.h"
+#include "metrics_summary.h"
 #include "npy.h"
 
 void pegr_data_config_json(pegr_json *j, const pegr_data_config *c)
@@ -176,15 +181,19 @@ pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c
                                      const pegr_train_result *r, size_t d, pegr_error *err)
 {
     const pegr_train_record *last = pegr_train_result_last(r);
-    int w_finite = r->W && all_finite(r->W, 2 * c->m * d);
+    int w_finite = !r->diverged && r->W && all_finite(r->W, 2 * c->m * d);
     size_t wshape[3] = {2, c->m, d};
     pegr_json j;
     pegr_json_init(&j, 1);
     pegr_json_begin_object(&j);
     pegr_json_kv_string(&j, "method", c->method);
     if (last) {
+        /* A diverged run's final numbers were measured at non-finite weights: null, never the
+         * plausible-looking values such weights give (loss ln 2, grad_norm 0, test error 1). */
+        pegr_metrics m = last->metrics;
+        if (r->diverged) pegr_metrics_unknown(&m);
         pegr_json_kv_uint(&j, "metrics_at_step", last->step);
-        pegr_train_json_metrics(&j, &last->metrics);
+        pegr_train_json_metrics(&j, &m);
     }
     pegr_json_key(&j, "robust_test_error");
     pegr_json_begin_array(&j);
@@ -214,5 +223,74 @@ pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c
     /* summary.json last: its presence says the run's files are complete. */
     if (s == PEGR_OK) s = pegr_json_write_in(&j, dir, "summary.json", err);
     pegr_json_free(&j);
+    return s;
+}
+
+/* ---- clearing a previous run -------------------------------------------------------------- */
+
+/* Every file a run writes into its directory; pegr_file_write_in's temporaries are NAME.tmp.PID. */
+static const char *const RUN_FILES[] = {"config.json", "metrics.jsonl", "metrics.csv",
+                                        "summary.json", "W.npy",        "W0.npy"};
+/* The per-method directories of `pegr train --compare`. */
+static const char *const METHOD_DIRS[] = {"gd", "sgd", "gr", "pegr"};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static int is_run_file(const char *name)
+{
+    for (size_t k = 0; k < COUNT(RUN_FILES); k++) {
+        size_t len = strlen(RUN_FILES[k]);
+        if (strncmp(name, RUN_FILES[k], len) != 0) continue;
+        if (name[len] == '\0') return 1;
+        const char *pid = name + len + 5;
+        if (strncmp(name + len, ".tmp.", 5) != 0 || *pid == '\0') continue;
+        while (*pid >= '0' && *pid <= '9') pid++;
+        if (*pid == '\0') return 1;
+    }
+    return 0;
+}
+
+/* Unlink the run files in the directory open as dfd (shown as `path` in messages). unlinkat
+ * removes a symbolic link itself, never what it points to. */
+static pegr_status clear_files_in(int dfd, const char *path, pegr_error *err)
+{
+    int scan = dup(dfd);
+    DIR *dir = scan >= 0 ? fdopendir(scan) : NULL;
+    if (!dir) {
+        if (scan >= 0) close(scan);
+        return pegr_error_set(err, PEGR_ERR_IO, "cannot list '%s' to remove a previous run's files: "
+                              "%s", path, strerror(errno));
+    }
+    pegr_status s = PEGR_OK;
+    for (struct dirent *ent; s == PEGR_OK && (ent = readdir(dir)) != NULL;)
+        if (is_run_file(ent->d_name) && unlinkat(dfd, ent->d_name, 0) != 0 && errno != ENOENT)
+            s = pegr_error_set(err, PEGR_ERR_IO, "cannot remove '%s/%s' of a previous run: %s", path,
+                               ent->d_name, strerror(errno));
+    closedir(dir);
+    return s;
+}
+
+pegr_status pegr_train_clear_outputs(const char *dir, pegr_error *err)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        /* Nothing there yet (or not a directory: creating it reports that). */
+        if (errno == ENOENT || errno == ENOTDIR) return PEGR_OK;
+        return pegr_error_set(err, PEGR_ERR_IO, "cannot open '%s' to remove a previous run's "
+                              "files: %s", dir, strerror(errno));
+    }
+    pegr_status s = clear_files_in(dfd, dir, err);
+    for (size_t k = 0; k < COUNT(METHOD_DIRS) && s == PEGR_OK; k++) {
+        /* O_NOFOLLOW: a symbolic link named like a method's directory is left alone. */
+        int sub = openat(dfd, METHOD_DIRS[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) continue; /* none (or not a directory of ours) */
+        char *path = pegr_path_join(dir, METHOD_DIRS[k]);
+        s = path ? clear_files_in(sub, path, err)
+                 : pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+        close(sub);
+        free(path);
+        /* The directory goes too when that left it empty; a user's other files keep it. */
+        if (s == PEGR_OK) (void)unlinkat(dfd, METHOD_DIRS[k], AT_REMOVEDIR);
+    }
+    close(dfd);
     return s;
 }

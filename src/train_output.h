@@ -25,6 +25,13 @@ pegr_status pegr_train_write_metrics(const char *dir, const pegr_train_result *r
 pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c,
                                      const pegr_train_result *r, size_t d, pegr_error *err);
 
+/* Before a run into `dir`: remove every file a previous run left there -- its files in dir and
+ * in the per-method directories of --compare (dir/gd, dir/sgd, dir/gr, dir/pegr, removed when
+ * that empties them), and their temporaries -- so nothing stale survives beside the new files.
+ * Only pegr's own file names are touched, symbolic links are removed and never followed, other
+ * files stay. A missing dir is fine. */
+pegr_status pegr_train_clear_outputs(const char *dir, pegr_error *err);
+
 /* The data options as resolved (the effective ||mu|| and SNR) as keys of a JSON object: in
  * config.json and in `pegr data`'s meta.json. */
 struct pegr_json;

@@ -15,6 +15,7 @@
 #include "interrupt.h"
 #include "engine.h"
 #include "fsutil.h"
+#include "metrics_summary.h"
 #include "train.h"
 #include "train_args.h"
 #include "train_output.h"
@@ -68,13 +69,15 @@ static void on_record_and_write(void *user, const pegr_train_config *c, const pe
 
 typedef struct run_outcome {
     pegr_train_result result;
-    int ok;
+    int ran; /* training started (not skipped after Ctrl-C) */
+    int ok;  /* ... and finished with its files written */
 } run_outcome;
 
 static int run_one(pegr_backend *b, const pegr_run_info *info, const pegr_dataset *ds,
                    const pegr_train_config *c, const char *dir, int quiet, run_outcome *out)
 {
     pegr_error err = {0};
+    out->ran = 1;
     pegr_status s = pegr_mkdir_p(dir, &err);
     if (s == PEGR_OK) s = pegr_train_write_config(dir, c, info, &err);
     run_state st = {dir, c->method, &out->result, !quiet && isatty(2), 0, pegr_now_seconds()};
@@ -88,30 +91,54 @@ static int run_one(pegr_backend *b, const pegr_run_info *info, const pegr_datase
     return out->ok;
 }
 
+/* One table cell: a number, or "-" where it is unknown (NaN: a diverged run's metrics). */
+static void print_cell(int width, int decimals, double v)
+{
+    if (isfinite(v)) printf(" %*.*f", width, decimals, v);
+    else printf(" %*s", width, "-");
+}
+
+/* Results only for the methods that ran to the end of their files (a method skipped after Ctrl-C
+ * or failed on the way shows nothing of a result); none at all when none did. */
 static void print_table(const char *const *methods, const run_outcome *runs, size_t count,
                         const pegr_train_config *c)
 {
+    size_t shown = 0;
+    for (size_t k = 0; k < count; k++) shown += runs[k].ok;
+    if (!shown) return;
     printf("\n%-6s %10s %9s %9s %9s %9s %9s %7s %9s %8s\n", "method", "train_loss", "train_err",
            "test_err", "gamma(+)", "gamma(-)", "rho", "steps", "diverged", "seconds");
     for (size_t k = 0; k < count; k++) {
         const pegr_train_result *r = &runs[k].result;
         const pegr_train_record *last = pegr_train_result_last(r);
+        if (!runs[k].ran) continue;
         if (!runs[k].ok || !last) {
             printf("%-6s  (failed)\n", methods[k]);
             continue;
         }
-        const pegr_metrics *m = &last->metrics;
-        printf("%-6s %10.4g %9.3f %9.3f %9.3f %9.3f %9.3f %7zu %9s %8.2f\n", methods[k], m->loss,
-               m->train_error, m->test_error, m->gamma_max[0], m->gamma_max[1], m->rho_mean,
-               r->steps_run, r->diverged ? "yes" : "no", r->wall_seconds);
+        /* A diverged run has no final metrics (its last finite record is from before): "-". */
+        pegr_metrics unknown;
+        pegr_metrics_unknown(&unknown);
+        const pegr_metrics *m = r->diverged ? &unknown : &last->metrics;
+        printf("%-6s", methods[k]);
+        if (isfinite(m->loss)) printf(" %10.4g", m->loss);
+        else printf(" %10s", "-");
+        const double cells[] = {m->train_error, m->test_error, m->gamma_max[0], m->gamma_max[1],
+                                m->rho_mean};
+        for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++) print_cell(9, 3, cells[i]);
+        printf(" %7zu %9s %8.2f\n", r->steps_run, r->diverged ? "yes" : "no", r->wall_seconds);
     }
     if (c->n_robust) {
         printf("\ntest error under input noise x + N(0, s^2 I):\n%-6s", "method");
         for (size_t i = 0; i < c->n_robust; i++) printf("   s=%-5g", c->robust_sigmas[i]);
         printf("\n");
         for (size_t k = 0; k < count; k++) {
+            if (!runs[k].ok) continue;
             printf("%-6s", methods[k]);
-            for (size_t i = 0; i < c->n_robust; i++) printf("   %7.3f", runs[k].result.robust_error[i]);
+            for (size_t i = 0; i < c->n_robust; i++) {
+                printf("  ");
+                print_cell(7, 3, runs[k].result.robust_error[i]);
+            }
             printf("\n");
         }
     }
@@ -149,6 +176,14 @@ static int run_all(const pegr_global_opts *g, const pegr_train_config *c, const 
     run_outcome runs[8];
     memset(runs, 0, sizeof runs);
     int code = PEGR_EXIT_OK;
+    /* Nothing of an older run into `out` may survive beside this one's files (a diverged run
+     * writes no W.npy; a plain run after --compare writes no out/METHOD/). */
+    if (pegr_train_clear_outputs(out, &err) != PEGR_OK) {
+        pegr_cli_error(SPEC.name, &err);
+        pegr_error_clear(&err);
+        nmethods = 0;
+        code = PEGR_EXIT_FAILURE;
+    }
     for (size_t k = 0; k < nmethods && !pegr_cli_stop_requested(); k++) {
         pegr_train_config ck = *c;
         ck.method = methods[k];
@@ -161,9 +196,11 @@ static int run_all(const pegr_global_opts *g, const pegr_train_config *c, const 
         free(dir);
     }
     print_table(methods, runs, nmethods, c);
-    printf("\nwrote %s%s\n", out, compare ? "/<method>/" : "/");
+    /* "wrote" only when every method's files were: never after a failure or an interruption. */
+    if ((code == PEGR_EXIT_OK || code == EXIT_DIVERGED) && !pegr_cli_stop_requested())
+        printf("\nwrote %s%s\n", out, compare ? "/<method>/" : "/");
     if (pegr_cli_stop_requested()) {
-        fprintf(stderr, "pegr train: interrupted; the files hold what ran\n");
+        fprintf(stderr, "pegr train: interrupted; %s holds what ran\n", out);
         code = EXIT_INTERRUPTED;
     }
     for (size_t k = 0; k < nmethods; k++) pegr_train_result_free(&runs[k].result);
@@ -234,6 +271,17 @@ int pegr_cmd_train(int argc, char **argv)
             pegr_error_clear(&err);
             return rc;
         }
+    }
+    /* What the chosen backend cannot do is refused here, not silently replaced (the host
+     * reference is fp64 and primal only); --precision counts only when given. */
+    int precision_given = 0;
+    for (size_t k = 0; k < nargs; k++)
+        if (!strcmp(args[k].name, "precision")) precision_given = args[k].seen;
+    if (pegr_backend_check_request(g.device, precision_given ? precision : NULL, c.representation,
+                                   &err) != PEGR_OK) {
+        rc = pegr_args_usage_error(&SPEC, "%s", pegr_error_message(&err));
+        pegr_error_clear(&err);
+        return rc;
     }
     return run_all(&g, &c, methods, nmethods, compare != NULL, out, precision, quiet);
 }
