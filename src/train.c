@@ -317,7 +317,8 @@ static pegr_status finish(pegr_backend *b, batch *B, size_t t, pegr_error *err)
     for (size_t k = 0; k < R && s == PEGR_OK; k++) {
         if (R > 1) memcpy(B->r[k].W, W + k * count, count * sizeof(double));
         /* Any non-finite weight is divergence, whatever the flag and the metrics said. */
-        if (!all_finite(B->r[k].W, count)) mark_diverged(&B->r[k], B->bad[k] >= 0 ? B->bad[k] : (long)t - 1);
+        if (!all_finite(B->r[k].W, count))
+            mark_diverged(&B->r[k], B->bad[k] >= 0 ? B->bad[k] : (long)t - 1);
     }
     int any = 0;
     for (size_t k = 0; k < R; k++) any |= !B->r[k].diverged;
@@ -361,7 +362,8 @@ static void settle_diverged(pegr_train_result *r)
     if (r->steps_run && (size_t)r->diverged_step >= r->steps_run)
         r->diverged_step = (long)r->steps_run - 1; /* only when the initial weights were bad */
     for (size_t k = 0; k < r->n_records; k++)
-        if (r->records[k].step > (size_t)r->diverged_step) pegr_metrics_unknown(&r->records[k].metrics);
+        if (r->records[k].step > (size_t)r->diverged_step)
+            pegr_metrics_unknown(&r->records[k].metrics);
 }
 
 pegr_status pegr_train_run(pegr_backend *b, const pegr_dataset *ds, const pegr_train_config *c,

@@ -341,6 +341,172 @@ static void test_tune_stores_parameters_and_grad_stays_exact(void **state)
     pegr_array_free(&b);
 }
 
+/* ---- pegr train reports nothing silently wrong (issue 11, items 5, 6, 9) --------------------- */
+
+static int have_device(void)
+{
+    char *out = NULL;
+    int rc = cli_run(&out, "$PEGR devices");
+    free(out);
+    return rc == 0;
+}
+
+/* $T/rel exists (a symbolic link counts as itself, not followed). */
+static int exists(const char *rel)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", cli_tmp(), rel);
+    return lstat(path, &st) == 0;
+}
+
+/* The integer after "key": in a JSON text; -1 when missing or not a number. */
+static long json_long(const char *json, const char *key)
+{
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"%s\": ", key);
+    const char *at = strstr(json, quoted);
+    if (!at) return -1;
+    char *end = NULL;
+    long v = strtol(at + strlen(quoted), &end, 10);
+    return end == at + strlen(quoted) ? -1 : v;
+}
+
+/* Issue 11's command: its weights are NaN within 8 steps, before the loop's periodic check, and
+ * the metrics at NaN weights look plausible (loss ln 2, grad_norm 0, test error 1). On the host
+ * and on the default device (the exact command) when there is one. */
+static void test_train_divergence_in_a_few_steps_exits_3(void **state)
+{
+    (void)state;
+    const char *devices[] = {"--device host", ""};
+    for (size_t k = 0; k < 2; k++) {
+        if (k == 1 && !have_device()) continue;
+        char *out = NULL;
+        int rc = cli_run(&out, "$PEGR train --method pegr --lr 10 --lam 1 --steps 8 %s --out $T/div8 "
+                               "--quiet", devices[k]);
+        if (rc != 3) fail_msg("'%s': exit %d, not 3: %s", devices[k], rc, out);
+        assert_non_null(strstr(out, "smaller --lr"));
+        if (strstr(out, "nan")) fail_msg("'%s': the table shows nan: %s", devices[k], out);
+        free(out);
+        char *summary = cli_read("div8/summary.json");
+        assert_non_null(strstr(summary, "\"diverged\": true"));
+        long steps = json_long(summary, "steps_run"), at = json_long(summary, "diverged_step");
+        if (at < 0 || steps != at + 1 || steps > 8)
+            fail_msg("'%s': steps_run %ld with diverged_step %ld", devices[k], steps, at);
+        const char *nulls[] = {"\"train_loss\": null", "\"objective\": null", "\"train_error\": null",
+                               "\"test_error\": null", "\"grad_norm\": null", "\"norm2_mean\": null"};
+        for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++)
+            if (!strstr(summary, nulls[i])) fail_msg("'%s': no %s in %s", devices[k], nulls[i], summary);
+        assert_null(strstr(summary, "0.6931"));
+        free(summary);
+        assert_false(exists("div8/W.npy"));
+    }
+}
+
+/* A rerun into a directory leaves nothing of the older run: a diverged run (no W.npy of its own)
+ * does not keep the old W.npy, --compare after a plain run and a plain run after --compare leave
+ * nothing of the other layout, stale temporaries go; a user's own files and what a symbolic link
+ * points to stay. */
+static void test_train_rerun_leaves_nothing_stale(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    const char *tiny = "$PEGR train --preset tiny --device host --quiet --out $T/re";
+    int rc = cli_run(&out, "%s --steps 20", tiny);
+    if (rc != 0) fail_msg("exit %d: %s", rc, out);
+    free(out);
+    assert_true(exists("re/W.npy"));
+    assert_int_equal(cli_run(NULL, "mkdir $T/keep && echo k > $T/keep/W.npy && ln -s $T/keep $T/re/gd "
+                                   "&& echo n > $T/re/notes.txt && echo t > $T/re/summary.json.tmp.999"),
+                     0);
+    rc = cli_run(&out, "%s --lr 50", tiny);
+    if (rc != 3) fail_msg("exit %d, not 3: %s", rc, out);
+    free(out);
+    assert_false(exists("re/W.npy"));
+    assert_false(exists("re/summary.json.tmp.999"));
+    assert_true(exists("re/W0.npy"));
+    assert_true(exists("re/notes.txt"));
+    assert_true(exists("keep/W.npy")); /* behind the link named like a method's directory */
+    assert_int_equal(cli_run(NULL, "rm $T/re/gd"), 0);
+    rc = cli_run(&out, "%s --steps 20 --compare gd,pegr", tiny);
+    if (rc != 0) fail_msg("exit %d: %s", rc, out);
+    free(out);
+    const char *files[] = {"config.json", "metrics.jsonl", "metrics.csv", "summary.json", "W.npy",
+                           "W0.npy"};
+    for (size_t k = 0; k < 6; k++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "re/%s", files[k]);
+        if (exists(rel)) fail_msg("%s of the plain run survives the --compare rerun", rel);
+        snprintf(rel, sizeof rel, "re/pegr/%s", files[k]);
+        assert_true(exists(rel));
+    }
+    rc = cli_run(&out, "%s --steps 20 --method gd", tiny);
+    if (rc != 0) fail_msg("exit %d: %s", rc, out);
+    free(out);
+    assert_false(exists("re/gd"));
+    assert_false(exists("re/pegr"));
+    assert_true(exists("re/W.npy"));
+    assert_true(exists("re/notes.txt"));
+}
+
+/* An --out that cannot be made: exit 1 with the reason, and no table of zeros, no "wrote". */
+static void test_train_failed_run_prints_no_results(void **state)
+{
+    (void)state;
+    assert_int_equal(cli_run(NULL, "echo x > $T/plainfile"), 0);
+    const char *methods[] = {"--method pegr", "--compare gd,pegr"};
+    for (size_t k = 0; k < 2; k++) {
+        char *out = NULL;
+        int rc = cli_run(&out, "$PEGR train --preset tiny --steps 5 --device host %s --quiet "
+                               "--out $T/plainfile/sub", methods[k]);
+        if (rc != 1) fail_msg("'%s': exit %d, not 1: %s", methods[k], rc, out);
+        assert_non_null(strstr(out, "plainfile/sub"));
+        if (strstr(out, "wrote") || strstr(out, "0.000") || strstr(out, "input noise"))
+            fail_msg("'%s': a failed run printed results: %s", methods[k], out);
+        free(out);
+    }
+}
+
+/* Ctrl-C during the first method of --compare: the table holds that method, nothing (no 0.000
+ * row) for the one that never ran. */
+static void test_train_interrupted_compare_shows_only_what_ran(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    int rc = cli_run(&out, "$PEGR train --preset tiny --steps 100000000 --log-every 50 --device host "
+                           "--compare gd,pegr --out $T/intc --quiet & pid=$!; sleep 1.5; "
+                           "kill -INT $pid; wait $pid");
+    if (rc != 130) fail_msg("exit %d, not 130: %s", rc, out);
+    assert_non_null(strstr(out, "\ngd "));
+    /* table rows are "%-6s": "pegr  " (the messages say "pegr train:") */
+    if (strstr(out, "\npegr  ")) fail_msg("a row for pegr, which never ran: %s", out);
+    free(out);
+}
+
+/* The host reference computes fp64 in the primal form only: asking it for fp32 or span is a
+ * usage error (exit 2, nothing written), not a silent fallback; fp64 and primal are fine. */
+static void test_train_host_refuses_fp32_and_span(void **state)
+{
+    (void)state;
+    const char *asks[][2] = {{"--device host --precision fp32", "fp64 only"},
+                             {"--precision fp32", "fp64 only"}, /* host through $PEGR_DEVICE */
+                             {"--device host --representation span", "primal form only"}};
+    for (size_t k = 0; k < 3; k++) {
+        char *out = NULL;
+        int rc = cli_run(&out, "PEGR_DEVICE=host $PEGR train --preset tiny --steps 5 %s --quiet "
+                               "--out $T/refused", asks[k][0]);
+        if (rc != 2 || !strstr(out, asks[k][1]))
+            fail_msg("'%s': exit %d: %s", asks[k][0], rc, out);
+        free(out);
+        assert_false(exists("refused"));
+    }
+    char *out = NULL;
+    int rc = cli_run(&out, "$PEGR train --preset tiny --steps 5 --device host --precision fp64 "
+                           "--representation primal --quiet --out $T/fp64");
+    if (rc != 0) fail_msg("exit %d: %s", rc, out);
+    free(out);
+}
+
 int main(void)
 {
     if (cli_setup("pegr-cli-test") != 0) return 1;
@@ -357,6 +523,11 @@ int main(void)
         cmocka_unit_test(test_train_interrupted_leaves_valid_files),
         cmocka_unit_test(test_train_help_shows_every_default),
         cmocka_unit_test(test_tune_stores_parameters_and_grad_stays_exact),
+        cmocka_unit_test(test_train_divergence_in_a_few_steps_exits_3),
+        cmocka_unit_test(test_train_rerun_leaves_nothing_stale),
+        cmocka_unit_test(test_train_failed_run_prints_no_results),
+        cmocka_unit_test(test_train_interrupted_compare_shows_only_what_ran),
+        cmocka_unit_test(test_train_host_refuses_fp32_and_span),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (cli_teardown() != 0 && rc == 0) rc = 1;

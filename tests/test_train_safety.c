@@ -127,7 +127,8 @@ static void test_host_refuses_fp32_and_span_when_asked(void **state)
     assert_int_equal(pegr_backend_check_request("host", NULL, "auto", &err), PEGR_OK);
     assert_int_equal(pegr_backend_check_request("cpu", "fp32", "span", &err), PEGR_OK);
     setenv("PEGR_DEVICE", "host", 1);
-    assert_int_equal(pegr_backend_check_request(NULL, "fp32", NULL, &err), PEGR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(pegr_backend_check_request(NULL, "fp32", NULL, &err),
+                     PEGR_ERR_INVALID_ARGUMENT);
     unsetenv("PEGR_DEVICE");
     pegr_error_clear(&err);
 }
