@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "hash.h"
 #include "program_cache.h"
+#include "safe_open.h"
 
 #ifdef PEGR_HAVE_CLBLAST
 #include <clblast_c.h>
@@ -55,6 +56,37 @@ char *pegr_tuning_path(const pegr_device_info *dev, pegr_precision precision)
     return path;
 }
 
+/* The one line a stored tuning holds; the writer and the reader both use it. */
+static int tuning_line(const size_t v[PEGR_TUNING_PARAMS], char *line, size_t cap)
+{
+    return snprintf(line, cap, "XgemmDirect %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", v[0], v[1],
+                    v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]);
+}
+
+pegr_status pegr_tuning_read(const char *path, size_t values[PEGR_TUNING_PARAMS], pegr_error *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    pegr_status s = pegr_safe_read_file(path, PEGR_SAFE_OWN, PEGR_TUNING_MAX_BYTES, &text, &len, err);
+    if (s != PEGR_OK) return s;
+    /* Exactly a candidate's line (a missing final newline is fine): nothing else is trusted. */
+    s = pegr_error_set(err, PEGR_ERR_FORMAT,
+                       "'%s' is not a tuning pegr stored: expected one line 'XgemmDirect' and %d "
+                       "values of one of pegr's candidate parameter sets",
+                       path, PEGR_TUNING_PARAMS);
+    for (size_t c = 0; c < NCANDIDATES && s != PEGR_OK; c++) {
+        char line[256];
+        size_t n = (size_t)tuning_line(CANDIDATES[c], line, sizeof line);
+        if ((len == n || len == n - 1) && memcmp(text, line, len) == 0) {
+            memcpy(values, CANDIDATES[c], sizeof CANDIDATES[c]);
+            pegr_error_clear(err);
+            s = PEGR_OK;
+        }
+    }
+    free(text);
+    return s;
+}
+
 #ifdef PEGR_HAVE_CLBLAST
 static CLBlastPrecision clblast_precision(pegr_precision p)
 {
@@ -65,19 +97,22 @@ int pegr_tuning_apply(pegr_context *ctx, pegr_precision precision)
 {
     const char *off = getenv("PEGR_NO_TUNING");
     if (off && *off && strcmp(off, "0")) return 0;
-    char *path = pegr_tuning_path(&ctx->device, precision), *text = NULL;
-    size_t len = 0, v[PEGR_TUNING_PARAMS];
+    char *path = pegr_tuning_path(&ctx->device, precision);
+    size_t v[PEGR_TUNING_PARAMS];
     int applied = 0;
-    if (path && pegr_file_read_all(path, &text, &len, NULL) == PEGR_OK &&
-        sscanf(text, "XgemmDirect %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu", &v[0], &v[1], &v[2],
-               &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]) == PEGR_TUNING_PARAMS) {
+    pegr_error err = {0};
+    pegr_status s = path ? pegr_tuning_read(path, v, &err) : PEGR_ERR_NOT_FOUND;
+    if (s == PEGR_OK) {
         applied = CLBlastOverrideParameters((cl_device_id)ctx->device.cl_device, "XgemmDirect",
                                             clblast_precision(precision), PEGR_TUNING_PARAMS, NAMES,
                                             v) == CLBlastSuccess;
         pegr_ctx_log(ctx, PEGR_LOG_INFO, "CLBlast tuning %s: %s", applied ? "applied" : "refused",
                      path);
+    } else if (s != PEGR_ERR_NOT_FOUND) {
+        pegr_ctx_log(ctx, PEGR_LOG_WARN, "ignoring the stored CLBlast tuning (%s); run `pegr tune` "
+                     "to store a new one", pegr_error_message(&err));
     }
-    free(text);
+    pegr_error_clear(&err);
     free(path);
     return applied;
 }
@@ -168,9 +203,7 @@ pegr_status pegr_tuning_run(pegr_context *ctx, pegr_precision precision, size_t 
             remove(path);
         } else {
             char line[256], *dir = pegr_cache_dir();
-            int len = snprintf(line, sizeof line, "XgemmDirect %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n",
-                               b->values[0], b->values[1], b->values[2], b->values[3], b->values[4],
-                               b->values[5], b->values[6], b->values[7], b->values[8], b->values[9]);
+            int len = tuning_line(b->values, line, sizeof line);
             pegr_error err = {0};
             if ((dir && pegr_mkdir_p(dir, &err) != PEGR_OK) ||
                 pegr_file_write_atomic(path, line, (size_t)len, &err) != PEGR_OK)

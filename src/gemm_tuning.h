@@ -20,7 +20,15 @@ typedef struct pegr_tuning_result {
 /* The stored tuning's file for this device and precision (malloc'ed), or NULL without a cache
  * directory. */
 char *pegr_tuning_path(const pegr_device_info *dev, pegr_precision precision);
-/* Apply the stored tuning, when there is one and $PEGR_NO_TUNING is unset. 1 when applied. */
+/* Read a stored tuning file (it sits in the cache directory, which others may be able to write):
+ * only a regular file of this user -- no symbolic link, FIFO or device -- of at most
+ * PEGR_TUNING_MAX_BYTES, holding exactly one of the candidate parameter sets as `pegr tune` writes
+ * it; CLBlast is never handed values pegr did not measure. PEGR_ERR_NOT_FOUND when there is no
+ * file; any other refusal is PEGR_ERR_IO or PEGR_ERR_FORMAT with the reason. */
+#define PEGR_TUNING_MAX_BYTES 4096
+pegr_status pegr_tuning_read(const char *path, size_t values[PEGR_TUNING_PARAMS], pegr_error *err);
+/* Apply the stored tuning, when there is one and $PEGR_NO_TUNING is unset. 1 when applied; a file
+ * pegr_tuning_read refuses is logged and ignored. */
 int pegr_tuning_apply(pegr_context *ctx, pegr_precision precision);
 /* Measure CLBlast's own parameters and the first max_candidates candidates (0: all of them) on
  * the GEMM shapes of a step at (n, P = 2, d, m): the span product and the two primal ones. Each

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fsutil.h"
+#include "safe_open.h"
 
 static pegr_status with_line_directive(const char *name, const char *body, size_t len, char **text,
                                        pegr_error *err)
@@ -30,7 +31,10 @@ pegr_status pegr_kernel_source_load(const char *name, char **text, pegr_error *e
         if (!path) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
         char *body = NULL;
         size_t len = 0;
-        pegr_status s = pegr_file_read_all(path, &body, &len, err);
+        /* Symbolic links are followed (a kernel checkout may use them), but only to a regular
+         * file under the cap. */
+        pegr_status s = pegr_safe_read_file(path, PEGR_SAFE_FOLLOW, PEGR_KERNEL_FILE_MAX_BYTES,
+                                            &body, &len, err);
         if (s != PEGR_OK)
             pegr_error_prefix(err, "PEGR_KERNEL_DIR is set to '%s' but kernel '%s' could not be read",
                               dir, name);

@@ -18,6 +18,7 @@
 #include "npy.h"
 
 #include "fsutil.h"
+#include "safe_open.h"
 
 #include <errno.h>
 #include <math.h>
@@ -650,50 +651,6 @@ pegr_status pegr_npy_read_mem(const void *buf, size_t len, const char *name, peg
     return PEGR_OK;
 }
 
-/* The regular-file size as a capacity hint (so the buffer is allocated once), or a default. */
-static size_t capacity_hint(FILE *f)
-{
-    struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= 0 &&
-        (uintmax_t)sb.st_size < SIZE_MAX) {
-        return (size_t)sb.st_size + 1; /* + 1: EOF is seen without growing */
-    }
-    return 65536;
-}
-
-static pegr_status read_stream(FILE *f, const char *path, unsigned char **out, size_t *out_len,
-                               pegr_error *err)
-{
-    size_t cap = capacity_hint(f), len = 0;
-    unsigned char *buf = malloc(cap);
-    if (!buf) {
-        return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "cannot allocate %zu bytes to read '%s'",
-                              cap, path);
-    }
-    for (;;) {
-        if (len == cap) {
-            unsigned char *grown = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-            if (!grown) {
-                free(buf);
-                return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "'%s': file too large to read",
-                                      path);
-            }
-            buf = grown;
-            cap *= 2;
-        }
-        len += fread(buf + len, 1, cap - len, f);
-        if (ferror(f)) {
-            int e = errno;
-            free(buf);
-            return pegr_error_set(err, PEGR_ERR_IO, "cannot read '%s': %s", path, strerror(e));
-        }
-        if (feof(f)) break;
-    }
-    *out = buf;
-    *out_len = len;
-    return PEGR_OK;
-}
-
 pegr_status pegr_npy_read(const char *path, pegr_array *out, pegr_error *err)
 {
     if (out) memset(out, 0, sizeof *out);
@@ -701,12 +658,15 @@ pegr_status pegr_npy_read(const char *path, pegr_array *out, pegr_error *err)
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                               "pegr_npy_read needs a path and an output array");
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) return pegr_error_set(err, PEGR_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    unsigned char *buf = NULL;
+    /* A regular file (read in one allocation of its size) or a pipe such as <(cmd); never a
+     * device: a path that is (or links to) /dev/zero would otherwise be read until memory runs
+     * out. A FIFO is opened without blocking, so one nobody writes to reads as empty. */
+    char *buf = NULL;
     size_t len = 0;
-    pegr_status st = read_stream(f, path, &buf, &len, err);
-    fclose(f); /* read-only: nothing to lose if close fails */
+    pegr_status st = pegr_safe_read_file(path, PEGR_SAFE_FOLLOW | PEGR_SAFE_ALLOW_PIPE, SIZE_MAX,
+                                         &buf, &len, err);
+    if (st == PEGR_ERR_NOT_FOUND)
+        return pegr_error_set(err, PEGR_ERR_IO, "cannot open '%s': %s", path, strerror(ENOENT));
     if (st != PEGR_OK) return st;
     st = pegr_npy_read_mem(buf, len, path, out, err);
     free(buf);

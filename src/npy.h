@@ -25,7 +25,10 @@ typedef struct pegr_array {
 /* Read a .npy file (format 1.0, 2.0 and 3.0 headers; little-endian or byte-order-free '|'
  * float32/float64 and int8/16/32/64, uint8; C order). Every value must be finite. `out` is
  * overwritten (not freed first); on failure it is left zeroed. int64 values beyond 2^53 are rounded
- * to the nearest double. Errors: PEGR_ERR_IO (open/read), PEGR_ERR_FORMAT (malformed file),
+ * to the nearest double. path must be a regular file (symbolic links followed) or a pipe, as from
+ * <(cmd); a device such as /dev/zero is refused without reading it, and a FIFO is opened without
+ * blocking (one nobody writes to reads as empty). Errors: PEGR_ERR_IO (open/read, not a regular
+ * file or pipe), PEGR_ERR_FORMAT (malformed file),
  * PEGR_ERR_UNSUPPORTED (dtype, byte order, Fortran order, version, > PEGR_NPY_MAX_DIMS dims),
  * PEGR_ERR_NONFINITE (NaN/Inf, naming the flat index), PEGR_ERR_NO_MEMORY. */
 pegr_status pegr_npy_read(const char *path, pegr_array *out, pegr_error *err);

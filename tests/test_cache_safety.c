@@ -1,6 +1,7 @@
 /* test_cache_safety.c: the kernel binary cache on a real device (PoCL in CI) with entries someone
  * tampered with: a key field rewritten (the binary of another program), a FIFO and a symbolic link
- * to /dev/zero named like an entry. Each case runs in a forked child under an alarm, so a hang or
+ * to /dev/zero named like an entry; and the same odd files as the other files pegr reads from
+ * directories others may write (the stored CLBlast tuning, $PEGR_KERNEL_DIR, .npy inputs). Each case runs in a forked child under an alarm, so a hang or
  * a crash in the driver fails that case instead of blocking or killing the suite; the child does
  * all of its OpenCL itself (no OpenCL may run in a process before it forks). Every case must end
  * with a working program, compiled from source, and the entry rewritten. Exits 77 (skip) only
@@ -20,8 +21,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "gemm_tuning.h"
+#include "kernel_source.h"
+#include "npy.h"
 #include "pegr/pegr.h"
 
 /* In the child: report and exit 1 (cmocka's asserts would unwind into the child's copy of the
@@ -113,13 +118,12 @@ static void check_recovered(pegr_context *ctx, const char *path)
     check_smoke_works(ctx);
 }
 
-/* The child: its own device list and context, then the case; exit 0 when it passed. */
-static void child(void (*fn)(pegr_context *ctx))
+/* The device case the next forked child runs. */
+static void (*device_case)(pegr_context *ctx);
+
+/* A device case's child: its own device list and context, then the case. */
+static void device_child(void)
 {
-    alarm(CHILD_SECONDS);
-    setenv("PEGR_CACHE_DIR", cache_dir, 1);
-    unsetenv("PEGR_NO_CACHE");
-    unsetenv("PEGR_KERNEL_DIR");
     pegr_device_info *list = NULL;
     size_t count = 0;
     if (pegr_device_list(&list, &count, NULL) != PEGR_OK) _exit(CHILD_SKIP);
@@ -127,10 +131,9 @@ static void child(void (*fn)(pegr_context *ctx))
     opts.log = on_log;
     pegr_context *ctx = NULL;
     CHECK(pegr_context_create(&list[0], &opts, &ctx, NULL) == PEGR_OK);
-    fn(ctx);
+    device_case(ctx);
     pegr_context_destroy(ctx);
     pegr_device_list_free(list);
-    _exit(0);
 }
 
 static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
@@ -141,14 +144,23 @@ static int remove_one(const char *path, const struct stat *st, int type, struct 
     return remove(path);
 }
 
-static void run_case(void (*fn)(pegr_context *ctx))
+/* Run body in a forked child under an alarm, with a fresh cache directory in $PEGR_CACHE_DIR (and
+ * in cache_dir); the case passes when the child exits 0, is skipped on CHILD_SKIP. */
+static void forked(void (*body)(void))
 {
     snprintf(cache_dir, sizeof cache_dir, "/tmp/pegr-cache-safety-XXXXXX");
     assert_non_null(mkdtemp(cache_dir));
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0) child(fn);
+    if (pid == 0) {
+        alarm(CHILD_SECONDS);
+        setenv("PEGR_CACHE_DIR", cache_dir, 1);
+        unsetenv("PEGR_NO_CACHE");
+        unsetenv("PEGR_KERNEL_DIR");
+        body();
+        _exit(0);
+    }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) assert_int_equal(errno, EINTR);
     assert_int_equal(nftw(cache_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS), 0);
@@ -158,6 +170,12 @@ static void run_case(void (*fn)(pegr_context *ctx))
                  WTERMSIG(status) == SIGALRM ? "it hung" : "it crashed");
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void run_case(void (*fn)(pegr_context *ctx))
+{
+    device_case = fn;
+    forked(device_child);
 }
 
 /* (a) The fp64 program's entry copied under the fp32 program's name, its key field rewritten to
@@ -277,12 +295,181 @@ static void test_symlink_to_dev_zero_is_refused_quickly(void **state)
     run_case(dev_zero_entry);
 }
 
+/* Sibling files read from directories others may write. */
+
+/* A file named path that is each odd thing in turn -- a FIFO nobody writes to, a symbolic link to
+ * /dev/zero -- must be refused by `reader` (0 = refused) quickly (the child's alarm) and without a
+ * large allocation; the address space is capped 256 MiB above its use meanwhile, so a regression
+ * fails here instead of taking the machine's memory. */
+static void check_odd_files_refused(const char *path, int (*reader)(const char *path))
+{
+    struct rlimit rl;
+    CHECK(getrlimit(RLIMIT_AS, &rl) == 0);
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned long vm_kib = 0;
+    while (f && fgets(line, sizeof line, f) && sscanf(line, "VmSize: %lu kB", &vm_kib) != 1) {}
+    if (f) fclose(f);
+    rlim_t cap = ((rlim_t)vm_kib + (256UL << 10)) * 1024;
+    if (vm_kib && (rl.rlim_max == RLIM_INFINITY || cap < rl.rlim_max)) rl.rlim_cur = cap;
+    CHECK(setrlimit(RLIMIT_AS, &rl) == 0);
+
+    unlink(path);
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK(reader(path) == 0);
+    CHECK(unlink(path) == 0);
+    CHECK(symlink("/dev/zero", path) == 0);
+    long before = peak_rss_kib();
+    CHECK(reader(path) == 0);
+    CHECK(peak_rss_kib() - before < 16 * 1024);
+    CHECK(unlink(path) == 0);
+}
+
+/* The stored CLBlast tuning (in the cache directory): FIFO, /dev/zero, and values pegr never
+ * measured are refused; a candidate pegr stores is applied. */
+static pegr_context *tuning_ctx;
+
+static int apply_tuning(const char *path)
+{
+    (void)path;
+    return pegr_tuning_apply(tuning_ctx, PEGR_FP32);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    unlink(path);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0);
+}
+
+static void tuning_files(pegr_context *ctx)
+{
+#ifndef PEGR_HAVE_CLBLAST
+    (void)ctx;
+    _exit(CHILD_SKIP);
+#else
+    unsetenv("PEGR_NO_TUNING");
+    tuning_ctx = ctx;
+    char *path = pegr_tuning_path(pegr_context_device(ctx), PEGR_FP32);
+    CHECK(path != NULL);
+    check_odd_files_refused(path, apply_tuning);
+    /* Values CLBlast would be handed blindly before: zeros (divisions by a tile size of 0), and a
+     * sign that %zu turns into 2^64 - 1. */
+    write_text(path, "XgemmDirect 0 0 0 0 0 0 0 0 0 0\n");
+    CHECK(apply_tuning(path) == 0);
+    write_text(path, "XgemmDirect -1 8 8 8 8 1 1 1 1 1\n");
+    CHECK(apply_tuning(path) == 0);
+    /* What `pegr tune` stores: the first candidate. */
+    write_text(path, "XgemmDirect 8 8 8 8 8 1 1 1 1 1\n");
+    CHECK(apply_tuning(path) == 1);
+    free(path);
+#endif
+}
+
+static void test_stored_tuning_refuses_fifo_dev_zero_and_unknown_values(void **state)
+{
+    (void)state;
+    run_case(tuning_files);
+}
+
+/* $PEGR_KERNEL_DIR: a FIFO or a link to /dev/zero named like a kernel is refused; a symbolic link
+ * to a regular .cl file still works. */
+static int load_kernel(const char *path)
+{
+    char *text = NULL;
+    pegr_error err = {0};
+    pegr_status s = pegr_kernel_source_load(strrchr(path, '/') + 1, &text, &err);
+    if (s != PEGR_OK) fprintf(stderr, "refused: %s\n", pegr_error_message(&err));
+    pegr_error_clear(&err);
+    free(text);
+    return s == PEGR_OK;
+}
+
+static void kernel_dir_files(void)
+{
+    setenv("PEGR_KERNEL_DIR", cache_dir, 1);
+    char *path = in_cache("smoke.cl");
+    check_odd_files_refused(path, load_kernel);
+    char *real = in_cache("real.cl");
+    write_text(real, "__kernel void k(__global float *x) { x[0] = 1; }\n");
+    CHECK(symlink(real, path) == 0);
+    CHECK(load_kernel(path) == 1);
+    free(real);
+    free(path);
+}
+
+static void test_kernel_dir_refuses_fifo_and_dev_zero(void **state)
+{
+    (void)state;
+    forked(kernel_dir_files);
+}
+
+/* .npy inputs: a FIFO nobody writes to (read as empty) and a link to /dev/zero are refused; a pipe
+ * with a writer (as from <(cmd)) is still read. */
+static int read_npy(const char *path)
+{
+    pegr_array a;
+    pegr_error err = {0};
+    pegr_status s = pegr_npy_read(path, &a, &err);
+    if (s != PEGR_OK) fprintf(stderr, "refused: %s\n", pegr_error_message(&err));
+    pegr_error_clear(&err);
+    pegr_array_free(&a);
+    return s == PEGR_OK;
+}
+
+static void npy_files(void)
+{
+    char *path = in_cache("X.npy");
+    check_odd_files_refused(path, read_npy);
+    /* A pipe with a writer, as bash's <(cmd) passes one: /dev/fd/N of a pipe a child writes a
+     * real .npy into. */
+    char *real = in_cache("real.npy");
+    const double v[3] = {1, 2, 3};
+    const size_t shape[1] = {3};
+    CHECK(pegr_npy_write(real, v, 1, shape, 0, NULL) == PEGR_OK);
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t writer = fork();
+    CHECK(writer >= 0);
+    if (writer == 0) {
+        close(fds[0]);
+        FILE *in = fopen(real, "rb");
+        char buf[4096];
+        size_t n = in ? fread(buf, 1, sizeof buf, in) : 0;
+        _exit(n > 0 && write(fds[1], buf, n) == (ssize_t)n ? 0 : 1);
+    }
+    close(fds[1]);
+    char fd_path[32];
+    snprintf(fd_path, sizeof fd_path, "/dev/fd/%d", fds[0]);
+    pegr_array a;
+    pegr_error err = {0};
+    pegr_status s = pegr_npy_read(fd_path, &a, &err);
+    if (s != PEGR_OK) fprintf(stderr, "pipe: %s\n", pegr_error_message(&err));
+    pegr_error_clear(&err);
+    CHECK(s == PEGR_OK && a.size == 3 && a.data[2] == 3.0);
+    pegr_array_free(&a);
+    close(fds[0]);
+    int status = 0;
+    CHECK(waitpid(writer, &status, 0) == writer && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    free(real);
+    free(path);
+}
+
+static void test_npy_input_refuses_fifo_and_dev_zero(void **state)
+{
+    (void)state;
+    forked(npy_files);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_entry_with_rewritten_key_is_rebuilt_and_works),
         cmocka_unit_test(test_fifo_entry_does_not_hang_and_is_replaced),
         cmocka_unit_test(test_symlink_to_dev_zero_is_refused_quickly),
+        cmocka_unit_test(test_stored_tuning_refuses_fifo_dev_zero_and_unknown_values),
+        cmocka_unit_test(test_kernel_dir_refuses_fifo_and_dev_zero),
+        cmocka_unit_test(test_npy_input_refuses_fifo_and_dev_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
