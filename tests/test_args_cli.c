@@ -16,7 +16,7 @@
 #include "cli_support.h"
 
 /* A tiny sweep that trains in a second, should a bad value be taken for a good one. */
-#define SWEEP "timeout 60 $PEGR sweep --preset tiny --steps 5 --methods gd --seeds 0 --grid n=20 "
+#define SWEEP "timeout 30 $PEGR sweep --preset tiny --steps 5 --methods gd --seeds 0 --grid n=20 "
 
 /* Run `line`; it must exit 2 and say every one of the NULL-terminated words. */
 static void expect_usage_error(const char *line, ...)
@@ -36,11 +36,11 @@ static void test_steps_with_a_leading_space_and_sign_is_refused(void **state)
 {
     (void)state;
     /* was: 2^64-1 steps (strtoull skips the space and wraps -1) */
-    expect_usage_error("timeout 60 $PEGR train --preset tiny --device host --out $T/steps --steps ' -1'",
+    expect_usage_error("timeout 30 $PEGR train --preset tiny --device host --out $T/steps --steps ' -1'",
                        "--steps", "an integer from 0 to 18446744073709551615", "' -1'", NULL);
-    expect_usage_error("timeout 60 $PEGR train --preset tiny --device host --out $T/steps --steps=-1",
+    expect_usage_error("timeout 30 $PEGR train --preset tiny --device host --out $T/steps --steps=-1",
                        "--steps", "an integer from 0", NULL);
-    expect_usage_error("timeout 60 $PEGR train --preset tiny --device host --out $T/steps --lr ' 0.1'",
+    expect_usage_error("timeout 30 $PEGR train --preset tiny --device host --out $T/steps --lr ' 0.1'",
                        "--lr", "a finite number", NULL);
 }
 
@@ -48,9 +48,9 @@ static void test_m_minus_one_is_a_usage_error_not_out_of_memory(void **state)
 {
     (void)state;
     /* was: m = 2^64-1, then "out of memory for W" with exit 1 */
-    expect_usage_error("timeout 60 $PEGR train --preset tiny --device host --out $T/m --m ' -1'", "--m",
+    expect_usage_error("timeout 30 $PEGR train --preset tiny --device host --out $T/m --m ' -1'", "--m",
                        "an integer from 1 to", NULL);
-    expect_usage_error("timeout 60 $PEGR train --preset tiny --device host --out $T/m --m 0", "--m",
+    expect_usage_error("timeout 30 $PEGR train --preset tiny --device host --out $T/m --m 0", "--m",
                        "an integer from 1 to", NULL);
 }
 
