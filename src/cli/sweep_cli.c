@@ -39,7 +39,7 @@ static void record_spec_args(sweep_cli *cli, const pegr_arg *args, size_t nargs,
                              char **argv)
 {
     cli->spec_argc = 0;
-    for (int i = 1; i < argc && cli->spec_argc + 2 <= SWEEP_MAX_ARGV; i++) {
+    for (int i = 1; i < argc; i++) { /* argc <= SWEEP_MAX_ARGV: room for every one */
         const char *a = argv[i];
         const char *name = a + 2;
         size_t len = strcspn(name, "=");
@@ -56,11 +56,69 @@ static void record_spec_args(sweep_cli *cli, const pegr_arg *args, size_t nargs,
     }
 }
 
+/* A value with a control character (newline, CR, tab, ESC, DEL, ...) would break the line
+ * structure of sweep.args and of the emitted scripts (a newline there starts a command): refused
+ * in every argument, naming the option it belongs to. -1 to go on, else the exit code. */
+static int refuse_control_characters(const pegr_command_spec *cmd, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const unsigned char *p = (const unsigned char *)argv[i];
+        while (*p && *p >= 0x20 && *p != 0x7f) p++;
+        if (!*p) continue;
+        const char *name = argv[i];
+        int len = (int)strcspn(name, "=");
+        if (strncmp(name, "--", 2) != 0 && i > 1 && !strncmp(argv[i - 1], "--", 2)) {
+            name = argv[i - 1];
+            len = (int)strlen(name);
+        } else if (strncmp(name, "--", 2) != 0) {
+            name = "an argument";
+            len = (int)strlen(name);
+        }
+        return pegr_args_usage_error(cmd, "%.*s: the value holds the control character 0x%02x "
+                                     "(newline, tab, escape, ...); a sweep's values are written "
+                                     "into sweep.args and the emitted shell scripts, one a line, "
+                                     "and may not hold one", len, name, *p);
+    }
+    return -1;
+}
+
+/* --methods' comma list into spec->methods (static strings), each method once. */
+static int parse_methods(const pegr_command_spec *cmd, const char *text, sweep_spec *spec)
+{
+    static const char *const known[] = {"gd", "sgd", "gr", "pegr"};
+    spec->nmethods = 0;
+    for (const char *p = text;;) {
+        size_t len = strcspn(p, ","), k = 0;
+        while (k < 4 && (strlen(known[k]) != len || strncmp(known[k], p, len))) k++;
+        if (k == 4)
+            return pegr_args_usage_error(cmd, "--methods takes gd, sgd, gr, pegr, not '%.*s'",
+                                         (int)len, p);
+        for (size_t m = 0; m < spec->nmethods; m++)
+            if (spec->methods[m] == known[k])
+                return pegr_args_usage_error(cmd, "--methods names '%s' twice (each run once)",
+                                             known[k]);
+        spec->methods[spec->nmethods++] = known[k]; /* 4 known, each once: room enough */
+        if (p[len] == '\0') return -1;
+        p += len + 1;
+    }
+}
+
 int sweep_parse_cli(int argc, char **argv, sweep_cli *cli)
 {
-    const pegr_command_spec *cmd = &SWEEP_COMMAND;
+    return sweep_parse_cli_as(&SWEEP_COMMAND, argc, argv, cli);
+}
+
+int sweep_parse_cli_as(const pegr_command_spec *cmd, int argc, char **argv, sweep_cli *cli)
+{
     memset(cli, 0, sizeof *cli);
     sweep_spec *spec = &cli->spec;
+    spec->cmd = cmd;
+    /* argv beyond this would be dropped from sweep.args (and the grid arguments' copy) */
+    if (argc > SWEEP_MAX_ARGV)
+        return pegr_args_usage_error(cmd, "too many arguments (%d; at most %d)", argc - 1,
+                                     SWEEP_MAX_ARGV - 1);
+    int rc = refuse_control_characters(cmd, argc, argv);
+    if (rc >= 0) return rc;
     spec->preset = pegr_cli_find_preset(argc, argv);
     if (!pegr_cli_apply_preset(spec->preset, &spec->base))
         return pegr_args_usage_error(cmd, "--preset must be one of " PEGR_PRESETS ", not '%s'",
@@ -68,7 +126,7 @@ int sweep_parse_cli(int argc, char **argv, sweep_cli *cli)
     /* the grid arguments, out of argv */
     char *rest[SWEEP_MAX_ARGV];
     int nrest = 0;
-    for (int i = 0; i < argc && nrest < SWEEP_MAX_ARGV; i++) {
+    for (int i = 0; i < argc; i++) {
         const char *grid = NULL;
         if (i > 0 && !strcmp(argv[i], "--grid")) {
             if (i + 1 >= argc) return pegr_args_usage_error(cmd, "--grid needs NAME=VALUES");
@@ -82,7 +140,8 @@ int sweep_parse_cli(int argc, char **argv, sweep_cli *cli)
         }
         if (spec->naxes == SWEEP_MAX_AXES)
             return pegr_args_usage_error(cmd, "at most %d grid axes", SWEEP_MAX_AXES);
-        const char *msg = sweep_parse_axis(grid, &spec->axes[spec->naxes]);
+        char buf[256];
+        const char *msg = sweep_parse_axis(grid, &spec->axes[spec->naxes], buf, sizeof buf);
         if (msg) return pegr_args_usage_error(cmd, "--grid '%s': %s", grid, msg);
         for (size_t a = 0; a < spec->naxes; a++)
             if (!strcmp(spec->axes[a].name, spec->axes[spec->naxes].name))
@@ -122,27 +181,30 @@ int sweep_parse_cli(int argc, char **argv, sweep_cli *cli)
     size_t nargs = 0;
     while (args[nargs].name) nargs++;
     nargs += pegr_cli_experiment_args(&spec->base, &sigmas, args + nargs);
-    int rc = pegr_args_parse(cmd, args, nargs, nrest, rest);
+    rc = pegr_args_parse(cmd, args, nargs, nrest, rest);
     if (rc >= 0) return rc;
     rc = pegr_cli_finish_experiment_args(cmd, args, nargs, &spec->base, sigmas);
     if (rc >= 0) return rc;
     if (!cli->out) return pegr_args_usage_error(cmd, "--out DIR is required");
-    const char *msg = sweep_parse_seeds(seeds, spec);
-    if (msg) return pegr_args_usage_error(cmd, "--seeds '%s': %s", seeds, msg);
-    static char method_buf[128];
-    snprintf(method_buf, sizeof method_buf, "%s", methods);
-    char *save = NULL;
-    spec->nmethods = 0;
-    for (char *t = strtok_r(method_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (strcmp(t, "gd") && strcmp(t, "sgd") && strcmp(t, "gr") && strcmp(t, "pegr"))
-            return pegr_args_usage_error(cmd, "--methods takes gd, sgd, gr, pegr, not '%s'", t);
-        if (spec->nmethods == SWEEP_MAX_METHODS)
-            return pegr_args_usage_error(cmd, "at most %d methods", SWEEP_MAX_METHODS);
-        spec->methods[spec->nmethods++] = t;
+    /* a fixed --snr wins over a --mu-norm axis (and a fixed --mu-norm is ignored beside an snr
+     * axis): every value would be the same run; pegr train refuses the pair too */
+    for (size_t a = 0; a < spec->naxes; a++) {
+        const char *name = spec->axes[a].name;
+        const char *other = !strcmp(name, "mu-norm") ? "snr" : !strcmp(name, "snr") ? "mu-norm" : NULL;
+        for (size_t k = 0; other && k < nargs; k++)
+            if (!strcmp(args[k].name, other) && args[k].seen)
+                return pegr_args_usage_error(cmd, "give --%s or a --grid over %s, not both",
+                                             other, name);
     }
-    if (!spec->nmethods) return pegr_args_usage_error(cmd, "--methods needs at least one method");
+    char buf[256];
+    const char *msg = sweep_parse_seeds(seeds, spec, buf, sizeof buf);
+    if (msg) return pegr_args_usage_error(cmd, "--seeds '%s': %s", seeds, msg);
+    rc = parse_methods(cmd, methods, spec);
+    if (rc >= 0) return rc;
     record_spec_args(cli, args, nargs, argc, argv);
     spec->precision = cli->precision;
+    rc = sweep_check_axes(spec);
+    if (rc != PEGR_EXIT_OK) return rc;
     /* every run's configuration must be valid before anything starts */
     for (size_t k = 0; k < sweep_run_count(spec); k++) {
         pegr_train_config c;

@@ -22,8 +22,9 @@ char *sweep_csv_header(const sweep_spec *spec)
     FILE *f = open_memstream(&s, &len);
     if (!f) return NULL;
     fprintf(f, "run_id,method,seed,%s,%s", PARAM_COLUMNS, METRIC_COLUMNS);
-    for (size_t k = 0; k < spec->base.n_robust; k++)
-        fprintf(f, ",robust_test_error_%g", spec->base.robust_sigmas[k]);
+    double sigmas[SWEEP_MAX_ROBUST_COLUMNS];
+    size_t nsig = sweep_robust_columns(spec, sigmas);
+    for (size_t k = 0; k < nsig; k++) fprintf(f, ",robust_test_error_%g", sigmas[k]);
     fprintf(f, ",steps_run,diverged,representation,device,wall_seconds\n");
     fclose(f);
     return s;
@@ -47,6 +48,12 @@ static void csv_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* row.csv's fields: run_id, method, seed, the PARAM_COLUMNS, the METRIC_COLUMNS, one robust error
+ * per sigma of the run, then the TAIL_FIELDS (steps_run, diverged, representation, device,
+ * wall_seconds). */
+#define HEAD_FIELDS (3 + 16 + 11)
+#define TAIL_FIELDS 5
+
 pegr_status sweep_write_row(const char *run_dir, const char *id, const pegr_train_config *c,
                             const pegr_train_result *r, const pegr_run_info *info, pegr_error *err)
 {
@@ -69,7 +76,10 @@ pegr_status sweep_write_row(const char *run_dir, const char *id, const pegr_trai
     csv_num(f, c->lam);
     csv_num(f, c->lr);
     fprintf(f, ",%zu,%zu", c->steps, c->batch);
-    const pegr_train_record *last = pegr_train_result_last(r);
+    /* A diverged run has no final metrics: the last record's numbers (a loss of ln 2 from NaN
+     * margins, a gradient norm of 0, a test error of 1) look like results and are not. Its metric
+     * and robust fields are empty (NaN), as for a run without records; `diverged` says why. */
+    const pegr_train_record *last = r->diverged ? NULL : pegr_train_result_last(r);
     pegr_metrics m;
     if (last) m = last->metrics;
     else memset(&m, 0xff, sizeof m); /* all NaN */
@@ -77,7 +87,7 @@ pegr_status sweep_write_row(const char *run_dir, const char *id, const pegr_trai
                         m.gamma_max[0], m.gamma_max[1], m.gamma_mean,  m.rho_mean,
                         m.norm2_mean,   m.norm2_var,    m.grad_norm};
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) csv_num(f, v[k]);
-    for (size_t k = 0; k < c->n_robust; k++) csv_num(f, r->robust_error[k]);
+    for (size_t k = 0; k < c->n_robust; k++) csv_num(f, r->diverged ? NAN : r->robust_error[k]);
     fprintf(f, ",%zu,%d,%s", r->steps_run, r->diverged, r->span ? "span" : "primal");
     csv_str(f, info->device);
     csv_num(f, r->wall_seconds);
@@ -88,63 +98,237 @@ pegr_status sweep_write_row(const char *run_dir, const char *id, const pegr_trai
     return st;
 }
 
-/* DIR/runs/ID/row.csv, or NULL. */
-static char *read_row(const char *dir, const char *id)
+/* DIR/runs/ID/row.csv (malloc'ed; NULL when out of memory). */
+static char *row_path(const char *dir, const char *id)
 {
-    char rel[600];
-    snprintf(rel, sizeof rel, "runs/%s/row.csv", id);
-    char *path = pegr_path_join(dir, rel), *data = NULL;
+    char *runs = pegr_path_join(dir, "runs");
+    char *run = runs ? pegr_path_join(runs, id) : NULL;
+    char *path = run ? pegr_path_join(run, "row.csv") : NULL;
+    free(runs);
+    free(run);
+    return path;
+}
+
+/* One field of a row: its text as written (quotes included). */
+typedef struct csv_field {
+    const char *start;
+    size_t len;
+} csv_field;
+
+/* Split one CSV line (no newline) at the commas outside quotes. Returns the number of fields (at
+ * most max are stored), or 0 for an unbalanced quote. */
+static size_t split_fields(const char *line, size_t len, csv_field *fields, size_t max)
+{
+    size_t n = 0, start = 0;
+    int quoted = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && line[i] == '"') quoted = !quoted;
+        if (i < len && (quoted || line[i] != ',')) continue;
+        if (n < max) fields[n] = (csv_field){line + start, i - start};
+        n++;
+        start = i + 1;
+    }
+    return quoted ? 0 : n;
+}
+
+/* Is `text` run k's row as sweep_write_row writes it: one complete line (with its newline), the
+ * run's id first, as many fields as the header has for the run's robust sigmas? The fields go to
+ * `fields` (room for HEAD_FIELDS + PEGR_MAX_ROBUST + TAIL_FIELDS). NULL, or why not. */
+static const char *check_row(const char *text, size_t len, const char *id,
+                             const pegr_train_config *c, csv_field *fields, char *why,
+                             size_t why_len)
+{
+    if (len == 0) return "empty";
+    if (strlen(text) != len) return "holds a NUL byte";
+    const char *nl = strchr(text, '\n');
+    if (!nl) return "truncated (no newline at the end of the row)";
+    if ((size_t)(nl - text) + 1 != len) return "holds more than one line";
+    size_t want = HEAD_FIELDS + c->n_robust + TAIL_FIELDS;
+    size_t n = split_fields(text, (size_t)(nl - text), fields, want);
+    if (n != want) {
+        snprintf(why, why_len, "has %zu fields, not the %zu of the run's columns (truncated or "
+                 "from another sweep)", n, want);
+        return why;
+    }
+    if (fields[0].len != strlen(id) || strncmp(fields[0].start, id, fields[0].len)) {
+        snprintf(why, why_len, "is the row of run '%.*s', not of %s", (int)fields[0].len,
+                 fields[0].start, id);
+        return why;
+    }
+    return NULL;
+}
+
+/* Read and check run k's row in dir. 1: valid (its fields in `fields`, its text in *text,
+ * malloc'ed); 0: no row; -1: a row that is not valid (said on stderr, naming the file). */
+static int read_row(const char *cmd_name, const char *dir, const char *id, const pegr_train_config *c, char **text, csv_field *fields)
+{
+    char *path = row_path(dir, id);
     size_t len = 0;
-    if (path && pegr_file_read_all(path, &data, &len, NULL) != PEGR_OK) data = NULL;
+    *text = NULL;
+    pegr_error err = {0};
+    if (!path || pegr_file_read_all(path, text, &len, &err) != PEGR_OK) {
+        free(path);
+        pegr_error_clear(&err);
+        return 0; /* missing (or unreadable: reported as missing) */
+    }
+    char why[160];
+    const char *bad = check_row(*text, len, id, c, fields, why, sizeof why);
+    if (bad) {
+        if (cmd_name) fprintf(stderr, "pegr %s: %s %s; not merged\n", cmd_name, path, bad);
+        free(*text);
+        *text = NULL;
+    }
     free(path);
-    return data;
+    return bad ? -1 : 1;
+}
+
+int sweep_run_is_done(const sweep_spec *spec, size_t k, const char *out_dir)
+{
+    char id[SWEEP_ID_MAX + 1];
+    sweep_run_id(spec, k, id, sizeof id);
+    pegr_train_config c;
+    if (sweep_run_config(spec, k, &c) != PEGR_EXIT_OK) return 0;
+    csv_field fields[HEAD_FIELDS + PEGR_MAX_ROBUST + TAIL_FIELDS];
+    char *text = NULL;
+    int r = read_row(NULL, out_dir, id, &c, &text, fields);
+    free(text);
+    return r == 1;
+}
+
+/* Write run k's row into f with its robust errors in the header's columns (sigmas[0..nsig)): a
+ * run of a robust-sigmas axis has only its own sigma's; the other columns stay empty. */
+static void put_row(FILE *f, const pegr_train_config *c, const csv_field *fields,
+                    const double *sigmas, size_t nsig)
+{
+    for (size_t i = 0; i < HEAD_FIELDS; i++)
+        fprintf(f, "%s%.*s", i ? "," : "", (int)fields[i].len, fields[i].start);
+    for (size_t j = 0; j < nsig; j++) {
+        fputc(',', f);
+        for (size_t r = 0; r < c->n_robust; r++)
+            if (c->robust_sigmas[r] == sigmas[j])
+                fprintf(f, "%.*s", (int)fields[HEAD_FIELDS + r].len, fields[HEAD_FIELDS + r].start);
+    }
+    for (size_t i = HEAD_FIELDS + c->n_robust; i < HEAD_FIELDS + c->n_robust + TAIL_FIELDS; i++)
+        fprintf(f, ",%.*s", (int)fields[i].len, fields[i].start);
+    fputc('\n', f);
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_ids(char **ids, size_t total)
+{
+    for (size_t k = 0; ids && k < total; k++) free(ids[k]);
+    free(ids);
+}
+
+/* The ids of the sweep's runs into *out (total of them, malloc'ed), checked to be distinct: a
+ * results.csv never holds one id twice. (Parsing refuses what would repeat an id -- a seed, a
+ * method or a grid value given twice -- so this guards the merge against a future id scheme.) */
+static pegr_status distinct_ids(const sweep_spec *spec, size_t total, char ***out, pegr_error *err)
+{
+    size_t room = total ? total : 1;
+    char **ids = calloc(room, sizeof *ids), **sorted = malloc(room * sizeof *sorted);
+    pegr_status s = ids && sorted ? PEGR_OK : PEGR_ERR_NO_MEMORY;
+    for (size_t k = 0; s == PEGR_OK && k < total; k++) {
+        char id[SWEEP_ID_MAX + 1];
+        sweep_run_id(spec, k, id, sizeof id);
+        if (!(ids[k] = strdup(id))) s = PEGR_ERR_NO_MEMORY;
+    }
+    if (s != PEGR_OK) pegr_error_set(err, s, "out of memory");
+    if (s == PEGR_OK) {
+        memcpy(sorted, ids, total * sizeof *ids);
+        qsort(sorted, total, sizeof *sorted, compare_strings);
+        for (size_t k = 1; s == PEGR_OK && k < total; k++)
+            if (!strcmp(sorted[k], sorted[k - 1]))
+                s = pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "two runs of the sweep have the "
+                                   "id %s; results.csv would hold it twice", sorted[k]);
+    }
+    free(sorted);
+    if (s != PEGR_OK) {
+        free_ids(ids, total);
+        ids = NULL;
+    }
+    *out = ids;
+    return s;
+}
+
+pegr_status sweep_collect_results(const sweep_spec *spec, const char *const *dirs, size_t ndirs,
+                                  const char *out_dir, const char *cmd_name, sweep_tally *t,
+                                  pegr_error *err)
+{
+    memset(t, 0, sizeof *t);
+    size_t total = sweep_run_count(spec);
+    char **ids = NULL;
+    pegr_status s = distinct_ids(spec, total, &ids, err);
+    if (s != PEGR_OK) return s;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    char *header = sweep_csv_header(spec);
+    if (!f || !header) s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+    if (s == PEGR_OK) fputs(header, f);
+    double sigmas[SWEEP_MAX_ROBUST_COLUMNS];
+    size_t nsig = sweep_robust_columns(spec, sigmas);
+    for (size_t k = 0; s == PEGR_OK && k < total; k++) {
+        pegr_train_config c;
+        if (sweep_run_config(spec, k, &c) != PEGR_EXIT_OK) {
+            s = pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "run %s is not valid", ids[k]);
+            break;
+        }
+        csv_field fields[HEAD_FIELDS + PEGR_MAX_ROBUST + TAIL_FIELDS];
+        char *row = NULL;
+        size_t copies = 0;
+        for (size_t d = 0; d < ndirs; d++) {
+            csv_field other[HEAD_FIELDS + PEGR_MAX_ROBUST + TAIL_FIELDS];
+            char *r = NULL;
+            int got = read_row(cmd_name, dirs[d], ids[k], &c, &r, row ? other : fields);
+            if (got < 0) t->bad++;
+            if (got <= 0) continue;
+            copies++;
+            if (!row) row = r; /* the first valid one is kept */
+            else free(r);
+        }
+        if (copies > 1) {
+            t->duplicated++;
+            fprintf(stderr, "pegr %s: run %s was found in %zu directories (one row kept)\n",
+                    cmd_name, ids[k], copies);
+        }
+        if (row) {
+            put_row(f, &c, fields, sigmas, nsig);
+            t->found++;
+            free(row);
+        } else {
+            if (t->missing < SWEEP_TALLY_IDS) t->missing_ids[t->missing] = ids[k], ids[k] = NULL;
+            t->missing++;
+        }
+    }
+    free_ids(ids, total);
+    free(header);
+    if (f) fclose(f);
+    if (s == PEGR_OK) s = pegr_file_write_in(out_dir, "results.csv", text, len, err);
+    free(text);
+    return s;
+}
+
+void sweep_tally_free(sweep_tally *t)
+{
+    for (size_t k = 0; k < SWEEP_TALLY_IDS; k++) free(t->missing_ids[k]);
+    memset(t, 0, sizeof *t);
 }
 
 pegr_status sweep_write_results(const sweep_spec *spec, const char *const *dirs, size_t ndirs,
                                 const char *out_dir, size_t *found, size_t *missing,
                                 size_t *duplicated, pegr_error *err)
 {
-    *found = *missing = *duplicated = 0;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    char *header = sweep_csv_header(spec);
-    if (!f || !header) {
-        if (f) fclose(f);
-        free(text);
-        free(header);
-        return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
-    }
-    fputs(header, f);
-    free(header);
-    size_t total = sweep_run_count(spec);
-    for (size_t k = 0; k < total; k++) {
-        char id[512];
-        sweep_run_id(spec, k, id, sizeof id);
-        char *row = NULL;
-        size_t copies = 0;
-        for (size_t d = 0; d < ndirs; d++) {
-            char *r = read_row(dirs[d], id);
-            if (!r) continue;
-            copies++;
-            if (!row) row = r;
-            else free(r);
-        }
-        if (copies > 1) {
-            (*duplicated)++;
-            fprintf(stderr, "pegr: run %s was found in %zu directories (one row kept)\n", id, copies);
-        }
-        if (row) {
-            fputs(row, f);
-            (*found)++;
-            free(row);
-        } else {
-            (*missing)++;
-        }
-    }
-    fclose(f);
-    pegr_status s = pegr_file_write_in(out_dir, "results.csv", text, len, err);
-    free(text);
+    sweep_tally t;
+    pegr_status s = sweep_collect_results(spec, dirs, ndirs, out_dir, SWEEP_COMMAND.name, &t, err);
+    *found = t.found;
+    *missing = t.missing;
+    *duplicated = t.duplicated;
+    sweep_tally_free(&t);
     return s;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "data_args.h"
+#include "numparse.h"
 
 size_t pegr_cli_experiment_args(pegr_train_config *c, const char **robust_sigmas, pegr_arg *out)
 {
@@ -32,22 +33,25 @@ size_t pegr_cli_experiment_args(pegr_train_config *c, const char **robust_sigmas
     return n;
 }
 
-static int parse_sigmas(const char *list, pegr_train_config *c)
+int pegr_cli_parse_sigmas(const char *list, pegr_train_config *c)
 {
     c->n_robust = 0;
-    if (!*list || strcmp(list, "none") == 0) return 1;
-    char *copy = strdup(list);
-    if (!copy) return 0;
-    int ok = 1;
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok && ok; tok = strtok_r(NULL, ",", &save)) {
-        char *end = NULL;
-        double v = strtod(tok, &end);
-        ok = end != tok && *end == '\0' && isfinite(v) && v >= 0 && c->n_robust < PEGR_MAX_ROBUST;
-        if (ok) c->robust_sigmas[c->n_robust++] = v;
+    if (strcmp(list, "none") == 0) return 1;
+    /* by hand rather than strtok: "0.1,,0.2", a trailing comma or an empty list are mistakes */
+    for (const char *p = list;;) {
+        size_t len = strcspn(p, ",");
+        char tok[64];
+        double v;
+        if (len == 0 || len >= sizeof tok || c->n_robust == PEGR_MAX_ROBUST) return 0;
+        memcpy(tok, p, len);
+        tok[len] = '\0';
+        if (pegr_parse_double(tok, 0, HUGE_VAL, &v) != PEGR_NUM_OK) return 0;
+        for (size_t k = 0; k < c->n_robust; k++)
+            if (c->robust_sigmas[k] == v) return 0; /* two columns of one name in results.csv */
+        c->robust_sigmas[c->n_robust++] = v;
+        if (p[len] == '\0') return 1;
+        p += len + 1;
     }
-    free(copy);
-    return ok;
 }
 
 int pegr_cli_finish_experiment_args(const pegr_command_spec *cmd, const pegr_arg *args, size_t nargs,
@@ -55,9 +59,10 @@ int pegr_cli_finish_experiment_args(const pegr_command_spec *cmd, const pegr_arg
 {
     int rc = pegr_cli_check_data_args(cmd, args, nargs, &c->data);
     if (rc >= 0) return rc;
-    if (!parse_sigmas(robust_sigmas, c))
-        return pegr_args_usage_error(cmd, "--robust-sigmas must be a comma list of numbers >= 0 "
-                                          "(at most %d), not '%s'", PEGR_MAX_ROBUST, robust_sigmas);
+    if (!pegr_cli_parse_sigmas(robust_sigmas, c))
+        return pegr_args_usage_error(cmd, "--robust-sigmas must be 'none' or a comma list of "
+                                          "distinct numbers >= 0 (at most %d), not '%s'",
+                                     PEGR_MAX_ROBUST, robust_sigmas);
     return -1;
 }
 

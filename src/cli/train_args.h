@@ -14,6 +14,9 @@ size_t pegr_cli_experiment_args(pegr_train_config *c, const char **robust_sigmas
 /* After parsing: the data checks and --robust-sigmas into c. -1 to go on, or an exit code. */
 int pegr_cli_finish_experiment_args(const pegr_command_spec *cmd, const pegr_arg *args, size_t nargs,
                                     pegr_train_config *c, const char *robust_sigmas);
+/* --robust-sigmas' text into c: "none" (no robustness test) or a comma list of distinct numbers >= 0
+ * (at most PEGR_MAX_ROBUST), each through the strict number parser. 0 when the text is not that. */
+int pegr_cli_parse_sigmas(const char *list, pegr_train_config *c);
 /* The defaults, then the named preset: demo (math.md's regime, also the defaults), large, tiny.
  * 0 for an unknown name. */
 int pegr_cli_apply_preset(const char *name, pegr_train_config *c);
