@@ -205,7 +205,7 @@ pegr_status pegr_tuning_run(pegr_context *ctx, pegr_precision precision, size_t 
             char line[256], *dir = pegr_cache_dir();
             int len = tuning_line(b->values, line, sizeof line);
             pegr_error err = {0};
-            if ((dir && pegr_mkdir_p(dir, &err) != PEGR_OK) ||
+            if ((dir && pegr_cache_mkdir(dir, &err) != PEGR_OK) ||
                 pegr_file_write_atomic(path, line, (size_t)len, &err) != PEGR_OK)
                 status = pegr_ctx_fail(ctx, err.status, "%s", pegr_error_message(&err));
             pegr_error_clear(&err);

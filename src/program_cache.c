@@ -121,12 +121,31 @@ pegr_cache_result pegr_cache_load(const char *dir, const char *key, unsigned cha
     return result;
 }
 
+pegr_status pegr_cache_mkdir(const char *dir, pegr_error *err)
+{
+    if (mkdir(dir, 0700) == 0) return PEGR_OK;
+    if (errno == ENOENT) {
+        /* The parents first (default mode), then the directory itself, private. */
+        char *parent = strdup(dir);
+        if (!parent) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+        char *slash = strrchr(parent, '/');
+        pegr_status s = PEGR_OK;
+        if (slash && slash != parent) {
+            *slash = '\0';
+            s = pegr_mkdir_p(parent, err);
+        }
+        free(parent);
+        if (s != PEGR_OK) return s;
+        if (mkdir(dir, 0700) == 0) return PEGR_OK;
+    }
+    /* EEXIST (or anything else): pegr_mkdir_p checks it is a directory and names the problem. */
+    return pegr_mkdir_p(dir, err);
+}
+
 pegr_status pegr_cache_store(const char *dir, const char *key, const unsigned char *binary,
                              size_t size, pegr_error *err)
 {
-    /* A new cache directory is private (0700): entries are code the driver will load. */
-    pegr_status s = PEGR_OK;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) s = pegr_mkdir_p(dir, err);
+    pegr_status s = pegr_cache_mkdir(dir, err);
     if (s != PEGR_OK) return s;
     unsigned char *file = malloc(HEADER_SIZE + size);
     char *path = pegr_cache_path(dir, key);

@@ -36,6 +36,9 @@ typedef enum pegr_cache_result {
  * PEGR_CACHE_MAX_BYTES. */
 pegr_cache_result pegr_cache_load(const char *dir, const char *key, unsigned char **binary,
                                   size_t *size, pegr_error *why);
+/* Create the cache directory: mode 0700 when it is new (it holds code the driver will load and
+ * settings CLBlast will use), its parents as pegr_mkdir_p does. An existing one is fine. */
+pegr_status pegr_cache_mkdir(const char *dir, pegr_error *err);
 /* Store a binary under key (creating dir, mode 0700 when it is new; atomic write, so it replaces
  * whatever was there -- a FIFO or a symbolic link included -- without writing through it). */
 pegr_status pegr_cache_store(const char *dir, const char *key, const unsigned char *binary,

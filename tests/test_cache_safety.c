@@ -28,6 +28,7 @@
 #include "kernel_source.h"
 #include "npy.h"
 #include "pegr/pegr.h"
+#include "program_cache.h"
 
 /* In the child: report and exit 1 (cmocka's asserts would unwind into the child's copy of the
  * runner). */
@@ -240,6 +241,29 @@ static void test_fifo_entry_does_not_hang_and_is_replaced(void **state)
 {
     (void)state;
     run_case(fifo_entry);
+}
+
+/* An entry with a valid checksum over a binary that is not one (someone who recomputed it): the
+ * driver's refusal, or a build status other than CL_BUILD_SUCCESS, means compiling from source. */
+static void forged_entry(pegr_context *ctx)
+{
+    char *path = fp32_entry(ctx);
+    char key[33];
+    snprintf(key, sizeof key, "%.32s", strrchr(path, '/') + 1);
+    unsigned char junk[4096];
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (unsigned char)(i * 37 + 11);
+    CHECK(pegr_cache_store(cache_dir, key, junk, sizeof junk, NULL) == PEGR_OK);
+    cache_warnings = 0;
+    CHECK(build_smoke(ctx, PEGR_FP32) == 0);
+    CHECK(cache_warnings >= 1);
+    check_recovered(ctx, path);
+    free(path);
+}
+
+static void test_forged_entry_the_driver_refuses_is_rebuilt(void **state)
+{
+    (void)state;
+    run_case(forged_entry);
 }
 
 /* The data segment in use now, from /proc/self/status (0 where there is none). */
@@ -467,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_entry_with_rewritten_key_is_rebuilt_and_works),
         cmocka_unit_test(test_fifo_entry_does_not_hang_and_is_replaced),
         cmocka_unit_test(test_symlink_to_dev_zero_is_refused_quickly),
+        cmocka_unit_test(test_forged_entry_the_driver_refuses_is_rebuilt),
         cmocka_unit_test(test_stored_tuning_refuses_fifo_dev_zero_and_unknown_values),
         cmocka_unit_test(test_kernel_dir_refuses_fifo_and_dev_zero),
         cmocka_unit_test(test_npy_input_refuses_fifo_and_dev_zero),

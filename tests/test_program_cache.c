@@ -324,6 +324,20 @@ static void test_entry_of_another_user_is_refused(void **state)
     free(path);
 }
 
+static void test_new_cache_dir_is_private(void **state)
+{
+    (void)state;
+    char *dir = pegr_path_join(tmpdir, "new/cache");
+    const unsigned char bin[] = {5};
+    assert_int_equal(pegr_cache_store(dir, "55555555555555555555555555555555", bin, sizeof bin,
+                                      NULL),
+                     PEGR_OK);
+    struct stat st;
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700); /* others can neither plant nor read entries */
+    free(dir);
+}
+
 static void test_cache_dir_follows_environment(void **state)
 {
     (void)state;
@@ -365,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_entry_with_a_rewritten_key_fails_the_checksum),
         cmocka_unit_test(test_entry_of_the_old_format_is_ignored),
         cmocka_unit_test(test_entry_of_another_user_is_refused),
+        cmocka_unit_test(test_new_cache_dir_is_private),
         cmocka_unit_test(test_cache_dir_follows_environment),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
