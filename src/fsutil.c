@@ -1,7 +1,9 @@
 /* fsutil.c: file-system helpers (POSIX). */
 #include "fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,4 +112,52 @@ pegr_status pegr_mkdir_p(const char *path, pegr_error *err)
             s = pegr_error_set(err, PEGR_ERR_IO, "'%s' exists and is not a directory", path);
     }
     return s;
+}
+
+/* The entry `name` of the directory open as dirfd, and everything below it. Directories are opened
+ * with O_NOFOLLOW | O_DIRECTORY relative to their parent's descriptor (openat/unlinkat rather than
+ * nftw's path strings), so an entry replaced by a symlink between the lstat and the open is refused
+ * (ELOOP/ENOTDIR) instead of followed; a symlink itself is just unlinked. `path` names the entry
+ * in messages. One descriptor is open per level: run directories are a few levels deep. */
+static pegr_status remove_at(int dirfd, const char *name, const char *path, pegr_error *err)
+{
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT ? PEGR_OK
+                               : pegr_error_set(err, PEGR_ERR_IO, "cannot remove '%s': %s", path,
+                                                strerror(errno));
+    if (!S_ISDIR(st.st_mode)) {
+        if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
+            return pegr_error_set(err, PEGR_ERR_IO, "cannot remove '%s': %s", path, strerror(errno));
+        return PEGR_OK;
+    }
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return pegr_error_set(err, PEGR_ERR_IO, "cannot open directory '%s' to remove it: %s", path,
+                              strerror(errno));
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int e = errno;
+        close(fd);
+        return pegr_error_set(err, PEGR_ERR_IO, "cannot read directory '%s': %s", path, strerror(e));
+    }
+    pegr_status s = PEGR_OK;
+    struct dirent *ent;
+    while (s == PEGR_OK && (ent = readdir(d))) {
+        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..")) continue;
+        char *child = pegr_path_join(path, ent->d_name);
+        s = child ? remove_at(fd, ent->d_name, child, err)
+                  : pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+        free(child);
+    }
+    closedir(d); /* closes fd */
+    if (s == PEGR_OK && unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+        s = pegr_error_set(err, PEGR_ERR_IO, "cannot remove directory '%s': %s", path,
+                           strerror(errno));
+    return s;
+}
+
+pegr_status pegr_remove_tree(const char *path, pegr_error *err)
+{
+    return remove_at(AT_FDCWD, path, path, err);
 }

@@ -1,5 +1,5 @@
 /* fsutil.h: small file-system helpers: whole-file read, atomic write (temp name + rename),
- * mkdir -p, path joining. */
+ * mkdir -p, tree removal (rm -rf without a shell), path joining. */
 #ifndef PEGR_FSUTIL_H
 #define PEGR_FSUTIL_H
 
@@ -19,5 +19,9 @@ pegr_status pegr_file_write_in(const char *dir, const char *name, const void *da
                                pegr_error *err);
 /* Create a directory and its parents (like mkdir -p); existing directories are fine. */
 pegr_status pegr_mkdir_p(const char *path, pegr_error *err);
+/* Remove path and, when it is a directory, everything below it (like rm -rf, without a shell).
+ * Symbolic links are removed, never followed: nothing outside the tree is touched, even when an
+ * entry is swapped for a link while the tree is removed. A path that does not exist is success. */
+pegr_status pegr_remove_tree(const char *path, pegr_error *err);
 
 #endif

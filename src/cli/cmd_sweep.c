@@ -3,20 +3,27 @@
  * and restarted runs each missing run exactly once. One worker per device (and per
  * --jobs-per-device), claiming runs from a shared counter; --shard I/N (or Slurm's array
  * variables) runs a deterministic share; --emit writes a Slurm job array or GNU parallel commands.
- * DIR/results.csv is rebuilt from the finished runs at the end. */
-#define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS (shared memory between workers) is not in POSIX 2008 */
+ * DIR/results.csv is rebuilt from the finished runs at the end. A sweep holds a lock on DIR (one
+ * per shard) while it runs, so two sweeps never train the same runs. Workers die with the parent
+ * and stop at the next step when it is asked to stop. No shell: trees go with pegr_remove_tree. */
+#define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS (shared memory between workers), flock: not in POSIX 2008 */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <dirent.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "backend_open.h"
 #include "clock.h"
@@ -26,28 +33,146 @@
 #include "fsutil.h"
 #include "sweep_cli.h"
 
-#define MAX_WORKERS 64
+#define MAX_WORKERS PEGR_CLI_MAX_FORWARD /* the parent hands stop signals on to each */
 
+
+/* DIR/runs/ID (or DIR/runs/NAME for any name), malloc'ed; NULL when out of memory. Every path
+ * under --out is built this way: --out has no length limit short of the system's. */
+static char *runs_path(const char *out, const char *name)
+{
+    char *runs = pegr_path_join(out, "runs");
+    char *path = runs && name ? pegr_path_join(runs, name) : NULL;
+    if (!name) return runs;
+    free(runs);
+    return path;
+}
 
 static int run_done(const char *out, const char *id)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/runs/%s/row.csv", out, id);
-    return access(path, F_OK) == 0;
+    char *path = runs_path(out, id);
+    char *row = path ? pegr_path_join(path, "row.csv") : NULL;
+    int done = row && access(row, F_OK) == 0;
+    free(path);
+    free(row);
+    return done;
+}
+
+/* This host's name as it appears in temporary run directories ('.' -> '_', so the name is one
+ * dot-separated field of ".ID.tmp.HOST.PID"). */
+static void host_name(char *host, size_t len)
+{
+    host[0] = '\0';
+    gethostname(host, len - 1);
+    host[len - 1] = '\0';
+    for (char *c = host; *c; c++)
+        if (*c == '.') *c = '_';
+}
+
+/* ---- the lock ------------------------------------------------------------------------------ */
+
+/* Two sweeps on one DIR would train every run twice. A sweep holds flock locks while it runs:
+ * unsharded, DIR/.lock exclusively; shard I of N, DIR/.lock shared (shards of one sweep run side by
+ * side, on one machine or on several machines sharing DIR) plus DIR/.lock.shard-I-of-N
+ * exclusively. The second sweep exits 1 naming the holder's pid, written into the lock files.
+ * The descriptors stay open (and are inherited by the workers) until the sweep ends; O_CLOEXEC
+ * keeps them out of anything exec'ed, O_NOFOLLOW refuses a symlink planted at the lock's name. */
+typedef struct sweep_lock {
+    int fd[2];
+} sweep_lock;
+
+static void unlock_dir(sweep_lock *lock)
+{
+    for (int i = 0; i < 2; i++)
+        if (lock->fd[i] >= 0) close(lock->fd[i]);
+    lock->fd[0] = lock->fd[1] = -1;
+}
+
+/* The pid a lock file holds, 0 when none can be read. */
+static long lock_holder(int fd)
+{
+    char text[32];
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    if (n <= 0) return 0;
+    text[n] = '\0';
+    char *end = NULL;
+    long pid = strtol(text, &end, 10);
+    return end != text && pid > 0 ? pid : 0;
+}
+
+/* Lock DIR/NAME with `op` (LOCK_EX or LOCK_SH); 1 taken, 0 held by another sweep (said on stderr),
+ * -1 error (said on stderr). On success the fd is in *fd, with this process's pid written in. */
+static int lock_one(const char *out, const char *name, int op, int *fd)
+{
+    char *path = pegr_path_join(out, name);
+    if (!path) return -1;
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    int rc = -1;
+    if (*fd < 0) {
+        fprintf(stderr, "pegr sweep: cannot open the lock file '%s': %s\n", path, strerror(errno));
+    } else {
+        int r;
+        while ((r = flock(*fd, op | LOCK_NB)) != 0 && errno == EINTR) {}
+        if (r == 0) {
+            /* fixed width, so writers sharing a lock never leave a mix of two pids */
+            char text[24];
+            int len = snprintf(text, sizeof text, "%-11ld\n", (long)getpid());
+            if (pwrite(*fd, text, (size_t)len, 0) != len || ftruncate(*fd, len) != 0) {
+            } /* the pid is only for the message of a second sweep */
+            rc = 1;
+        } else if (errno == EWOULDBLOCK) {
+            long pid = lock_holder(*fd);
+            char who[48] = "";
+            if (pid) snprintf(who, sizeof who, " (pid %ld)", pid);
+            fprintf(stderr, "pegr sweep: %s is in use by another sweep%s; wait for it to finish, "
+                            "or give this one another --out\n", out, who);
+            rc = 0;
+        } else {
+            fprintf(stderr, "pegr sweep: cannot lock '%s': %s\n", path, strerror(errno));
+        }
+        if (rc != 1) {
+            close(*fd);
+            *fd = -1;
+        }
+    }
+    free(path);
+    return rc;
+}
+
+/* -1 to go on (locked), else the exit code. */
+static int lock_dir(const char *out, size_t shard, size_t shards, sweep_lock *lock)
+{
+    lock->fd[0] = lock->fd[1] = -1;
+    int got = lock_one(out, ".lock", shards > 1 ? LOCK_SH : LOCK_EX, &lock->fd[0]);
+    if (got == 1 && shards > 1) {
+        char name[80];
+        snprintf(name, sizeof name, ".lock.shard-%zu-of-%zu", shard, shards);
+        got = lock_one(out, name, LOCK_EX, &lock->fd[1]);
+    }
+    if (got == 1) return -1;
+    unlock_dir(lock);
+    return PEGR_EXIT_FAILURE;
 }
 
 /* ---- the directory ------------------------------------------------------------------------- */
 
-/* A new DIR is described; an existing one must hold the same sweep unless --extend. */
-static int prepare_dir(const sweep_cli *cli)
+/* DIR/runs is made; a sweep that runs (not --emit) locks DIR; a new DIR is described, an existing
+ * one must hold the same sweep unless --extend. -1 to go on, else the exit code. */
+static int prepare_dir(const sweep_cli *cli, size_t shard, size_t shards, sweep_lock *lock)
 {
     pegr_error err = {0};
-    char runs[1024];
-    snprintf(runs, sizeof runs, "%s/runs", cli->out);
-    if (pegr_mkdir_p(runs, &err) != PEGR_OK) {
+    lock->fd[0] = lock->fd[1] = -1;
+    char *runs = runs_path(cli->out, NULL);
+    pegr_status made = runs ? pegr_mkdir_p(runs, &err)
+                            : pegr_error_set(&err, PEGR_ERR_NO_MEMORY, "out of memory");
+    free(runs);
+    if (made != PEGR_OK) {
         pegr_cli_error(SWEEP_COMMAND.name, &err);
         pegr_error_clear(&err);
         return PEGR_EXIT_FAILURE;
+    }
+    if (!cli->emit) {
+        int rc = lock_dir(cli->out, shard, shards, lock);
+        if (rc >= 0) return rc;
     }
     char *path = pegr_path_join(cli->out, "sweep.canonical"), *old = NULL;
     size_t len = 0;
@@ -57,40 +182,59 @@ static int prepare_dir(const sweep_cli *cli)
     free(path);
     free(old);
     free(now);
-    if (differs && !cli->extend)
-        return pegr_args_usage_error(&SWEEP_COMMAND,
-                                     "%s holds a different sweep (another grid, methods, seeds or "
-                                     "options): use another --out, or --extend to add this one's "
-                                     "runs to it (runs with the same id are reused)", cli->out);
-    if (sweep_write_description(cli, cli->out, &err) != PEGR_OK) {
+    int rc = -1;
+    if (differs && !cli->extend) {
+        rc = pegr_args_usage_error(&SWEEP_COMMAND,
+                                   "%s holds a different sweep (another grid, methods, seeds or "
+                                   "options): use another --out, or --extend to add this one's "
+                                   "runs to it (runs with the same id are reused)", cli->out);
+    } else if (sweep_write_description(cli, cli->out, &err) != PEGR_OK) {
         pegr_cli_error(SWEEP_COMMAND.name, &err);
         pegr_error_clear(&err);
-        return PEGR_EXIT_FAILURE;
+        rc = PEGR_EXIT_FAILURE;
     }
-    return -1;
+    if (rc >= 0) unlock_dir(lock);
+    return rc;
+}
+
+/* Is `name` (an entry of DIR/runs) a temporary run directory ".ID.tmp.HOST.PID" of this host
+ * whose process is gone? Parsed from the end: an id never decides where HOST or PID starts. */
+static int stale_temporary(const char *name, const char *host)
+{
+    const char *dot = strrchr(name, '.');
+    size_t hl = strlen(host);
+    if (name[0] != '.' || !dot || !dot[1] || strspn(dot + 1, "0123456789") != strlen(dot + 1))
+        return 0;
+    if ((size_t)(dot - name) < 1 + 5 + hl || memcmp(dot - hl, host, hl) != 0 ||
+        memcmp(dot - hl - 5, ".tmp.", 5) != 0)
+        return 0;
+    errno = 0;
+    long pid = strtol(dot + 1, NULL, 10);
+    if (errno || pid <= 0 || (long)(pid_t)pid != pid) return 1; /* no process has that pid */
+    /* EPERM: alive, someone else's */
+    return !(kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
 /* Temporary run directories of dead workers of this host (a killed sweep) go; others' stay. */
 static void remove_stale_temporaries(const char *out)
 {
-    char runs[1024], host[128] = "";
-    snprintf(runs, sizeof runs, "%s/runs", out);
-    gethostname(host, sizeof host - 1);
-    DIR *d = opendir(runs);
-    if (!d) return;
+    char host[256];
+    host_name(host, sizeof host);
+    char *runs = runs_path(out, NULL);
+    DIR *d = runs ? opendir(runs) : NULL;
     struct dirent *ent;
-    while ((ent = readdir(d))) {
-        const char *tmp = strstr(ent->d_name, ".tmp.");
-        if (ent->d_name[0] != '.' || !tmp) continue;
-        char h[128];
-        long pid = 0;
-        if (sscanf(tmp + 5, "%127[^.].%ld", h, &pid) != 2 || strcmp(h, host)) continue;
-        if (pid > 0 && kill((pid_t)pid, 0) == 0) continue; /* alive */
-        char cmd[1400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s/%s'", runs, ent->d_name);
-        if (system(cmd) != 0) fprintf(stderr, "pegr sweep: could not remove %s/%s\n", runs, ent->d_name);
+    while (d && (ent = readdir(d))) {
+        if (!stale_temporary(ent->d_name, host)) continue;
+        char *path = pegr_path_join(runs, ent->d_name);
+        pegr_error err = {0};
+        if (!path || pegr_remove_tree(path, &err) != PEGR_OK)
+            fprintf(stderr, "pegr sweep: could not remove a stale temporary directory: %s\n",
+                    path ? pegr_error_message(&err) : "out of memory");
+        pegr_error_clear(&err);
+        free(path);
     }
-    closedir(d);
+    if (d) closedir(d);
+    free(runs);
 }
 
 /* ---- workers ------------------------------------------------------------------------------- */
@@ -108,7 +252,8 @@ typedef struct worker_plan {
 /* One run of a batch on its way: where it trains and lands, its config and data. */
 typedef struct pending_run {
     size_t k; /* the run's index in the sweep */
-    char id[512], final[1200], tmp[1400];
+    char id[512];     /* bounded: ids are validated names, not paths */
+    char *final, *tmp; /* DIR/runs/ID and DIR/runs/.ID.tmp.HOST.PID (malloc'ed; tmp NULL once gone) */
     pegr_train_config c;
     pegr_dataset ds;
     pegr_train_result r;
@@ -116,10 +261,14 @@ typedef struct pending_run {
 
 static void discard(pending_run *pr)
 {
-    char cmd[1500];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", pr->tmp);
-    if (pr->tmp[0] && system(cmd) != 0) fprintf(stderr, "pegr sweep: could not remove %s\n", pr->tmp);
-    pr->tmp[0] = '\0';
+    pegr_error err = {0};
+    if (pr->tmp && pegr_remove_tree(pr->tmp, &err) != PEGR_OK)
+        fprintf(stderr, "pegr sweep: could not remove a temporary run directory: %s\n",
+                pegr_error_message(&err));
+    pegr_error_clear(&err);
+    free(pr->tmp);
+    free(pr->final);
+    pr->tmp = pr->final = NULL;
     pegr_train_result_free(&pr->r);
     pegr_dataset_free(&pr->ds);
 }
@@ -129,18 +278,22 @@ static void discard(pending_run *pr)
 static int prepare(const worker_plan *p, const pegr_run_info *info, pending_run *pr)
 {
     const sweep_cli *cli = p->cli;
-    char host[128] = "";
+    char host[256], name[sizeof pr->id + sizeof host + 32];
     sweep_run_id(&cli->spec, pr->k, pr->id, sizeof pr->id);
-    snprintf(pr->final, sizeof pr->final, "%s/runs/%s", cli->out, pr->id);
+    host_name(host, sizeof host);
+    snprintf(name, sizeof name, ".%s.tmp.%s.%ld", pr->id, host, (long)getpid());
+    pr->final = runs_path(cli->out, pr->id);
+    pr->tmp = NULL;
+    if (!pr->final) {
+        fprintf(stderr, "pegr sweep: run %s failed: out of memory\n", pr->id);
+        return 0;
+    }
     if (access(pr->final, F_OK) == 0) return 0; /* done by someone else meanwhile */
-    gethostname(host, sizeof host - 1);
-    for (char *c = host; *c; c++)
-        if (*c == '.') *c = '_';
-    snprintf(pr->tmp, sizeof pr->tmp, "%s/runs/.%s.tmp.%s.%ld", cli->out, pr->id, host,
-             (long)getpid());
     if (sweep_run_config(&cli->spec, pr->k, &pr->c) != PEGR_EXIT_OK) return 0;
     pegr_error err = {0};
-    pegr_status s = pegr_mkdir_p(pr->tmp, &err);
+    pr->tmp = runs_path(cli->out, name);
+    pegr_status s = pr->tmp ? pegr_mkdir_p(pr->tmp, &err)
+                            : pegr_error_set(&err, PEGR_ERR_NO_MEMORY, "out of memory");
     if (s == PEGR_OK) s = pegr_train_write_config(pr->tmp, &pr->c, info, &err);
     if (s == PEGR_OK) s = pegr_data_generate(&pr->c.data, &pr->ds, &err);
     if (s != PEGR_OK) {
@@ -161,7 +314,8 @@ static int land(const worker_plan *p, const pegr_run_info *info, pending_run *pr
     if (s != PEGR_OK) fprintf(stderr, "pegr sweep: run %s failed: %s\n", pr->id, pegr_error_message(&err));
     pegr_error_clear(&err);
     if (!landed) return 0;
-    pr->tmp[0] = '\0';
+    free(pr->tmp);
+    pr->tmp = NULL; /* it is pr->final now */
     size_t done = __atomic_add_fetch(p->landed, 1, __ATOMIC_SEQ_CST);
     const pegr_train_record *last = pegr_train_result_last(&pr->r);
     printf("[%zu/%zu] %s  test error %.3f  %s%.2fs%s\n", done, p->nruns, pr->id,
@@ -233,8 +387,14 @@ static size_t run_batch(const worker_plan *p, pegr_backend *b, const pegr_run_in
     if (!runs) return count;
     for (size_t j = 0; j < count; j++) {
         runs[ready].k = p->runs[p->first[i] + j];
-        if (prepare(p, info, &runs[ready])) ready++;
-        else if (access(runs[ready].final, F_OK) != 0) failed++; /* not landed by another worker */
+        if (prepare(p, info, &runs[ready])) {
+            ready++;
+            continue;
+        }
+        if (!runs[ready].final || access(runs[ready].final, F_OK) != 0)
+            failed++; /* not landed by another worker */
+        free(runs[ready].final);
+        runs[ready].final = NULL;
     }
     failed += train_batch(p, b, info, runs, ready);
     for (size_t j = 0; j < ready; j++) discard(&runs[j]);
@@ -307,50 +467,114 @@ static int worker(const worker_plan *p, const char *device)
     return failures ? 1 : 0;
 }
 
-/* The device specs of the workers: --devices all / a list, else --device (or the default). */
-static size_t worker_devices(const sweep_cli *cli, char specs[][64], size_t max)
+/* How many OpenCL devices there are, counted in a short-lived child that reports through a pipe.
+ * The parent must not touch OpenCL before it forks the workers: an OpenCL runtime (PoCL, NVIDIA,
+ * ROCm, Intel) initialised in a process is unusable in a child forked from it (the worker blocks
+ * forever in its first enqueue). A counting child keeps fork() as the way to start workers (they
+ * share the plan and counters in memory), where spawning fresh pegr processes would need the
+ * whole plan passed to them. 0 when there is none or it could not be counted (said on stderr). */
+static size_t count_devices(void)
 {
-    size_t count = 0;
-    if (cli->devices && !strcmp(cli->devices, "all")) {
+    int fds[2];
+    if (pipe(fds) != 0) {
+        fprintf(stderr, "pegr sweep: --devices all: cannot make a pipe: %s\n", strerror(errno));
+        return 0;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
         pegr_device_info *list = NULL;
         size_t n = 0;
-        if (pegr_device_list(&list, &n, NULL) == PEGR_OK)
-            for (size_t i = 0; i < n && count < max; i++) snprintf(specs[count++], 64, "%zu", i);
-        pegr_device_list_free(list);
-    } else if (cli->devices) {
-        char buf[512];
-        snprintf(buf, sizeof buf, "%s", cli->devices);
-        char *save = NULL;
-        for (char *t = strtok_r(buf, ",", &save); t && count < max; t = strtok_r(NULL, ",", &save))
-            snprintf(specs[count++], 64, "%s", t);
-    } else {
-        const char *spec = pegr_device_spec_effective(cli->g.device);
-        snprintf(specs[count++], 64, "%s", spec ? spec : "");
+        pegr_error err = {0};
+        if (pegr_device_list(&list, &n, &err) != PEGR_OK) {
+            fprintf(stderr, "pegr sweep: --devices all: %s\n", pegr_error_message(&err));
+            n = 0;
+        }
+        ssize_t w = write(fds[1], &n, sizeof n);
+        _exit(w == (ssize_t)sizeof n ? 0 : 1); /* _exit: none of the runtime's exit handlers */
     }
+    close(fds[1]);
+    size_t n = 0, got = 0;
+    if (pid < 0) {
+        fprintf(stderr, "pegr sweep: --devices all: fork failed: %s\n", strerror(errno));
+    } else {
+        ssize_t r;
+        while (got < sizeof n && ((r = read(fds[0], (char *)&n + got, sizeof n - got)) > 0 ||
+                                  (r < 0 && errno == EINTR)))
+            if (r > 0) got += (size_t)r;
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    }
+    close(fds[0]);
+    return got == sizeof n ? n : 0;
+}
+
+/* The device specs of the workers: --devices all / a list, else --device (or the default). The
+ * specs point into *text (malloc'ed; free it); NULL is the default device. 0 when none. */
+static size_t worker_devices(const sweep_cli *cli, const char **specs, size_t max, char **text)
+{
+    *text = NULL;
+    if (!cli->devices) {
+        specs[0] = pegr_device_spec_effective(cli->g.device); /* environment only, no OpenCL */
+        return 1;
+    }
+    if (!strcmp(cli->devices, "all")) {
+        size_t n = count_devices();
+        if (n > max) n = max;
+        *text = malloc(n * 22 + 1); /* "0,1,...": each index fits 21 characters and a comma */
+        if (*text) (*text)[0] = '\0';
+        for (size_t i = 0, at = 0; *text && i < n; i++)
+            at += (size_t)sprintf(*text + at, "%s%zu", i ? "," : "", i);
+    } else {
+        *text = strdup(cli->devices);
+    }
+    if (!*text) return 0;
+    size_t count = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(*text, ",", &save); t && count < max; t = strtok_r(NULL, ",", &save))
+        specs[count++] = t;
     return count;
 }
 
-static int run_workers(const worker_plan *plan, char specs[][64], size_t ndev, size_t jobs)
+/* ndev x jobs, at most MAX_WORKERS (without overflowing). */
+static size_t worker_count(size_t ndev, size_t jobs)
 {
-    size_t nworkers = ndev * jobs;
-    if (nworkers > MAX_WORKERS) nworkers = MAX_WORKERS;
-    if (nworkers == 1) return worker(plan, specs[0][0] ? specs[0] : NULL);
-    pid_t pids[MAX_WORKERS];
+    return jobs > MAX_WORKERS / ndev ? MAX_WORKERS : ndev * jobs;
+}
+
+/* The workers, each a forked process (one in this process when there is one). A worker dies with
+ * its parent: SIGKILL from PR_SET_PDEATHSIG on Linux (a SIGKILLed parent cannot tell its workers
+ * anything, and a worker must not land runs for a sweep nobody waits for; its temporary directory
+ * goes with the next sweep), and everywhere a getppid() check at every step. SIGINT/SIGTERM of the
+ * parent are handed on to every worker (interrupt.c), which stops at its next step. */
+static int run_workers(const worker_plan *plan, const char **specs, size_t ndev, size_t nworkers)
+{
+    if (nworkers == 1) return worker(plan, specs[0]);
+    pid_t pids[MAX_WORKERS], parent = getpid();
+    size_t started = 0;
     for (size_t w = 0; w < nworkers; w++) {
         fflush(stdout);
-        pids[w] = fork();
-        if (pids[w] == 0) {
-            const char *spec = specs[w % ndev];
-            _exit(worker(plan, spec[0] ? spec : NULL));
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid == 0) {
+            pegr_cli_forward_clear();
+#ifdef __linux__
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+            pegr_cli_watch_parent(parent);
+            if (getppid() != parent) _exit(1); /* the parent died before PDEATHSIG was set */
+            _exit(worker(plan, specs[w % ndev]));
         }
-        if (pids[w] < 0) {
+        if (pid < 0) {
             fprintf(stderr, "pegr sweep: fork failed: %s\n", strerror(errno));
-            nworkers = w;
             break;
         }
+        pids[started++] = pid;
+        (void)pegr_cli_forward_stop_to(pid); /* room for MAX_WORKERS: it is the same number */
     }
-    int failed = 0;
-    for (size_t w = 0; w < nworkers; w++) {
+    int failed = started == 0;
+    for (size_t w = 0; w < started; w++) {
         int status = 0;
         while (waitpid(pids[w], &status, 0) < 0 && errno == EINTR) {}
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed = 1;
@@ -358,73 +582,91 @@ static int run_workers(const worker_plan *plan, char specs[][64], size_t ndev, s
     return failed;
 }
 
-int pegr_cmd_sweep(int argc, char **argv)
+/* Everything after the directory is ready and locked: the runs still to do, the workers, the
+ * results. Returns the exit code. */
+static int run_sweep(const sweep_cli *cli, size_t shard, size_t shards)
 {
-    sweep_cli cli;
-    int rc = sweep_parse_cli(argc, argv, &cli);
-    if (rc >= 0) return rc;
-    rc = prepare_dir(&cli);
-    if (rc >= 0) return rc;
-    if (cli.emit) return sweep_emit(&cli);
-    size_t shard = 0, shards = 1;
-    rc = sweep_parse_shard(&cli, &shard, &shards);
-    if (rc >= 0) return rc;
-    remove_stale_temporaries(cli.out);
+    remove_stale_temporaries(cli->out);
 
-    size_t total = sweep_run_count(&cli.spec), mine = 0, todo = 0;
-    size_t *runs = malloc(total * sizeof *runs);
-    if (!runs) return PEGR_EXIT_FAILURE;
+    size_t total = sweep_run_count(&cli->spec), mine = 0, todo = 0;
+    size_t *runs = malloc((total ? total : 1) * sizeof *runs);
+    size_t *first = malloc((total + 1) * sizeof *first);
+    const char *specs[MAX_WORKERS];
+    char *spec_text = NULL;
+    if (!runs || !first) {
+        free(runs);
+        free(first);
+        fprintf(stderr, "pegr sweep: out of memory\n");
+        return PEGR_EXIT_FAILURE;
+    }
     for (size_t k = 0; k < total; k++) {
         if (k % shards != shard) continue; /* interleaved shares: each gets every size */
         mine++;
         char id[512];
-        sweep_run_id(&cli.spec, k, id, sizeof id);
-        if (!run_done(cli.out, id)) runs[todo++] = k;
+        sweep_run_id(&cli->spec, k, id, sizeof id);
+        if (!run_done(cli->out, id)) runs[todo++] = k;
     }
-    size_t *first = malloc((todo + 1) * sizeof *first);
-    size_t nbatches = first ? group_batches(&cli.spec, runs, todo, cli.batch_runs, first) : 0;
-    char specs[MAX_WORKERS][64];
-    size_t ndev = worker_devices(&cli, specs, MAX_WORKERS);
-    if (!ndev || !first) {
-        fprintf(stderr, "pegr sweep: %s\n", first ? "no device to run on" : "out of memory");
+    size_t nbatches = group_batches(&cli->spec, runs, todo, cli->batch_runs, first);
+    size_t ndev = worker_devices(cli, specs, MAX_WORKERS, &spec_text);
+    size_t *shared = ndev ? mmap(NULL, 2 * sizeof(size_t), PROT_READ | PROT_WRITE,
+                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+                          : MAP_FAILED;
+    if (shared == MAP_FAILED) {
+        fprintf(stderr, "pegr sweep: %s\n", ndev ? "out of memory" : "no device to run on");
         free(runs);
         free(first);
+        free(spec_text);
         return PEGR_EXIT_FAILURE;
     }
+    size_t nworkers = worker_count(ndev, cli->jobs_per_device);
     printf("pegr sweep: %zu runs in %s; shard %zu/%zu holds %zu, %zu already done, %zu to run in "
-           "%zu batch(es) on %zu worker(s)\n", total, cli.out, shard, shards, mine, mine - todo, todo,
-           nbatches, ndev * cli.jobs_per_device < MAX_WORKERS ? ndev * cli.jobs_per_device : MAX_WORKERS);
+           "%zu batch(es) on %zu worker(s)\n", total, cli->out, shard, shards, mine, mine - todo, todo,
+           nbatches, nworkers);
     fflush(stdout);
-    size_t *shared = mmap(NULL, 2 * sizeof(size_t), PROT_READ | PROT_WRITE,
-                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (shared == MAP_FAILED) {
-        free(runs);
-        return PEGR_EXIT_FAILURE;
-    }
     shared[0] = shared[1] = 0;
     pegr_cli_catch_stop_signals();
-    worker_plan plan = {&cli, runs, first, todo, nbatches, &shared[0], &shared[1]};
+    worker_plan plan = {cli, runs, first, todo, nbatches, &shared[0], &shared[1]};
     double t0 = pegr_now_seconds();
-    int failed = todo ? run_workers(&plan, specs, ndev, cli.jobs_per_device) : 0;
+    int failed = todo ? run_workers(&plan, specs, ndev, nworkers) : 0;
     double wall = pegr_now_seconds() - t0;
     size_t landed = shared[1];
     munmap(shared, 2 * sizeof(size_t));
     free(runs);
     free(first);
+    free(spec_text);
 
-    const char *dirs[1] = {cli.out};
+    const char *dirs[1] = {cli->out};
     size_t found = 0, missing = 0, dup = 0;
     pegr_error err = {0};
-    if (sweep_write_results(&cli.spec, dirs, 1, cli.out, &found, &missing, &dup, &err) != PEGR_OK) {
+    if (sweep_write_results(&cli->spec, dirs, 1, cli->out, &found, &missing, &dup, &err) != PEGR_OK) {
         pegr_cli_error(SWEEP_COMMAND.name, &err);
         pegr_error_clear(&err);
         return PEGR_EXIT_FAILURE;
     }
     printf("pegr sweep: %zu runs finished in %.1f s (%.2f runs/s); %s/results.csv holds %zu of %zu "
-           "runs\n", landed, wall, wall > 0 ? (double)landed / wall : 0.0, cli.out, found, total);
+           "runs\n", landed, wall, wall > 0 ? (double)landed / wall : 0.0, cli->out, found, total);
     if (pegr_cli_stop_requested()) {
         fprintf(stderr, "pegr sweep: interrupted; run the same command again to finish\n");
         return 130;
     }
     return failed ? PEGR_EXIT_FAILURE : PEGR_EXIT_OK;
+}
+
+int pegr_cmd_sweep(int argc, char **argv)
+{
+    sweep_cli cli;
+    int rc = sweep_parse_cli(argc, argv, &cli);
+    if (rc >= 0) return rc;
+    size_t shard = 0, shards = 1;
+    if (!cli.emit) { /* the share decides which lock a running sweep takes */
+        rc = sweep_parse_shard(&cli, &shard, &shards);
+        if (rc >= 0) return rc;
+    }
+    sweep_lock lock;
+    rc = prepare_dir(&cli, shard, shards, &lock);
+    if (rc >= 0) return rc;
+    if (cli.emit) return sweep_emit(&cli);
+    rc = run_sweep(&cli, shard, shards);
+    unlock_dir(&lock);
+    return rc;
 }
