@@ -16,10 +16,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${BUILD_DIR:-$root/build}"
 
 # The build (compiler, meson, ninja, OpenCL loader and headers, CLBlast), the default device (PoCL,
-# a CPU OpenCL implementation), the tests (cmocka, clang for the OpenCL C 1.2 check, valgrind) and
-# clinfo for looking at devices.
+# a CPU OpenCL implementation), the tests (cmocka, clang for the OpenCL C 1.2 check and, with its
+# runtime libraries, libFuzzer; valgrind; GNU parallel runs the emitted sweep scripts) and clinfo
+# for looking at devices.
 packages=(gcc pkg-config python3 python3-numpy python3-torch python3-matplotlib meson ninja-build ocl-icd-opencl-dev opencl-headers
-          pocl-opencl-icd libclblast-dev libcmocka-dev clang valgrind clinfo parallel)
+          pocl-opencl-icd libclblast-dev libcmocka-dev clang libclang-rt-dev valgrind clinfo parallel)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -96,5 +97,7 @@ case "$mode" in
     ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
       meson test -C "$san_dir" --print-errorlogs --num-processes "$(nproc 2>/dev/null || echo 2)" \
         --suite device --suite train --suite cli
+    # The command line parsers under libFuzzer (ASan+UBSan, leaks checked) for a bounded time.
+    PEGR_FUZZ_BUILD="${build_dir}-fuzz" bash "$root/tests/fuzz/run_fuzz.sh" "${PEGR_FUZZ_SECONDS:-60}"
     ;;
 esac
