@@ -202,6 +202,59 @@ static void test_experiment_table_ranges_are_well_formed(void **state)
     assert_int_equal(pegr_args_parse(&CMD, rows, n, 3, zero), PEGR_EXIT_USAGE);
 }
 
+/* pegr_args_given tells an option given from a default (the host refuses only an explicit
+ * --precision fp32). */
+static void test_args_given_is_only_what_the_command_line_named(void **state)
+{
+    (void)state;
+    pegr_train_config c;
+    pegr_cli_apply_preset("demo", &c);
+    const char *sig = "none";
+    pegr_arg rows[PEGR_EXPERIMENT_MAX_ARGS];
+    size_t n = pegr_cli_experiment_args(&c, &sig, rows);
+    char *argv[] = {"test", "--lr", "0.2", "--label-noise=0.1"};
+    assert_int_equal(pegr_args_parse(&CMD, rows, n, 4, argv), -1);
+    assert_true(pegr_args_given(rows, n, "lr"));
+    assert_true(pegr_args_given(rows, n, "label-noise"));
+    assert_false(pegr_args_given(rows, n, "lam"));
+    assert_false(pegr_args_given(rows, n, "no-such-option"));
+    assert_false(pegr_args_given(rows, 0, "lr"));
+}
+
+/* The data options' ranges are the set pegr_data_config_validate accepts: at each edge, what the
+ * parser takes validates, and what validation would refuse the parser refuses, naming the flag
+ * (was: the config's field name, 'label_flip', after parsing). */
+static void test_data_option_ranges_match_validation(void **state)
+{
+    (void)state;
+    static const struct { const char *name, *value; int ok; } cases[] = {
+        {"label-noise", "0", 1},     {"label-noise", "0.5", 1},  {"label-noise", "0.5000001", 0},
+        {"label-noise", "-1e-9", 0}, {"n", "1", 1},              {"n", "0", 0},
+        {"d", "1", 1},               {"d", "0", 0},              {"patches", "1", 1},
+        {"patches", "0", 0},         {"sigma-p", "0", 1},        {"sigma-p", "-1e-300", 0},
+        {"mu-norm", "0", 1},         {"mu-norm", "-1e-300", 0},  {"snr", "-1e-300", 0},
+        {"snr", "2", 1},             {"n-test", "0", 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        pegr_train_config c;
+        pegr_cli_apply_preset("tiny", &c);
+        const char *sig = "none";
+        pegr_arg rows[PEGR_EXPERIMENT_MAX_ARGS];
+        size_t n = pegr_cli_experiment_args(&c, &sig, rows);
+        char flag[64];
+        snprintf(flag, sizeof flag, "--%s", cases[k].name);
+        char *argv[] = {"test", flag, (char *)cases[k].value};
+        int rc = pegr_args_parse(&CMD, rows, n, 3, argv);
+        if (rc != (cases[k].ok ? -1 : PEGR_EXIT_USAGE))
+            fail_msg("%s %s: the parser returned %d", flag, cases[k].value, rc);
+        pegr_error err = {0};
+        if (cases[k].ok && pegr_data_config_validate(&c.data, &err) != PEGR_OK)
+            fail_msg("%s %s was parsed but does not validate: %s", flag, cases[k].value,
+                     pegr_error_message(&err));
+        pegr_error_clear(&err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +266,8 @@ int main(void)
         cmocka_unit_test(test_options_refuse_what_the_old_parser_wrapped),
         cmocka_unit_test(test_options_apply_the_rows_range),
         cmocka_unit_test(test_experiment_table_ranges_are_well_formed),
+        cmocka_unit_test(test_args_given_is_only_what_the_command_line_named),
+        cmocka_unit_test(test_data_option_ranges_match_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

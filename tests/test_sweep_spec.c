@@ -279,6 +279,77 @@ static void test_duplicates_are_refused_naming_the_value(void **state)
     assert_int_not_equal(cli_run(NULL, "test -e $T/dupc/results.csv"), 0);
 }
 
+/* ---- a sweep's size is capped, its validation bounded --------------------------------------- */
+
+static void test_a_huge_sweep_is_refused_at_once_with_its_count(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    /* was: a validation loop over all 2^43 runs (for days); `timeout` makes that a failure */
+    int rc = cli_run(&out, "timeout 20 $PEGR sweep --grid n=1:256:1 --grid d=1:256:1 --grid "
+                     "m=1:256:1 --grid steps=1:256:1 --seeds 0-1023 --out $T/huge --emit parallel");
+    if (rc != 2 || !strstr(out, "8796093022208 runs") || !strstr(out, "1000000"))
+        fail_msg("the 2^43-run sweep exited %d (not 2) or did not give its count and the cap: %s",
+                 rc, out);
+    free(out);
+    assert_int_not_equal(cli_run(NULL, "test -e $T/huge"), 0);
+    /* just past the cap (256 x 256 values x 2 methods x 16 seeds = 2097152) */
+    rc = cli_run(&out, "timeout 20 $PEGR sweep --preset tiny --grid n=1:256:1 --grid d=1:256:1 "
+                 "--seeds 0-15 --out $T/huge2 --emit parallel");
+    if (rc != 2 || !strstr(out, "2097152 runs")) fail_msg("exit %d, not 2 with the count: %s", rc, out);
+    free(out);
+    /* at the cap (250 x 250 x 2 x 8 = 1000000): taken, every run's configuration checked in time */
+    rc = cli_run(&out, "timeout 60 $PEGR sweep --preset tiny --grid n=1:250:1 --grid d=1:250:1 "
+                 "--seeds 0-7 --out $T/cap --emit parallel");
+    if (rc != 0) fail_msg("a sweep of exactly 1000000 runs exited %d: %s", rc, out);
+    free(out);
+    /* the combinations are still each checked: q 1.5 is valid for gd but not for pegr */
+    rc = cli_run(&out, "timeout 20 $PEGR sweep --preset tiny --grid q=3,1.5 --methods gd,pegr "
+                 "--seeds 0-3 --out $T/combo --emit parallel");
+    if (rc != 2 || !strstr(out, "run pegr-s0-q=1.5")) fail_msg("exit %d, not 2 naming the run: %s", rc, out);
+    free(out);
+}
+
+/* ---- numbers in ranges and seed lists parse strictly ---------------------------------------- */
+
+static void test_grid_ranges_and_seeds_parse_strictly(void **state)
+{
+    (void)state;
+    /* was: sscanf's %lf and %llu skipped spaces and took hex, inf and nan */
+    static const struct { const char *args, *option; } cases[] = {
+        {"--grid 'n= 10:20:10'", "--grid"},   {"--grid 'n=10: 20:10'", "--grid"},
+        {"--grid 'n=0x10:0x14:2'", "--grid"}, {"--grid 'lam=0:inf:1'", "--grid"},
+        {"--grid 'lam=nan:1:1'", "--grid"},   {"--grid 'n=10:20:10:5'", "--grid"},
+        {"--grid 'n=10::10'", "--grid"},      {"--grid 'n=10:20:10 '", "--grid"},
+        {"--grid 'n=10:20:1e400'", "--grid"}, {"--grid 'n=10:20:'", "--grid"},
+        {"--seeds ' 1'", "--seeds"},          {"--seeds -1", "--seeds"},
+        {"--seeds '0- 3'", "--seeds"},        {"--seeds +1", "--seeds"},
+        {"--seeds 0x1", "--seeds"},           {"--seeds 3-1", "--seeds"},
+        {"--seeds 18446744073709551616", "--seeds"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *out = NULL;
+        int rc = cli_run(&out, "timeout 20 $PEGR sweep --preset tiny --device host --out $T/num%zu "
+                         "--emit parallel %s", k, cases[k].args);
+        if (rc != 2 || !strstr(out, cases[k].option))
+            fail_msg("'%s' exited %d (not 2) or did not name %s: %s", cases[k].args, rc,
+                     cases[k].option, out);
+        free(out);
+        if (cli_run(NULL, "test -e $T/num%zu", k) == 0) fail_msg("'%s' wrote its --out", cases[k].args);
+    }
+    /* the strict forms are still taken */
+    char *out = NULL;
+    int rc = cli_run(&out, "timeout 20 $PEGR sweep --preset tiny --device host --out $T/numok "
+                     "--emit parallel --grid n=10:20:10 --grid lam=0.5:1.5:0.5e0 --seeds 0-2,7");
+    if (rc != 0) fail_msg("strict ranges and seeds were refused: %s", out);
+    free(out);
+    char *canonical = cli_read("numok/sweep.canonical");
+    assert_non_null(strstr(canonical, "axis n 10 20\n"));
+    assert_non_null(strstr(canonical, "axis lam 0.5 1 1.5\n"));
+    assert_non_null(strstr(canonical, "seeds 0 1 2 7\n"));
+    free(canonical);
+}
+
 /* ---- collect: its own errors, damaged files ------------------------------------------------ */
 
 static void test_collect_reports_garbage_sweep_args_as_its_own_error(void **state)
@@ -407,6 +478,8 @@ int main(void)
         cmocka_unit_test(test_a_robust_sigmas_axis_changes_the_runs),
         cmocka_unit_test(test_extend_retrains_runs_whose_fixed_options_changed),
         cmocka_unit_test(test_duplicates_are_refused_naming_the_value),
+        cmocka_unit_test(test_a_huge_sweep_is_refused_at_once_with_its_count),
+        cmocka_unit_test(test_grid_ranges_and_seeds_parse_strictly),
         cmocka_unit_test(test_collect_reports_garbage_sweep_args_as_its_own_error),
         cmocka_unit_test(test_collect_does_not_merge_a_truncated_row),
         cmocka_unit_test(test_collect_takes_every_directory),

@@ -155,6 +155,13 @@ int pegr_args_parse(const pegr_command_spec *cmd, pegr_arg *args, size_t nargs, 
     return -1;
 }
 
+int pegr_args_given(const pegr_arg *args, size_t nargs, const char *name)
+{
+    for (size_t k = 0; k < nargs; k++)
+        if (strcmp(args[k].name, name) == 0) return args[k].seen;
+    return 0;
+}
+
 static void print_default(const pegr_arg *a, FILE *out)
 {
     switch (a->kind) {

@@ -55,6 +55,10 @@ typedef struct pegr_command_spec {
  * Positional arguments are refused. */
 int pegr_args_parse(const pegr_command_spec *cmd, pegr_arg *args, size_t nargs, int argc,
                     char **argv);
+/* Was option `name` (without "--") given on the command line just parsed? 0 also when the table
+ * has no such row. For checks that depend on an explicit choice rather than a default (the host
+ * refuses an explicit --precision fp32; --mu-norm and --snr together). */
+int pegr_args_given(const pegr_arg *args, size_t nargs, const char *name);
 /* Print the command's help, every option with its default. */
 void pegr_args_help(const pegr_command_spec *cmd, const pegr_arg *args, size_t nargs, void *stream);
 /* The usage error helper for checks done after parsing (e.g. a value out of range): prints

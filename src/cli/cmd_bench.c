@@ -14,6 +14,7 @@
 #include "data.h"
 #include "engine.h"
 #include "json.h"
+#include "numparse.h"
 
 static const pegr_command_spec SPEC = {
     "bench", "time training steps on a device over a grid of sizes (wall and profiled device time)",
@@ -187,31 +188,52 @@ static pegr_status first_step_seconds(const bench_opts *o, int cache, double *se
     return s;
 }
 
-static size_t parse_grid(const char *grid, bench_size *out, size_t max)
+/* One N:D:M of --grid (text, len bytes): three integers >= 1 through the strict parser (sscanf's
+ * %zu skipped spaces and took -1 as 2^64-1). 1 when good. */
+static int parse_size(const char *text, size_t len, bench_size *z)
+{
+    char item[72]; /* three 20-digit integers and two colons fit: a longer item is no size */
+    if (len >= sizeof item) return 0;
+    memcpy(item, text, len);
+    item[len] = '\0';
+    char *c1 = strchr(item, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2 || strchr(c2 + 1, ':')) return 0;
+    *c1 = *c2 = '\0';
+    return pegr_parse_size(item, 1, SIZE_MAX, &z->n) == PEGR_NUM_OK &&
+           pegr_parse_size(c1 + 1, 1, SIZE_MAX, &z->d) == PEGR_NUM_OK &&
+           pegr_parse_size(c2 + 1, 1, SIZE_MAX, &z->m) == PEGR_NUM_OK;
+}
+
+/* --grid: full, quick, or a comma list of N:D:M (each an integer >= 1), at most `max` of them.
+ * -1 and the sizes in out[0..*count), else the exit code of a usage error (printed) naming the
+ * option: checked before any device is opened. */
+static int parse_grid(const char *grid, bench_size *out, size_t max, size_t *count)
 {
     static const size_t ns[] = {50, 200, 1000}, ds[] = {1000, 2000, 10000}, ms[] = {10, 20, 64};
-    size_t count = 0;
+    *count = 0;
     if (!strcmp(grid, "full") || !strcmp(grid, "quick")) {
         int quick = !strcmp(grid, "quick");
         for (size_t a = 0; a < 3; a++)
             for (size_t b = 0; b < 3; b++)
                 for (size_t c = 0; c < 3; c++) {
                     if (quick && !(b == 1 && c == 1)) continue; /* d 2000, m 20, every n */
-                    if (count < max) out[count++] = (bench_size){ns[a], ds[b], ms[c]};
+                    if (*count < max) out[(*count)++] = (bench_size){ns[a], ds[b], ms[c]};
                 }
-        return count;
+        return -1;
     }
-    char *copy = strdup(grid);
-    for (char *tok = strtok(copy, ","); tok && count < max; tok = strtok(NULL, ",")) {
-        bench_size z;
-        if (sscanf(tok, "%zu:%zu:%zu", &z.n, &z.d, &z.m) != 3 || !z.n || !z.d || !z.m) {
-            count = 0;
-            break;
-        }
-        out[count++] = z;
+    /* by hand rather than strtok: an empty item ("1:2:3,,4:5:6") is a mistake, not skipped */
+    for (const char *p = grid;;) {
+        size_t len = strcspn(p, ",");
+        if (*count == max)
+            return pegr_args_usage_error(&SPEC, "--grid lists more than %zu sizes", max);
+        if (!parse_size(p, len, &out[*count]))
+            return pegr_args_usage_error(&SPEC, "--grid takes full, quick or N:D:M,... with N, D "
+                                         "and M integers >= 1 (e.g. 200:2000:20), not '%.*s' in "
+                                         "'%s'", (int)len, p, grid);
+        (*count)++;
+        if (p[len] == '\0') return -1;
+        p += len + 1;
     }
-    free(copy);
-    return count;
 }
 
 static void json_record(pegr_json *j, const bench_record *r)
@@ -251,8 +273,8 @@ int pegr_cmd_bench(int argc, char **argv)
          NULL, 0},
         {"methods", PEGR_ARG_STRING, &methods, "LIST", "what to time", NULL, 0},
         {"representation", PEGR_ARG_CHOICE, &rep, NULL, "the step's form", "primal|span|both", 0},
-        {"repeats", PEGR_ARG_SIZE, &o.repeats, "R", "timed repeats (the median is reported)", NULL, 0},
-        {"steps", PEGR_ARG_SIZE, &o.steps, "K", "steps per repeat", NULL, 0},
+        {"repeats", PEGR_ARG_SIZE, &o.repeats, "R", "timed repeats (the median is reported)", "1..", 0},
+        {"steps", PEGR_ARG_SIZE, &o.steps, "K", "steps per repeat", "1..", 0},
         {"warmup", PEGR_ARG_SIZE, &o.warmup, "W", "untimed steps first", NULL, 0},
         {"precision", PEGR_ARG_CHOICE, &precision, NULL, "arithmetic", "fp32|fp64", 0},
         {"json", PEGR_ARG_STRING, &json_path, "FILE", "also write the records as JSON", NULL, 0},
@@ -264,17 +286,23 @@ int pegr_cmd_bench(int argc, char **argv)
     int rc = pegr_args_parse(&SPEC, args, sizeof args / sizeof args[0], argc, argv);
     if (rc >= 0) return rc;
     bench_size sizes[32];
-    size_t nsizes = parse_grid(grid, sizes, 32);
-    if (!nsizes) return pegr_args_usage_error(&SPEC, "--grid must be full, quick or N:D:M,..., not '%s'", grid);
-    if (!o.repeats || !o.steps) return pegr_args_usage_error(&SPEC, "--repeats and --steps must be >= 1");
+    size_t nsizes = 0;
+    rc = parse_grid(grid, sizes, sizeof sizes / sizeof sizes[0], &nsizes);
+    if (rc >= 0) return rc;
     char mbuf[128];
-    snprintf(mbuf, sizeof mbuf, "%s", methods);
     const char *mlist[8];
     size_t nm = 0;
-    for (char *t = strtok(mbuf, ","); t && nm < 8; t = strtok(NULL, ",")) {
+    /* a longer list was cut short, and methods past the 8th dropped, without a word */
+    if (strlen(methods) >= sizeof mbuf)
+        return pegr_args_usage_error(&SPEC, "--methods is longer than %zu characters", sizeof mbuf - 1);
+    snprintf(mbuf, sizeof mbuf, "%s", methods);
+    for (char *t = strtok(mbuf, ","); t; t = strtok(NULL, ",")) {
         if (strcmp(t, "gd") && strcmp(t, "pegr") && strcmp(t, "gr") && strcmp(t, "sgd") &&
             strcmp(t, "per_example"))
             return pegr_args_usage_error(&SPEC, "--methods takes gd, pegr, gr, sgd, per_example, not '%s'", t);
+        if (nm == sizeof mlist / sizeof mlist[0])
+            return pegr_args_usage_error(&SPEC, "--methods lists more than %zu methods",
+                                         sizeof mlist / sizeof mlist[0]);
         mlist[nm++] = t;
     }
     o.device = g.device;

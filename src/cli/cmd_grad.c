@@ -156,15 +156,26 @@ int pegr_cmd_grad(int argc, char **argv)
         {"per-example", PEGR_ARG_FLAG, &per_example, NULL,
          "also write per_example_grad.npy (n, 2, m, d)", NULL, 0},
         {"precision", PEGR_ARG_CHOICE, &precision, NULL,
-         "device arithmetic (the host reference always computes in fp64)", "fp32|fp64", 0},
+         "device arithmetic (the host reference computes in fp64 and refuses fp32)", "fp32|fp64",
+         0},
         PEGR_GLOBAL_ARGS(&g),
     };
-    int rc = pegr_args_parse(&SPEC, args, sizeof args / sizeof args[0], argc, argv);
+    size_t nargs = sizeof args / sizeof args[0];
+    int rc = pegr_args_parse(&SPEC, args, nargs, argc, argv);
     if (rc >= 0) return rc;
     if (!xpath || !ypath || !wpath || !out)
         return pegr_args_usage_error(&SPEC, "--X, --y, --W and --out are required");
 
     pegr_error err = {0};
+    /* The host reference computes in fp64 only: an explicit --precision fp32 there is refused
+     * (as pegr train does) rather than silently answered in fp64; without --precision each
+     * backend uses its own. */
+    const char *asked = pegr_args_given(args, nargs, "precision") ? precision : NULL;
+    if (pegr_backend_check_request(g.device, asked, NULL, &err) != PEGR_OK) {
+        rc = pegr_args_usage_error(&SPEC, "%s", pegr_error_message(&err));
+        pegr_error_clear(&err);
+        return rc;
+    }
     grad_inputs in = {0};
     grad_outputs o = {0};
     pegr_backend *backend = NULL;

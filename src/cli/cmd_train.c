@@ -275,9 +275,7 @@ int pegr_cmd_train(int argc, char **argv)
     }
     /* What the chosen backend cannot do is refused here, not silently replaced (the host
      * reference is fp64 and primal only); --precision counts only when given. */
-    int precision_given = 0;
-    for (size_t k = 0; k < nargs; k++)
-        if (!strcmp(args[k].name, "precision")) precision_given = args[k].seen;
+    int precision_given = pegr_args_given(args, nargs, "precision");
     if (pegr_backend_check_request(g.device, precision_given ? precision : NULL, c.representation,
                                    &err) != PEGR_OK) {
         rc = pegr_args_usage_error(&SPEC, "%s", pegr_error_message(&err));

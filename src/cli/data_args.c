@@ -1,21 +1,12 @@
 /* data_args.c: checks on the data-model options after parsing. */
 #include "data_args.h"
 
-#include <string.h>
-
-static int seen(const pegr_arg *args, size_t nargs, const char *name)
-{
-    for (size_t k = 0; k < nargs; k++)
-        if (strcmp(args[k].name, name) == 0) return args[k].seen;
-    return 0;
-}
-
 int pegr_cli_check_data_args(const pegr_command_spec *cmd, const pegr_arg *args, size_t nargs,
                              const pegr_data_config *c)
 {
-    if (seen(args, nargs, "mu-norm") && seen(args, nargs, "snr"))
+    if (pegr_args_given(args, nargs, "mu-norm") && pegr_args_given(args, nargs, "snr"))
         return pegr_args_usage_error(cmd, "give --mu-norm or --snr, not both");
-    if (seen(args, nargs, "snr") && c->snr <= 0)
+    if (pegr_args_given(args, nargs, "snr") && c->snr <= 0)
         return pegr_args_usage_error(cmd, "--snr must be > 0, not %g", c->snr);
     pegr_error err = {0};
     if (pegr_data_config_validate(c, &err) != PEGR_OK) {

@@ -3,8 +3,10 @@
 #include "sweep_cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "backend_open.h"
 #include "train_args.h"
 
 const pegr_command_spec SWEEP_COMMAND = {
@@ -103,9 +105,69 @@ static int parse_methods(const pegr_command_spec *cmd, const char *text, sweep_s
     }
 }
 
+/* pegr_backend_check_request for one worker's device spec (NULL: --device, else $PEGR_DEVICE or
+ * the default) and every representation the runs use: the fixed one and each value of a
+ * representation axis. -1 to go on, else the exit code of a usage error (printed). */
+static int check_device_request(const sweep_cli *cli, const char *device)
+{
+    const sweep_spec *spec = &cli->spec;
+    const char *precision = cli->precision_given ? cli->precision : NULL;
+    pegr_error err = {0};
+    pegr_status s = pegr_backend_check_request(device, precision, spec->base.representation, &err);
+    for (size_t a = 0; a < spec->naxes && s == PEGR_OK; a++)
+        for (size_t v = 0; !strcmp(spec->axes[a].name, "representation") &&
+                           v < spec->axes[a].count && s == PEGR_OK; v++)
+            s = pegr_backend_check_request(device, precision, spec->axes[a].values[v], &err);
+    if (s == PEGR_OK) return -1;
+    /* with --devices, the host is one worker of several: the others must not compute otherwise */
+    int rc = pegr_args_usage_error(&SWEEP_COMMAND, "%s%s",
+                                   cli->devices ? "--devices lists host, and every worker must "
+                                                  "train a run the same way: " : "",
+                                   pegr_error_message(&err));
+    pegr_error_clear(&err);
+    return rc;
+}
+
+/* The host reference computes in fp64 and in the primal form only: a sweep whose workers include
+ * the host and that asks for fp32 explicitly or for the span form is refused rather than trained
+ * otherwise. With --devices, every listed spec is checked, so a list that mixes host and OpenCL
+ * devices is refused with an explicit fp32 too; and, unless --precision fp64 is given, so is any
+ * such mix: the OpenCL workers would train in fp32 (the sweep's default) and the host in fp64, and
+ * a run's numbers would depend on the worker that happened to take it. "all" lists OpenCL devices
+ * only. Only `pegr sweep` checks this: `pegr collect` re-reads sweep.args, which holds no
+ * placement option. */
+static int check_backend_requests(const sweep_cli *cli)
+{
+    if (!cli->devices || !strcmp(cli->devices, "all"))
+        return check_device_request(cli, cli->g.device);
+    int rc = -1, host = 0, other = 0;
+    for (const char *p = cli->devices; rc < 0;) {
+        size_t len = strcspn(p, ",");
+        if (len > 0) { /* an empty item names no worker (as cmd_sweep.c's list reads it) */
+            char *spec = strndup(p, len);
+            if (!spec) return pegr_args_usage_error(&SWEEP_COMMAND, "out of memory");
+            rc = check_device_request(cli, spec);
+            if (!strcmp(spec, "host")) host = 1;
+            else other = 1;
+            free(spec);
+        }
+        if (p[len] == '\0') break;
+        p += len + 1;
+    }
+    if (rc < 0 && host && other && strcmp(cli->precision, "fp64") != 0)
+        return pegr_args_usage_error(&SWEEP_COMMAND, "--devices '%s' mixes host (fp64 only) with "
+                                     "OpenCL devices, which would train their runs in %s: give "
+                                     "--precision fp64 so that every worker computes alike, or list "
+                                     "only OpenCL devices or only host", cli->devices,
+                                     cli->precision);
+    return rc;
+}
+
 int sweep_parse_cli(int argc, char **argv, sweep_cli *cli)
 {
-    return sweep_parse_cli_as(&SWEEP_COMMAND, argc, argv, cli);
+    int rc = sweep_parse_cli_as(&SWEEP_COMMAND, argc, argv, cli);
+    if (rc >= 0) return rc;
+    return check_backend_requests(cli);
 }
 
 int sweep_parse_cli_as(const pegr_command_spec *cmd, int argc, char **argv, sweep_cli *cli)
@@ -183,6 +245,7 @@ int sweep_parse_cli_as(const pegr_command_spec *cmd, int argc, char **argv, swee
     nargs += pegr_cli_experiment_args(&spec->base, &sigmas, args + nargs);
     rc = pegr_args_parse(cmd, args, nargs, nrest, rest);
     if (rc >= 0) return rc;
+    cli->precision_given = pegr_args_given(args, nargs, "precision");
     rc = pegr_cli_finish_experiment_args(cmd, args, nargs, &spec->base, sigmas);
     if (rc >= 0) return rc;
     if (!cli->out) return pegr_args_usage_error(cmd, "--out DIR is required");
@@ -191,10 +254,9 @@ int sweep_parse_cli_as(const pegr_command_spec *cmd, int argc, char **argv, swee
     for (size_t a = 0; a < spec->naxes; a++) {
         const char *name = spec->axes[a].name;
         const char *other = !strcmp(name, "mu-norm") ? "snr" : !strcmp(name, "snr") ? "mu-norm" : NULL;
-        for (size_t k = 0; other && k < nargs; k++)
-            if (!strcmp(args[k].name, other) && args[k].seen)
-                return pegr_args_usage_error(cmd, "give --%s or a --grid over %s, not both",
-                                             other, name);
+        if (other && pegr_args_given(args, nargs, other))
+            return pegr_args_usage_error(cmd, "give --%s or a --grid over %s, not both", other,
+                                         name);
     }
     char buf[256];
     const char *msg = sweep_parse_seeds(seeds, spec, buf, sizeof buf);
@@ -205,11 +267,7 @@ int sweep_parse_cli_as(const pegr_command_spec *cmd, int argc, char **argv, swee
     spec->precision = cli->precision;
     rc = sweep_check_axes(spec);
     if (rc != PEGR_EXIT_OK) return rc;
-    /* every run's configuration must be valid before anything starts */
-    for (size_t k = 0; k < sweep_run_count(spec); k++) {
-        pegr_train_config c;
-        rc = sweep_run_config(spec, k, &c);
-        if (rc != PEGR_EXIT_OK) return rc;
-    }
+    rc = sweep_check_runs(spec); /* at most SWEEP_MAX_RUNS runs, each valid */
+    if (rc != PEGR_EXIT_OK) return rc;
     return -1;
 }

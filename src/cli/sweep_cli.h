@@ -18,6 +18,7 @@ typedef struct sweep_cli {
     const char *devices; /* "all", a comma list of specs, or NULL (--device) */
     const char *emit;    /* "slurm", "parallel" or NULL */
     const char *precision;
+    int precision_given; /* --precision was on the command line (not the default) */
     size_t jobs_per_device, shards;
     size_t batch_runs; /* most runs trained together on a device (1: one at a time) */
     int extend, quiet;
@@ -32,7 +33,10 @@ extern const pegr_command_spec SWEEP_COMMAND;
 
 /* Parse; -1 to go on, else an exit code (message printed). Every value is refused that holds a
  * control character, a duplicate (seed, method, grid value) or would make a run id of more than
- * SWEEP_ID_MAX bytes or of other characters than SWEEP_ID_CHARS. */
+ * SWEEP_ID_MAX bytes or of other characters than SWEEP_ID_CHARS; a sweep of more than
+ * SWEEP_MAX_RUNS runs is refused. So is what a worker's backend cannot do (the host reference:
+ * an explicit --precision fp32, --representation span fixed or on a grid), rather than each run
+ * silently doing something else. */
 int sweep_parse_cli(int argc, char **argv, sweep_cli *cli);
 /* The same, with cmd's name on every message (`pegr collect` re-reading DIR/sweep.args). */
 int sweep_parse_cli_as(const pegr_command_spec *cmd, int argc, char **argv, sweep_cli *cli);

@@ -30,15 +30,31 @@ static int experiment_option(const char *name)
     return 0;
 }
 
-static const char *range_values(const char *spec, sweep_axis *axis)
+/* "FROM:TO:STEP": exactly three decimal numbers, each through the one strict parser (sscanf's
+ * "%lf" took leading spaces, hex, inf and nan). */
+static const char *range_values(const char *text, sweep_axis *axis, char *msg, size_t msg_len)
 {
-    double a, b, step;
-    char tail;
-    if (sscanf(spec, "%lf:%lf:%lf%c", &a, &b, &step, &tail) != 3)
-        return "a range is FROM:TO:STEP, e.g. n=20:200:20";
-    if (!(step > 0) || !(b >= a) || !isfinite(a) || !isfinite(b))
-        return "a range needs FROM <= TO and STEP > 0";
-    /* count with a relative tolerance, so 0.5:5:0.25 includes 5 */
+    static const char *const syntax = "a range is FROM:TO:STEP, three decimal numbers, e.g. "
+                                      "n=20:200:20";
+    double ends[3];
+    const char *p = text;
+    for (size_t k = 0; k < 3; k++) {
+        size_t len = strcspn(p, ":");
+        int last = p[len] == '\0';
+        char part[64]; /* a number longer than this is no number of a range */
+        if (last != (k == 2) || len >= sizeof part) return syntax;
+        memcpy(part, p, len);
+        part[len] = '\0';
+        if (pegr_parse_double(part, -HUGE_VAL, HUGE_VAL, &ends[k]) != PEGR_NUM_OK) {
+            snprintf(msg, msg_len, "'%s' is not a decimal number (%s)", part, syntax);
+            return msg;
+        }
+        if (!last) p += len + 1;
+    }
+    double a = ends[0], b = ends[1], step = ends[2];
+    if (!(step > 0) || !(b >= a)) return "a range needs FROM <= TO and STEP > 0";
+    /* count with a relative tolerance, so 0.5:5:0.25 includes 5; TO - FROM may overflow to inf,
+     * which is too many values too */
     double count = floor((b - a) / step + 1e-9) + 1;
     if (!(count <= SWEEP_MAX_VALUES)) return "too many values on one axis (at most 256)";
     for (size_t k = 0; k < (size_t)count; k++) {
@@ -78,7 +94,7 @@ const char *sweep_parse_axis(const char *text, sweep_axis *axis, char *msg, size
     if (!experiment_option(axis->name))
         return "the axis name is not an option of pegr train (e.g. n, d, mu-norm, snr, lam, lr)";
     const char *values = eq + 1;
-    if (strchr(values, ':')) return range_values(values, axis);
+    if (strchr(values, ':')) return range_values(values, axis, msg, msg_len);
     /* by hand rather than strtok: "1,,2" and a trailing comma are mistakes, not one value */
     for (const char *p = values;;) {
         size_t len = strcspn(p, ",");
@@ -120,10 +136,18 @@ const char *sweep_parse_seeds(const char *text, sweep_spec *spec, char *msg, siz
         /* A-B: the one strict number parser on each end (no sign, no space) */
         char *dash = strchr(tok, '-');
         if (dash) *dash = '\0';
-        uint64_t a, b;
-        if (pegr_parse_u64(tok, 0, UINT64_MAX, &a) != PEGR_NUM_OK) return syntax;
+        uint64_t a, b = 0;
+        const char *bad = pegr_parse_u64(tok, 0, UINT64_MAX, &a) != PEGR_NUM_OK ? tok
+                          : dash && pegr_parse_u64(dash + 1, 0, UINT64_MAX, &b) != PEGR_NUM_OK
+                              ? dash + 1
+                              : NULL;
+        if (bad) {
+            snprintf(msg, msg_len, "'%s' is not a seed, an integer from 0 to %llu (%s)", bad,
+                     (unsigned long long)UINT64_MAX, syntax);
+            return msg;
+        }
         if (!dash) b = a;
-        else if (pegr_parse_u64(dash + 1, 0, UINT64_MAX, &b) != PEGR_NUM_OK || b < a) return syntax;
+        else if (b < a) return "a seed range A-B needs A <= B";
         if (b - a >= SWEEP_MAX_SEEDS - spec->nseeds) return "too many seeds (at most 1024)";
         for (uint64_t s = a;; s++) {
             spec->seeds[spec->nseeds++] = s;
@@ -143,6 +167,43 @@ const char *sweep_parse_seeds(const char *text, sweep_spec *spec, char *msg, siz
             return msg;
         }
     return NULL;
+}
+
+/* a * b, or UINT64_MAX when the product does not fit */
+static uint64_t mul_saturating(uint64_t a, uint64_t b)
+{
+    return a != 0 && b > UINT64_MAX / a ? UINT64_MAX : a * b;
+}
+
+int sweep_check_runs(const sweep_spec *spec)
+{
+    const pegr_command_spec *cmd = command_of(spec);
+    uint64_t count = mul_saturating(spec->nmethods, spec->nseeds);
+    for (size_t a = 0; a < spec->naxes; a++) count = mul_saturating(count, spec->axes[a].count);
+    if (count > SWEEP_MAX_RUNS) {
+        char factors[256] = "";
+        size_t used = 0;
+        for (size_t a = 0; a < spec->naxes && used < sizeof factors; a++)
+            used += (size_t)snprintf(factors + used, sizeof factors - used, "%zu values of %s x ",
+                                     spec->axes[a].count, spec->axes[a].name);
+        return pegr_args_usage_error(cmd, "the sweep has %s%llu runs (%s%zu methods x %zu seeds), "
+                                     "more than the %d a sweep may hold: use fewer or coarser grid "
+                                     "values or seeds, or split it into several sweeps",
+                                     count == UINT64_MAX ? "at least " : "",
+                                     (unsigned long long)count, factors, spec->nmethods,
+                                     spec->nseeds, SWEEP_MAX_RUNS);
+    }
+    /* Every run's configuration must be valid before anything starts. Whether it is does not
+     * depend on the seed (any seed is valid, and no check reads it), so one seed of each axis
+     * tuple and method is enough: runs / seeds checks, each a few microseconds. The combinations
+     * themselves are all checked, since one can be invalid when its values alone are not (q 1.5
+     * with pegr, or n * patches * d past size_t). */
+    for (size_t k = 0; k < (size_t)count; k += spec->nseeds) {
+        pegr_train_config c;
+        int rc = sweep_run_config(spec, k, &c);
+        if (rc != PEGR_EXIT_OK) return rc;
+    }
+    return PEGR_EXIT_OK;
 }
 
 size_t sweep_run_count(const sweep_spec *spec)

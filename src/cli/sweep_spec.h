@@ -57,6 +57,20 @@ const char *sweep_parse_seeds(const char *text, sweep_spec *spec, char *msg, siz
  * usage error (printed). */
 int sweep_check_axes(const sweep_spec *spec);
 
+/* The most runs one sweep may hold. Each run is a directory of DIR/runs and a row of results.csv,
+ * and every start enumerates every run's id: a million runs is already a large study (weeks of
+ * device time at a second a run, results.csv of hundreds of megabytes); past it, a sweep is
+ * usually a mistake (four axes of 256 values, two methods and 1024 seeds is 2^43 runs, whose
+ * validation alone would run for months). Split a bigger study into several sweeps. */
+#define SWEEP_MAX_RUNS 1000000
+/* After the axes, methods and seeds are set and sweep_check_axes passed: a sweep of more than
+ * SWEEP_MAX_RUNS runs is refused, its count (computed without overflow) and the cap in the
+ * message; then every run's configuration is validated (sweep_run_config), in time bounded by
+ * the cap. PEGR_EXIT_OK or a usage error (printed). */
+int sweep_check_runs(const sweep_spec *spec);
+
+/* The number of runs; at most SWEEP_MAX_RUNS once sweep_check_runs passed (before, the product
+ * may overflow). */
 size_t sweep_run_count(const sweep_spec *spec);
 /* Run k's coordinates: axis value indices (out[naxes]), method, seed. */
 void sweep_run_coords(const sweep_spec *spec, size_t k, size_t *value_index, size_t *method,
