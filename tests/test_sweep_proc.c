@@ -2,7 +2,8 @@
  * without a shell and without following symlinks; --out paths near 1,000 characters work;
  * --devices all with two workers on a real OpenCL device finishes; workers die with a SIGKILLed
  * parent and stop on its SIGTERM; a second sweep on a locked directory exits naming the holder.
- * Every pegr spawned here runs under `timeout` (or is killed by the test), so a hang fails. */
+ * Neither a stale temporary's name nor --out ever reaches a shell. Every pegr spawned here runs
+ * under `timeout` (or is killed by the test), so a hang fails. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -101,6 +102,31 @@ static void test_stale_temporary_named_like_a_command_runs_nothing(void **state)
     free(cwd);
 }
 
+/* A quote in --out: old main removed an interrupted run's temporary with the same system(). */
+static void test_interrupted_run_under_an_out_with_a_quote_runs_nothing(void **state)
+{
+    (void)state;
+    char *cwd = tmp_path("quote_cwd");
+    assert_int_equal(pegr_mkdir_p(cwd, NULL), PEGR_OK);
+    char *out = NULL;
+    /* one worker (this process): SIGTERM stops it part-way through a run, whose temporary goes */
+    cli_run(&out, "cd $T/quote_cwd && Q=\"$T/q';touch QPWNED;'x\"; $PEGR sweep --preset tiny "
+                  "--steps 4000 --log-every 1000 --grid n=10,20 --methods gd,pegr --seeds 0-3 "
+                  "--device host --quiet --out \"$Q\" > /dev/null 2>&1 & pid=$!; "
+                  WAIT_FIRST_RUN("\"$Q\"") "kill -TERM $pid; wait $pid; "
+                  "echo RESULT $? $(ls -a \"$Q/runs\" | grep -c tmp)");
+    int rc = -1;
+    unsigned tmps = 9;
+    if (sscanf(result(out), "%d %u", &rc, &tmps) != 2) fail_msg("%s", out);
+    free(out);
+    char *pwned = tmp_path("quote_cwd/QPWNED");
+    if (exists(pwned)) fail_msg("%s exists: a shell ran part of --out", pwned);
+    free(pwned);
+    assert_int_equal(rc, 130);
+    assert_int_equal(tmps, 0); /* the interrupted runs' temporaries were removed */
+    free(cwd);
+}
+
 /* A symlink inside a stale temporary (to a directory, to a file) is removed, not followed. */
 static void test_symlinks_in_a_stale_temporary_are_not_followed(void **state)
 {
@@ -163,6 +189,15 @@ static void test_out_path_near_1000_characters_lands_its_runs(void **state)
     assert_int_equal(cli_run(&out, LONG_OUT QUICK " --out \"$P\""), 0);
     assert_non_null(strstr(out, "2 already done, 0 to run"));
     free(out);
+    /* past PATH_MAX: a usage error naming --out, before any directory is made (old main: exit 1
+     * from a tree of directories made half-way) */
+    assert_int_equal(cli_run(&out, "P=$T/toolong; for i in $(seq 22); do P=$P/$(printf '%%0199d' 0); "
+                                   "done; " QUICK " --out \"$P\""), 2);
+    assert_non_null(strstr(out, "--out is"));
+    free(out);
+    char *toolong = tmp_path("toolong");
+    assert_false(exists(toolong));
+    free(toolong);
 }
 
 /* ---- 13: --devices all ---------------------------------------------------------------------- */
@@ -305,6 +340,7 @@ int main(void)
     if (cli_setup("pegr-sweep-proc-test") != 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stale_temporary_named_like_a_command_runs_nothing),
+        cmocka_unit_test(test_interrupted_run_under_an_out_with_a_quote_runs_nothing),
         cmocka_unit_test(test_symlinks_in_a_stale_temporary_are_not_followed),
         cmocka_unit_test(test_out_path_near_1000_characters_lands_its_runs),
         cmocka_unit_test(test_devices_all_with_two_workers_finishes),

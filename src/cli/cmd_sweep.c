@@ -161,6 +161,14 @@ static int prepare_dir(const sweep_cli *cli, size_t shard, size_t shards, sweep_
 {
     pegr_error err = {0};
     lock->fd[0] = lock->fd[1] = -1;
+    /* Paths under DIR are built to any length, but the system takes none over PATH_MAX: refuse a
+     * --out that leaves no room for runs/.ID.tmp.HOST.PID/FILE (ids and file names stay far below
+     * 1024 characters) before anything is created, not after a half-made tree of directories. */
+    if (strlen(cli->out) > PATH_MAX - 1024)
+        return pegr_args_usage_error(&SWEEP_COMMAND,
+                                     "--out is %zu characters long; at most %d fit (the runs' "
+                                     "paths under it must stay below PATH_MAX, %d): give a "
+                                     "shorter --out", strlen(cli->out), PATH_MAX - 1024, PATH_MAX);
     char *runs = runs_path(cli->out, NULL);
     pegr_status made = runs ? pegr_mkdir_p(runs, &err)
                             : pegr_error_set(&err, PEGR_ERR_NO_MEMORY, "out of memory");
