@@ -50,6 +50,13 @@ static void add_input(corpus *c, const uint8_t *data, size_t size)
     c->items[c->count++] = (input){copy, size};
 }
 
+static void free_corpus(corpus *c)
+{
+    for (size_t k = 0; k < c->count; k++) free(c->items[k].data);
+    free(c->items);
+    *c = (corpus){0};
+}
+
 static void load_file(corpus *c, const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -224,6 +231,9 @@ int main(int argc, char **argv)
     if (runs < 0 && max_time < 0) { /* replay */
         for (size_t k = 0; k < c.count; k++) LLVMFuzzerTestOneInput(c.items[k].data, c.items[k].size);
         printf("fuzz driver: replayed %zu input(s)\n", c.count);
+        /* freed here too: a replay under LeakSanitizer reports only the target's leaks */
+        free_corpus(&c);
+        free_corpus(&dict);
         return 0;
     }
     if (!c.count) add_input(&c, (const uint8_t *)"", 0);
@@ -260,10 +270,8 @@ int main(int argc, char **argv)
     dup2(err, 2); /* a leak report at exit (LeakSanitizer) is to be seen */
     fprintf(log, "fuzz driver: %ld input(s) in %ld s, no crash\n", done, (long)(time(NULL) - t0));
     unlink(artifact);
-    for (size_t k = 0; k < c.count; k++) free(c.items[k].data);
-    free(c.items);
-    for (size_t k = 0; k < dict.count; k++) free(dict.items[k].data);
-    free(dict.items);
+    free_corpus(&c);
+    free_corpus(&dict);
     fclose(log);
     close(null);
     return 0;
