@@ -116,8 +116,8 @@ static int lock_one(const char *out, const char *name, int op, int *fd)
             /* fixed width, so writers sharing a lock never leave a mix of two pids */
             char text[24];
             int len = snprintf(text, sizeof text, "%-11ld\n", (long)getpid());
-            if (pwrite(*fd, text, (size_t)len, 0) != len || ftruncate(*fd, len) != 0) {
-            } /* the pid is only for the message of a second sweep */
+            int written = pwrite(*fd, text, (size_t)len, 0) == len && ftruncate(*fd, len) == 0;
+            (void)written; /* the pid only serves a second sweep's message: no reason to stop */
             rc = 1;
         } else if (errno == EWOULDBLOCK) {
             long pid = lock_holder(*fd);
