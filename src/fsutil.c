@@ -1,5 +1,7 @@
-/* fsutil.c: file-system helpers (POSIX). */
+/* fsutil.c: file helpers (POSIX). */
 #include "fsutil.h"
+
+#include "safe_open.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,31 +27,46 @@ char *pegr_path_join(const char *dir, const char *name)
 
 pegr_status pegr_file_read_all(const char *path, char **data, size_t *len, pegr_error *err)
 {
-    *data = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return pegr_error_set(err, PEGR_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    size_t cap = 1 << 16, used = 0;
-    char *buf = malloc(cap + 1);
-    pegr_status s = PEGR_OK;
-    while (buf) {
-        used += fread(buf + used, 1, cap - used, f);
-        if (used < cap) break;
-        char *grown = realloc(buf, cap * 2 + 1);
-        if (!grown) { free(buf); buf = NULL; break; }
-        buf = grown;
-        cap *= 2;
+    /* The files read here can sit in a directory others can write (a sweep directory shared by
+     * shards, a run directory): a FIFO must not block, a link to /dev/zero must not be read until
+     * memory runs out. A symbolic link is followed (a user may link a file into place) but its
+     * target must be a regular file too. */
+    return pegr_safe_read_file(path, PEGR_SAFE_FOLLOW, PEGR_FILE_READ_MAX, data, len, err);
+}
+
+/* Write all of data to fd, through short writes and EINTR. 0 or an errno value. */
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, data, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return errno;
+        data += w;
+        len -= (size_t)w;
     }
-    if (!buf)
-        s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory reading '%s'", path);
-    else if (ferror(f))
-        s = pegr_error_set(err, PEGR_ERR_IO, "error reading '%s'", path);
-    fclose(f);
-    if (s != PEGR_OK) { free(buf); return s; }
-    buf[used] = '\0';
-    *data = buf;
-    *len = used;
-    return PEGR_OK;
+    return 0;
+}
+
+/* Create tmp for writing as a new regular file: O_EXCL | O_NOFOLLOW, so a symlink planted under
+ * the temporary's name is never written through and a FIFO never blocks the open. Something
+ * already there that is not a directory (a leftover of a dead process with this pid, a planted
+ * link or FIFO) is unlinked -- unlink removes a link itself, never its target -- and the create is
+ * tried again, a few times in case the name keeps being taken; a directory there is an error. The
+ * mode is fopen's (0666 less the umask), as before. Returns the fd, or -1 with errno set. */
+static int create_temporary(const char *tmp)
+{
+    for (int attempt = 0; attempt < 4; attempt++) {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST) return fd;
+        struct stat st;
+        if (lstat(tmp, &st) == 0 && S_ISDIR(st.st_mode)) {
+            errno = EISDIR;
+            return -1;
+        }
+        if (unlink(tmp) != 0 && errno != ENOENT) return -1;
+    }
+    errno = EEXIST;
+    return -1;
 }
 
 pegr_status pegr_file_write_atomic(const char *path, const void *data, size_t len, pegr_error *err)
@@ -59,19 +76,18 @@ pegr_status pegr_file_write_atomic(const char *path, const void *data, size_t le
     if (!tmp) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
     snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
     pegr_status s = PEGR_OK;
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
+    int fd = create_temporary(tmp);
+    if (fd < 0) {
         s = pegr_error_set(err, PEGR_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
     } else {
-        int bad = len > 0 && fwrite(data, 1, len, f) != len;
-        bad |= fflush(f) != 0;
-        bad |= fclose(f) != 0;
-        if (bad)
-            s = pegr_error_set(err, PEGR_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
+        int e = write_all(fd, data, len);
+        if (close(fd) != 0 && e == 0) e = errno;
+        if (e != 0)
+            s = pegr_error_set(err, PEGR_ERR_IO, "cannot write '%s': %s", tmp, strerror(e));
         else if (rename(tmp, path) != 0)
             s = pegr_error_set(err, PEGR_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path,
                                strerror(errno));
-        if (s != PEGR_OK) remove(tmp);
+        if (s != PEGR_OK) unlink(tmp);
     }
     free(tmp);
     return s;
