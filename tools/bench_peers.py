@@ -64,7 +64,11 @@ import statistics  # noqa: E402
 import sys  # noqa: E402
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
+
+try:  # the virtual environment of tools/peers-venv.sh has no torch: only `gemm` and `jax` run there
+    import torch  # noqa: E402
+except ImportError:
+    torch = None
 
 try:  # torch 1.13 ships functorch separately; torch >= 2.0 has torch.func
     from functorch import grad as ft_grad, vmap as ft_vmap
@@ -81,7 +85,8 @@ except ImportError:
 
 METHODS = ("gd", "pegr", "gr", "sgd", "per_example")
 IMPLS = ("functorch", "closed", "closed-onednn", "numpy", "onednn")
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+DTYPES = {"float32": torch.float32, "float64": torch.float64} if torch else {"float32": None, "float64": None}
+TORCH_COMMANDS = ("step", "train", "grid", "selftest")
 GRID = {"n": (50, 200, 1000), "d": (1000, 2000, 10000), "m": (10, 20, 64)}
 QUICK = {"n": (50, 200), "d": (1000, 2000), "m": (10, 20)}
 CHECK_TOL = 1e-10
@@ -504,8 +509,10 @@ def rel_err(a, b):
     return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), TINY))
 
 
-def check_case(method, X, y, W, q, lam=0.3, lr=0.1, batch=3, dtype=torch.float64, gemm="blas"):
-    """Rel. errors of closed's gradient and one closed step against functorch (or closed-blas)."""
+def check_case(method, X, y, W, q, lam=0.3, lr=0.1, batch=3, dtype=None, gemm="blas"):
+    """Rel. errors of closed's gradient and one closed step against functorch (or closed-blas); float64 unless
+    dtype says otherwise."""
+    dtype = torch.float64 if dtype is None else dtype
     n, P, d = X.shape
     m = W.shape[1]
     ref = Functorch(X, y, W, method, q, lam, lr, dtype, batch) if gemm == "blas" else \
@@ -596,7 +603,7 @@ def blas_libraries():
 
 def describe_environment(threads):
     log("torch %s, numpy %s, functorch %s, threads %d (os.cpu_count %s), load average %s"
-        % (torch.__version__, np.__version__, "yes" if ft_vmap is not None else "no", threads,
+        % (torch.__version__ if torch else "not installed", np.__version__, "yes" if ft_vmap is not None else "no", threads,
            os.cpu_count(), "%.2f %.2f %.2f" % os.getloadavg()))
     libs = blas_libraries()
     log("libraries: " + (", ".join(libs) if libs else "unknown"))
@@ -612,18 +619,90 @@ def describe_environment(threads):
     found = ["%s=%s" % (v, os.environ[v]) for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ]
     if found:
         log("WARNING: %s set; they can slow OpenBLAS down%s. To run without them: env -u OPENBLAS_CORETYPE "
-            "-u OPENBLAS_L2_SIZE /usr/bin/python3 %s ..."
+            "-u OPENBLAS_L2_SIZE %s %s ..."
             % (" and ".join(found), "" if any("openblas" in p for p in libs) else
-               " (no OpenBLAS is loaded in this process, so here they have no effect)", sys.argv[0]))
+               " (no OpenBLAS is loaded in this process, so here they have no effect)", sys.executable, sys.argv[0]))
 
 
 def set_threads(threads):
     threads = threads or os.cpu_count() or 1
-    torch.set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
     return threads
 
 
 # ---------------------------------------------------------------- subcommands
+
+GEMM_OPS = (  # (name, what it is, its operands' shapes from (2m, nP, d)); flops = 2 * rows * inner * cols
+    ("span", "Gam S: span step", lambda k2, nP, d: ((k2, nP), (nP, nP))),
+    ("primal_xw", "W Xf^T: primal step, 1 of 2", lambda k2, nP, d: ((k2, d), (d, nP))),
+    ("primal_ctx", "C Xf: primal step, 2 of 2", lambda k2, nP, d: ((k2, nP), (nP, d))),
+)
+
+
+def time_op(fn, repeats, min_seconds=0.01):
+    """Median seconds of one call over `repeats` samples, each long enough to time (>= min_seconds)."""
+    fn()
+    t = time.perf_counter()
+    fn()
+    inner = max(1, int(min_seconds / max(time.perf_counter() - t, 1e-7)))
+    samples = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        samples.append((time.perf_counter() - t) / inner)
+    return statistics.median(samples)
+
+
+def cmd_gemm(args):
+    """The products of one step at the step's own shapes by NumPy's BLAS (OpenBLAS in the registry's wheel),
+    float32, in the layouts pegr uses (NT for W Xf^T, the rows of C for C Xf): the machine's limit for a step."""
+    limiter = None
+    if threadpoolctl is not None:
+        limiter = threadpoolctl.threadpool_limits(limits=args.threads or os.cpu_count(), user_api="blas")
+        for info in threadpoolctl.threadpool_info():
+            if info.get("user_api") == "blas":
+                log("BLAS in use: %s %s, kernel %s, threading %s, %s threads"
+                    % (info.get("internal_api"), info.get("version"), info.get("architecture"),
+                       info.get("threading_layer"), info.get("num_threads")))
+    rng = np.random.default_rng(args.seed)
+    records = []
+    print("%-12s %-10s %-28s %-22s %10s %8s" % ("n:d:m", "op", "what", "shapes", "ms", "GFLOP/s"))
+    for part in args.shapes.split(","):
+        try:
+            n, d, m = (int(v) for v in part.split(":"))
+        except ValueError:
+            raise SystemExit("--shapes: '%s' is not N:D:M (e.g. 200:2000:20)" % part)
+        k2, nP = 2 * m, n * args.P
+        per_op = {}
+        for name, what, shapes in GEMM_OPS:
+            (r, k), (_, c) = shapes(k2, nP, d)
+            # Operands laid out as pegr's: W (2m, d) and Xf (nP, d) row-major, so W Xf^T reads Xf transposed.
+            if name == "primal_xw":
+                a, b = rng.standard_normal((r, k), np.float32), rng.standard_normal((c, k), np.float32).T
+            else:
+                a, b = rng.standard_normal((r, k), np.float32), rng.standard_normal((k, c), np.float32)
+            out = np.empty((r, c), np.float32)
+            sec = time_op(lambda: np.matmul(a, b, out=out), args.repeats)
+            gflop = 2.0 * r * k * c / 1e9
+            per_op[name] = (sec, gflop)
+            records.append({"impl": "numpy", "n": n, "d": d, "m": m, "P": args.P, "op": name, "seconds": sec,
+                            "gflop": gflop, "gflops": gflop / sec})
+            print("%-12s %-10s %-28s %-22s %10.4f %8.1f" % (part, name, what, "(%dx%d)(%dx%d)" % (r, k, k, c),
+                                                           1e3 * sec, gflop / sec), flush=True)
+        sec = per_op["primal_xw"][0] + per_op["primal_ctx"][0]
+        gflop = per_op["primal_xw"][1] + per_op["primal_ctx"][1]
+        records.append({"impl": "numpy", "n": n, "d": d, "m": m, "P": args.P, "op": "primal", "seconds": sec,
+                        "gflop": gflop, "gflops": gflop / sec})
+        print("%-12s %-10s %-28s %-22s %10.4f %8.1f" % (part, "primal", "both GEMMs of a primal step", "",
+                                                       1e3 * sec, gflop / sec), flush=True)
+    if limiter is not None:
+        limiter.restore_original_limits()
+    if args.json:
+        write_json(args.json, records)
+    return 0
+
 
 def cmd_step(args):
     if args.check and args.impl != "numpy" and args.method in METHODS:
@@ -775,16 +854,33 @@ def parse(argv):
     p.add_argument("--impls", default=",".join(IMPLS))
     p = sub.add_parser("selftest", help="closed vs functorch in float64, every method")
     p.add_argument("--threads", type=int, default=0)
+    p = sub.add_parser("gemm", help="a step's GEMMs alone by NumPy's BLAS: the machine's limit")
+    p.add_argument("--shapes", default="200:2000:20,50:1000:20", help="N:D:M,...")
+    p.add_argument("--P", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="BLAS threads (threadpoolctl) [default: 2]")
+    p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", help="write the records to this file")
+    sub.add_parser("jax", help="the JAX peer: bench_peers.py jax ARGS = tools/jax_peer.py ARGS", add_help=False)
     return ap.parse_args(argv)
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["jax"]:  # its own options and --help: tools/jax_peer.py, beside this file
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import jax_peer
+        return jax_peer.main(argv[1:])
     args = parse(argv)
+    if torch is None and args.cmd in TORCH_COMMANDS:
+        raise SystemExit("bench_peers.py %s needs torch (Debian's /usr/bin/python3 has torch 1.13); this Python "
+                         "(%s) has none: here only the gemm and jax commands run" % (args.cmd, sys.executable))
     threads = set_threads(args.threads)
-    if args.cmd != "selftest":
+    if args.cmd not in ("selftest", "gemm"):
         check_q(getattr(args, "method", "gd"), args.q)
     describe_environment(threads)
-    return {"step": cmd_step, "train": cmd_train, "grid": cmd_grid, "selftest": selftest}[args.cmd](args)
+    return {"step": cmd_step, "train": cmd_train, "grid": cmd_grid, "selftest": selftest,
+            "gemm": cmd_gemm}[args.cmd](args)
 
 
 if __name__ == "__main__":
