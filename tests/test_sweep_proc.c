@@ -1,7 +1,8 @@
 /* test_sweep_proc.c: `pegr sweep`'s processes and files (issue 11): stale temporaries are removed
  * without a shell and without following symlinks; --out paths near 1,000 characters work;
  * --devices all with two workers on a real OpenCL device finishes; workers die with a SIGKILLed
- * parent and stop on its SIGTERM; a second sweep on a locked directory exits naming the holder.
+ * parent and stop on its SIGTERM; a second sweep on a locked directory exits naming the holder
+ * (and --help says so); a run whose row.csv is damaged, missing or a FIFO is trained again.
  * Neither a stale temporary's name nor --out ever reaches a shell. Every pegr spawned here runs
  * under `timeout` (or is killed by the test), so a hang fails. */
 #include <setjmp.h>
@@ -165,6 +166,68 @@ static void test_symlinks_in_a_stale_temporary_are_not_followed(void **state)
     free(link_file);
 }
 
+/* ---- a damaged run is trained again ------------------------------------------------------- */
+
+/* Three runs on the host reference. */
+#define THREE "timeout -k 5 60 $PEGR sweep --preset tiny --steps 20 --grid n=10,20,30 " \
+              "--methods gd --seeds 0 --device host --quiet --out $T/damaged"
+
+/* Rerun THREE after `damage` (shell, in DIR/runs): exit 0, `expect` ("N already done, M to run")
+ * said, a progress line for each run in `retrained` (grid values such as "n=10": the damaged
+ * ones), all three in results.csv once and each landed whole (a regular row.csv; no temporary
+ * left). */
+static void rerun_after(const char *damage, const char *expect, const char *const *retrained,
+                        size_t nretrained)
+{
+    char *out = NULL;
+    int rc = cli_run(&out, "cd $T/damaged/runs && %s", damage);
+    if (rc != 0) fail_msg("could not damage the runs (%s): %s", damage, out);
+    free(out);
+    rc = cli_run(&out, THREE);
+    if (rc != 0) fail_msg("after '%s': the rerun exited %d (124: it hung): %s", damage, rc, out);
+    if (!strstr(out, expect)) fail_msg("after '%s': expected '%s': %s", damage, expect, out);
+    for (size_t k = 0; k < nretrained; k++) {
+        char line[64];
+        snprintf(line, sizeof line, "] gd-s0-%s", retrained[k]);
+        if (!strstr(out, line))
+            fail_msg("after '%s': run %s not trained again: %s", damage, retrained[k], out);
+    }
+    assert_non_null(strstr(out, "holds 3 of 3 runs"));
+    free(out);
+    assert_int_equal(cli_run(&out, "cd $T/damaged && for r in runs/gd-*; do [ -f $r/row.csv ] && "
+                                   "[ ! -p $r/row.csv ] || echo BAD $r; done; "
+                                   "echo RESULT $(grep -c '^gd-s0-n=' results.csv) "
+                                   "$(ls -a runs | grep -c tmp)"),
+                     0);
+    unsigned rows = 0, tmps = 9;
+    if (strstr(out, "BAD") || sscanf(result(out), "%u %u", &rows, &tmps) != 2) fail_msg("%s", out);
+    assert_int_equal(rows, 3);
+    assert_int_equal(tmps, 0);
+    free(out);
+}
+
+/* A finished sweep whose run directories lost their rows: one row.csv cut short, one removed;
+ * then one replaced by a FIFO. Old main counted a run done when its row.csv existed (results.csv
+ * then merged the cut row, or hung reading the FIFO) and skipped the run whose directory was
+ * there without a row (its rename into place would have failed): none was trained again. */
+static void test_a_run_without_a_complete_row_is_trained_again(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    int rc = cli_run(&out, THREE);
+    if (rc != 0) fail_msg("sweep exited %d: %s", rc, out);
+    free(out);
+    static const char *const cut_and_removed[] = {"n=10", "n=20"}, *const fifo[] = {"n=30"};
+    rerun_after("R=$(ls -d gd-s0-n=10*)/row.csv && head -c 60 $R > x && mv x $R && "
+                "rm $(ls -d gd-s0-n=20*)/row.csv", "1 already done, 2 to run", cut_and_removed, 2);
+    rerun_after("R=$(ls -d gd-s0-n=30*)/row.csv && rm $R && mkfifo $R", "2 already done, 1 to run",
+                fifo, 1);
+    /* and a rerun finds all three done */
+    assert_int_equal(cli_run(&out, THREE), 0);
+    assert_non_null(strstr(out, "3 already done, 0 to run"));
+    free(out);
+}
+
 /* ---- 11: long paths ------------------------------------------------------------------------- */
 
 /* Shell: P=$T/long/ + five 199-character components (about 1,030 characters in all). */
@@ -294,6 +357,19 @@ static void test_sigterm_stops_the_workers_and_a_rerun_finishes(void **state)
 
 /* ---- 15: two sweeps on one directory -------------------------------------------------------- */
 
+/* --help says what the lock does (old main's help said nothing of it). */
+static void test_help_describes_the_lock(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(cli_run(&out, "$PEGR sweep --help"), 0);
+    const char *says[] = {"DIR/.lock", "DIR/.lock.shard-I-of-N", "exits 1 naming the holder's pid",
+                          "shards of one sweep run side by side"};
+    for (size_t k = 0; k < sizeof says / sizeof says[0]; k++)
+        if (!strstr(out, says[k])) fail_msg("--help does not say '%s':\n%s", says[k], out);
+    free(out);
+}
+
 static void test_second_sweep_on_a_directory_exits_naming_the_holder(void **state)
 {
     (void)state;
@@ -342,10 +418,12 @@ int main(void)
         cmocka_unit_test(test_stale_temporary_named_like_a_command_runs_nothing),
         cmocka_unit_test(test_interrupted_run_under_an_out_with_a_quote_runs_nothing),
         cmocka_unit_test(test_symlinks_in_a_stale_temporary_are_not_followed),
+        cmocka_unit_test(test_a_run_without_a_complete_row_is_trained_again),
         cmocka_unit_test(test_out_path_near_1000_characters_lands_its_runs),
         cmocka_unit_test(test_devices_all_with_two_workers_finishes),
         cmocka_unit_test(test_workers_die_with_a_sigkilled_parent),
         cmocka_unit_test(test_sigterm_stops_the_workers_and_a_rerun_finishes),
+        cmocka_unit_test(test_help_describes_the_lock),
         cmocka_unit_test(test_second_sweep_on_a_directory_exits_naming_the_holder),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,8 @@
  * binary on the host reference: emitted scripts run nothing but pegr, run ids stay inside the
  * sweep directory and are made of safe characters, a robust-sigmas axis really changes the runs,
  * --extend retrains runs whose fixed options changed, duplicates are refused, collect reports its
- * own errors and damaged files, a diverged run has empty metrics, long directory names work. */
+ * own errors and damaged files (a FIFO or a link to /dev/zero refused at once), a diverged run has
+ * empty metrics and a progress line without a test error, long directory names work. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -398,6 +399,28 @@ static void test_collect_does_not_merge_a_truncated_row(void **state)
     }
 }
 
+/* A FIFO as sweep.args: old main's fopen waited for a writer forever. A symlink to /dev/zero as
+ * a run's row.csv: old main read it until memory ran out (here: a 1 GiB ulimit). Both are
+ * refused at once, naming the file. */
+static void test_collect_refuses_a_fifo_and_a_link_to_dev_zero(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(cli_run(&out, TINY " --out $T/odd"), 0);
+    free(out);
+    int rc = cli_run(&out, "cp -r $T/odd $T/oddfifo && rm $T/oddfifo/sweep.args && "
+                     "mkfifo $T/oddfifo/sweep.args && timeout -k 2 10 $PEGR collect $T/oddfifo");
+    if (rc != 1) fail_msg("sweep.args a FIFO: exit %d, not 1 (124: it hung): %s", rc, out);
+    assert_non_null(strstr(out, "FIFO"));
+    free(out);
+    rc = cli_run(&out, "cp -r $T/odd $T/oddzero && R=$(ls $T/oddzero/runs/gd-s0-n=10*/row.csv) && "
+                 "rm $R && ln -s /dev/zero $R && (ulimit -v 1048576; timeout -k 2 10 "
+                 "$PEGR collect $T/oddzero)");
+    if (rc != 4) fail_msg("row.csv a link to /dev/zero: exit %d, not 4 (a missing run): %s", rc, out);
+    assert_non_null(strstr(out, "1 of 2 runs"));
+    free(out);
+}
+
 static void test_collect_takes_every_directory(void **state)
 {
     (void)state;
@@ -467,6 +490,28 @@ static void test_a_diverged_run_has_empty_metrics(void **state)
     }
 }
 
+/* The progress line of a diverged run says so and shows no test error (old main printed the last
+ * record's, "test error 1.000" for the 8-step case, a number for a run that has none). */
+static void test_a_diverged_runs_line_shows_no_test_error(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {"--lr 10 --lam 1 --steps 8", "--lr 1e6 --steps 60"};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char *out = NULL;
+        cli_run(&out, "$PEGR sweep --preset tiny --methods pegr %s --device host --quiet "
+                      "--out $T/divline%zu", cases[c], c);
+        const char *line = strstr(out, "[1/1] pegr-s0");
+        if (!line) fail_msg("%s: no line for the run: %s", cases[c], out);
+        size_t len = strcspn(line, "\n");
+        char *text = strndup(line, len);
+        if (!strstr(text, "  diverged  ") || strstr(text, "test error"))
+            fail_msg("%s: the run's line is '%s' (expected 'diverged' and no test error)", cases[c],
+                     text);
+        free(text);
+        free(out);
+    }
+}
+
 int main(void)
 {
     if (cli_setup("pegr-sweep-spec-test") != 0) return 1;
@@ -482,9 +527,11 @@ int main(void)
         cmocka_unit_test(test_grid_ranges_and_seeds_parse_strictly),
         cmocka_unit_test(test_collect_reports_garbage_sweep_args_as_its_own_error),
         cmocka_unit_test(test_collect_does_not_merge_a_truncated_row),
+        cmocka_unit_test(test_collect_refuses_a_fifo_and_a_link_to_dev_zero),
         cmocka_unit_test(test_collect_takes_every_directory),
         cmocka_unit_test(test_collect_lists_missing_runs_of_a_long_directory_name),
         cmocka_unit_test(test_a_diverged_run_has_empty_metrics),
+        cmocka_unit_test(test_a_diverged_runs_line_shows_no_test_error),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (cli_teardown() != 0 && rc == 0) rc = 1;

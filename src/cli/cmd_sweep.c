@@ -37,7 +37,7 @@
 
 
 /* DIR/runs/ID (or DIR/runs/NAME for any name), malloc'ed; NULL when out of memory. Every path
- * under --out is built this way: --out has no length limit short of the system's. */
+ * under --out is built this way: --out has no length limit short of PATH_MAX. */
 static char *runs_path(const char *out, const char *name)
 {
     char *runs = pegr_path_join(out, "runs");
@@ -47,14 +47,37 @@ static char *runs_path(const char *out, const char *name)
     return path;
 }
 
-static int run_done(const char *out, const char *id)
+/* Whether run k is done: DIR/runs/ID holds one complete row of that run (sweep_run_is_done). A
+ * directory that is there but not done (a row.csv truncated, damaged, another run's, or missing)
+ * is removed, so the run trains again and its rename into place finds the name free. It cannot be
+ * a run on its way: runs land by renaming a complete directory, so DIR/runs/ID without its row
+ * was damaged after landing (and this runs in the parent under the sweep's lock, or its shard's).
+ * 1 done, 0 to run, -1 when a damaged directory could not be removed (said on stderr; the run is
+ * then not trained and the sweep exits 1). */
+static int run_state(const sweep_cli *cli, size_t k)
 {
-    char *path = runs_path(out, id);
-    char *row = path ? pegr_path_join(path, "row.csv") : NULL;
-    int done = row && access(row, F_OK) == 0;
+    if (sweep_run_is_done(&cli->spec, k, cli->out)) return 1;
+    char id[SWEEP_ID_MAX + 1];
+    sweep_run_id(&cli->spec, k, id, sizeof id);
+    char *path = runs_path(cli->out, id);
+    if (!path) {
+        fprintf(stderr, "pegr sweep: run %s: out of memory\n", id);
+        return -1;
+    }
+    struct stat st;
+    int state = 0;
+    if (lstat(path, &st) == 0) {
+        fprintf(stderr, "pegr sweep: %s holds no complete row.csv of its run: training it again\n",
+                path);
+        pegr_error err = {0};
+        if (pegr_remove_tree(path, &err) != PEGR_OK) {
+            fprintf(stderr, "pegr sweep: run %s not trained: %s\n", id, pegr_error_message(&err));
+            state = -1;
+        }
+        pegr_error_clear(&err);
+    }
     free(path);
-    free(row);
-    return done;
+    return state;
 }
 
 /* This host's name as it appears in temporary run directories ('.' -> '_', so the name is one
@@ -161,7 +184,7 @@ static int prepare_dir(const sweep_cli *cli, size_t shard, size_t shards, sweep_
 {
     pegr_error err = {0};
     lock->fd[0] = lock->fd[1] = -1;
-    /* Paths under DIR are built to any length, but the system takes none over PATH_MAX: refuse a
+    /* Paths under DIR are built to any length, but the kernel takes none over PATH_MAX: refuse a
      * --out that leaves no room for runs/.ID.tmp.HOST.PID/FILE (ids and file names stay far below
      * 1024 characters) before anything is created, not after a half-made tree of directories. */
     if (strlen(cli->out) > PATH_MAX - 1024)
@@ -325,10 +348,16 @@ static int land(const worker_plan *p, const pegr_run_info *info, pending_run *pr
     free(pr->tmp);
     pr->tmp = NULL; /* it is pr->final now */
     size_t done = __atomic_add_fetch(p->landed, 1, __ATOMIC_SEQ_CST);
+    /* A diverged run has no result to show: its last record's numbers are NaN or those of weights
+     * that blew up, so the line says "diverged" and nothing else (as its row's empty metrics). */
     const pegr_train_record *last = pegr_train_result_last(&pr->r);
-    printf("[%zu/%zu] %s  test error %.3f  %s%.2fs%s\n", done, p->nruns, pr->id,
-           last ? last->metrics.test_error : -1.0, pr->r.diverged ? "(diverged)  " : "",
-           pr->r.wall_seconds, pr->r.batch_runs > 1 ? " (batch)" : "");
+    char result[64];
+    if (pr->r.diverged || !last)
+        snprintf(result, sizeof result, "%s", pr->r.diverged ? "diverged" : "no record");
+    else
+        snprintf(result, sizeof result, "test error %.3f", last->metrics.test_error);
+    printf("[%zu/%zu] %s  %s  %.2fs%s\n", done, p->nruns, pr->id, result, pr->r.wall_seconds,
+           pr->r.batch_runs > 1 ? " (batch)" : "");
     fflush(stdout);
     return 1;
 }
@@ -596,7 +625,7 @@ static int run_sweep(const sweep_cli *cli, size_t shard, size_t shards)
 {
     remove_stale_temporaries(cli->out);
 
-    size_t total = sweep_run_count(&cli->spec), mine = 0, todo = 0;
+    size_t total = sweep_run_count(&cli->spec), mine = 0, done = 0, todo = 0;
     size_t *runs = malloc((total ? total : 1) * sizeof *runs);
     size_t *first = malloc((total + 1) * sizeof *first);
     const char *specs[MAX_WORKERS];
@@ -607,12 +636,14 @@ static int run_sweep(const sweep_cli *cli, size_t shard, size_t shards)
         fprintf(stderr, "pegr sweep: out of memory\n");
         return PEGR_EXIT_FAILURE;
     }
+    int failed = 0;
     for (size_t k = 0; k < total; k++) {
         if (k % shards != shard) continue; /* interleaved shares: each gets every size */
         mine++;
-        char id[512];
-        sweep_run_id(&cli->spec, k, id, sizeof id);
-        if (!run_done(cli->out, id)) runs[todo++] = k;
+        int state = run_state(cli, k);
+        if (state > 0) done++;
+        if (state == 0) runs[todo++] = k;
+        if (state < 0) failed = 1;
     }
     size_t nbatches = group_batches(&cli->spec, runs, todo, cli->batch_runs, first);
     size_t ndev = worker_devices(cli, specs, MAX_WORKERS, &spec_text);
@@ -628,14 +659,14 @@ static int run_sweep(const sweep_cli *cli, size_t shard, size_t shards)
     }
     size_t nworkers = worker_count(ndev, cli->jobs_per_device);
     printf("pegr sweep: %zu runs in %s; shard %zu/%zu holds %zu, %zu already done, %zu to run in "
-           "%zu batch(es) on %zu worker(s)\n", total, cli->out, shard, shards, mine, mine - todo, todo,
+           "%zu batch(es) on %zu worker(s)\n", total, cli->out, shard, shards, mine, done, todo,
            nbatches, nworkers);
     fflush(stdout);
     shared[0] = shared[1] = 0;
     pegr_cli_catch_stop_signals();
     worker_plan plan = {cli, runs, first, todo, nbatches, &shared[0], &shared[1]};
     double t0 = pegr_now_seconds();
-    int failed = todo ? run_workers(&plan, specs, ndev, nworkers) : 0;
+    if (todo && run_workers(&plan, specs, ndev, nworkers)) failed = 1;
     double wall = pegr_now_seconds() - t0;
     size_t landed = shared[1];
     munmap(shared, 2 * sizeof(size_t));

@@ -220,7 +220,12 @@ int sweep_parse_cli_as(const pegr_command_spec *cmd, int argc, char **argv, swee
         {"preset", PEGR_ARG_CHOICE, &preset, NULL, "named base configuration", PEGR_PRESETS, 0},
         {"methods", PEGR_ARG_STRING, &methods, "LIST", "methods to train (gd, sgd, gr, pegr)", NULL, 0},
         {"seeds", PEGR_ARG_STRING, &seeds, "LIST", "seeds, e.g. 0-4 or 0,3,7", NULL, 0},
-        {"out", PEGR_ARG_STRING, &cli->out, "DIR", "the sweep's directory (required)", NULL, 0},
+        /* the lock is said here, beside DIR, rather than in the usage lines every usage error
+         * repeats */
+        {"out", PEGR_ARG_STRING, &cli->out, "DIR",
+         "the sweep's directory (required). A running sweep locks DIR (DIR/.lock; shard I/N also "
+         "DIR/.lock.shard-I-of-N): a second sweep on the same DIR or shard exits 1 naming the "
+         "holder's pid; shards of one sweep run side by side", NULL, 0},
         {"devices", PEGR_ARG_STRING, &cli->devices, "LIST",
          "one worker per device: all, or a comma list of specs (host included)", NULL, 0},
         /* at most MAX_WORKERS (cmd_sweep.c) workers run in all */

@@ -123,8 +123,8 @@ int sweep_emit(const sweep_cli *cli)
                    cli->out);
         else
             printf("wrote %s: run with  parallel -j 1 --sshlogin host1,host2 :::: %s\n"
-                   "(a shared file system keeps one DIR; otherwise copy each machine's DIR back and "
-                   "pegr collect them)\n", path, path);
+                   "(a DIR shared by the machines holds every shard; otherwise copy each "
+                   "machine's DIR back and pegr collect them)\n", path, path);
     } else {
         pegr_cli_error(SWEEP_COMMAND.name, &err);
     }

@@ -19,7 +19,7 @@
  * 160 leaves room. Sweeps whose ids could be longer are refused when parsed. */
 #define SWEEP_ID_MAX 160
 /* The bytes a run id may hold (and so every grid value): no '/', no space, nothing a shell, a CSV
- * reader or a file system treats specially. Ids start with the method, never with '.'. */
+ * reader or a path treats specially. Ids start with the method, never with '.'. */
 #define SWEEP_ID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._=+-"
 /* The hex digits of a run's configuration fingerprint at the end of its id. */
 #define SWEEP_FINGERPRINT_HEX 8
