@@ -279,7 +279,7 @@ static void test_devices_all_with_two_workers_finishes(void **state)
     (void)state;
     if (!have_device()) skip();
     char *out = NULL;
-    int rc = cli_run(&out, "timeout -k 5 90 $PEGR sweep --preset tiny --steps 20 --grid n=10,20 "
+    int rc = cli_run(&out, "timeout -k 5 240 $PEGR sweep --preset tiny --steps 20 --grid n=10,20 "
                            "--methods gd,pegr --seeds 0 --devices all --jobs-per-device 2 --quiet "
                            "--out $T/all");
     if (rc != 0) fail_msg("sweep exited %d (124: it hung): %s", rc, out);

@@ -94,9 +94,10 @@ case "$mode" in
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
       meson test -C "$san_dir" --print-errorlogs --suite host
+    # (the instrumented binaries run 2-3x slower: the suites' time limits are tripled)
     ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
       meson test -C "$san_dir" --print-errorlogs --num-processes "$(nproc 2>/dev/null || echo 2)" \
-        --suite device --suite train --suite cli
+        --timeout-multiplier 3 --suite device --suite train --suite cli
     # The command line parsers under libFuzzer (ASan+UBSan, leaks checked) for a bounded time.
     PEGR_FUZZ_BUILD="${build_dir}-fuzz" bash "$root/tests/fuzz/run_fuzz.sh" "${PEGR_FUZZ_SECONDS:-60}"
     ;;
