@@ -6,6 +6,12 @@
  *                                  of the margin and of G_i = sum_pp' A K A
  *   pegr_example_terms  (n):       margin f_i, loss l_i, a1, a2, G_i, ||g_i||^2 = a1^2 G_i
  *   pegr_coef_final     (cols, n): C for gd (a1 y A / n) plus, for pegr, (2 lam / n) C^H
+ *   pegr_coef_fused     (n groups): the three above in one launch, one work-group per example
+ *                                  (the margin and G summed through local memory in the same
+ *                                  order as pegr_example_terms), optionally with the span form's
+ *                                  Z += Z0 before and its update Gam -= lr C^T after
+ *   pegr_span_update    (rows, cols, runs): Gam[c, row] -= lr[run] C[row, c] alone (span.cl's
+ *                                  form, here to share its helper with pegr_coef_fused)
  *   pegr_gr_final       (cols, n): C += 2 lam (1/n) [a2 (grad f . v) A + a1 y S2 <x, v>] (gr)
  * (1/n is the per-example weight omega_i: 1/n, or 1/B on a mini-batch and 0 off it.)
  * A batch of runs that share shapes is laid out as one set of n * runs examples, run after run;
@@ -14,21 +20,27 @@
  *   pegr_patch_gram     (P*P, n):  K once per dataset
  *   pegr_per_example_grad (d, cols, count): g_i materialized for a chunk of examples */
 
-__kernel void pegr_coef_terms(const uint n, const uint P, const uint m, const REAL q,
-                              __global const REAL *Z, __global const REAL *K, __global REAL *A,
-                              __global REAL *S2, __global REAL *fpart, __global REAL *Gpart)
+/* One column c of example i (every patch p): A = c_j s'(z)/m and S2 = c_j s''(z)/m written out,
+ * and the column's shares of the margin, *f = (1/m) sum_p c_j s(z), and of G_i, *G = sum_pp' A K A.
+ * With add_z0, Z = Z + Z0 first (the span form's Z = Zs0 + S Gam^T, as pegr_add computes it). */
+static inline void pegr_column_terms(const uint i, const uint c, const uint P, const uint m,
+                                     const REAL q, const int add_z0, __global REAL *Z,
+                                     __global const REAL *Z0, __global const REAL *K,
+                                     __global REAL *A, __global REAL *S2, REAL *f_out, REAL *G_out)
 {
-    const uint c = get_global_id(0);
-    const uint i = get_global_id(1);
     const uint cols = 2 * m;
-    if (c >= cols || i >= n) return;
     const REAL sign = c < m ? (REAL)1 : (REAL)-1;
     const REAL inv_m = (REAL)1 / (REAL)m;
     REAL f = 0;
     for (uint p = 0; p < P; p++) {
         const size_t at = ((size_t)i * P + p) * cols + c;
+        REAL z = Z[at];
+        if (add_z0) {
+            z += Z0[at];
+            Z[at] = z;
+        }
         REAL s, ds, d2s;
-        pegr_activation(Z[at], q, &s, &ds, &d2s);
+        pegr_activation(z, q, &s, &ds, &d2s);
         f += sign * s;
         A[at] = sign * ds * inv_m;
         S2[at] = sign * d2s * inv_m;
@@ -40,13 +52,27 @@ __kernel void pegr_coef_terms(const uint n, const uint P, const uint m, const RE
         for (uint p2 = 0; p2 < P; p2++) KA += Ki[p * P + p2] * A[((size_t)i * P + p2) * cols + c];
         G += A[((size_t)i * P + p) * cols + c] * KA;
     }
-    fpart[(size_t)i * cols + c] = f * inv_m;
+    *f_out = f * inv_m;
+    *G_out = G;
+}
+
+__kernel void pegr_coef_terms(const uint n, const uint P, const uint m, const REAL q,
+                              __global REAL *Z, __global const REAL *K, __global REAL *A,
+                              __global REAL *S2, __global REAL *fpart, __global REAL *Gpart)
+{
+    const uint c = get_global_id(0);
+    const uint i = get_global_id(1);
+    const uint cols = 2 * m;
+    if (c >= cols || i >= n) return;
+    REAL f, G;
+    pegr_column_terms(i, c, P, m, q, 0, Z, Z, K, A, S2, &f, &G);
+    fpart[(size_t)i * cols + c] = f;
     Gpart[(size_t)i * cols + c] = G;
 }
 
 /* Stable loss terms of the margin u = y f: l = softplus(-u), a1 = -sigmoid(-u),
  * a2 = sigmoid(u) sigmoid(-u). */
-inline void pegr_loss_terms(const REAL u, REAL *l, REAL *a1, REAL *a2)
+static inline void pegr_loss_terms(const REAL u, REAL *l, REAL *a1, REAL *a2)
 {
     const REAL e = exp(-fabs(u)); /* in (0, 1]: never overflows */
     *l = fmax(-u, (REAL)0) + log1p(e);
@@ -54,6 +80,24 @@ inline void pegr_loss_terms(const REAL u, REAL *l, REAL *a1, REAL *a2)
     const REAL sig_pos = u >= 0 ? 1 / (1 + e) : e / (1 + e); /* sigmoid(u) */
     *a1 = -sig_neg;
     *a2 = sig_pos * sig_neg;
+}
+
+/* Example i's terms from its margin f and G = g: stored, and a1, a2 returned. */
+static inline void pegr_example_store(const uint i, const REAL yi, const REAL f, const REAL g,
+                                      __global REAL *margin, __global REAL *loss,
+                                      __global REAL *a1, __global REAL *a2, __global REAL *G,
+                                      __global REAL *norm2, REAL *d1_out, REAL *d2_out)
+{
+    REAL l, d1, d2;
+    pegr_loss_terms(yi * f, &l, &d1, &d2);
+    margin[i] = f;
+    loss[i] = l;
+    a1[i] = d1;
+    a2[i] = d2;
+    G[i] = g;
+    norm2[i] = d1 * d1 * g;
+    *d1_out = d1;
+    *d2_out = d2;
 }
 
 __kernel void pegr_example_terms(const uint n, const uint cols, __global const REAL *y,
@@ -68,14 +112,31 @@ __kernel void pegr_example_terms(const uint n, const uint cols, __global const R
         f += fpart[(size_t)i * cols + c];
         g += Gpart[(size_t)i * cols + c];
     }
-    REAL l, d1, d2;
-    pegr_loss_terms(y[i] * f, &l, &d1, &d2);
-    margin[i] = f;
-    loss[i] = l;
-    a1[i] = d1;
-    a2[i] = d2;
-    G[i] = g;
-    norm2[i] = d1 * d1 * g;
+    REAL d1, d2;
+    pegr_example_store(i, y[i], f, g, margin, loss, a1, a2, G, norm2, &d1, &d2);
+}
+
+/* Column c of example i's coefficients C (every patch): gd's a1 y A, plus for pegr 2 lam C^H,
+ * times the example's weight w. */
+static inline void pegr_column_coefficients(const uint i, const uint c, const uint P, const uint m,
+                                            const int method, const REAL w, const REAL lam,
+                                            const REAL a1y, const REAL a2i, const REAL Gi,
+                                            __global const REAL *K, __global const REAL *A,
+                                            __global const REAL *S2, __global REAL *C)
+{
+    const uint cols = 2 * m;
+    const __global REAL *Ki = K + (size_t)i * P * P;
+    for (uint p = 0; p < P; p++) {
+        const size_t at = ((size_t)i * P + p) * cols + c;
+        REAL coef = a1y * A[at];
+        if (method == PEGR_METHOD_PEGR) {
+            REAL KA = 0;
+            for (uint p2 = 0; p2 < P; p2++) KA += Ki[p * P + p2] * A[((size_t)i * P + p2) * cols + c];
+            const REAL CH = a2i * a1y * Gi * A[at] + a1y * S2[at] * (a1y * KA);
+            coef += 2 * lam * CH;
+        }
+        C[at] = coef * w;
+    }
 }
 
 __kernel void pegr_coef_final(const uint n, const uint P, const uint m, const int method,
@@ -88,22 +149,96 @@ __kernel void pegr_coef_final(const uint n, const uint P, const uint m, const in
 {
     const uint c = get_global_id(0);
     const uint i = get_global_id(1);
+    if (c >= 2 * m || i >= n) return;
+    /* omega: 1/n, or the example's mini-batch weight */
+    pegr_column_coefficients(i, c, P, m, method, omega[i], run_lam[i / n_run], a1[i] * y[i], a2[i],
+                             G[i], K, A, S2, C);
+}
+
+/* The span update of one entry: Gam[at] -= rate * coef, recording `step` in *bad when the result
+ * is not finite (pegr_update's rule). */
+static inline void pegr_gam_step(__global REAL *Gam, const size_t at, const REAL rate,
+                                 const REAL coef, const int step, __global int *bad)
+{
+    const REAL g = Gam[at] - rate * coef;
+    Gam[at] = g;
+    if (!isfinite(g)) atomic_min(bad, step);
+}
+
+/* Gam[c, row] -= lr[run] * C[row, c] per run (Gam cols x rows, C rows x cols, run after run);
+ * runs with lr 0 are left as they are (pegr_update's rule). */
+__kernel void pegr_span_update(const uint rows, const uint cols, __global const REAL *lr,
+                               __global const REAL *C, __global REAL *Gam, const int step,
+                               __global int *first_bad)
+{
+    const uint row = get_global_id(0);
+    const uint c = get_global_id(1);
+    const size_t run = get_global_id(2);
+    if (row >= rows || c >= cols) return;
+    const REAL rate = lr[run];
+    if (rate == 0) return;
+    const size_t base = run * rows * cols;
+    pegr_gam_step(Gam, base + (size_t)c * rows + row, rate, C[base + (size_t)row * cols + c], step,
+                  first_bad + run);
+}
+
+/* One work-group per example i (of every run), get_local_size(0) work-items taking the columns
+ * in turn: pegr_coef_terms, pegr_example_terms and pegr_coef_final in one launch with the same
+ * arithmetic. Each column's margin and G shares go to local memory (scratch: 2 cols + 3 REALs)
+ * and work-item 0 sums them in column order, as pegr_example_terms does, so the results do not
+ * depend on the work-group size (1 included). fpart and Gpart are not written.
+ * add_z0: Z += Z0 first (the span form). update: also the span update Gam -= lr C^T of the
+ * example's rows at `step` (the caller's choice when nothing reads the pre-update Gam). */
+__kernel void pegr_coef_fused(const uint n, const uint P, const uint m, const REAL q,
+                              const int method, const uint n_run, const int add_z0,
+                              const int update, const int step, __global REAL *Z,
+                              __global const REAL *Z0, __global const REAL *K,
+                              __global const REAL *y, __global const REAL *omega,
+                              __global const REAL *run_lam, __global const REAL *run_lr,
+                              __global REAL *A, __global REAL *S2, __global REAL *margin,
+                              __global REAL *loss, __global REAL *a1, __global REAL *a2,
+                              __global REAL *G, __global REAL *norm2, __global REAL *C,
+                              __global REAL *Gam, __global int *first_bad, __local REAL *scratch)
+{
+    const uint i = get_group_id(0);
+    const uint lid = get_local_id(0);
+    const uint L = get_local_size(0);
     const uint cols = 2 * m;
-    if (c >= cols || i >= n) return;
-    const REAL w = omega[i]; /* 1/n, or the example's mini-batch weight */
-    const REAL lam = run_lam[i / n_run];
-    const REAL a1y = a1[i] * y[i];
-    const __global REAL *Ki = K + (size_t)i * P * P;
-    for (uint p = 0; p < P; p++) {
-        const size_t at = ((size_t)i * P + p) * cols + c;
-        REAL coef = a1y * A[at];
-        if (method == PEGR_METHOD_PEGR) {
-            REAL KA = 0;
-            for (uint p2 = 0; p2 < P; p2++) KA += Ki[p * P + p2] * A[((size_t)i * P + p2) * cols + c];
-            const REAL CH = a2[i] * a1y * G[i] * A[at] + a1y * S2[at] * (a1y * KA);
-            coef += 2 * lam * CH;
+    if (i >= n) return; /* the whole group: no barrier is left half-reached */
+    __local REAL *fcol = scratch, *gcol = scratch + cols, *ex = scratch + 2 * cols;
+    for (uint c = lid; c < cols; c += L) {
+        REAL f, g;
+        pegr_column_terms(i, c, P, m, q, add_z0, Z, Z0, K, A, S2, &f, &g);
+        fcol[c] = f;
+        gcol[c] = g;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) {
+        REAL f = 0, g = 0;
+        for (uint c = 0; c < cols; c++) {
+            f += fcol[c];
+            g += gcol[c];
         }
-        C[at] = coef * w;
+        REAL d1, d2;
+        pegr_example_store(i, y[i], f, g, margin, loss, a1, a2, G, norm2, &d1, &d2);
+        ex[0] = d1;
+        ex[1] = d2;
+        ex[2] = g;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const uint run = i / n_run;
+    const REAL a1y = ex[0] * y[i], a2i = ex[1], Gi = ex[2];
+    const REAL w = omega[i], lam = run_lam[run];
+    const REAL rate = update ? run_lr[run] : 0;
+    const size_t rows = (size_t)n_run * P, base = (size_t)run * rows * cols;
+    for (uint c = lid; c < cols; c += L) {
+        pegr_column_coefficients(i, c, P, m, method, w, lam, a1y, a2i, Gi, K, A, S2, C);
+        if (rate == 0) continue; /* no update asked, or a frozen run */
+        for (uint p = 0; p < P; p++) {
+            const size_t row = (size_t)(i - run * n_run) * P + p;
+            pegr_gam_step(Gam, base + (size_t)c * rows + row, rate,
+                          C[((size_t)i * P + p) * cols + c], step, first_bad + run);
+        }
     }
 }
 

@@ -4,12 +4,26 @@
  *   pegr_reduce_sum (one work-group per run): out[run * out_stride + slot] = scale * sum_k term_k
  *                   over the run's `count` elements, term_k = x[k] (mode 0), x[k]^2 (mode 1) or
  *                   x[k] w[k] (mode 2)
+ *   pegr_reduce_pair (one work-group per run): two weighted sums x1.w and x2.w in one launch (the
+ *                   step's loss and penalty), each in pegr_reduce_sum's order
  *   pegr_update: W -= lr[run] * G, recording per run the first step whose weights are not finite;
  *                a run whose lr is 0 is left as it is (a batch freezes a diverged run that way) */
 
+/* The work-group's sum of `partial` (get_local_size(0) <= PEGR_WG_SIZE entries, a power of two,
+ * each work-item's own written before the call): a tree in local memory, in a fixed order, so
+ * the result is deterministic and the same for a run alone or in a batch. */
+static inline REAL pegr_group_sum(__local REAL *partial, const uint lid, const uint lsize)
+{
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint stride = lsize / 2; stride > 0; stride /= 2) {
+        if (lid < stride) partial[lid] += partial[lid + stride];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    return partial[0];
+}
+
 /* Work-group g of get_local_size(0) <= PEGR_WG_SIZE work-items (a power of two) reduces run g:
- * each work-item sums a strided share, then a tree in local memory. A fixed order, so the result
- * is deterministic and the same for a run alone or in a batch. */
+ * each work-item sums a strided share, then pegr_group_sum. */
 __kernel void pegr_reduce_sum(const uint count, __global const REAL *x, __global const REAL *w,
                               const int mode, const REAL scale, __global REAL *out,
                               const uint out_stride, const uint slot)
@@ -24,12 +38,38 @@ __kernel void pegr_reduce_sum(const uint count, __global const REAL *x, __global
     REAL s = 0;
     for (uint k = lid; k < count; k += lsize) s += mode == 0 ? x[k] : mode == 1 ? x[k] * x[k] : x[k] * w[k];
     partial[lid] = s;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint stride = lsize / 2; stride > 0; stride /= 2) {
-        if (lid < stride) partial[lid] += partial[lid + stride];
-        barrier(CLK_LOCAL_MEM_FENCE);
+    const REAL total = pegr_group_sum(partial, lid, lsize);
+    if (lid == 0) out[slot] = scale * total;
+}
+
+/* out[slot1] = sum_k x1[k] w[k] and out[slot2] = sum_k x2[k] w[k] per run (pegr_reduce_sum's
+ * mode 2 with scale 1, twice, in its order). */
+__kernel void pegr_reduce_pair(const uint count, __global const REAL *x1,
+                               __global const REAL *x2, __global const REAL *w,
+                               __global REAL *out, const uint out_stride, const uint slot1,
+                               const uint slot2)
+{
+    __local REAL partial1[PEGR_WG_SIZE], partial2[PEGR_WG_SIZE];
+    const uint lid = get_local_id(0);
+    const uint lsize = get_local_size(0);
+    const size_t run = get_group_id(0);
+    x1 += run * count;
+    x2 += run * count;
+    w += run * count;
+    out += run * out_stride;
+    REAL s1 = 0, s2 = 0;
+    for (uint k = lid; k < count; k += lsize) {
+        s1 += x1[k] * w[k];
+        s2 += x2[k] * w[k];
     }
-    if (lid == 0) out[slot] = scale * partial[0];
+    partial1[lid] = s1;
+    partial2[lid] = s2;
+    const REAL total1 = pegr_group_sum(partial1, lid, lsize);
+    const REAL total2 = pegr_group_sum(partial2, lid, lsize);
+    if (lid == 0) {
+        out[slot1] = total1;
+        out[slot2] = total2;
+    }
 }
 
 /* first_bad holds the smallest step index whose update produced a NaN or Inf (INT_MAX: none);

@@ -3,8 +3,8 @@
  * size does not depend on d), the same coefficient kernels, then Gam -= lr * C^T:
  *   pegr_add          (count):       y += x
  *   pegr_transpose    (rows, cols, runs):  out (cols x rows) = in^T, in (rows x cols), per run
- *   pegr_span_update  (rows, cols, runs):  Gam[c, row] -= lr[run] * C[row, c], flagging non-finite
- *                                    values and leaving runs with lr 0 as pegr_update does
+ * then Gam -= lr C^T: pegr_span_update, or folded into pegr_coef_fused (both in coefficients.cl,
+ * which holds the update's one helper)
  * (a batch of runs keeps its runs' matrices one after another) */
 
 __kernel void pegr_add(const uint count, __global const REAL *x, __global REAL *y)
@@ -21,21 +21,4 @@ __kernel void pegr_transpose(const uint rows, const uint cols, __global const RE
     const size_t at = get_global_id(2) * rows * cols;
     if (row >= rows || c >= cols) return;
     out[at + (size_t)c * rows + row] = in[at + (size_t)row * cols + c];
-}
-
-__kernel void pegr_span_update(const uint rows, const uint cols, __global const REAL *lr,
-                               __global const REAL *C, __global REAL *Gam, const int step,
-                               __global int *first_bad)
-{
-    const uint row = get_global_id(0);
-    const uint c = get_global_id(1);
-    const size_t run = get_global_id(2);
-    if (row >= rows || c >= cols) return;
-    const REAL rate = lr[run];
-    if (rate == 0) return;
-    const size_t base = run * rows * cols;
-    const size_t at = base + (size_t)c * rows + row;
-    const REAL g = Gam[at] - rate * C[base + (size_t)row * cols + c];
-    Gam[at] = g;
-    if (!isfinite(g)) atomic_min(first_bad + run, step);
 }

@@ -67,18 +67,73 @@ pegr_status engine_set_run_values(pegr_engine *e, cl_mem buf, double *held, cons
     return s;
 }
 
+/* An upload in flight: its host copy (in the device's precision) and the write's event. Uploads
+ * are non-blocking so that a step that sends data (sgd's example weights, a changed learning
+ * rate) does not make the host wait for the queue to drain: a blocking write on an in-order
+ * queue waits for every command before it. */
+typedef struct engine_staged {
+    void *host;
+    cl_event done;
+} engine_staged;
+
+/* At most this many uploads in flight; beyond it the host waits for them (bounds the memory). */
+#define STAGED_MAX 64
+
+/* Free the copies whose writes are done (all of them, waiting, with wait_all). */
+static void staged_reap(pegr_engine *e, int wait_all)
+{
+    if (wait_all && e->nstaged) e->host_waits++;
+    size_t kept = 0;
+    for (size_t k = 0; k < e->nstaged; k++) {
+        engine_staged *st = &e->staged[k];
+        cl_int status = CL_COMPLETE;
+        if (wait_all ||
+            clGetEventInfo(st->done, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,
+                           NULL) != CL_SUCCESS)
+            clWaitForEvents(1, &st->done); /* done (or failed) afterwards: the copy is free */
+        else if (status > CL_COMPLETE) { /* queued, submitted or running: keep it */
+            e->staged[kept++] = *st;
+            continue;
+        }
+        clReleaseEvent(st->done);
+        free(st->host);
+    }
+    e->nstaged = kept;
+}
+
+void engine_uploads_settle(pegr_engine *e)
+{
+    staged_reap(e, 1);
+    free(e->staged);
+    e->staged = NULL;
+    e->staged_cap = 0;
+}
+
 pegr_status engine_upload(pegr_engine *e, cl_mem buf, const double *src, size_t count)
 {
     if (count == 0) return PEGR_OK;
+    staged_reap(e, e->nstaged >= STAGED_MAX);
+    if (e->nstaged == e->staged_cap) {
+        size_t cap = e->staged_cap ? 2 * e->staged_cap : 8;
+        engine_staged *grown = realloc(e->staged, cap * sizeof *grown);
+        if (!grown) return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory for an upload");
+        e->staged = grown;
+        e->staged_cap = cap;
+    }
     void *tmp = malloc(count * e->elem);
     if (!tmp) return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory for an upload");
     if (e->elem == sizeof(double)) memcpy(tmp, src, count * sizeof(double));
     else
         for (size_t i = 0; i < count; i++) ((float *)tmp)[i] = (float)src[i];
-    cl_int rc = clEnqueueWriteBuffer(e->ctx->queue, buf, CL_TRUE, 0, count * e->elem, tmp, 0, NULL,
-                                     NULL);
-    free(tmp);
-    return rc == CL_SUCCESS ? PEGR_OK : pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueWriteBuffer", NULL);
+    cl_event done = NULL;
+    cl_int rc = clEnqueueWriteBuffer(e->ctx->queue, buf, CL_FALSE, 0, count * e->elem, tmp, 0, NULL,
+                                     &done);
+    if (rc != CL_SUCCESS) {
+        free(tmp);
+        return pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueWriteBuffer", NULL);
+    }
+    e->staged[e->nstaged++] = (engine_staged){tmp, done};
+    return PEGR_OK;
 }
 
 pegr_status engine_download(pegr_engine *e, cl_mem buf, size_t offset, double *dst, size_t count)
@@ -88,6 +143,8 @@ pegr_status engine_download(pegr_engine *e, cl_mem buf, size_t offset, double *d
     if (!tmp) return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory for a download");
     cl_int rc = clEnqueueReadBuffer(e->ctx->queue, buf, CL_TRUE, offset * e->elem, count * e->elem,
                                     tmp, 0, NULL, NULL);
+    e->host_waits++;
+    staged_reap(e, 0); /* the queue has drained: every upload before it is done */
     if (rc == CL_SUCCESS) {
         if (e->elem == sizeof(double)) memcpy(dst, tmp, count * sizeof(double));
         else
@@ -234,6 +291,7 @@ static pegr_status engine_set_weights(pegr_backend *b, const double *W, size_t m
         for (size_t r = 0; r < R; r++) none[r] = 0x7fffffff;
         cl_int rc = clEnqueueWriteBuffer(e->ctx->queue, e->b.first_bad, CL_TRUE, 0,
                                          R * sizeof(cl_int), none, 0, NULL, NULL);
+        e->host_waits++;
         if (rc != CL_SUCCESS) s = pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueWriteBuffer", "first_bad");
     }
     free(none);
@@ -247,6 +305,7 @@ static void engine_destroy(pegr_backend *b)
     pegr_engine *e = (pegr_engine *)b;
     if (!e) return;
     if (e->ctx) clFinish(e->ctx->queue);
+    engine_uploads_settle(e);
     engine_profile_free(e);
     free_weight_buffers(e);
     free_data_buffers(e);
@@ -286,6 +345,8 @@ static pegr_status engine_first_nonfinite_step(pegr_backend *b, long *step, pegr
     if (!first) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of host memory");
     cl_int rc = clEnqueueReadBuffer(e->ctx->queue, e->b.first_bad, CL_TRUE, 0,
                                     e->runs * sizeof(cl_int), first, 0, NULL, NULL);
+    e->host_waits++;
+    staged_reap(e, 0);
     for (size_t r = 0; r < e->runs && rc == CL_SUCCESS; r++)
         if (first[r] != 0x7fffffff) step[r] = first[r];
     free(first);
@@ -361,6 +422,7 @@ static pegr_status create_kernels(pegr_engine *e)
         "pegr_coef_final",  "pegr_gr_final",      "pegr_patch_gram",       "pegr_per_example_grad",
         "pegr_reduce_sum",  "pegr_update",        "pegr_rho",              "pegr_train_stats",
         "pegr_test_wrong",  "pegr_add",           "pegr_transpose",        "pegr_span_update",
+        "pegr_coef_fused",  "pegr_reduce_pair",
     };
     cl_kernel *ks = (cl_kernel *)&e->k;
     _Static_assert(sizeof(engine_kernels) == sizeof names / sizeof names[0] * sizeof(cl_kernel),
@@ -370,17 +432,29 @@ static pegr_status create_kernels(pegr_engine *e)
         ks[i] = clCreateKernel((cl_program)pegr_program_cl(e->program), names[i], &rc);
         if (rc != CL_SUCCESS) return pegr_ctx_cl_fail(e->ctx, rc, "clCreateKernel", names[i]);
     }
-    /* The reduction runs as one work-group: within the compiled PEGR_WG_SIZE and the kernel's
-     * own limit, a power of two. */
+    /* The reductions run one work-group per run: within the compiled PEGR_WG_SIZE and the
+     * kernels' own limits (all three run with reduce_wg), a power of two. */
     size_t limit = 1;
     cl_device_id dev = (cl_device_id)e->ctx->device.cl_device;
-    size_t stats_limit = 1;
+    size_t stats_limit = 1, pair_limit = 1;
     if (clGetKernelWorkGroupInfo(e->k.reduce_sum, dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof limit,
                                  &limit, NULL) != CL_SUCCESS ||
         clGetKernelWorkGroupInfo(e->k.train_stats, dev, CL_KERNEL_WORK_GROUP_SIZE,
-                                 sizeof stats_limit, &stats_limit, NULL) != CL_SUCCESS)
-        limit = stats_limit = 1;
-    if (stats_limit < limit) limit = stats_limit; /* both run with reduce_wg */
+                                 sizeof stats_limit, &stats_limit, NULL) != CL_SUCCESS ||
+        clGetKernelWorkGroupInfo(e->k.reduce_pair, dev, CL_KERNEL_WORK_GROUP_SIZE,
+                                 sizeof pair_limit, &pair_limit, NULL) != CL_SUCCESS)
+        limit = stats_limit = pair_limit = 1;
+    if (stats_limit < limit) limit = stats_limit;
+    if (pair_limit < limit) limit = pair_limit;
+    /* The fused coefficient kernel's limits; its local memory is sized per shape at launch.
+     * Unknown limits leave it unused (0): the three-kernel path needs neither. */
+    cl_ulong fused_local = 0;
+    if (clGetKernelWorkGroupInfo(e->k.coef_fused, dev, CL_KERNEL_WORK_GROUP_SIZE,
+                                 sizeof e->fused_wg_limit, &e->fused_wg_limit, NULL) != CL_SUCCESS ||
+        clGetKernelWorkGroupInfo(e->k.coef_fused, dev, CL_KERNEL_LOCAL_MEM_SIZE,
+                                 sizeof fused_local, &fused_local, NULL) != CL_SUCCESS)
+        e->fused_wg_limit = 0;
+    e->fused_local_static = (size_t)fused_local;
     size_t cap = pegr_context_max_work_group_size(e->ctx);
     if (cap > 256) cap = 256; /* the PEGR_WG_SIZE program.c compiles with */
     if (limit > cap) limit = cap;

@@ -59,6 +59,61 @@ static pegr_status example_terms(pegr_engine *e)
     return engine_launch(&a, 1, global);
 }
 
+/* The work-group size of pegr_coef_fused for this shape (one group per example, the columns
+ * shared out), with its local memory in *local_bytes: the 2 cols per-column shares and 3
+ * per-example values. 0 when the fused kernel cannot run here (local memory too small, limits
+ * unknown, or no_fuse): the three-kernel path serves then. Never more work-items than columns,
+ * within the kernel's limit and the context's cap (a cap of 1 is one work-item per group). */
+static size_t fused_group(const pegr_engine *e, size_t *local_bytes)
+{
+    size_t cols = 2 * e->m;
+    *local_bytes = (2 * cols + 3) * e->elem;
+    if (e->no_fuse || !e->fused_wg_limit ||
+        e->fused_local_static + *local_bytes > e->ctx->device.local_mem_size)
+        return 0;
+    size_t wg = pegr_context_max_work_group_size(e->ctx);
+    if (wg > e->fused_wg_limit) wg = e->fused_wg_limit;
+    return wg < cols ? wg : cols;
+}
+
+/* coef_terms, example_terms and coef_final in one launch (pegr_coef_fused); with add_z0 it also
+ * forms Z = Zs0 + S Gam^T (span), with update_step >= 0 it also takes the span step
+ * Gam -= lr C^T numbered update_step (the rates in b.run_lr). */
+static pegr_status coef_fused(pegr_engine *e, double q, pegr_method method, size_t wg,
+                              size_t local_bytes, int add_z0, int update_step)
+{
+    engine_args a = engine_args_begin(e, e->k.coef_fused, "pegr_coef_fused");
+    engine_arg_u32(&a, all_examples(e));
+    engine_arg_u32(&a, e->P);
+    engine_arg_u32(&a, e->m);
+    engine_arg_real(&a, q);
+    engine_arg_i32(&a, (int)method);
+    engine_arg_u32(&a, e->n);
+    engine_arg_i32(&a, add_z0);
+    engine_arg_i32(&a, update_step >= 0);
+    engine_arg_i32(&a, update_step >= 0 ? update_step : 0);
+    engine_arg_mem(&a, e->b.Z);
+    engine_arg_mem(&a, add_z0 ? e->b.Zs0 : e->b.Z);
+    engine_arg_mem(&a, e->b.K);
+    engine_arg_mem(&a, e->b.y);
+    engine_arg_mem(&a, e->b.omega);
+    engine_arg_mem(&a, e->b.run_lam);
+    engine_arg_mem(&a, e->b.run_lr);
+    engine_arg_mem(&a, e->b.A);
+    engine_arg_mem(&a, e->b.S2);
+    engine_arg_mem(&a, e->b.margin);
+    engine_arg_mem(&a, e->b.loss);
+    engine_arg_mem(&a, e->b.a1);
+    engine_arg_mem(&a, e->b.a2);
+    engine_arg_mem(&a, e->b.G);
+    engine_arg_mem(&a, e->b.norm2);
+    engine_arg_mem(&a, e->b.C);
+    engine_arg_mem(&a, update_step >= 0 ? e->b.Gam : e->b.C); /* unused without the update */
+    engine_arg_mem(&a, e->b.first_bad);
+    engine_arg_local(&a, local_bytes);
+    return engine_launch_groups(&a, wg, all_examples(e));
+}
+
 /* b.run_lam holds each run's lam (set by coefficients()). */
 static pegr_status coef_final(pegr_engine *e, pegr_method method)
 {
@@ -120,22 +175,58 @@ static pegr_status gr_terms(pegr_engine *e)
     return engine_launch(&a, 2, global);
 }
 
-/* Everything up to the coefficient tensor C of the method, plus the scalar reductions. */
-static pegr_status coefficients(pegr_engine *e, const pegr_eval_request *req)
+/* Per run: scalars[slot_a] = x_a . w and scalars[slot_b] = x_b . w over the run's `count`
+ * elements, in one launch (each as engine_reduce's REDUCE_DOT with scale 1 computes it). */
+static pegr_status reduce_pair(pegr_engine *e, cl_mem xa, cl_mem xb, cl_mem w, size_t count,
+                               int slot_a, int slot_b)
 {
-    size_t rows = e->n * e->P, cols = 2 * e->m;
+    engine_args a = engine_args_begin(e, e->k.reduce_pair, "pegr_reduce_pair");
+    engine_arg_u32(&a, count);
+    engine_arg_mem(&a, xa);
+    engine_arg_mem(&a, xb);
+    engine_arg_mem(&a, w);
+    engine_arg_mem(&a, e->b.scalars);
+    engine_arg_u32(&a, SLOT_COUNT);
+    engine_arg_u32(&a, (size_t)slot_a);
+    engine_arg_u32(&a, (size_t)slot_b);
+    return engine_launch_group_per_run(&a, e->reduce_wg);
+}
+
+/* The index the next step's non-finite flag records (steps since set_weights, clamped). */
+static int step_index(const pegr_engine *e)
+{
+    return e->steps_done < 0x7fffffff ? (int)e->steps_done : 0x7ffffffe;
+}
+
+/* Everything up to the coefficient tensor C of the method, plus the scalar reductions. With
+ * fold_update (span, no gr, nothing reading the pre-step Gam) the fused kernel also takes the
+ * step at learning rate lr; *folded says whether it did (the three-kernel path does not). */
+static pegr_status coefficients(pegr_engine *e, const pegr_eval_request *req, int fold_update,
+                                double lr, int *folded)
+{
+    size_t rows = e->n * e->P, cols = 2 * e->m, local_bytes = 0;
     pegr_method method = req->method;
+    pegr_method final = method == PEGR_METHOD_PEGR ? method : PEGR_METHOD_GD;
+    size_t wg = fused_group(e, &local_bytes);
+    *folded = 0;
     pegr_status s = engine_set_run_values(e, e->b.run_lam, e->lam_on_device, req->run_lam, req->lam);
-    if (s == PEGR_OK)
-        s = e->span ? engine_span_forward(e)
-                    : engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.W, e->b.Z);
-    if (s == PEGR_OK) s = coef_terms(e, req->q);
-    if (s == PEGR_OK) s = example_terms(e);
-    if (s == PEGR_OK) s = coef_final(e, method == PEGR_METHOD_PEGR ? method : PEGR_METHOD_GD);
+    if (s == PEGR_OK && wg && fold_update)
+        s = engine_set_run_values(e, e->b.run_lr, e->lr_on_device, req->run_lr, lr);
+    if (s == PEGR_OK && e->span) s = wg ? engine_span_product(e) : engine_span_forward(e);
+    if (s == PEGR_OK && !e->span) s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.W, e->b.Z);
+    if (s == PEGR_OK && wg) {
+        int update_step = fold_update ? step_index(e) : -1;
+        s = coef_fused(e, req->q, final, wg, local_bytes, e->span, update_step);
+        *folded = s == PEGR_OK && fold_update;
+    } else {
+        if (s == PEGR_OK) s = coef_terms(e, req->q);
+        if (s == PEGR_OK) s = example_terms(e);
+        if (s == PEGR_OK) s = coef_final(e, final);
+    }
     if (s == PEGR_OK && method == PEGR_METHOD_GR) s = gr_terms(e);
     /* L = sum_i omega_i l_i and the pegr penalty's sum_i omega_i ||g_i||^2 */
-    if (s == PEGR_OK) s = engine_reduce(e, e->b.loss, e->b.omega, e->n, REDUCE_DOT, 1.0, SLOT_LOSS);
-    if (s == PEGR_OK) s = engine_reduce(e, e->b.norm2, e->b.omega, e->n, REDUCE_DOT, 1.0, SLOT_PENALTY);
+    if (s == PEGR_OK)
+        s = reduce_pair(e, e->b.loss, e->b.norm2, e->b.omega, e->n, SLOT_LOSS, SLOT_PENALTY);
     return s;
 }
 
@@ -218,7 +309,7 @@ static pegr_status read_outputs(pegr_engine *e, const pegr_eval_request *req)
 /* W -= lr * gradient per run (the rates in b.run_lr). */
 static pegr_status update(pegr_engine *e, const pegr_eval_request *req, double lr)
 {
-    int step = e->steps_done < 0x7fffffff ? (int)e->steps_done : 0x7ffffffe;
+    int step = step_index(e);
     pegr_status s = engine_set_run_values(e, e->b.run_lr, e->lr_on_device, req->run_lr, lr);
     if (s != PEGR_OK) return s;
     if (e->span) {
@@ -268,8 +359,15 @@ static pegr_status set_example_weights(pegr_engine *e, const double *weights)
 static pegr_status run(pegr_engine *e, const pegr_eval_request *req, int do_step, double lr,
                        pegr_error *err)
 {
+    /* The span step folds into the coefficient kernel when nothing after it reads the Gam it
+     * changes: not with metrics (they read the weights) and not for gr (it changes C after). */
+    int fold = do_step && e->span && req->method != PEGR_METHOD_GR && !req->metrics, folded = 0;
     pegr_status s = set_example_weights(e, req->weights);
-    if (s == PEGR_OK) s = coefficients(e, req);
+    if (s == PEGR_OK) s = coefficients(e, req, fold, lr, &folded);
+    if (s == PEGR_OK && folded) {
+        e->steps_done++;
+        do_step = 0;
+    }
     /* The d-sized gradient: asked for, or what the primal update and gradient norm use. */
     if (s == PEGR_OK && (req->grad || (!e->span && (req->metrics || do_step)))) s = gradient(e);
     if (s == PEGR_OK) s = read_outputs(e, req);

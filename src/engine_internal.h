@@ -30,7 +30,7 @@ enum { REDUCE_SUM = 0, REDUCE_SQUARES = 1, REDUCE_DOT = 2 };
 typedef struct engine_kernels {
     cl_kernel gemm_nt, gemm_tn, coef_terms, example_terms, coef_final, gr_final, patch_gram,
         per_example_grad, reduce_sum, update, rho, train_stats, test_wrong, add, transpose,
-        span_update;
+        span_update, coef_fused, reduce_pair;
 } engine_kernels;
 
 /* Device buffers; names follow math.md. rows = n*P, cols = 2m. */
@@ -103,6 +103,16 @@ typedef struct pegr_engine {
     int span_requested;     /* train in the span of the patches (set_representation) */
     int span;               /* the span state is set up for the current weights */
     engine_profile_state prof;
+    /* pegr_coef_fused (engine_eval.c): its work-group limit and static local memory (queried at
+     * creation); no_fuse forces the three-kernel path (tests compare the two). */
+    size_t fused_wg_limit, fused_local_static;
+    int no_fuse;
+    /* Non-blocking uploads (engine.c): host copies kept until their write completes. */
+    struct engine_staged *staged;
+    size_t nstaged, staged_cap;
+    /* Host waits on the device (blocking reads, writes, finishes) since creation: a step without
+     * metrics or outputs adds none (tests check). */
+    unsigned long host_waits;
 } pegr_engine;
 
 /* ---- engine.c */
@@ -120,8 +130,10 @@ void engine_free_runs(pegr_engine *e, cl_mem *buf, size_t bytes);
  * written only when something changed. */
 pegr_status engine_set_run_values(pegr_engine *e, cl_mem buf, double *held, const double *values,
                                   double value);
-/* Host double array -> device REAL buffer, and back. */
+/* Host double array -> device REAL buffer (non-blocking: src may be reused at once), and back
+ * (blocking). engine_uploads_settle waits for the uploads in flight and frees their copies. */
 pegr_status engine_upload(pegr_engine *e, cl_mem buf, const double *src, size_t count);
+void engine_uploads_settle(pegr_engine *e);
 pegr_status engine_download(pegr_engine *e, cl_mem buf, size_t offset, double *dst, size_t count);
 
 /* ---- engine_launch.c: set arguments by type (the first failure is kept) and launch */
@@ -139,10 +151,14 @@ void engine_arg_u32(engine_args *a, size_t value);
 void engine_arg_u64(engine_args *a, size_t value);
 void engine_arg_i32(engine_args *a, int value);
 void engine_arg_real(engine_args *a, double value);
+/* A __local argument of `bytes` bytes. */
+void engine_arg_local(engine_args *a, size_t bytes);
 /* Launch over `global` (dims 1..3; any sizes: kernels bounds-check) with the local size the
  * work-group cap asks for (NULL local when there is none). */
 pegr_status engine_launch(engine_args *a, cl_uint dims, const size_t *global);
-/* Launch one work-group of `local` work-items per run. */
+/* Launch `groups` work-groups of `local` work-items (local within the kernel's and the cap's
+ * limits: the caller's choice), or one per run. */
+pegr_status engine_launch_groups(engine_args *a, size_t local, size_t groups);
 pegr_status engine_launch_group_per_run(engine_args *a, size_t local);
 
 /* ---- engine_profile.c */
@@ -194,8 +210,9 @@ pegr_status engine_set_representation(pegr_backend *b, int span, pegr_error *err
 /* S = X X^T, Zs0 = X W^T, Gam = 0 for the weights just set (when span was requested). */
 pegr_status engine_span_setup(pegr_engine *e);
 void engine_span_free(pegr_engine *e);
-/* Z = Zs0 + S Gam^T */
+/* Z = Zs0 + S Gam^T; engine_span_product leaves out the + Zs0 (pegr_coef_fused adds it) */
 pegr_status engine_span_forward(pegr_engine *e);
+pegr_status engine_span_product(pegr_engine *e);
 /* Gam -= lr C^T per run (the rates in b.run_lr), flagging non-finite values */
 pegr_status engine_span_update(pegr_engine *e, int step);
 /* out (rows x cols) = S C, for gr's <x, V> and gradient norms without d-sized work */

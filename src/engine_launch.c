@@ -36,6 +36,8 @@ void engine_arg_i32(engine_args *a, int value)
     set(a, sizeof v, &v);
 }
 
+void engine_arg_local(engine_args *a, size_t bytes) { set(a, bytes, NULL); }
+
 void engine_arg_real(engine_args *a, double value)
 {
     if (a->e->elem == sizeof(double)) {
@@ -88,9 +90,15 @@ pegr_status engine_launch(engine_args *a, cl_uint dims, const size_t *global)
     return enqueue(a, dims, padded, local);
 }
 
-pegr_status engine_launch_group_per_run(engine_args *a, size_t local)
+pegr_status engine_launch_groups(engine_args *a, size_t local, size_t groups)
 {
     if (a->rc != CL_SUCCESS) return arg_failure(a);
-    size_t global = local * a->e->runs;
+    if (groups == 0) return PEGR_OK;
+    size_t global = local * groups;
     return enqueue(a, 1, &global, &local);
+}
+
+pegr_status engine_launch_group_per_run(engine_args *a, size_t local)
+{
+    return engine_launch_groups(a, local, a->e->runs);
 }

@@ -39,6 +39,7 @@ void engine_profile_collect(pegr_engine *e)
 {
     if (!e->prof.pending) return;
     clFinish(e->ctx->queue);
+    e->host_waits++;
     for (size_t k = 0; k < e->prof.pending; k++) {
         engine_pending_event *p = &e->prof.events[k];
         if (!p->event) continue;

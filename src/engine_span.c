@@ -83,11 +83,16 @@ static pegr_status transpose(pegr_engine *e, size_t rows, size_t cols, cl_mem in
     return engine_launch(&a, 3, global);
 }
 
+pegr_status engine_span_product(pegr_engine *e)
+{
+    size_t rows = rows_of(e);
+    return engine_gemm_nt(e, rows, 2 * e->m, rows, e->b.S, e->b.Gam, e->b.Z);
+}
+
 pegr_status engine_span_forward(pegr_engine *e)
 {
-    size_t rows = rows_of(e), cols = 2 * e->m;
-    pegr_status s = engine_gemm_nt(e, rows, cols, rows, e->b.S, e->b.Gam, e->b.Z);
-    return s == PEGR_OK ? add(e, e->b.Zs0, e->b.Z, rows * cols) : s;
+    pegr_status s = engine_span_product(e);
+    return s == PEGR_OK ? add(e, e->b.Zs0, e->b.Z, rows_of(e) * 2 * e->m) : s;
 }
 
 pegr_status engine_span_update(pegr_engine *e, int step)

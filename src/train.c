@@ -11,8 +11,15 @@
 #include "metrics_summary.h"
 #include "rng.h"
 
-/* How often (in steps) the backend's non-finite flag is read between log steps. */
-#define DIVERGENCE_CHECK_EVERY 25
+/* How often (in steps) the backend's non-finite flag is read between log steps. The read is
+ * blocking: the host waits for the queue to drain, and the device then waits for the host's next
+ * enqueue (a bubble of one launch latency). At a log step it costs nothing more (the metrics'
+ * read has drained the queue already), so the flag is read there; between log steps only this
+ * seldom, to stop a diverged run (or a batch whose runs all diverged) long before a distant log
+ * step and to bound how many commands the host queues ahead of the device. Where divergence is
+ * seen does not change results: the flag records the first bad step exactly and
+ * settle_diverged trims the run to it. (It was 25: a wait every 25 steps.) */
+#define DIVERGENCE_CHECK_EVERY 250
 
 void pegr_train_config_default(pegr_train_config *c)
 {

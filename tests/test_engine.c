@@ -1,7 +1,9 @@
 /* test_engine.c: the OpenCL engine against the exact host reference on a real device (PoCL in
  * CI): every output of gd, pegr and gr on random problems with edge shapes, the golden cases,
  * several training steps, a work-group cap of 1, chunked per-example gradients, and a failed
- * allocation reported cleanly. Exits 77 (skip) only when no OpenCL device exists.
+ * allocation reported cleanly; the fused coefficient kernel against the three-kernel path (and
+ * its span update folded in), launches per step, and steps that never make the host wait.
+ * Exits 77 (skip) only when no OpenCL device exists.
  *
  * Tolerances (relative to the largest magnitude of the reference array):
  *  - fp64: 1e-10. Both sides compute the same formulas in double; only summation order differs.
@@ -14,12 +16,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
+#include "engine_internal.h" /* white-box: the fused path's switch and the host-wait count */
 #include "host_ref.h"
 #include "npy.h"
 #include "rng.h"
@@ -90,12 +96,15 @@ static void free_outputs(outputs *o)
 /* CLBlast forced where pegr has it (AUTO would send these small shapes to pegr's kernels, which
  * the OWN tests cover). */
 static pegr_gemm_impl gemm_choice = SUPPORT_LIBRARY_GEMM;
+/* Engines opened with OpenCL profiling (the launch counts) when set. */
+static int profiling;
 
 static pegr_backend *open_engine(pegr_precision prec, size_t wg_cap, double mem_fraction,
                                  size_t chunk)
 {
     pegr_context_options copts = {0};
     copts.max_work_group_size = wg_cap;
+    copts.profiling = profiling;
     pegr_context *ctx = NULL;
     pegr_error err = {0};
     if (pegr_context_create(&devices[0], &copts, &ctx, &err) != PEGR_OK)
@@ -328,6 +337,229 @@ static void test_allocation_beyond_the_cap_fails_cleanly(void **state)
     free_problem(&p);
 }
 
+/* The three-kernel path (coef_terms, example_terms, coef_final: what runs where the fused
+ * kernel's local memory does not fit) still equals the host, and the fused kernel equals it to
+ * rounding (the same arithmetic in the same order; observed bit for bit on PoCL), at no cap, a
+ * cap of 1 and a cap of 3 (work-items taking several columns each, 3 not dividing 2m). */
+static void test_fused_coefficients_equal_three_kernel_path(void **state)
+{
+    (void)state;
+    pegr_precision prec = devices[0].fp64 ? PEGR_FP64 : PEGR_FP32;
+    double tol = devices[0].fp64 ? 1e-10 : 2e-4, same = devices[0].fp64 ? 1e-14 : 1e-6;
+    const size_t caps[] = {0, 1, 3};
+    for (size_t ci = 0; ci < 3; ci++) {
+        pegr_backend *fused = open_engine(prec, caps[ci], 0, 0);
+        pegr_backend *three = open_engine(prec, caps[ci], 0, 0);
+        ((pegr_engine *)three)->no_fuse = 1;
+        for (size_t sh = 0; sh < sizeof SHAPES / sizeof SHAPES[0]; sh++) {
+            if (SHAPES[sh][2] > 1000) continue; /* d = 10^4 adds nothing here */
+            problem p = make_problem(SHAPES[sh][0], SHAPES[sh][1], SHAPES[sh][2], SHAPES[sh][3],
+                                     300 + sh);
+            for (int method = 0; method < 3; method++) {
+                compare_all(&p, (pegr_method)method, 3.0, 0.3, three, tol);
+                outputs f = alloc_outputs(&p), t = alloc_outputs(&p);
+                evaluate_on(fused, &p, (pegr_method)method, 2.5, 0.3, &f);
+                evaluate_on(three, &p, (pegr_method)method, 2.5, 0.3, &t);
+                expect_close("fused grad", &p, "any", 2.5, support_rel_err(f.grad, t.grad, 2 * p.m * p.d), same);
+                expect_close("fused loss", &p, "any", 2.5, support_rel_err(f.loss, t.loss, p.n), same);
+                expect_close("fused norm2", &p, "any", 2.5, support_rel_err(f.norm2, t.norm2, p.n), same);
+                expect_close("fused objective", &p, "any", 2.5,
+                             support_rel_err(&f.objective, &t.objective, 1), same);
+                free_outputs(&f);
+                free_outputs(&t);
+            }
+            free_problem(&p);
+        }
+        fused->ops->destroy(fused);
+        three->ops->destroy(three);
+    }
+}
+
+/* Span steps with the update folded into the fused kernel (no metrics asked) equal span steps
+ * with the separate update (the three-kernel path) and the host's primal steps, every method;
+ * mini-batch weights and a learning rate that changes between steps included. */
+static void test_span_steps_with_the_folded_update_agree(void **state)
+{
+    (void)state;
+    if (!devices[0].fp64) skip();
+    problem p = make_problem(10, 2, 40, 3, 12);
+    double weights[10] = {0.2, 0, 0.2, 0, 0.2, 0, 0.2, 0, 0.2, 0};
+    size_t count = 2 * 3 * 40;
+    for (int method = 0; method < 3; method++) {
+        pegr_backend *host = pegr_host_backend_create(NULL);
+        pegr_backend *fused = open_engine(PEGR_FP64, 0, 0, 0);
+        pegr_backend *three = open_engine(PEGR_FP64, 0, 0, 0);
+        ((pegr_engine *)three)->no_fuse = 1;
+        pegr_backend *bs[3] = {host, fused, three};
+        double W[3][2 * 3 * 40];
+        for (int k = 0; k < 3; k++) {
+            pegr_backend *b = bs[k];
+            pegr_error err = {0};
+            assert_int_equal(b->ops->set_data(b, p.X, p.y, p.n, p.P, p.d, &err), PEGR_OK);
+            if (k > 0) assert_int_equal(b->ops->set_representation(b, 1, &err), PEGR_OK);
+            assert_int_equal(b->ops->set_weights(b, p.W, p.m, &err), PEGR_OK);
+            pegr_eval_request req = {.method = (pegr_method)method, .q = 3.0, .lam = 0.002};
+            for (int step = 0; step < 8; step++) {
+                req.weights = step % 3 == 2 ? weights : NULL;
+                if (b->ops->step(b, &req, step < 4 ? 0.02 : 0.03, &err) != PEGR_OK)
+                    fail_msg("%s", pegr_error_message(&err));
+            }
+            assert_int_equal(b->ops->get_weights(b, W[k], &err), PEGR_OK);
+            pegr_error_clear(&err);
+        }
+        const char *mn = method == 0 ? "gd" : method == 1 ? "pegr" : "gr";
+        expect_close("span W (fused) vs host", &p, mn, 3.0, support_rel_err(W[1], W[0], count), 1e-10);
+        expect_close("span W (fused) vs three kernels", &p, mn, 3.0,
+                     support_rel_err(W[1], W[2], count), 1e-14);
+        double moved = support_rel_err(W[0], p.W, count);
+        assert_true(moved > 1e-4 && isfinite(moved));
+        long bad = 0;
+        pegr_error err = {0};
+        assert_int_equal(fused->ops->first_nonfinite_step(fused, &bad, &err), PEGR_OK);
+        assert_int_equal(bad, -1);
+        for (int k = 0; k < 3; k++) bs[k]->ops->destroy(bs[k]);
+    }
+    free_problem(&p);
+}
+
+/* Launches per step that are not GEMMs (from the profile `pegr bench --profile` prints): the
+ * coefficient work is one launch (was three, plus pegr_add in the span form), the loss and penalty
+ * one (was two), the span update folded in: 2 in the span form, 3 in the primal one. */
+static void test_fused_step_launches(void **state)
+{
+    (void)state;
+    profiling = 1;
+    problem p = make_problem(12, 2, 64, 4, 21);
+    const size_t want[2] = {3, 2}; /* primal, span */
+    for (int span = 0; span < 2; span++)
+        for (int method = 0; method < 2; method++) { /* gd, pegr */
+            pegr_backend *b = open_engine(PEGR_FP32, 0, 0, 0);
+            pegr_error err = {0};
+            assert_int_equal(b->ops->set_data(b, p.X, p.y, p.n, p.P, p.d, &err), PEGR_OK);
+            assert_int_equal(b->ops->set_representation(b, span, &err), PEGR_OK);
+            assert_int_equal(b->ops->set_weights(b, p.W, p.m, &err), PEGR_OK);
+            pegr_eval_request req = {.method = (pegr_method)method, .q = 3.0, .lam = 0.01};
+            assert_int_equal(b->ops->step(b, &req, 1e-3, &err), PEGR_OK);
+            pegr_engine_profile_reset(b);
+            const size_t steps = 5;
+            for (size_t k = 0; k < steps; k++) assert_int_equal(b->ops->step(b, &req, 1e-3, &err), PEGR_OK);
+            const pegr_engine_kernel_time *kt = NULL;
+            size_t nk = pegr_engine_profile(b, &kt), other = 0;
+            for (size_t k = 0; k < nk; k++) {
+                if (strstr(kt[k].name, "gemm")) continue;
+                other += kt[k].launches;
+                printf("  %s %s: %s %zu\n", span ? "span" : "primal", method ? "pegr" : "gd",
+                       kt[k].name, kt[k].launches);
+            }
+            if (other != want[span] * steps)
+                fail_msg("%s: %zu non-GEMM launches in %zu steps, want %zu per step",
+                         span ? "span" : "primal", other, steps, want[span]);
+            b->ops->destroy(b);
+        }
+    free_problem(&p);
+    profiling = 0;
+}
+
+/* A queue held shut: a barrier on a user event that a watchdog thread completes when the test
+ * says so, or after 20 s. Anything the host does that waits for the device (a blocking read or
+ * write, a finish, waiting on an event) cannot return while the queue is held: it returns only
+ * once the watchdog gives up, and the test sees that. */
+typedef struct held_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int released, gave_up;
+    cl_event gate;
+    pthread_t watchdog;
+} held_queue;
+
+static void *watchdog_main(void *arg)
+{
+    held_queue *h = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 20;
+    pthread_mutex_lock(&h->mu);
+    while (!h->released)
+        if (pthread_cond_timedwait(&h->cv, &h->mu, &until) == ETIMEDOUT) {
+            h->gave_up = 1;
+            break;
+        }
+    pthread_mutex_unlock(&h->mu);
+    clSetUserEventStatus(h->gate, CL_COMPLETE); /* the queue runs again either way */
+    return NULL;
+}
+
+static void hold_queue(pegr_engine *e, held_queue *h)
+{
+    memset(h, 0, sizeof *h);
+    cl_int rc = CL_SUCCESS;
+    h->gate = clCreateUserEvent(e->ctx->cl_ctx, &rc);
+    assert_int_equal(rc, CL_SUCCESS);
+    assert_int_equal(clEnqueueBarrierWithWaitList(e->ctx->queue, 1, &h->gate, NULL), CL_SUCCESS);
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    assert_int_equal(pthread_create(&h->watchdog, NULL, watchdog_main, h), 0);
+}
+
+/* Opens the queue again; 1 when everything since hold_queue returned while it was held. */
+static int release_queue(held_queue *h)
+{
+    pthread_mutex_lock(&h->mu);
+    int never_waited = !h->gave_up;
+    h->released = 1;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->watchdog, NULL);
+    clReleaseEvent(h->gate);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    return never_waited;
+}
+
+/* A step that asks for nothing back makes the host wait for nothing: 20 steps all return while
+ * the device's queue is held shut, every method in both forms, with sgd's example weights and a
+ * learning rate that changes going up (those were blocking writes, each draining the queue).
+ * The engine's own count of host waits stays put too; a step asking for the loss does wait. */
+static void test_steps_never_wait_for_the_device(void **state)
+{
+    (void)state;
+    problem p = make_problem(10, 2, 40, 3, 13);
+    double weights[10] = {0.5, 0.5};
+    for (int span = 0; span < 2; span++)
+        for (int method = 0; method < 3; method++) {
+            pegr_backend *b = open_engine(PEGR_FP32, 0, 0, 0);
+            pegr_engine *e = (pegr_engine *)b;
+            pegr_error err = {0};
+            assert_int_equal(b->ops->set_data(b, p.X, p.y, p.n, p.P, p.d, &err), PEGR_OK);
+            assert_int_equal(b->ops->set_representation(b, span, &err), PEGR_OK);
+            assert_int_equal(b->ops->set_weights(b, p.W, p.m, &err), PEGR_OK);
+            pegr_eval_request req = {.method = (pegr_method)method, .q = 3.0, .lam = 0.01};
+            assert_int_equal(b->ops->step(b, &req, 1e-3, &err), PEGR_OK); /* buffers made */
+            unsigned long before = e->host_waits;
+            held_queue h;
+            hold_queue(e, &h);
+            for (int step = 0; step < 20; step++) {
+                req.weights = step % 2 ? weights : NULL;      /* sgd's upload */
+                double lr = step % 5 == 4 ? 2e-3 : 1e-3;      /* a changed rate's upload */
+                assert_int_equal(b->ops->step(b, &req, lr, &err), PEGR_OK);
+            }
+            int never_waited = release_queue(&h);
+            if (!never_waited || e->host_waits != before)
+                fail_msg("%s, method %d: 20 steps waited for the device (%s; %lu counted waits)",
+                         span ? "span" : "primal", method,
+                         never_waited ? "returned while its queue was held"
+                                      : "a step returned only once the held queue was let go",
+                         e->host_waits - before);
+            double loss = 0;
+            req.weights = NULL;
+            req.mean_loss = &loss;
+            assert_int_equal(b->ops->step(b, &req, 1e-3, &err), PEGR_OK);
+            assert_true(e->host_waits > before && isfinite(loss) && loss > 0);
+            b->ops->destroy(b);
+        }
+    free_problem(&p);
+}
+
 static void test_fp64_refused_cleanly_where_missing(void **state)
 {
     (void)state;
@@ -364,6 +596,10 @@ int main(void)
         cmocka_unit_test(test_chunked_per_example_gradients_match_gram_norms),
         cmocka_unit_test(test_allocation_beyond_the_cap_fails_cleanly),
         cmocka_unit_test(test_fp64_refused_cleanly_where_missing),
+        cmocka_unit_test(test_fused_coefficients_equal_three_kernel_path),
+        cmocka_unit_test(test_span_steps_with_the_folded_update_agree),
+        cmocka_unit_test(test_fused_step_launches),
+        cmocka_unit_test(test_steps_never_wait_for_the_device),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pegr_device_list_free(devices);

@@ -35,6 +35,7 @@ typedef struct bench_record {
     const char *method, *representation;
     bench_size size;
     double wall_step, device_step, gflop, mib_peak;
+    double launches; /* kernel launches and CLBlast calls per step (profiled enqueues) */
     const char *skipped; /* why, or NULL */
 } bench_record;
 
@@ -153,9 +154,13 @@ static pegr_status measure(pegr_backend *b, const bench_opts *o, const char *met
         rec->wall_step = times[reps / 2];
         const pegr_engine_kernel_time *kt = NULL;
         size_t nk = pegr_engine_profile(b, &kt);
-        double dev = 0, per = 1.0 / (double)(reps * o->steps);
-        for (size_t k = 0; k < nk; k++) dev += kt[k].seconds;
+        double dev = 0, per = 1.0 / (double)(reps * o->steps), launches = 0;
+        for (size_t k = 0; k < nk; k++) {
+            dev += kt[k].seconds;
+            launches += (double)kt[k].launches;
+        }
         rec->device_step = dev * per;
+        rec->launches = launches * per;
         for (size_t k = 0; o->profile && k < nk; k++)
             printf("    %-24s %9.3f ms/step %5.1f%%  (%zu launches/step)\n", kt[k].name,
                    1e3 * kt[k].seconds * per, 100.0 * kt[k].seconds / dev,
@@ -253,6 +258,7 @@ static void json_record(pegr_json *j, const bench_record *r)
         pegr_json_kv_number(j, "gflop_per_step", r->gflop);
         pegr_json_kv_number(j, "gflops", r->gflop / r->wall_step);
         pegr_json_kv_number(j, "peak_device_mib", r->mib_peak);
+        pegr_json_kv_number(j, "launches_per_step", r->launches);
     }
     pegr_json_end_object(j);
 }
@@ -324,8 +330,8 @@ int pegr_cmd_bench(int argc, char **argv)
     const char *gemm_name = pegr_engine_gemm_name(b);
     printf("pegr bench on %s (%s), %s, GEMM %s; median of %zu repeats of %zu steps\n", dev->name,
            dev->platform_name, precision, pegr_engine_gemm_name(b), o.repeats, o.steps);
-    printf("%-11s %-6s %5s %6s %4s %10s %10s %9s %8s %9s\n", "method", "form", "n", "d", "m",
-           "wall ms", "device ms", "GFLOP", "GFLOP/s", "peak MiB");
+    printf("%-11s %-6s %5s %6s %4s %10s %10s %9s %8s %9s %13s\n", "method", "form", "n", "d", "m",
+           "wall ms", "device ms", "GFLOP", "GFLOP/s", "peak MiB", "launches/step");
     bench_record recs[32 * 8 * 2];
     size_t nrec = 0;
     pegr_status s = PEGR_OK;
@@ -347,9 +353,10 @@ int pegr_cmd_bench(int argc, char **argv)
                     printf("%-11s %-6s %5zu %6zu %4zu  skipped: %s\n", r->method, r->representation,
                            r->size.n, r->size.d, r->size.m, r->skipped);
                 else
-                    printf("%-11s %-6s %5zu %6zu %4zu %10.3f %10.3f %9.4f %8.1f %9.1f\n", r->method,
-                           r->representation, r->size.n, r->size.d, r->size.m, 1e3 * r->wall_step,
-                           1e3 * r->device_step, r->gflop, r->gflop / r->wall_step, r->mib_peak);
+                    printf("%-11s %-6s %5zu %6zu %4zu %10.3f %10.3f %9.4f %8.1f %9.1f %13.1f\n",
+                           r->method, r->representation, r->size.n, r->size.d, r->size.m,
+                           1e3 * r->wall_step, 1e3 * r->device_step, r->gflop,
+                           r->gflop / r->wall_step, r->mib_peak, r->launches);
                 fflush(stdout);
             }
             pegr_dataset_free(&ds);
