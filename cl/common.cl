@@ -16,6 +16,18 @@
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #endif
 
+/* Helper (non-kernel) functions are declared PEGR_INLINE. A bare `inline` is a C99 inline
+ * definition: clang emits no body for it at -O0 (-cl-opt-disable), and the AMD and Mesa
+ * toolchains then fail to link ("undefined hidden symbol"). `static inline` always emits one, but
+ * OpenCL C 1.1 has no `static`; there a plain definition (external linkage, emitted at every
+ * optimization level) is the portable form -- a program is one translation unit, so it cannot
+ * clash. __OPENCL_C_VERSION__ is only defined from OpenCL C 1.2 on. */
+#if defined(__OPENCL_C_VERSION__) && __OPENCL_C_VERSION__ >= 120
+#define PEGR_INLINE static inline
+#else
+#define PEGR_INLINE
+#endif
+
 /* Shared by the kernel files: the methods' numbers (the host's pegr_method) and the activation. */
 #define PEGR_METHOD_GD 0
 #define PEGR_METHOD_PEGR 1
@@ -24,7 +36,7 @@
 /* s(z) = max(z, 0)^q and its derivatives; q >= 1 (q = 1: ReLU, s'' = 0). The integer q of the
  * experiments (1..4) use products only -- exact and far cheaper than pow, which dominated the
  * coefficient kernel on CPUs; any other q takes one pow. */
-inline void pegr_activation(const REAL z, const REAL q, REAL *s, REAL *ds, REAL *d2s)
+PEGR_INLINE void pegr_activation(const REAL z, const REAL q, REAL *s, REAL *ds, REAL *d2s)
 {
     if (!(z > 0)) {
         *s = 0;
