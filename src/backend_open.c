@@ -25,10 +25,14 @@ pegr_status pegr_backend_open(const char *spec, pegr_precision precision, pegr_l
 
     pegr_device_info *list = NULL;
     size_t count = 0, chosen = 0;
+    char reason[1024];
     pegr_status s = pegr_device_list(&list, &count, err);
-    if (s == PEGR_OK) s = pegr_device_select(list, count, spec, &chosen, err);
+    if (s == PEGR_OK)
+        s = pegr_device_select_for(list, count, spec, precision == PEGR_FP64, &chosen, reason,
+                                   sizeof reason, err);
     pegr_context *ctx = NULL;
     if (s == PEGR_OK) {
+        if (log) log(NULL, PEGR_LOG_INFO, reason);
         pegr_context_options copts = {0};
         copts.log = log;
         s = pegr_context_create(&list[chosen], &copts, &ctx, err);

@@ -81,12 +81,16 @@ static void read_device(cl_platform_id p, cl_device_id d, pegr_device_info *info
     cl_uint units = 0;
     size_t wg = 0;
     cl_ulong local = 0, global = 0, alloc = 0;
+    cl_bool unified = CL_FALSE;
     clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof t, &t, NULL);
     clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
     clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
     clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local, &local, NULL);
     clGetDeviceInfo(d, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global, &global, NULL);
     clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof alloc, &alloc, NULL);
+    /* Deprecated from OpenCL 2.0 but still answered by every driver we know; one that refuses
+     * leaves it false (ranked as discrete), which only matters among several GPUs. */
+    clGetDeviceInfo(d, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
     info->type = type_of(t);
     info->compute_units = units;
     info->max_work_group_size = wg ? wg : 1;
@@ -94,6 +98,7 @@ static void read_device(cl_platform_id p, cl_device_id d, pegr_device_info *info
     info->global_mem_size = global;
     info->max_mem_alloc_size = alloc;
     info->fp64 = device_has_extension(d, "cl_khr_fp64");
+    info->host_unified_memory = unified == CL_TRUE;
     info->is_pocl = strstr(info->platform_name, "Portable Computing Language") != NULL ||
                     strstr(info->platform_version, "pocl") != NULL;
 }

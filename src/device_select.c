@@ -1,6 +1,7 @@
 /* device_select.c: choose a device from a list by a spec string. Pure (no OpenCL calls), so tests
  * can drive it with a fake list. */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,11 +69,96 @@ static int parse_pair(const char *s, size_t *p, size_t *d)
     return parse_index(left, p) && parse_index(colon + 1, d);
 }
 
-static int first_of_type(const pegr_device_info *list, size_t count, pegr_device_type t, size_t *out)
+int pegr_device_is_simulator(const pegr_device_info *device)
 {
+    /* Oclgrind reports itself as a GPU ("Oclgrind Simulator" on platform "Oclgrind"). */
+    return contains_nocase(device->name, "oclgrind") ||
+           contains_nocase(device->platform_name, "oclgrind") ||
+           contains_nocase(device->name, "simulator");
+}
+
+/* The default rule's classes, best first: a simulator is a correctness tool far slower than any
+ * CPU driver; a discrete GPU has its own memory and usually far more bandwidth than an integrated
+ * one that shares the host's. */
+typedef enum device_class {
+    CLASS_DISCRETE_GPU,
+    CLASS_INTEGRATED_GPU,
+    CLASS_ACCELERATOR,
+    CLASS_CPU,
+    CLASS_SIMULATOR,
+    CLASS_OTHER,
+    CLASS_COUNT
+} device_class;
+
+static const char *const CLASS_NAMES[CLASS_COUNT] = {
+    "a discrete GPU", "an integrated GPU (host-unified memory)", "an accelerator", "a CPU",
+    "a simulator", "a device of another type"};
+
+static device_class class_of(const pegr_device_info *d)
+{
+    if (pegr_device_is_simulator(d)) return CLASS_SIMULATOR;
+    switch (d->type) {
+    case PEGR_DEVICE_TYPE_GPU: return d->host_unified_memory ? CLASS_INTEGRATED_GPU : CLASS_DISCRETE_GPU;
+    case PEGR_DEVICE_TYPE_ACCELERATOR: return CLASS_ACCELERATOR;
+    case PEGR_DEVICE_TYPE_CPU: return CLASS_CPU;
+    default: return CLASS_OTHER;
+    }
+}
+
+/* Append to a reason buffer (a no-op without one; truncation is fine for a log line). */
+static void reason_add(char *reason, size_t size, const char *fmt, ...)
+{
+    if (!reason || size == 0) return;
+    size_t used = strlen(reason);
+    if (used + 1 >= size) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason + used, size - used, fmt, ap);
+    va_end(ap);
+}
+
+/* The default rule: the best class (with fp64 wanted and present somewhere, every device without
+ * it ranks below every device with it), the first in list order among equals. */
+static size_t pick_default(const pegr_device_info *list, size_t count, int need_fp64, char *reason,
+                           size_t reason_size)
+{
+    int any_fp64 = 0;
+    for (size_t i = 0; i < count; i++) any_fp64 |= list[i].fp64 != 0;
+    int fp64_first = need_fp64 && any_fp64;
+    size_t best = 0;
+    int best_rank = 2 * CLASS_COUNT;
+    for (size_t i = 0; i < count; i++) {
+        int rank = (int)class_of(&list[i]) + (fp64_first && !list[i].fp64 ? CLASS_COUNT : 0);
+        if (rank < best_rank) { best_rank = rank; best = i; }
+    }
+    reason_add(reason, reason_size,
+               "default device %zu '%s' (%zu:%zu): %s; the default takes a discrete GPU, then an "
+               "integrated GPU, an accelerator, a CPU, a simulator%s",
+               best, list[best].name, list[best].platform_index, list[best].device_index,
+               CLASS_NAMES[class_of(&list[best])],
+               fp64_first ? ", a device with fp64 first as fp64 was asked for" : "");
+    if (need_fp64 && !any_fp64) reason_add(reason, reason_size, " (fp64 was asked for, but no device has it)");
+    const char *sep = "; also there:";
+    for (size_t i = 0; i < count; i++) {
+        if (i == best) continue;
+        reason_add(reason, reason_size, "%s %zu '%s' (%s%s)", sep, i, list[i].name,
+                   CLASS_NAMES[class_of(&list[i])], fp64_first && !list[i].fp64 ? ", no fp64" : "");
+        sep = ",";
+    }
+    return best;
+}
+
+/* The best device of a type by the default rule's classes ("gpu": a real GPU before Oclgrind,
+ * discrete before integrated), the first in list order among equals. */
+static int best_of_type(const pegr_device_info *list, size_t count, pegr_device_type t, size_t *out)
+{
+    int found = 0;
     for (size_t i = 0; i < count; i++)
-        if (list[i].type == t) { *out = i; return 1; }
-    return 0;
+        if (list[i].type == t && (!found || class_of(&list[i]) < class_of(&list[*out]))) {
+            *out = i;
+            found = 1;
+        }
+    return found;
 }
 
 /* The message for a spec that matched nothing lists every device with its index. */
@@ -94,18 +180,37 @@ static pegr_status no_match(const pegr_device_info *list, size_t count, const ch
     return s;
 }
 
+static pegr_status select_by_spec(const pegr_device_info *list, size_t count, const char *spec,
+                                  size_t *chosen, pegr_error *err);
+
 pegr_status pegr_device_select(const pegr_device_info *list, size_t count, const char *spec,
                                size_t *chosen, pegr_error *err)
 {
+    return pegr_device_select_for(list, count, spec, 0, chosen, NULL, 0, err);
+}
+
+pegr_status pegr_device_select_for(const pegr_device_info *list, size_t count, const char *spec,
+                                   int need_fp64, size_t *chosen, char *reason, size_t reason_size,
+                                   pegr_error *err)
+{
+    if (reason && reason_size) reason[0] = '\0';
     if (count == 0) return pegr_error_set(err, PEGR_ERR_NO_DEVICE, "there is no OpenCL device");
     if (!spec || !*spec) {
-        /* The default: the first GPU, else accelerator, else CPU, else whatever comes first. */
-        if (first_of_type(list, count, PEGR_DEVICE_TYPE_GPU, chosen)) return PEGR_OK;
-        if (first_of_type(list, count, PEGR_DEVICE_TYPE_ACCELERATOR, chosen)) return PEGR_OK;
-        if (first_of_type(list, count, PEGR_DEVICE_TYPE_CPU, chosen)) return PEGR_OK;
-        *chosen = 0;
+        *chosen = pick_default(list, count, need_fp64, reason, reason_size);
         return PEGR_OK;
     }
+    /* A spec is the user's choice: it is followed as written (fp64 is checked where it is used). */
+    pegr_status s = select_by_spec(list, count, spec, chosen, err);
+    if (s == PEGR_OK)
+        reason_add(reason, reason_size, "device %zu '%s' (%zu:%zu): named by the device spec '%s'",
+                   *chosen, list[*chosen].name, list[*chosen].platform_index,
+                   list[*chosen].device_index, spec);
+    return s;
+}
+
+static pegr_status select_by_spec(const pegr_device_info *list, size_t count, const char *spec,
+                                  size_t *chosen, pegr_error *err)
+{
     size_t a, b;
     if (parse_index(spec, &a)) {
         if (a < count) { *chosen = a; return PEGR_OK; }
@@ -123,7 +228,7 @@ pegr_status pegr_device_select(const pegr_device_info *list, size_t count, const
     };
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
         if (!equals_nocase(spec, types[t].word)) continue;
-        if (first_of_type(list, count, types[t].type, chosen)) return PEGR_OK;
+        if (best_of_type(list, count, types[t].type, chosen)) return PEGR_OK;
         return no_match(list, count, spec, "asks for a device type that is not present", err);
     }
     /* A name substring: the device's name first, then its vendor, then the platform's name. */

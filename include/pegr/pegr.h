@@ -53,6 +53,7 @@ typedef struct pegr_device_info {
     uint64_t max_mem_alloc_size;
     int fp64;    /* the device lists cl_khr_fp64 */
     int is_pocl; /* the platform is the Portable Computing Language */
+    int host_unified_memory; /* CL_DEVICE_HOST_UNIFIED_MEMORY: an integrated GPU (or a CPU) */
     void *cl_platform; /* cl_platform_id */
     void *cl_device;   /* cl_device_id */
 } pegr_device_info;
@@ -70,12 +71,26 @@ const char *pegr_device_type_name(pegr_device_type type);
 const char *pegr_device_spec_effective(const char *flag_spec);
 
 /* Pick a device by spec: an index as `pegr devices` prints it ("0"), "P:D", "cpu" / "gpu" /
- * "accelerator", or a case-insensitive substring of the device, vendor or platform name. NULL or
- * "" picks the default: the first GPU, else the first accelerator, else the first CPU, else the
- * first device. Pure: works on any list (tests pass a fake one). OUT: *chosen, the list position.
+ * "accelerator" (the best of that type by the default's order: "gpu" takes a real GPU before a
+ * simulator, discrete before integrated), or a case-insensitive substring of the device, vendor or platform name. NULL or
+ * "" picks the default: a real GPU (discrete before integrated), else an accelerator, else a CPU,
+ * else a simulator (pegr_device_is_simulator), else the first device; the first in list order
+ * among equals. Pure: works on any list (tests pass a fake one). OUT: *chosen, the list position.
  * A spec that matches nothing gives PEGR_ERR_NO_DEVICE naming the spec and listing the devices. */
 pegr_status pegr_device_select(const pegr_device_info *list, size_t count, const char *spec,
                                size_t *chosen, pegr_error *err);
+
+/* pegr_device_select for a run that needs fp64 (need_fp64 != 0): the default rule then ranks
+ * devices with cl_khr_fp64 first (with none, it picks as without, and the run's fp64 check says
+ * so). OUT (optional, reason_size > 0): reason, one sentence on why that device was chosen, for
+ * the log. */
+pegr_status pegr_device_select_for(const pegr_device_info *list, size_t count, const char *spec,
+                                   int need_fp64, size_t *chosen, char *reason, size_t reason_size,
+                                   pegr_error *err);
+
+/* 1 when the device is a simulator (Oclgrind): correct but orders of magnitude slower, so never the
+ * default while anything else is there. */
+int pegr_device_is_simulator(const pegr_device_info *device);
 
 /* ---- Context: one device, its OpenCL context and in-order queue ------------------------------- */
 

@@ -84,7 +84,9 @@ int pegr_cmd_devices(int argc, char **argv)
     }
     const char *spec = pegr_device_spec_effective(g.device);
     int code = PEGR_EXIT_OK;
-    if (pegr_device_select(list, count, spec, &chosen, &err) != PEGR_OK) {
+    char reason[1024];
+    if (pegr_device_select_for(list, count, spec, 0, &chosen, reason, sizeof reason, &err) !=
+        PEGR_OK) {
         /* A spec that matches nothing is an error, but the list is still worth showing. */
         pegr_cli_error(SPEC.name, &err);
         code = PEGR_EXIT_FAILURE;
@@ -92,8 +94,9 @@ int pegr_cmd_devices(int argc, char **argv)
         if (json) print_json(list, count, chosen, 1);
         else print_table(list, count, chosen, 1);
         if (!json && g.verbose)
-            fprintf(stderr, "pegr: selected by %s\n",
-                    g.device && *g.device ? "--device" : spec ? "PEGR_DEVICE" : "the default rule");
+            fprintf(stderr, "pegr: selected by %s: %s\n",
+                    g.device && *g.device ? "--device" : spec ? "PEGR_DEVICE" : "the default rule",
+                    reason);
     }
     pegr_error_clear(&err);
     pegr_device_list_free(list);

@@ -23,11 +23,14 @@ int pegr_cli_open_device(const char *cmd_name, const pegr_global_opts *g, int pr
     size_t count = 0, chosen = 0;
     int code = PEGR_EXIT_FAILURE;
     const char *spec = pegr_device_spec_effective(g->device);
+    char reason[1024];
     if (pegr_device_list(&list, &count, &err) != PEGR_OK ||
-        pegr_device_select(list, count, spec, &chosen, &err) != PEGR_OK) {
+        pegr_device_select_for(list, count, spec, 0, &chosen, reason, sizeof reason, &err) !=
+            PEGR_OK) {
         pegr_cli_error(cmd_name, &err);
         goto done;
     }
+    if (g->verbose) pegr_cli_log(NULL, PEGR_LOG_INFO, reason);
     pegr_context_options opts = {0};
     opts.profiling = profiling;
     if (g->verbose) opts.log = pegr_cli_log;
