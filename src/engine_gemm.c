@@ -1,14 +1,13 @@
-/* engine_gemm.c: the two GEMM shapes of a step, on pegr's kernels (cl/gemm.cl) or on CLBlast
- * (queue-based C API, with a temporary buffer of ours when CLBlast asks for one).
- * The default (PEGR_GEMM_AUTO) is CLBlast where pegr was built with it: measured on PoCL (2-core
- * EPYC, fp32, n=200, P=2, d=2000, m=20) a gd step took 7.5 ms with CLBlast against 18.5 ms with
- * the simple kernels of cl/gemm.cl, which stay as the portable fallback (and the path that honours
- * a work-group cap). Small products are the other way round: CLBlast's per-call cost outweighs its
- * speed, so under AUTO a GEMM below SMALL_GEMM_MACS multiply-adds per run takes pegr's kernels.
- * Measured on the same PoCL device: the span form's step (n 200, d 2000, m 20; 6.4M MACs) took
- * 0.64 ms on ours against 0.72 ms on CLBlast; the 600-run phase diagram (span, batches of up to 16)
- * ran at 9.2 runs/s on ours against 5.7 on CLBlast. $PEGR_GEMM=own|clblast overrides the default
- * for every size. */
+/* engine_gemm.c: the two GEMM shapes of a step, on pegr's own kernels (cl/gemm_tiled.cl: variants
+ * built per parameter set; cl/gemm.cl: the simple fallback) or on CLBlast (queue-based C API, with
+ * a temporary buffer of ours when CLBlast asks for one). Which one runs is chosen per shape class
+ * (gemm_tuning.h: NT or TN, small or large): what `pegr tune` measured fastest on this device,
+ * else defaults by device type (pegr_gemm_default_choices, from the measurements quoted there).
+ * $PEGR_GEMM=own|clblast|simple forces a family for every class (own: the tuned or default own
+ * variant); $PEGR_GEMM_VARIANT=NAME forces one of the variants (tests, measurements). A work-group
+ * cap (pegr_context_options) sends every own product to the simple kernels, the path that
+ * honours any cap. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,29 +18,284 @@
 #include <clblast_c.h>
 #endif
 
-#define SMALL_GEMM_MACS ((size_t)1 << 23)
+/* The parameter sets shipped (each one program, compiled on first use and then cached).
+ * Direct variants suit CPUs: on PoCL 3.1 (2-core EPYC, fp32; median of 25, under load) the
+ * span product 400 x 40 x 400 ran at 47 GFLOP/s with direct-v8-m4-n2 against 7 for the simple
+ * kernel; the primal NT 400 x 40 x 2000 at 54 against 3; the primal TN 40 x 2000 x 400 at 36 with
+ * direct-v16-m4-n1 against 0.7. The tiled variants (local memory, barriers) suit GPUs; on PoCL's
+ * CPU device they ran at 1 GFLOP/s (its work-item loops keep the accumulators in memory across
+ * barriers), so CPUs default to direct and tuning decides the rest. */
+static const pegr_gemm_variant VARIANTS[] = {
+    {"direct-v8-m4-n2", 0, 0, 0, 0, 0, 0, 8, 4, 2},
+    {"direct-v8-m4-n4", 0, 0, 0, 0, 0, 0, 8, 4, 4},
+    {"direct-v16-m4-n1", 0, 0, 0, 0, 0, 0, 16, 4, 1},
+    {"tiled-m32-n32-k16-w4x4", 1, 32, 32, 16, 4, 4, 0, 0, 0},
+    {"tiled-m64-n64-k16-w4x4", 1, 64, 64, 16, 4, 4, 0, 0, 0},
+    {"tiled-m32-n8-k16-w4x1", 1, 32, 8, 16, 4, 1, 0, 0, 0},
+};
+#define NVARIANTS (sizeof VARIANTS / sizeof VARIANTS[0])
+enum { DIRECT_NT = 0, DIRECT_TN = 2, TILED_ANY = 3 }; /* the defaults below, by index */
+
+static const char *const CLASS_NAMES[PEGR_GEMM_CLASSES] = {"nt-small", "nt-large", "tn-small",
+                                                            "tn-large"};
+
+size_t pegr_gemm_variant_count(void) { return NVARIANTS; }
+
+const pegr_gemm_variant *pegr_gemm_variant_at(size_t index)
+{
+    return index < NVARIANTS ? &VARIANTS[index] : NULL;
+}
+
+int pegr_gemm_class(pegr_gemm_shape shape, size_t M, size_t N, size_t K)
+{
+    int large = (double)M * (double)N * (double)K >= (double)PEGR_GEMM_SMALL_MACS;
+    return (shape == PEGR_GEMM_TN ? PEGR_GEMM_TN_SMALL : PEGR_GEMM_NT_SMALL) + large;
+}
+
+const char *pegr_gemm_class_name(int cls)
+{
+    return cls >= 0 && cls < PEGR_GEMM_CLASSES ? CLASS_NAMES[cls] : "?";
+}
+
+const char *pegr_gemm_choice_name(int choice)
+{
+    if (choice == PEGR_GEMM_CHOICE_SIMPLE) return "simple";
+    if (choice == PEGR_GEMM_CHOICE_CLBLAST) return "clblast";
+    return choice >= 0 && (size_t)choice < NVARIANTS ? VARIANTS[choice].name : "?";
+}
+
+/* Untuned: on CPUs the direct variants everywhere (measured above; CLBlast's direct kernel took
+ * longer on every step shape there, see the measurements in the commit that made them default);
+ * elsewhere the 32 x 32 tiles, untested on a GPU by us, with CLBlast for the large products where
+ * it is built in (its GPU kernels are tuned by their authors). */
+void pegr_gemm_default_choices(const pegr_device_info *dev, int have_clblast,
+                               int choices[PEGR_GEMM_CLASSES])
+{
+    int cpu = dev->type == PEGR_DEVICE_TYPE_CPU;
+    choices[PEGR_GEMM_NT_SMALL] = cpu ? DIRECT_NT : TILED_ANY;
+    choices[PEGR_GEMM_NT_LARGE] = cpu ? DIRECT_NT : TILED_ANY;
+    choices[PEGR_GEMM_TN_SMALL] = cpu ? DIRECT_TN : TILED_ANY;
+    choices[PEGR_GEMM_TN_LARGE] = cpu ? DIRECT_TN : TILED_ANY;
+    if (!cpu && have_clblast)
+        choices[PEGR_GEMM_NT_LARGE] = choices[PEGR_GEMM_TN_LARGE] = PEGR_GEMM_CHOICE_CLBLAST;
+}
+
+/* The work-group size a tiled variant needs (dimension 0 along N, 1 along M). */
+static void tiled_local(const pegr_gemm_variant *v, size_t local[2])
+{
+    local[0] = v->tsn / v->wn;
+    local[1] = v->tsm / v->wm;
+}
+
+static const char *const KERNEL_NAMES[2][2] = {
+    {"pegr_gemm_direct_nt", "pegr_gemm_direct_tn"}, {"pegr_gemm_tiled_nt", "pegr_gemm_tiled_tn"}};
+
+pegr_status pegr_gemm_variant_build(pegr_context *ctx, pegr_precision precision, size_t index,
+                                    pegr_gemm_built *out)
+{
+    memset(out, 0, sizeof *out);
+    if (index >= NVARIANTS)
+        return pegr_ctx_fail(ctx, PEGR_ERR_INVALID_ARGUMENT, "GEMM variant %zu: there are %zu",
+                             index, NVARIANTS);
+    const pegr_gemm_variant *v = &VARIANTS[index];
+    const pegr_device_info *dev = &ctx->device;
+    size_t elem = precision == PEGR_FP64 ? sizeof(double) : sizeof(float);
+    size_t local[2] = {(size_t)-1, 1}; /* direct: the kernels' smallest limit, below */
+    char options[256];
+    if (v->tiled) {
+        /* The limits known before compiling: the work-group size against the device's (and the
+         * cap's) and each dimension's, the local panels against the device's local memory. */
+        tiled_local(v, local);
+        size_t panels = (size_t)v->tk * (v->tsm + 1 + v->tsn + 1) * elem;
+        size_t dims[3] = {0, 0, 0};
+        if (clGetDeviceInfo((cl_device_id)dev->cl_device, CL_DEVICE_MAX_WORK_ITEM_SIZES,
+                            sizeof dims, dims, NULL) != CL_SUCCESS)
+            dims[0] = dims[1] = 1;
+        if (local[0] * local[1] > pegr_context_max_work_group_size(ctx) || local[0] > dims[0] ||
+            local[1] > dims[1] || panels > dev->local_mem_size)
+            return PEGR_OK; /* fits = 0 */
+        snprintf(options, sizeof options,
+                 "-D GEMM_FAMILY=1 -D GEMM_TSM=%u -D GEMM_TSN=%u -D GEMM_TK=%u -D GEMM_WM=%u "
+                 "-D GEMM_WN=%u",
+                 v->tsm, v->tsn, v->tk, v->wm, v->wn);
+    } else {
+        snprintf(options, sizeof options, "-D GEMM_FAMILY=2 -D GEMM_VW=%u -D GEMM_DWM=%u -D GEMM_DWN=%u",
+                 v->vw, v->dwm, v->dwn);
+    }
+    const char *files[] = {"gemm_tiled.cl"};
+    pegr_status s = pegr_program_build(ctx, files, 1, precision, options, &out->program);
+    if (s != PEGR_OK) return s;
+    cl_device_id cdev = (cl_device_id)dev->cl_device;
+    out->fits = 1;
+    for (int shape = 0; shape < 2 && s == PEGR_OK; shape++) {
+        cl_int rc = CL_SUCCESS;
+        const char *name = KERNEL_NAMES[v->tiled][shape];
+        out->kernel[shape] = clCreateKernel((cl_program)pegr_program_cl(out->program), name, &rc);
+        if (rc != CL_SUCCESS) {
+            s = pegr_ctx_cl_fail(ctx, rc, "clCreateKernel", name);
+            break;
+        }
+        /* The compiled kernel's own limits (registers, local memory in use). */
+        size_t limit = 0;
+        cl_ulong lmem = 0;
+        if (clGetKernelWorkGroupInfo(out->kernel[shape], cdev, CL_KERNEL_WORK_GROUP_SIZE,
+                                     sizeof limit, &limit, NULL) != CL_SUCCESS ||
+            clGetKernelWorkGroupInfo(out->kernel[shape], cdev, CL_KERNEL_LOCAL_MEM_SIZE,
+                                     sizeof lmem, &lmem, NULL) != CL_SUCCESS)
+            limit = 0;
+        if (v->tiled) {
+            if (local[0] * local[1] > limit || lmem > dev->local_mem_size) out->fits = 0;
+        } else if (limit < local[0]) {
+            local[0] = limit ? limit : 1;
+        }
+    }
+    /* Direct variants: a fixed work-group along dimension 0, so that PoCL compiles each kernel
+     * once (with a NULL local size it picks one per global size, each a new compile); 8 on CPUs
+     * (measured: the same speed as PoCL's own picks), 64 elsewhere; a power of two within the
+     * kernels' and the context's limits. */
+    if (!v->tiled) {
+        size_t want = dev->type == PEGR_DEVICE_TYPE_CPU ? 8 : 64, cap = local[0];
+        if (pegr_context_max_work_group_size(ctx) < cap) cap = pegr_context_max_work_group_size(ctx);
+        out->direct_local = 1;
+        while (out->direct_local * 2 <= want && out->direct_local * 2 <= cap) out->direct_local *= 2;
+    }
+    if (s != PEGR_OK || !out->fits) pegr_gemm_variant_release(out);
+    return s;
+}
+
+void pegr_gemm_variant_release(pegr_gemm_built *built)
+{
+    for (int i = 0; i < 2; i++)
+        if (built->kernel[i]) clReleaseKernel(built->kernel[i]);
+    pegr_program_release(built->program);
+    memset(built, 0, sizeof *built);
+}
+
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+pegr_status pegr_gemm_variant_enqueue(pegr_context *ctx, size_t index, const pegr_gemm_built *built,
+                                      pegr_gemm_shape shape, size_t M, size_t N, size_t K, cl_mem A,
+                                      size_t a_stride, cl_mem B, size_t b_stride, cl_mem C,
+                                      size_t c_stride, size_t batch, cl_event *event)
+{
+    const pegr_gemm_variant *v = &VARIANTS[index];
+    cl_kernel k = built->kernel[shape];
+    if (!M || !N || !batch) return PEGR_OK;
+    if (!K) return pegr_ctx_fail(ctx, PEGR_ERR_INVALID_ARGUMENT, "GEMM with K = 0");
+    cl_uint u[3] = {(cl_uint)M, (cl_uint)N, (cl_uint)K};
+    cl_ulong st[3] = {a_stride, b_stride, c_stride};
+    struct {
+        size_t size;
+        const void *value;
+    } args[9] = {{sizeof u[0], &u[0]}, {sizeof u[1], &u[1]}, {sizeof u[2], &u[2]},
+                 {sizeof A, &A},       {sizeof st[0], &st[0]}, {sizeof B, &B},
+                 {sizeof st[1], &st[1]}, {sizeof C, &C},       {sizeof st[2], &st[2]}};
+    cl_int rc = CL_SUCCESS;
+    for (cl_uint i = 0; i < 9 && rc == CL_SUCCESS; i++)
+        rc = clSetKernelArg(k, i, args[i].size, args[i].value);
+    if (rc != CL_SUCCESS)
+        return pegr_ctx_cl_fail(ctx, rc, "clSetKernelArg", KERNEL_NAMES[v->tiled][shape]);
+    size_t global[3], local[3] = {1, 1, 1};
+    if (v->tiled) {
+        tiled_local(v, local);
+        global[0] = ceil_div(N, v->tsn) * local[0];
+        global[1] = ceil_div(M, v->tsm) * local[1];
+    } else {
+        size_t per = shape == PEGR_GEMM_TN ? (size_t)v->dwn * v->vw : v->dwn;
+        global[0] = ceil_div(N, per);
+        global[1] = ceil_div(M, v->dwm);
+        local[0] = built->direct_local; /* the kernels bounds-check the padding */
+        global[0] = ceil_div(global[0], local[0]) * local[0];
+    }
+    global[2] = batch;
+    rc = clEnqueueNDRangeKernel(ctx->queue, k, 3, NULL, global, local, 0, NULL, event);
+    if (rc == CL_SUCCESS) return PEGR_OK;
+    char what[160];
+    snprintf(what, sizeof what, "kernel %s (%s), global %zu x %zu x %zu",
+             KERNEL_NAMES[v->tiled][shape], v->name, global[0], global[1], global[2]);
+    return pegr_ctx_cl_fail(ctx, rc, "clEnqueueNDRangeKernel", what);
+}
+
+/* The engine's choices and the variants it built (lazily, on a class's first product). */
+struct engine_gemm_state {
+    int choice[PEGR_GEMM_CLASSES];
+    pegr_gemm_built built[NVARIANTS];
+    int tried[NVARIANTS];
+};
+
+void engine_gemm_free(pegr_engine *e)
+{
+    if (!e->gemm_state) return;
+    for (size_t i = 0; i < NVARIANTS; i++) pegr_gemm_variant_release(&e->gemm_state->built[i]);
+    free(e->gemm_state);
+    e->gemm_state = NULL;
+}
+
+static int have_clblast(void)
+{
+#ifdef PEGR_HAVE_CLBLAST
+    return 1;
+#else
+    return 0;
+#endif
+}
 
 pegr_status engine_gemm_init(pegr_engine *e)
 {
     pegr_gemm_impl want = e->options.gemm;
     const char *env = getenv("PEGR_GEMM");
+    int simple = 0;
     if (want == PEGR_GEMM_AUTO && env && strcmp(env, "clblast") == 0) want = PEGR_GEMM_CLBLAST;
     if (want == PEGR_GEMM_AUTO && env && strcmp(env, "own") == 0) want = PEGR_GEMM_OWN;
-#ifdef PEGR_HAVE_CLBLAST
-    e->gemm_by_size = want == PEGR_GEMM_AUTO;
-    if (want == PEGR_GEMM_AUTO) want = PEGR_GEMM_CLBLAST;
-#else
-    if (want == PEGR_GEMM_AUTO) want = PEGR_GEMM_OWN;
-#endif
-#ifndef PEGR_HAVE_CLBLAST
-    if (want == PEGR_GEMM_CLBLAST)
+    if (want == PEGR_GEMM_AUTO && env && strcmp(env, "simple") == 0) want = PEGR_GEMM_OWN, simple = 1;
+    if (want == PEGR_GEMM_CLBLAST && !have_clblast())
         return pegr_ctx_fail(e->ctx, PEGR_ERR_UNSUPPORTED,
                              "CLBlast was asked for but this build of pegr has no CLBlast");
-#endif
-    e->gemm = want;
+    const char *forced = getenv("PEGR_GEMM_VARIANT");
+    int forced_index = -1;
+    if (forced && *forced) {
+        for (size_t i = 0; i < NVARIANTS; i++)
+            if (strcmp(forced, VARIANTS[i].name) == 0) forced_index = (int)i;
+        if (forced_index < 0) {
+            char list[512] = "";
+            for (size_t i = 0, u = 0; i < NVARIANTS && u < sizeof list; i++)
+                u += (size_t)snprintf(list + u, sizeof list - u, "%s%s", i ? ", " : "",
+                                      VARIANTS[i].name);
+            return pegr_ctx_fail(e->ctx, PEGR_ERR_INVALID_ARGUMENT,
+                                 "PEGR_GEMM_VARIANT='%s' is not one of pegr's GEMM variants (%s)",
+                                 forced, list);
+        }
+    }
+    engine_gemm_free(e);
+    e->gemm_state = calloc(1, sizeof *e->gemm_state);
+    if (!e->gemm_state) return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of memory");
+    int *choice = e->gemm_state->choice;
+    int defaults[PEGR_GEMM_CLASSES];
+    pegr_gemm_default_choices(&e->ctx->device, have_clblast(), defaults);
+    int own_defaults[PEGR_GEMM_CLASSES];
+    pegr_gemm_default_choices(&e->ctx->device, 0, own_defaults);
+    memcpy(choice, defaults, sizeof defaults);
+    if (want == PEGR_GEMM_AUTO || want == PEGR_GEMM_OWN)
+        pegr_tuning_choices(e->ctx, e->options.precision, choice);
+    int any_clblast = 0;
+    for (int c = 0; c < PEGR_GEMM_CLASSES; c++) {
+        if (want == PEGR_GEMM_CLBLAST) choice[c] = PEGR_GEMM_CHOICE_CLBLAST;
+        if (want == PEGR_GEMM_OWN && choice[c] < 0) choice[c] = own_defaults[c];
+        if (forced_index >= 0 && want != PEGR_GEMM_CLBLAST) choice[c] = forced_index;
+        if (simple) choice[c] = PEGR_GEMM_CHOICE_SIMPLE;
+        /* a work-group cap: the simple kernels, which honour any cap (engine_launch) */
+        if (choice[c] >= 0 && e->ctx->options.max_work_group_size && forced_index < 0)
+            choice[c] = PEGR_GEMM_CHOICE_SIMPLE;
+        any_clblast |= choice[c] == PEGR_GEMM_CHOICE_CLBLAST;
+    }
+    e->gemm = any_clblast ? PEGR_GEMM_CLBLAST : PEGR_GEMM_OWN;
+    e->gemm_by_size = 0;
+    for (int c = 0; c < PEGR_GEMM_CLASSES; c++)
+        pegr_ctx_log(e->ctx, PEGR_LOG_INFO, "GEMM %s: %s", CLASS_NAMES[c],
+                     pegr_gemm_choice_name(choice[c]));
 #ifdef PEGR_HAVE_CLBLAST
     /* `pegr tune`'s parameters for this device, when it was run */
-    if (want == PEGR_GEMM_CLBLAST) pegr_tuning_apply(e->ctx, e->options.precision);
+    if (any_clblast) pegr_tuning_apply(e->ctx, e->options.precision);
 #endif
     return PEGR_OK;
 }
@@ -51,9 +305,10 @@ typedef struct gemm_strides {
     size_t a, b, c;
 } gemm_strides;
 
-static pegr_status own_gemm(pegr_engine *e, cl_kernel k, const char *name, size_t rows,
-                            size_t cols, size_t d, cl_mem A, cl_mem B, cl_mem out,
-                            gemm_strides st, int nt)
+/* The simple kernels (cl/gemm.cl) */
+static pegr_status simple_gemm(pegr_engine *e, cl_kernel k, const char *name, size_t rows,
+                               size_t cols, size_t d, cl_mem A, cl_mem B, cl_mem out,
+                               gemm_strides st, int nt)
 {
     engine_args a = engine_args_begin(e, k, name);
     engine_arg_u32(&a, rows);
@@ -67,6 +322,30 @@ static pegr_status own_gemm(pegr_engine *e, cl_kernel k, const char *name, size_
     engine_arg_u64(&a, st.c);
     size_t global[3] = {nt ? cols : d, nt ? rows : cols, e->runs};
     return engine_launch(&a, 3, global);
+}
+
+/* A variant's product; a variant the device cannot run (it does not fit) falls back to the
+ * simple kernels, once logged. 1 in *done when it ran. */
+static pegr_status variant_gemm(pegr_engine *e, int index, pegr_gemm_shape shape, size_t M,
+                                size_t N, size_t K, cl_mem A, cl_mem B, cl_mem C, gemm_strides st,
+                                int *done)
+{
+    struct engine_gemm_state *g = e->gemm_state;
+    *done = 0;
+    if (!g->tried[index]) {
+        g->tried[index] = 1;
+        pegr_status s = pegr_gemm_variant_build(e->ctx, e->options.precision, (size_t)index,
+                                                &g->built[index]);
+        if (s != PEGR_OK) return s;
+        if (!g->built[index].fits)
+            pegr_ctx_log(e->ctx, PEGR_LOG_WARN, "GEMM variant %s does not fit this device; using "
+                         "the simple kernels", VARIANTS[index].name);
+    }
+    if (!g->built[index].fits) return PEGR_OK;
+    *done = 1;
+    return pegr_gemm_variant_enqueue(e->ctx, (size_t)index, &g->built[index], shape, M, N, K, A,
+                                     st.a, B, st.b, C, st.c, e->runs,
+                                     engine_profile_event(e, KERNEL_NAMES[VARIANTS[index].tiled][shape]));
 }
 
 #ifdef PEGR_HAVE_CLBLAST
@@ -129,33 +408,38 @@ static pegr_status clblast_gemm(pegr_engine *e, CLBlastTranspose ta, CLBlastTran
 }
 #endif
 
-/* CLBlast for this product: chosen (or forced), and under AUTO not a small one. */
-static int use_clblast(const pegr_engine *e, size_t rows, size_t cols, size_t d)
-{
-    if (e->gemm != PEGR_GEMM_CLBLAST) return 0;
-    return !e->gemm_by_size || rows * cols * d >= SMALL_GEMM_MACS;
-}
-
 pegr_status engine_gemm_nt(pegr_engine *e, size_t rows, size_t cols, size_t d, cl_mem X, cl_mem W,
                            cl_mem Z)
 {
     gemm_strides st = {rows * d, cols * d, rows * cols};
+    int choice = e->gemm_state->choice[pegr_gemm_class(PEGR_GEMM_NT, rows, cols, d)];
 #ifdef PEGR_HAVE_CLBLAST
-    if (use_clblast(e, rows, cols, d))
+    if (choice == PEGR_GEMM_CHOICE_CLBLAST)
         return clblast_gemm(e, CLBlastTransposeNo, CLBlastTransposeYes, rows, cols, d, X, d, W, d,
                             Z, cols, st);
 #endif
-    return own_gemm(e, e->k.gemm_nt, "pegr_gemm_nt", rows, cols, d, X, W, Z, st, 1);
+    if (choice >= 0) {
+        int done = 0;
+        pegr_status s = variant_gemm(e, choice, PEGR_GEMM_NT, rows, cols, d, X, W, Z, st, &done);
+        if (s != PEGR_OK || done) return s;
+    }
+    return simple_gemm(e, e->k.gemm_nt, "pegr_gemm_nt", rows, cols, d, X, W, Z, st, 1);
 }
 
 pegr_status engine_gemm_tn(pegr_engine *e, size_t rows, size_t cols, size_t d, cl_mem C, cl_mem X,
                            cl_mem G)
 {
     gemm_strides st = {rows * cols, rows * d, cols * d};
+    int choice = e->gemm_state->choice[pegr_gemm_class(PEGR_GEMM_TN, cols, d, rows)];
 #ifdef PEGR_HAVE_CLBLAST
-    if (use_clblast(e, rows, cols, d))
+    if (choice == PEGR_GEMM_CHOICE_CLBLAST)
         return clblast_gemm(e, CLBlastTransposeYes, CLBlastTransposeNo, cols, d, rows, C, cols, X, d,
                             G, d, st);
 #endif
-    return own_gemm(e, e->k.gemm_tn, "pegr_gemm_tn", rows, cols, d, C, X, G, st, 0);
+    if (choice >= 0) {
+        int done = 0;
+        pegr_status s = variant_gemm(e, choice, PEGR_GEMM_TN, cols, d, rows, C, X, G, st, &done);
+        if (s != PEGR_OK || done) return s;
+    }
+    return simple_gemm(e, e->k.gemm_tn, "pegr_gemm_tn", rows, cols, d, C, X, G, st, 0);
 }

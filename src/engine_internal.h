@@ -94,6 +94,7 @@ typedef struct pegr_engine {
     size_t gemm_temp_bytes; /* size of b.gemm_temp */
     pegr_gemm_impl gemm;    /* resolved: OWN or CLBLAST */
     int gemm_by_size;       /* AUTO: small products take OWN even when gemm is CLBLAST */
+    struct engine_gemm_state *gemm_state; /* per-class choices and built variants (engine_gemm.c) */
     int omega_uniform;      /* b.omega holds 1/n */
     long steps_done;        /* step calls since set_weights */
     int have_reference;
@@ -170,6 +171,8 @@ void engine_profile_free(pegr_engine *e);
 /* ---- engine_gemm.c: both shapes are batched over the runs, each operand one run's matrix after
  * another (strides rows * d, cols * d, rows * cols) */
 pegr_status engine_gemm_init(pegr_engine *e);
+/* Release what engine_gemm_init and the products built (engine_destroy must call it). */
+void engine_gemm_free(pegr_engine *e);
 /* Z (rows x cols) = X (rows x d) W^T */
 pegr_status engine_gemm_nt(pegr_engine *e, size_t rows, size_t cols, size_t d, cl_mem X, cl_mem W,
                            cl_mem Z);
