@@ -6,7 +6,13 @@
  * DIR/results.csv is rebuilt from the finished runs at the end. A sweep holds a lock on DIR (one
  * per shard) while it runs, so two sweeps never train the same runs. Workers die with the parent
  * and stop at the next step when it is asked to stop. No shell: trees go with pegr_remove_tree. */
-#define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS (shared memory between workers), flock: not in POSIX 2008 */
+/* MAP_ANONYMOUS (shared memory between workers) and flock are not in POSIX 2008: glibc and musl
+ * show them with _DEFAULT_SOURCE, Darwin only with _DARWIN_C_SOURCE (meson.build defines it there;
+ * here too for a build without meson). */
+#define _DEFAULT_SOURCE 1
+#if defined(__APPLE__) && !defined(_DARWIN_C_SOURCE)
+#define _DARWIN_C_SOURCE 1
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +29,9 @@
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
+#endif
+#if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
+#define MAP_ANONYMOUS MAP_ANON /* the BSD name: some systems define only this one */
 #endif
 
 #include "backend_open.h"
