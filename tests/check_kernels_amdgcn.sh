@@ -36,6 +36,16 @@ if [ -z "$libclc" ] || ! [ -f "$libclc" ]; then
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+# A clang of another LLVM version cannot read libclc's bitcode: that is the machine, not pegr.
+amdgcn=(-target amdgcn-unknown-amdhsa -mcpu=gfx900 -nogpulib -x cl -cl-std=CL1.2 -O0
+        -Xclang -mlink-bitcode-file -Xclang "$libclc")
+printf '__kernel void probe(__global float *x) { x[get_global_id(0)] = 1.0f; }\n' >"$work/probe.cl"
+if ! "$clang" "${amdgcn[@]}" -c "$work/probe.cl" -o "$work/probe.o" 2>"$work/probe.log"; then
+  head -3 "$work/probe.log"
+  echo "$clang cannot build against $libclc (it needs the same LLVM version, e.g. clang-15 with"
+  echo "libclc-15): skipping the amdgcn -O0 link check"
+  exit 77
+fi
 pegr_cl_concat "$work/program.cl" "$@" || exit 1
 
 status=0
@@ -44,8 +54,7 @@ for precision in fp32 fp64; do
   # The triple is libclc's (amdgcn-unknown-amdhsa, i.e. amdgcn-amd-amdhsa's HSA ABI); gfx900 is
   # Vega, a GPU with fp64. -nogpulib: no ROCm device library, libclc provides the builtins.
   # shellcheck disable=SC2086
-  if ! "$clang" -target amdgcn-unknown-amdhsa -mcpu=gfx900 -nogpulib -x cl -cl-std=CL1.2 -O0 \
-      -Xclang -mlink-bitcode-file -Xclang "$libclc" $defs -D PEGR_WG_SIZE=256 -D PEGR_IS_CPU=0 \
+  if ! "$clang" "${amdgcn[@]}" $defs -D PEGR_WG_SIZE=256 -D PEGR_IS_CPU=0 \
       -c "$work/program.cl" -o "$work/program-$precision.o"; then
     echo "FAIL: amdgcn -O0 compile ($precision)"
     status=1
