@@ -21,7 +21,7 @@ What it measures (model, objectives and closed forms: docs/math.md; P = 2, q = 3
   methods: gd, pegr, gr, sgd (gd on a random mini-batch of --batch examples, epoch-wise reshuffle) and
   per_example (materializing all n per-example gradients (n, 2m, d); no update).
 
-Subcommands (always run with Debian's python, which has torch 1.13: /usr/bin/python3):
+Subcommands with torch (run with Debian's python, which has torch 1.13: /usr/bin/python3):
 
   /usr/bin/python3 tools/bench_peers.py selftest
       closed vs functorch in float64 for every method on small problems (max rel error < 1e-10), and
@@ -41,6 +41,20 @@ Subcommands (always run with Debian's python, which has torch 1.13: /usr/bin/pyt
       values; functorch pegr holds about 4 of them) would exceed --max-gb are skipped. The whole default
       grid takes on the order of an hour on 2 cores (the reference-BLAS cells at n = 1000, d = 10000 run
       seconds per step); --quick about 20 s.
+
+Peers from the Python registry (no torch needed; the virtual environment of `bash tools/peers-venv.sh`):
+
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv-peers/bin/python tools/bench_peers.py gemm \
+      [--shapes 200:2000:20,50:1000:20] [--threads 2] [--json OUT]
+      the products of one step alone at the step's shapes by NumPy's OpenBLAS, float32, with GFLOP/s: span
+      (2m x nP)(nP x nP), primal (2m x d)(d x nP) and (2m x nP)(nP x d): the machine's limit for a step. Prints
+      the OpenBLAS kernel in use (threadpoolctl). On some processors this machine sets OPENBLAS_CORETYPE and
+      OPENBLAS_L2_SIZE (older OpenBLAS builds need them), which slow a current OpenBLAS: unset them for this
+      command only, as above; never in tests or CI.
+  .venv-peers/bin/python tools/bench_peers.py jax ARGS...
+      the JAX peer, the same as `.venv-peers/bin/python tools/jax_peer.py ARGS...` (check, step, train, sweep:
+      pegr's closed form in JAX, jit + lax.scan, primal and span forms, vmap over a sweep's runs).
+  tools/bench_targets.sh runs both beside pegr and prints issue 13's targets as ratios.
 
 Environment notes, printed as `#` lines on stderr at start: torch threads (--threads, default
 os.cpu_count()), the BLAS libraries loaded (Debian's libblas3 is the unoptimized reference BLAS: torch.mm
@@ -640,8 +654,8 @@ GEMM_OPS = (  # (name, what it is, its operands' shapes from (2m, nP, d)); flops
 )
 
 
-def time_op(fn, repeats, min_seconds=0.01):
-    """Median seconds of one call over `repeats` samples, each long enough to time (>= min_seconds)."""
+def time_op(fn, repeats, min_seconds=0.005):
+    """(median, minimum) seconds of one call over `repeats` samples, each long enough to time (>= min_seconds)."""
     fn()
     t = time.perf_counter()
     fn()
@@ -652,7 +666,7 @@ def time_op(fn, repeats, min_seconds=0.01):
         for _ in range(inner):
             fn()
         samples.append((time.perf_counter() - t) / inner)
-    return statistics.median(samples)
+    return statistics.median(samples), min(samples)
 
 
 def cmd_gemm(args):
@@ -668,7 +682,7 @@ def cmd_gemm(args):
                        info.get("threading_layer"), info.get("num_threads")))
     rng = np.random.default_rng(args.seed)
     records = []
-    print("%-12s %-10s %-28s %-22s %10s %8s" % ("n:d:m", "op", "what", "shapes", "ms", "GFLOP/s"))
+    print("%-12s %-10s %-28s %-22s %10s %8s %10s" % ("n:d:m", "op", "what", "shapes", "ms", "GFLOP/s", "min ms"))
     for part in args.shapes.split(","):
         try:
             n, d, m = (int(v) for v in part.split(":"))
@@ -684,19 +698,18 @@ def cmd_gemm(args):
             else:
                 a, b = rng.standard_normal((r, k), np.float32), rng.standard_normal((k, c), np.float32)
             out = np.empty((r, c), np.float32)
-            sec = time_op(lambda: np.matmul(a, b, out=out), args.repeats)
+            sec, best = time_op(lambda: np.matmul(a, b, out=out), args.repeats)
             gflop = 2.0 * r * k * c / 1e9
-            per_op[name] = (sec, gflop)
+            per_op[name] = (sec, gflop, best)
             records.append({"impl": "numpy", "n": n, "d": d, "m": m, "P": args.P, "op": name, "seconds": sec,
-                            "gflop": gflop, "gflops": gflop / sec})
-            print("%-12s %-10s %-28s %-22s %10.4f %8.1f" % (part, name, what, "(%dx%d)(%dx%d)" % (r, k, k, c),
-                                                           1e3 * sec, gflop / sec), flush=True)
-        sec = per_op["primal_xw"][0] + per_op["primal_ctx"][0]
-        gflop = per_op["primal_xw"][1] + per_op["primal_ctx"][1]
+                            "seconds_min": best, "gflop": gflop, "gflops": gflop / sec})
+            print("%-12s %-10s %-28s %-22s %10.4f %8.1f %10.4f" % (part, name, what, "(%dx%d)(%dx%d)" % (r, k, k, c),
+                                                                  1e3 * sec, gflop / sec, 1e3 * best), flush=True)
+        sec, gflop, best = (per_op["primal_xw"][i] + per_op["primal_ctx"][i] for i in range(3))
         records.append({"impl": "numpy", "n": n, "d": d, "m": m, "P": args.P, "op": "primal", "seconds": sec,
-                        "gflop": gflop, "gflops": gflop / sec})
-        print("%-12s %-10s %-28s %-22s %10.4f %8.1f" % (part, "primal", "both GEMMs of a primal step", "",
-                                                       1e3 * sec, gflop / sec), flush=True)
+                        "seconds_min": best, "gflop": gflop, "gflops": gflop / sec})
+        print("%-12s %-10s %-28s %-22s %10.4f %8.1f %10.4f" % (part, "primal", "both GEMMs of a primal step", "",
+                                                              1e3 * sec, gflop / sec, 1e3 * best), flush=True)
     if limiter is not None:
         limiter.restore_original_limits()
     if args.json:
@@ -858,7 +871,7 @@ def parse(argv):
     p.add_argument("--shapes", default="200:2000:20,50:1000:20", help="N:D:M,...")
     p.add_argument("--P", type=int, default=2)
     p.add_argument("--threads", type=int, default=2, help="BLAS threads (threadpoolctl) [default: 2]")
-    p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--repeats", type=int, default=21, help="timed samples of >= 5 ms each (median and minimum)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="write the records to this file")
     sub.add_parser("jax", help="the JAX peer: bench_peers.py jax ARGS = tools/jax_peer.py ARGS", add_help=False)

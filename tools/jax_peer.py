@@ -166,25 +166,32 @@ def train(form, cfg, steps, log_every, pb):
 
 # ---------------------------------------------------------------- data (math.md's signal-noise model, jax.random)
 
-def make_data(key, n, d, P, mu_norm, sigma_p=1.0, dtype=jnp.float32):
-    """X (n, P, d), y (n,): one patch y mu (mu = mu_norm e_1) at a random position, the others N(0, sigma_p^2)
-    with coordinate 0 zeroed (noise orthogonal to mu)."""
-    ky, kx, kp = jax.random.split(key, 3)
-    y = jnp.where(jax.random.bernoulli(ky, 0.5, (n,)), 1, -1).astype(dtype)
-    X = sigma_p * jax.random.normal(kx, (n, P, d), dtype)
-    X = X.at[:, :, 0].set(0)
-    signal = (jnp.arange(P)[None, :] == jax.random.randint(kp, (n,), 0, P)[:, None])[:, :, None]
+def data_size(n, d, P):
+    return n * (1 + P + P * d)
+
+
+def make_data(G, n, d, P, mu_norm, sigma_p=1.0, dtype=jnp.float32):
+    """X (n, P, d), y (n,) from data_size() standard normal values G: one patch y mu (mu = mu_norm e_1) at a
+    random position, the others N(0, sigma_p^2) with coordinate 0 zeroed (noise orthogonal to mu)."""
+    # The label is the sign of column 0, the signal's position the argmax of the next P columns (uniform over
+    # the patches), the rest is the noise: one Gaussian draw for a whole problem (make_problem), because each
+    # random op (normal, bernoulli, randint) costs XLA about a second of compiling on this CPU, and a sweep
+    # compiles one program per shape.
+    G = G.reshape(n, 1 + P + P * d).astype(dtype)
+    y = jnp.where(G[:, 0] > 0, 1, -1).astype(dtype)
+    signal = (jnp.arange(P)[None, :] == jnp.argmax(G[:, 1:1 + P], axis=1)[:, None])[:, :, None]
     e1 = (jnp.arange(d) == 0).astype(dtype)
+    X = sigma_p * G[:, 1 + P:].reshape(n, P, d) * (1 - e1)
     return jnp.where(signal, (y * mu_norm)[:, None, None] * e1, X), y
 
 
-def make_problem(form, seed, n, n_test, d, P, m, mu_norm, sigma0, sigma_p=1.0):
-    key = jax.random.PRNGKey(seed)
-    k_train, k_test, k_w = jax.random.split(key, 3)
-    X, y = make_data(k_train, n, d, P, mu_norm, sigma_p)
-    Xt, yt = make_data(k_test, max(n_test, 1), d, P, mu_norm, sigma_p)
-    W0 = sigma0 * jax.random.normal(k_w, (2 * m, d), jnp.float32)
-    return prepare(form, X, y, W0, Xt, yt)
+def make_problem(form, key, n, n_test, d, P, m, mu_norm, sigma0, sigma_p=1.0):
+    """Training and test data and W0 (2m, d) ~ N(0, sigma0^2) from one key, prepared for the form."""
+    a, b = data_size(n, d, P), data_size(n_test, d, P)
+    G = jax.random.normal(key, (a + b + 2 * m * d,), jnp.float32)
+    X, y = make_data(G[:a], n, d, P, mu_norm, sigma_p)
+    Xt, yt = make_data(G[a:a + b], n_test, d, P, mu_norm, sigma_p)
+    return prepare(form, X, y, sigma0 * G[a + b:].reshape(2 * m, d), Xt, yt)
 
 
 def prefers_span(n, n_test, d, P, m, steps, log_every):
@@ -209,7 +216,8 @@ def cmd_train(args):
     cfg = (args.method, args.q, args.lam, args.lr)
     t0 = time.perf_counter()
     run = jax.jit(lambda: train(form, cfg, args.steps, args.log_every, make_problem(
-        form, args.seed, args.n, args.n_test, args.d, args.P, args.m, args.mu_norm, args.sigma0)))
+        form, jax.random.PRNGKey(args.seed), args.n, max(args.n_test, 1), args.d, args.P, args.m, args.mu_norm,
+        args.sigma0)))
     compiled = run.lower().compile()
     t1 = time.perf_counter()
     state, logs = compiled()
@@ -252,8 +260,8 @@ def cmd_step(args):
         for form in args.forms.split(","):
             for method in args.methods.split(","):
                 cfg = (method, args.q, args.lam, args.lr)
-                pb = jax.jit(lambda: make_problem(form, args.seed, n, 1, d, args.P, m, args.mu_norm,
-                                                  args.sigma0))()
+                pb = jax.jit(lambda: make_problem(form, jax.random.PRNGKey(args.seed), n, 1, d, args.P, m,
+                                                  args.mu_norm, args.sigma0))()
                 state = initial_state(form, pb)
                 fn = jax.jit(functools.partial(run_steps, form, cfg, args.steps))
                 sec = time_call(lambda: fn(state, pb).block_until_ready(), args.repeats) / args.steps
@@ -305,11 +313,8 @@ def cmd_sweep(args):
 
             def one(mu, seed, n=n, form=form, cfg=cfg):
                 key = jax.random.fold_in(jax.random.PRNGKey(seed), n)
-                k_train, k_test, k_w = jax.random.split(key, 3)
-                X, y = make_data(k_train, n, args.d, args.P, mu)
-                Xt, yt = make_data(k_test, args.n_test, args.d, args.P, mu)
-                W0 = args.sigma0 * jax.random.normal(k_w, (2 * args.m, args.d), jnp.float32)
-                return train(form, cfg, args.steps, args.log_every, prepare(form, X, y, W0, Xt, yt))[1]
+                pb = make_problem(form, key, n, args.n_test, args.d, args.P, args.m, mu, args.sigma0)
+                return train(form, cfg, args.steps, args.log_every, pb)[1]
 
             t = time.perf_counter()
             logs = np.asarray(jax.jit(jax.vmap(one))(mu_arr, seed_arr))   # (runs, logs, 3)
