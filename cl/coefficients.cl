@@ -6,7 +6,7 @@
  *                                  of the margin and of G_i = sum_pp' A K A
  *   pegr_example_terms  (n):       margin f_i, loss l_i, a1, a2, G_i, ||g_i||^2 = a1^2 G_i
  *   pegr_coef_final     (cols, n): C for gd (a1 y A / n) plus, for pegr, (2 lam / n) C^H
- *   pegr_coef_fused     (n groups): the three above in one launch, one work-group per example
+ *   pegr_coef_fused     (cols', n): the three above in one launch, work-groups of whole examples
  *                                  (the margin and G summed through local memory in the same
  *                                  order as pegr_example_terms), optionally with the span form's
  *                                  Z += Z0 before and its update Gam -= lr C^T after
@@ -182,11 +182,12 @@ __kernel void pegr_span_update(const uint rows, const uint cols, __global const 
                   first_bad + run);
 }
 
-/* One work-group per example i (of every run), get_local_size(0) work-items taking the columns
- * in turn: pegr_coef_terms, pegr_example_terms and pegr_coef_final in one launch with the same
- * arithmetic. Each column's margin and G shares go to local memory (scratch: 2 cols + 3 REALs)
- * and work-item 0 sums them in column order, as pegr_example_terms does, so the results do not
- * depend on the work-group size (1 included). fpart and Gpart are not written.
+/* Work-groups of get_local_size(1) examples (of every run) x get_local_size(0) work-items that
+ * take the example's columns in turn: pegr_coef_terms, pegr_example_terms and pegr_coef_final in
+ * one launch with the same arithmetic. Each column's margin and G shares go to local memory
+ * (scratch: per example of the group, 2 cols + 3 REALs) and work-item 0 of the example sums them
+ * in column order, as pegr_example_terms does, so the results depend on neither local size (1 x 1
+ * included). fpart and Gpart are not written.
  * add_z0: Z += Z0 first (the span form). update: also the span update Gam -= lr C^T of the
  * example's rows at `step` (the caller's choice when nothing reads the pre-update Gam). */
 __kernel void pegr_coef_fused(const uint n, const uint P, const uint m, const REAL q,
@@ -200,20 +201,22 @@ __kernel void pegr_coef_fused(const uint n, const uint P, const uint m, const RE
                               __global REAL *G, __global REAL *norm2, __global REAL *C,
                               __global REAL *Gam, __global int *first_bad, __local REAL *scratch)
 {
-    const uint i = get_group_id(0);
     const uint lid = get_local_id(0);
     const uint L = get_local_size(0);
+    const uint i = get_global_id(1);
     const uint cols = 2 * m;
-    if (i >= n) return; /* the whole group: no barrier is left half-reached */
-    __local REAL *fcol = scratch, *gcol = scratch + cols, *ex = scratch + 2 * cols;
-    for (uint c = lid; c < cols; c += L) {
+    /* Past the last example a work-item still reaches every barrier, doing nothing. */
+    const int live = i < n;
+    __local REAL *fcol = scratch + (size_t)get_local_id(1) * (2 * cols + 3);
+    __local REAL *gcol = fcol + cols, *ex = fcol + 2 * cols;
+    for (uint c = lid; live && c < cols; c += L) {
         REAL f, g;
         pegr_column_terms(i, c, P, m, q, add_z0, Z, Z0, K, A, S2, &f, &g);
         fcol[c] = f;
         gcol[c] = g;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    if (lid == 0) {
+    if (live && lid == 0) {
         REAL f = 0, g = 0;
         for (uint c = 0; c < cols; c++) {
             f += fcol[c];
@@ -226,6 +229,7 @@ __kernel void pegr_coef_fused(const uint n, const uint P, const uint m, const RE
         ex[2] = g;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
+    if (!live) return; /* no barrier below */
     const uint run = i / n_run;
     const REAL a1y = ex[0] * y[i], a2i = ex[1], Gi = ex[2];
     const REAL w = omega[i], lam = run_lam[run];

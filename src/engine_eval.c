@@ -59,27 +59,42 @@ static pegr_status example_terms(pegr_engine *e)
     return engine_launch(&a, 1, global);
 }
 
-/* The work-group size of pegr_coef_fused for this shape (one group per example, the columns
- * shared out), with its local memory in *local_bytes: the 2 cols per-column shares and 3
- * per-example values. 0 when the fused kernel cannot run here (local memory too small, limits
- * unknown, or no_fuse): the three-kernel path serves then. Never more work-items than columns,
- * within the kernel's limit and the context's cap (a cap of 1 is one work-item per group). */
-static size_t fused_group(const pegr_engine *e, size_t *local_bytes)
+/* The work-group shape of pegr_coef_fused: local[0] work-items share an example's columns
+ * (never more than there are columns), local[1] examples per group; *local_bytes of local memory
+ * (2 cols per-column shares and 3 per-example values, per example). Within the kernel's limit,
+ * the context's cap (a cap of 1 is one work-item per group) and the device's local memory.
+ * One example per group on CPUs (measured on PoCL: 12 or 25 per group ran the kernel 1.5-2x
+ * slower than 1); elsewhere enough examples to fill 64 work-items (a wavefront; 2 warps) while
+ * leaving at least 4 groups per compute unit. 0 when the fused kernel cannot run here (local
+ * memory too small for one example, limits unknown, or no_fuse): the three-kernel path serves. */
+static int fused_group(const pegr_engine *e, size_t local[2], size_t *local_bytes)
 {
-    size_t cols = 2 * e->m;
-    *local_bytes = (2 * cols + 3) * e->elem;
-    if (e->no_fuse || !e->fused_wg_limit ||
-        e->fused_local_static + *local_bytes > e->ctx->device.local_mem_size)
+    const pegr_device_info *dev = &e->ctx->device;
+    size_t cols = 2 * e->m, per_example = (2 * cols + 3) * e->elem;
+    if (e->no_fuse || !e->fused_wg_limit || e->fused_local_static + per_example > dev->local_mem_size)
         return 0;
     size_t wg = pegr_context_max_work_group_size(e->ctx);
     if (wg > e->fused_wg_limit) wg = e->fused_wg_limit;
-    return wg < cols ? wg : cols;
+    local[0] = wg < cols ? wg : cols;
+    size_t per_group = e->fused_per_group                   ? e->fused_per_group
+                       : dev->type == PEGR_DEVICE_TYPE_CPU ? 1
+                                                           : (64 + local[0] - 1) / local[0];
+    size_t by_size = wg / local[0];
+    size_t by_memory = (size_t)((dev->local_mem_size - e->fused_local_static) / per_example);
+    size_t units = dev->compute_units ? dev->compute_units : 1;
+    size_t by_spread = all_examples(e) / (4 * units);
+    if (per_group > by_size) per_group = by_size;
+    if (per_group > by_memory) per_group = by_memory;
+    if (per_group > by_spread && !e->fused_per_group) per_group = by_spread;
+    local[1] = per_group ? per_group : 1;
+    *local_bytes = local[1] * per_example;
+    return 1;
 }
 
 /* coef_terms, example_terms and coef_final in one launch (pegr_coef_fused); with add_z0 it also
  * forms Z = Zs0 + S Gam^T (span), with update_step >= 0 it also takes the span step
  * Gam -= lr C^T numbered update_step (the rates in b.run_lr). */
-static pegr_status coef_fused(pegr_engine *e, double q, pegr_method method, size_t wg,
+static pegr_status coef_fused(pegr_engine *e, double q, pegr_method method, const size_t local[2],
                               size_t local_bytes, int add_z0, int update_step)
 {
     engine_args a = engine_args_begin(e, e->k.coef_fused, "pegr_coef_fused");
@@ -111,7 +126,9 @@ static pegr_status coef_fused(pegr_engine *e, double q, pegr_method method, size
     engine_arg_mem(&a, update_step >= 0 ? e->b.Gam : e->b.C); /* unused without the update */
     engine_arg_mem(&a, e->b.first_bad);
     engine_arg_local(&a, local_bytes);
-    return engine_launch_groups(&a, wg, all_examples(e));
+    size_t groups = (all_examples(e) + local[1] - 1) / local[1];
+    size_t global[2] = {local[0], groups * local[1]};
+    return engine_launch_local(&a, 2, global, local);
 }
 
 /* b.run_lam holds each run's lam (set by coefficients()). */
@@ -204,19 +221,19 @@ static int step_index(const pegr_engine *e)
 static pegr_status coefficients(pegr_engine *e, const pegr_eval_request *req, int fold_update,
                                 double lr, int *folded)
 {
-    size_t rows = e->n * e->P, cols = 2 * e->m, local_bytes = 0;
+    size_t rows = e->n * e->P, cols = 2 * e->m, local_bytes = 0, local[2] = {1, 1};
     pegr_method method = req->method;
     pegr_method final = method == PEGR_METHOD_PEGR ? method : PEGR_METHOD_GD;
-    size_t wg = fused_group(e, &local_bytes);
+    int fused = fused_group(e, local, &local_bytes);
     *folded = 0;
     pegr_status s = engine_set_run_values(e, e->b.run_lam, e->lam_on_device, req->run_lam, req->lam);
-    if (s == PEGR_OK && wg && fold_update)
+    if (s == PEGR_OK && fused && fold_update)
         s = engine_set_run_values(e, e->b.run_lr, e->lr_on_device, req->run_lr, lr);
-    if (s == PEGR_OK && e->span) s = wg ? engine_span_product(e) : engine_span_forward(e);
+    if (s == PEGR_OK && e->span) s = fused ? engine_span_product(e) : engine_span_forward(e);
     if (s == PEGR_OK && !e->span) s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.W, e->b.Z);
-    if (s == PEGR_OK && wg) {
+    if (s == PEGR_OK && fused) {
         int update_step = fold_update ? step_index(e) : -1;
-        s = coef_fused(e, req->q, final, wg, local_bytes, e->span, update_step);
+        s = coef_fused(e, req->q, final, local, local_bytes, e->span, update_step);
         *folded = s == PEGR_OK && fold_update;
     } else {
         if (s == PEGR_OK) s = coef_terms(e, req->q);

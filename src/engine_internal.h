@@ -105,8 +105,9 @@ typedef struct pegr_engine {
     int span;               /* the span state is set up for the current weights */
     engine_profile_state prof;
     /* pegr_coef_fused (engine_eval.c): its work-group limit and static local memory (queried at
-     * creation); no_fuse forces the three-kernel path (tests compare the two). */
-    size_t fused_wg_limit, fused_local_static;
+     * creation); no_fuse forces the three-kernel path (tests compare the two), fused_per_group
+     * (when not 0) the examples per work-group (tests: several on a CPU, a partial last group). */
+    size_t fused_wg_limit, fused_local_static, fused_per_group;
     int no_fuse;
     /* Non-blocking uploads (engine.c): host copies kept until their write completes. */
     struct engine_staged *staged;
@@ -157,9 +158,10 @@ void engine_arg_local(engine_args *a, size_t bytes);
 /* Launch over `global` (dims 1..3; any sizes: kernels bounds-check) with the local size the
  * work-group cap asks for (NULL local when there is none). */
 pegr_status engine_launch(engine_args *a, cl_uint dims, const size_t *global);
-/* Launch `groups` work-groups of `local` work-items (local within the kernel's and the cap's
- * limits: the caller's choice), or one per run. */
-pegr_status engine_launch_groups(engine_args *a, size_t local, size_t groups);
+/* Launch with the caller's local size (within the kernel's and the cap's limits; global a
+ * multiple of it), or one work-group of `local` work-items per run. */
+pegr_status engine_launch_local(engine_args *a, cl_uint dims, const size_t *global,
+                                const size_t *local);
 pegr_status engine_launch_group_per_run(engine_args *a, size_t local);
 
 /* ---- engine_profile.c */

@@ -90,15 +90,17 @@ pegr_status engine_launch(engine_args *a, cl_uint dims, const size_t *global)
     return enqueue(a, dims, padded, local);
 }
 
-pegr_status engine_launch_groups(engine_args *a, size_t local, size_t groups)
+pegr_status engine_launch_local(engine_args *a, cl_uint dims, const size_t *global,
+                                const size_t *local)
 {
     if (a->rc != CL_SUCCESS) return arg_failure(a);
-    if (groups == 0) return PEGR_OK;
-    size_t global = local * groups;
-    return enqueue(a, 1, &global, &local);
+    for (cl_uint i = 0; i < dims; i++)
+        if (global[i] == 0) return PEGR_OK; /* nothing to do */
+    return enqueue(a, dims, global, local);
 }
 
 pegr_status engine_launch_group_per_run(engine_args *a, size_t local)
 {
-    return engine_launch_groups(a, local, a->e->runs);
+    size_t global = local * a->e->runs;
+    return engine_launch_local(a, 1, &global, &local);
 }

@@ -340,15 +340,17 @@ static void test_allocation_beyond_the_cap_fails_cleanly(void **state)
 /* The three-kernel path (coef_terms, example_terms, coef_final: what runs where the fused
  * kernel's local memory does not fit) still equals the host, and the fused kernel equals it to
  * rounding (the same arithmetic in the same order; observed bit for bit on PoCL), at no cap, a
- * cap of 1 and a cap of 3 (work-items taking several columns each, 3 not dividing 2m). */
+ * cap of 1, a cap of 3 (work-items taking several columns each, 3 not dividing 2m), and with 3
+ * examples per work-group (GPUs' choice; a partial last group where 3 does not divide n). */
 static void test_fused_coefficients_equal_three_kernel_path(void **state)
 {
     (void)state;
     pegr_precision prec = devices[0].fp64 ? PEGR_FP64 : PEGR_FP32;
     double tol = devices[0].fp64 ? 1e-10 : 2e-4, same = devices[0].fp64 ? 1e-14 : 1e-6;
-    const size_t caps[] = {0, 1, 3};
-    for (size_t ci = 0; ci < 3; ci++) {
+    const size_t caps[] = {0, 1, 3, 0}, per_group[] = {0, 0, 0, 3};
+    for (size_t ci = 0; ci < 4; ci++) {
         pegr_backend *fused = open_engine(prec, caps[ci], 0, 0);
+        ((pegr_engine *)fused)->fused_per_group = per_group[ci];
         pegr_backend *three = open_engine(prec, caps[ci], 0, 0);
         ((pegr_engine *)three)->no_fuse = 1;
         for (size_t sh = 0; sh < sizeof SHAPES / sizeof SHAPES[0]; sh++) {
