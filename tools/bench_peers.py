@@ -45,7 +45,7 @@ Subcommands with torch (run with Debian's python, which has torch 1.13: /usr/bin
 Peers from the Python registry (no torch needed; the virtual environment of `bash tools/peers-venv.sh`):
 
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv-peers/bin/python tools/bench_peers.py gemm \
-      [--shapes 200:2000:20,50:1000:20] [--threads 2] [--json OUT]
+      [--shapes 200:2000:20,50:1000:20] [--threads 2|1,2] [--json OUT]
       the products of one step alone at the step's shapes by NumPy's OpenBLAS, float32, with GFLOP/s: span
       (2m x nP)(nP x nP), primal (2m x d)(d x nP) and (2m x nP)(nP x d): the machine's limit for a step. Prints
       the OpenBLAS kernel in use (threadpoolctl). On some processors this machine sets OPENBLAS_CORETYPE and
@@ -671,18 +671,45 @@ def time_op(fn, repeats, min_seconds=0.005):
 
 def cmd_gemm(args):
     """The products of one step at the step's own shapes by NumPy's BLAS (OpenBLAS in the registry's wheel),
-    float32, in the layouts pegr uses (NT for W Xf^T, the rows of C for C Xf): the machine's limit for a step."""
-    limiter = None
-    if threadpoolctl is not None:
-        limiter = threadpoolctl.threadpool_limits(limits=args.threads or os.cpu_count(), user_api="blas")
-        for info in threadpoolctl.threadpool_info():
-            if info.get("user_api") == "blas":
-                log("BLAS in use: %s %s, kernel %s, threading %s, %s threads"
-                    % (info.get("internal_api"), info.get("version"), info.get("architecture"),
-                       info.get("threading_layer"), info.get("num_threads")))
+    float32, in the layouts pegr uses (NT for W Xf^T, the rows of C for C Xf): the machine's limit for a step.
+    With --threads 1,2 each count is timed and records carry it (the limit is then the better of the two)."""
+    try:
+        thread_counts = [int(v) for v in str(args.threads).split(",")]
+    except ValueError:
+        raise SystemExit("--threads: '%s' is not a count or a list of counts (e.g. 2 or 1,2)" % args.threads)
+    if threadpoolctl is None and thread_counts != [0]:
+        log("WARNING: threadpoolctl not installed: the BLAS runs with its own thread count, not --threads")
+    records = []
+    print("%-12s %3s %-10s %-28s %-22s %10s %8s %10s"
+          % ("n:d:m", "thr", "op", "what", "shapes", "ms", "GFLOP/s", "min ms"))
+    for threads in thread_counts:
+        limiter = None
+        if threadpoolctl is not None:
+            limiter = threadpoolctl.threadpool_limits(limits=threads or os.cpu_count(), user_api="blas")
+            for info in threadpoolctl.threadpool_info():
+                if info.get("user_api") == "blas":
+                    log("BLAS in use: %s %s, kernel %s, threading %s, %s threads"
+                        % (info.get("internal_api"), info.get("version"), info.get("architecture"),
+                           info.get("threading_layer"), info.get("num_threads")))
+        records += gemm_shapes(args, threads)
+        if limiter is not None:
+            limiter.restore_original_limits()
+    if args.json:
+        write_json(args.json, records)
+    return 0
+
+
+def gemm_shapes(args, threads):
+    """cmd_gemm's records for every shape at one thread count."""
     rng = np.random.default_rng(args.seed)
     records = []
-    print("%-12s %-10s %-28s %-22s %10s %8s %10s" % ("n:d:m", "op", "what", "shapes", "ms", "GFLOP/s", "min ms"))
+
+    def record(part, n, d, m, name, what, shapes, sec, best, gflop):
+        records.append({"impl": "numpy", "threads": threads, "n": n, "d": d, "m": m, "P": args.P, "op": name,
+                        "seconds": sec, "seconds_min": best, "gflop": gflop, "gflops": gflop / sec})
+        print("%-12s %3d %-10s %-28s %-22s %10.4f %8.1f %10.4f"
+              % (part, threads, name, what, shapes, 1e3 * sec, gflop / sec, 1e3 * best), flush=True)
+
     for part in args.shapes.split(","):
         try:
             n, d, m = (int(v) for v in part.split(":"))
@@ -699,22 +726,11 @@ def cmd_gemm(args):
                 a, b = rng.standard_normal((r, k), np.float32), rng.standard_normal((k, c), np.float32)
             out = np.empty((r, c), np.float32)
             sec, best = time_op(lambda: np.matmul(a, b, out=out), args.repeats)
-            gflop = 2.0 * r * k * c / 1e9
-            per_op[name] = (sec, gflop, best)
-            records.append({"impl": "numpy", "n": n, "d": d, "m": m, "P": args.P, "op": name, "seconds": sec,
-                            "seconds_min": best, "gflop": gflop, "gflops": gflop / sec})
-            print("%-12s %-10s %-28s %-22s %10.4f %8.1f %10.4f" % (part, name, what, "(%dx%d)(%dx%d)" % (r, k, k, c),
-                                                                  1e3 * sec, gflop / sec, 1e3 * best), flush=True)
-        sec, gflop, best = (per_op["primal_xw"][i] + per_op["primal_ctx"][i] for i in range(3))
-        records.append({"impl": "numpy", "n": n, "d": d, "m": m, "P": args.P, "op": "primal", "seconds": sec,
-                        "seconds_min": best, "gflop": gflop, "gflops": gflop / sec})
-        print("%-12s %-10s %-28s %-22s %10.4f %8.1f %10.4f" % (part, "primal", "both GEMMs of a primal step", "",
-                                                              1e3 * sec, gflop / sec, 1e3 * best), flush=True)
-    if limiter is not None:
-        limiter.restore_original_limits()
-    if args.json:
-        write_json(args.json, records)
-    return 0
+            per_op[name] = (sec, best, 2.0 * r * k * c / 1e9)
+            record(part, n, d, m, name, what, "(%dx%d)(%dx%d)" % (r, k, k, c), *per_op[name])
+        record(part, n, d, m, "primal", "both GEMMs of a primal step", "",
+               *(per_op["primal_xw"][i] + per_op["primal_ctx"][i] for i in range(3)))
+    return records
 
 
 def cmd_step(args):
@@ -870,7 +886,7 @@ def parse(argv):
     p = sub.add_parser("gemm", help="a step's GEMMs alone by NumPy's BLAS: the machine's limit")
     p.add_argument("--shapes", default="200:2000:20,50:1000:20", help="N:D:M,...")
     p.add_argument("--P", type=int, default=2)
-    p.add_argument("--threads", type=int, default=2, help="BLAS threads (threadpoolctl) [default: 2]")
+    p.add_argument("--threads", default="2", help="BLAS threads (threadpoolctl), or a list: 1,2 [default: 2]")
     p.add_argument("--repeats", type=int, default=21, help="timed samples of >= 5 ms each (median and minimum)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="write the records to this file")
@@ -888,7 +904,7 @@ def main(argv=None):
     if torch is None and args.cmd in TORCH_COMMANDS:
         raise SystemExit("bench_peers.py %s needs torch (Debian's /usr/bin/python3 has torch 1.13); this Python "
                          "(%s) has none: here only the gemm and jax commands run" % (args.cmd, sys.executable))
-    threads = set_threads(args.threads)
+    threads = set_threads(0 if args.cmd == "gemm" else args.threads)  # gemm sets the BLAS's threads itself
     if args.cmd not in ("selftest", "gemm"):
         check_q(getattr(args, "method", "gd"), args.q)
     describe_environment(threads)
