@@ -23,7 +23,7 @@
 /* One column c of example i (every patch p): A = c_j s'(z)/m and S2 = c_j s''(z)/m written out,
  * and the column's shares of the margin, *f = (1/m) sum_p c_j s(z), and of G_i, *G = sum_pp' A K A.
  * With add_z0, Z = Z + Z0 first (the span form's Z = Zs0 + S Gam^T, as pegr_add computes it). */
-static inline void pegr_column_terms(const uint i, const uint c, const uint P, const uint m,
+PEGR_INLINE void pegr_column_terms(const uint i, const uint c, const uint P, const uint m,
                                      const REAL q, const int add_z0, __global REAL *Z,
                                      __global const REAL *Z0, __global const REAL *K,
                                      __global REAL *A, __global REAL *S2, REAL *f_out, REAL *G_out)
@@ -72,7 +72,7 @@ __kernel void pegr_coef_terms(const uint n, const uint P, const uint m, const RE
 
 /* Stable loss terms of the margin u = y f: l = softplus(-u), a1 = -sigmoid(-u),
  * a2 = sigmoid(u) sigmoid(-u). */
-static inline void pegr_loss_terms(const REAL u, REAL *l, REAL *a1, REAL *a2)
+PEGR_INLINE void pegr_loss_terms(const REAL u, REAL *l, REAL *a1, REAL *a2)
 {
     const REAL e = exp(-fabs(u)); /* in (0, 1]: never overflows */
     *l = fmax(-u, (REAL)0) + log1p(e);
@@ -83,7 +83,7 @@ static inline void pegr_loss_terms(const REAL u, REAL *l, REAL *a1, REAL *a2)
 }
 
 /* Example i's terms from its margin f and G = g: stored, and a1, a2 returned. */
-static inline void pegr_example_store(const uint i, const REAL yi, const REAL f, const REAL g,
+PEGR_INLINE void pegr_example_store(const uint i, const REAL yi, const REAL f, const REAL g,
                                       __global REAL *margin, __global REAL *loss,
                                       __global REAL *a1, __global REAL *a2, __global REAL *G,
                                       __global REAL *norm2, REAL *d1_out, REAL *d2_out)
@@ -118,7 +118,7 @@ __kernel void pegr_example_terms(const uint n, const uint cols, __global const R
 
 /* Column c of example i's coefficients C (every patch): gd's a1 y A, plus for pegr 2 lam C^H,
  * times the example's weight w. */
-static inline void pegr_column_coefficients(const uint i, const uint c, const uint P, const uint m,
+PEGR_INLINE void pegr_column_coefficients(const uint i, const uint c, const uint P, const uint m,
                                             const int method, const REAL w, const REAL lam,
                                             const REAL a1y, const REAL a2i, const REAL Gi,
                                             __global const REAL *K, __global const REAL *A,
@@ -157,7 +157,7 @@ __kernel void pegr_coef_final(const uint n, const uint P, const uint m, const in
 
 /* The span update of one entry: Gam[at] -= rate * coef, recording `step` in *bad when the result
  * is not finite (pegr_update's rule). */
-static inline void pegr_gam_step(__global REAL *Gam, const size_t at, const REAL rate,
+PEGR_INLINE void pegr_gam_step(__global REAL *Gam, const size_t at, const REAL rate,
                                  const REAL coef, const int step, __global int *bad)
 {
     const REAL g = Gam[at] - rate * coef;

@@ -12,7 +12,7 @@
 /* The work-group's sum of `partial` (get_local_size(0) <= PEGR_WG_SIZE entries, a power of two,
  * each work-item's own written before the call): a tree in local memory, in a fixed order, so
  * the result is deterministic and the same for a run alone or in a batch. */
-static inline REAL pegr_group_sum(__local REAL *partial, const uint lid, const uint lsize)
+PEGR_INLINE REAL pegr_group_sum(__local REAL *partial, const uint lid, const uint lsize)
 {
     barrier(CLK_LOCAL_MEM_FENCE);
     for (uint stride = lsize / 2; stride > 0; stride /= 2) {
