@@ -99,11 +99,13 @@ typedef struct pegr_backend_ops {
     /* Fix what the metrics compare against (the arrays are copied; one reference per run, all
      * with the same n_test). */
     pegr_status (*set_reference)(pegr_backend *b, const pegr_reference *ref, pegr_error *err);
-    /* Test error under input perturbation: every test patch gets x + delta, delta ~ N(0, sigma^2 I)
-     * drawn from the PERTURB stream of the run's seed (the same numbers on every backend).
-     * seed and error_rate: one per run. */
-    pegr_status (*perturbed_test_error)(pegr_backend *b, double q, double sigma,
-                                        const uint64_t *seed, double *error_rate, pegr_error *err);
+    /* Test error under input perturbation at each of the nsigmas noise levels: every test patch
+     * gets x + sigma_j delta, delta ~ N(0, I) drawn from the PERTURB stream of the run's seed (the
+     * same numbers on every backend and for every sigma). seed: one per run; error_rate: runs x
+     * nsigmas, run-major (error_rate[r * nsigmas + j]). */
+    pegr_status (*perturbed_test_error)(pegr_backend *b, double q, const double *sigmas,
+                                        size_t nsigmas, const uint64_t *seed, double *error_rate,
+                                        pegr_error *err);
     /* Per run: the first step (0-based count of step calls since set_weights) whose update left a
      * NaN or Inf in the weights, or -1 when none has. Cheap: no weights cross to the host. */
     pegr_status (*first_nonfinite_step)(pegr_backend *b, long *step, pegr_error *err);

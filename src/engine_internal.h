@@ -100,7 +100,6 @@ typedef struct pegr_engine {
     int have_reference;
     size_t n_test;
     double *Zmu0;           /* (runs, cols) mu W0^T, on the host */
-    double *X_test_host;    /* (runs, nt, P, d) for the perturbed test error */
     int span_requested;     /* train in the span of the patches (set_representation) */
     int span;               /* the span state is set up for the current weights */
     engine_profile_state prof;
@@ -200,8 +199,16 @@ void engine_free_reference(pegr_engine *e);
 pegr_status engine_metrics(pegr_engine *e, const pegr_eval_request *req, pegr_metrics *out);
 /* Run r's objective from its row of scalars. */
 double engine_objective(const pegr_eval_request *req, size_t r, const double *slots);
-pegr_status engine_perturbed_test_error(pegr_backend *b, double q, double sigma, const uint64_t *seed,
-                                        double *rate, pegr_error *err);
+pegr_status engine_perturbed_test_error(pegr_backend *b, double q, const double *sigmas,
+                                        size_t nsigmas, const uint64_t *seed, double *rate,
+                                        pegr_error *err);
+/* Tests and debugging: rng.h's Philox blocks for (seed, stream, first + j), j < count, computed
+ * on the device (words: 4 per block), and the normal the engine's precision draws from each. */
+pegr_status engine_debug_philox(pegr_backend *b, uint64_t seed, uint32_t stream, uint64_t first,
+                                size_t count, uint32_t *words, double *normals, pegr_error *err);
+/* The normal the engine's precision maps each block of words (4 per value) to. */
+pegr_status engine_debug_normals(pegr_backend *b, const uint32_t *words, size_t count,
+                                 double *normals, pegr_error *err);
 /* Test error rate into SLOT_TEST_ERROR of the weights in buffer W on X (nt examples), or, with
  * X NULL in the span representation, of the current weights on the stored test set. */
 pegr_status engine_test_error(pegr_engine *e, cl_mem X, cl_mem W, size_t nt, double q);

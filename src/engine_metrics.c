@@ -10,6 +10,7 @@
 #include "data.h"
 #include "engine_internal.h"
 #include "metrics_summary.h"
+#include "rng.h"
 
 void engine_free_reference(pegr_engine *e)
 {
@@ -28,9 +29,7 @@ void engine_free_reference(pegr_engine *e)
     engine_free_runs(e, &e->b.Sx, nt * e->P * rows * el);
     engine_free_runs(e, &e->b.Zt0, nt * e->P * cols * el);
     free(e->Zmu0);
-    free(e->X_test_host);
     e->Zmu0 = NULL;
-    e->X_test_host = NULL;
     e->n_test = 0;
     e->have_reference = 0;
 }
@@ -90,12 +89,12 @@ pegr_status engine_set_reference(pegr_backend *b, const pegr_reference *ref, peg
     e->n_test = nt;
     size_t ntPd = nt * e->P * e->d;
     e->Zmu0 = malloc(R * cols * sizeof(double));
-    e->X_test_host = nt ? gather(e, ref, offsetof(pegr_reference, X_test), ntPd) : NULL;
+    double *X_test = nt ? gather(e, ref, offsetof(pegr_reference, X_test), ntPd) : NULL;
     double *mu = gather(e, ref, offsetof(pegr_reference, mu), e->d);
     double *W0 = gather(e, ref, offsetof(pegr_reference, W0), cols * e->d);
     double *y_test = nt ? gather(e, ref, offsetof(pegr_reference, y_test), nt) : NULL;
     pegr_status s = PEGR_OK;
-    if (!e->Zmu0 || !mu || !W0 || (nt && (!e->X_test_host || !y_test)))
+    if (!e->Zmu0 || !mu || !W0 || (nt && (!X_test || !y_test)))
         s = pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory for the reference");
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.Z0, rows * cols * el, "Z0");
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.mu, e->d * el, "mu");
@@ -109,9 +108,10 @@ pegr_status engine_set_reference(pegr_backend *b, const pegr_reference *ref, peg
     if (s == PEGR_OK && nt) s = engine_alloc_runs(e, &e->b.wrong, nt * el, "test errors");
     if (s == PEGR_OK) s = engine_upload(e, e->b.mu, mu, R * e->d);
     if (s == PEGR_OK) s = upload_signal_patches(e, ref);
-    if (s == PEGR_OK && nt) s = engine_upload(e, e->b.X_test, e->X_test_host, R * ntPd);
+    if (s == PEGR_OK && nt) s = engine_upload(e, e->b.X_test, X_test, R * ntPd);
     if (s == PEGR_OK && nt) s = engine_upload(e, e->b.y_test, y_test, R * nt);
     if (s == PEGR_OK) s = initial_products(e, W0);
+    free(X_test);
     free(mu);
     free(W0);
     free(y_test);
@@ -123,11 +123,17 @@ pegr_status engine_set_reference(pegr_backend *b, const pegr_reference *ref, peg
     return PEGR_OK;
 }
 
+/* Z_test = X_test W^T for the weights in W: the span representation's cheaper form when it is
+ * set up (W0 X_test^T + (X_test X^T) Gam^T, no d-sized product), a GEMM otherwise. */
+static pegr_status test_forward(pegr_engine *e, cl_mem X, cl_mem W, size_t nt)
+{
+    return X ? engine_gemm_nt(e, nt * e->P, 2 * e->m, e->d, X, W, e->b.Z_test)
+             : engine_span_test_forward(e);
+}
+
 pegr_status engine_test_error(pegr_engine *e, cl_mem X, cl_mem W, size_t nt, double q)
 {
-    size_t cols = 2 * e->m;
-    pegr_status s = X ? engine_gemm_nt(e, nt * e->P, cols, e->d, X, W, e->b.Z_test)
-                      : engine_span_test_forward(e);
+    pegr_status s = test_forward(e, X, W, nt);
     if (s != PEGR_OK) return s;
     engine_args a = engine_args_begin(e, e->k.test_wrong, "pegr_test_wrong");
     engine_arg_u32(&a, e->runs * nt); /* every run's test examples */
@@ -213,32 +219,178 @@ pegr_status engine_metrics(pegr_engine *e, const pegr_eval_request *req, pegr_me
     return s;
 }
 
-pegr_status engine_perturbed_test_error(pegr_backend *b, double q, double sigma,
-                                        const uint64_t *seed, double *rate, pegr_error *err)
+/* ---- The robust test: every noise level of every run in one pass (cl/metrics.cl) ------------ */
+
+/* A kernel of the engine's program made for one call (the robust test runs once per training, so
+ * the engine keeps no handle for it). */
+static cl_kernel make_kernel(pegr_engine *e, const char *name, pegr_status *s)
+{
+    cl_int rc = CL_SUCCESS;
+    cl_kernel k = clCreateKernel((cl_program)pegr_program_cl(e->program), name, &rc);
+    if (rc != CL_SUCCESS) *s = pegr_ctx_cl_fail(e->ctx, rc, "clCreateKernel", name);
+    return k;
+}
+
+/* The kernel's own work-group limit (CL_KERNEL_WORK_GROUP_SIZE), at most `cap`. */
+static size_t kernel_wg_limit(pegr_engine *e, cl_kernel k, size_t cap)
+{
+    size_t limit = 1;
+    if (clGetKernelWorkGroupInfo(k, (cl_device_id)e->ctx->device.cl_device,
+                                 CL_KERNEL_WORK_GROUP_SIZE, sizeof limit, &limit,
+                                 NULL) != CL_SUCCESS)
+        limit = 1;
+    return limit < cap ? limit : cap;
+}
+
+/* The noise is drawn and multiplied one block of test examples at a time, every run at once,
+ * the block's noise buffer within this many bytes (at least one example). */
+#define ROBUST_BLOCK_BYTES ((size_t)32 << 20)
+
+/* Per run: noise rows r0 .. r0 + rc - 1 (flat from r0 * d) into N (run after run). One launch
+ * per run, the seed as arguments: a key read from a buffer keeps PoCL's loop scalar. */
+static pegr_status robust_noise(pegr_engine *e, cl_kernel k, const uint64_t *seed, size_t r0,
+                                size_t rc, cl_mem N)
+{
+    pegr_status s = PEGR_OK;
+    for (size_t r = 0; r < e->runs && s == PEGR_OK; r++) {
+        engine_args a = engine_args_begin(e, k, "pegr_robust_noise");
+        engine_arg_u32(&a, (uint32_t)seed[r]);
+        engine_arg_u32(&a, (uint32_t)(seed[r] >> 32));
+        engine_arg_u32(&a, PEGR_STREAM_PERTURB);
+        engine_arg_u64(&a, r0 * e->d);
+        engine_arg_u32(&a, rc * e->d);
+        engine_arg_mem(&a, N);
+        engine_arg_u64(&a, r * rc * e->d);
+        size_t global[1] = {rc * e->d};
+        s = engine_launch(&a, 1, global);
+    }
+    return s;
+}
+
+/* Adds to out (runs x nsig) the wrong decisions of examples i0 .. i0 + ne - 1 (G: theirs). */
+static pegr_status robust_wrong(pegr_engine *e, cl_kernel k, double q, size_t i0, size_t ne,
+                                size_t nsig, cl_mem sigmas, cl_mem G, cl_mem out)
+{
+    engine_args a = engine_args_begin(e, k, "pegr_robust_wrong");
+    engine_arg_u32(&a, e->n_test);
+    engine_arg_u32(&a, e->P);
+    engine_arg_u32(&a, e->m);
+    engine_arg_real(&a, q);
+    engine_arg_u32(&a, i0);
+    engine_arg_u32(&a, ne);
+    engine_arg_i32(&a, i0 == 0);
+    engine_arg_mem(&a, sigmas);
+    engine_arg_mem(&a, e->b.Z_test);
+    engine_arg_mem(&a, G);
+    engine_arg_mem(&a, e->b.y_test);
+    engine_arg_mem(&a, out);
+    /* The tree needs a power of two within the compiled PEGR_WG_SIZE (reduce_wg is one). */
+    size_t limit = kernel_wg_limit(e, k, e->reduce_wg), L = 1;
+    while (L * 2 <= limit) L *= 2;
+    const size_t global[3] = {L, nsig, e->runs}, local[3] = {L, 1, 1};
+    return engine_launch_local(&a, 3, global, local);
+}
+
+pegr_status engine_perturbed_test_error(pegr_backend *b, double q, const double *sigmas,
+                                        size_t nsig, const uint64_t *seed, double *rate,
+                                        pegr_error *err)
 {
     pegr_engine *e = (pegr_engine *)b;
-    size_t R = e->runs;
-    for (size_t r = 0; r < R; r++) rate[r] = NAN;
-    if (!e->have_reference || e->n_test == 0) return PEGR_OK;
-    size_t count = e->n_test * e->P * e->d; /* one run's */
-    double *Xp = malloc(R * count * sizeof(double));
-    double *slots = malloc(R * SLOT_COUNT * sizeof(double));
-    if (!Xp || !slots) {
-        free(Xp);
-        free(slots);
-        return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of host memory");
-    }
-    for (size_t r = 0; r < R; r++) /* each run's own noise, from its own seed */
-        pegr_perturb(seed[r], sigma, e->X_test_host + r * count, count, Xp + r * count);
-    cl_mem buf = NULL;
-    pegr_status s = engine_alloc_runs(e, &buf, count * e->elem, "perturbed X_test");
-    if (s == PEGR_OK) s = engine_upload(e, buf, Xp, R * count);
+    size_t R = e->runs, cols = 2 * e->m, P = e->P, d = e->d, nt = e->n_test;
+    for (size_t r = 0; r < R * nsig; r++) rate[r] = NAN;
+    if (!e->have_reference || nt == 0 || nsig == 0) return PEGR_OK;
+    /* ne examples per block: the noise of all runs' blocks within ROBUST_BLOCK_BYTES */
+    size_t ne = ROBUST_BLOCK_BYTES / (R * P * d * e->elem);
+    if (ne == 0) ne = 1;
+    if (ne > nt) ne = nt;
+    pegr_status s = PEGR_OK;
+    cl_kernel kn = make_kernel(e, "pegr_robust_noise", &s);
+    cl_kernel kw = s == PEGR_OK ? make_kernel(e, "pegr_robust_wrong", &s) : NULL;
+    cl_mem N = NULL, G = NULL, sig = NULL, out = NULL;
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &N, ne * P * d * e->elem, "robust test noise");
+    if (s == PEGR_OK)
+        s = engine_alloc_runs(e, &G, ne * P * cols * e->elem, "robust test projections");
+    if (s == PEGR_OK) s = engine_alloc(e, &sig, nsig * e->elem, "robust test sigmas");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &out, nsig * e->elem, "robust test errors");
+    if (s == PEGR_OK) s = engine_upload(e, sig, sigmas, nsig);
     cl_mem W = s == PEGR_OK ? engine_current_weights(e, &s) : NULL;
-    if (s == PEGR_OK) s = engine_test_error(e, buf, W, e->n_test, q);
-    if (s == PEGR_OK) s = engine_download(e, e->b.scalars, 0, slots, R * SLOT_COUNT);
-    for (size_t r = 0; r < R && s == PEGR_OK; r++) rate[r] = slots[r * SLOT_COUNT + SLOT_TEST_ERROR];
-    engine_free_runs(e, &buf, count * e->elem);
-    free(Xp);
-    free(slots);
+    if (s == PEGR_OK) s = test_forward(e, e->span ? NULL : e->b.X_test, W, nt);
+    for (size_t i0 = 0; i0 < nt && s == PEGR_OK; i0 += ne) {
+        size_t count = nt - i0 < ne ? nt - i0 : ne; /* the last block may be shorter */
+        s = robust_noise(e, kn, seed, i0 * P, count * P, N);
+        /* G = N W^T, strided over the runs like every engine GEMM (block-sized strides) */
+        if (s == PEGR_OK) s = engine_gemm_nt(e, count * P, cols, d, N, W, G);
+        if (s == PEGR_OK) s = robust_wrong(e, kw, q, i0, count, nsig, sig, G, out);
+    }
+    if (s == PEGR_OK) s = engine_download(e, out, 0, rate, R * nsig);
+    for (size_t r = 0; r < R * nsig && s == PEGR_OK; r++) rate[r] /= (double)nt;
+    engine_free_runs(e, &out, nsig * e->elem);
+    engine_free(e, &sig, nsig * e->elem);
+    engine_free_runs(e, &G, ne * P * cols * e->elem);
+    engine_free_runs(e, &N, ne * P * d * e->elem);
+    if (kn) clReleaseKernel(kn);
+    if (kw) clReleaseKernel(kw);
+    if (s != PEGR_OK)
+        for (size_t r = 0; r < R * nsig; r++) rate[r] = NAN;
+    return engine_report(e, s, err);
+}
+
+pegr_status engine_debug_philox(pegr_backend *b, uint64_t seed, uint32_t stream, uint64_t first,
+                                size_t count, uint32_t *words, double *normals, pegr_error *err)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    if (count == 0) return PEGR_OK;
+    pegr_status s = PEGR_OK;
+    cl_kernel k = make_kernel(e, "pegr_philox_debug", &s);
+    cl_mem wbuf = NULL, nbuf = NULL;
+    if (s == PEGR_OK) s = engine_alloc(e, &wbuf, 4 * count * sizeof(cl_uint), "philox words");
+    if (s == PEGR_OK) s = engine_alloc(e, &nbuf, count * e->elem, "philox normals");
+    engine_args a = engine_args_begin(e, k, "pegr_philox_debug");
+    engine_arg_u32(&a, (uint32_t)seed);
+    engine_arg_u32(&a, (uint32_t)(seed >> 32));
+    engine_arg_u32(&a, stream);
+    engine_arg_u64(&a, first);
+    engine_arg_u32(&a, count);
+    engine_arg_mem(&a, wbuf);
+    engine_arg_mem(&a, nbuf);
+    size_t global[1] = {count};
+    if (s == PEGR_OK) s = engine_launch(&a, 1, global);
+    if (s == PEGR_OK) {
+        cl_int rc = clEnqueueReadBuffer(e->ctx->queue, wbuf, CL_TRUE, 0,
+                                        4 * count * sizeof(cl_uint), words, 0, NULL, NULL);
+        if (rc != CL_SUCCESS) s = pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueReadBuffer", "words");
+    }
+    if (s == PEGR_OK) s = engine_download(e, nbuf, 0, normals, count);
+    engine_free(e, &nbuf, count * e->elem);
+    engine_free(e, &wbuf, 4 * count * sizeof(cl_uint));
+    if (k) clReleaseKernel(k);
+    return engine_report(e, s, err);
+}
+
+pegr_status engine_debug_normals(pegr_backend *b, const uint32_t *words, size_t count,
+                                 double *normals, pegr_error *err)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    if (count == 0) return PEGR_OK;
+    pegr_status s = PEGR_OK;
+    cl_kernel k = make_kernel(e, "pegr_normal_debug", &s);
+    cl_mem wbuf = NULL, nbuf = NULL;
+    if (s == PEGR_OK) s = engine_alloc(e, &wbuf, 4 * count * sizeof(cl_uint), "debug words");
+    if (s == PEGR_OK) s = engine_alloc(e, &nbuf, count * e->elem, "debug normals");
+    if (s == PEGR_OK) {
+        cl_int rc = clEnqueueWriteBuffer(e->ctx->queue, wbuf, CL_TRUE, 0,
+                                         4 * count * sizeof(cl_uint), words, 0, NULL, NULL);
+        if (rc != CL_SUCCESS) s = pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueWriteBuffer", "words");
+    }
+    engine_args a = engine_args_begin(e, k, "pegr_normal_debug");
+    engine_arg_u32(&a, count);
+    engine_arg_mem(&a, wbuf);
+    engine_arg_mem(&a, nbuf);
+    size_t global[1] = {count};
+    if (s == PEGR_OK) s = engine_launch(&a, 1, global);
+    if (s == PEGR_OK) s = engine_download(e, nbuf, 0, normals, count);
+    engine_free(e, &nbuf, count * e->elem);
+    engine_free(e, &wbuf, 4 * count * sizeof(cl_uint));
+    if (k) clReleaseKernel(k);
     return engine_report(e, s, err);
 }

@@ -299,19 +299,22 @@ static pegr_status host_get_weights(pegr_backend *b, double *W, pegr_error *err)
     return PEGR_OK;
 }
 
-static pegr_status host_perturbed_test_error(pegr_backend *b, double q, double sigma,
-                                             const uint64_t *seed, double *rate, pegr_error *err)
+static pegr_status host_perturbed_test_error(pegr_backend *b, double q, const double *sigmas,
+                                             size_t nsigmas, const uint64_t *seed, double *rate,
+                                             pegr_error *err)
 {
     host_backend *h = (host_backend *)b;
-    if (!h->have_reference || h->n_test == 0) {
-        *rate = NAN;
-        return PEGR_OK;
-    }
+    for (size_t j = 0; j < nsigmas; j++) rate[j] = NAN;
+    if (!h->have_reference || h->n_test == 0 || nsigmas == 0) return PEGR_OK;
     size_t count = h->n_test * h->P * h->d;
     double *Xp = malloc(count * sizeof(double));
     if (!Xp) return oom(err, "for the perturbed test set");
-    pegr_perturb(*seed, sigma, h->X_test, count, Xp);
-    pegr_status s = error_rate(h, Xp, h->y_test, h->n_test, q, rate, err);
+    pegr_status s = PEGR_OK;
+    /* The reference as it always was: the perturbed inputs formed explicitly, level by level. */
+    for (size_t j = 0; j < nsigmas && s == PEGR_OK; j++) {
+        pegr_perturb(*seed, sigmas[j], h->X_test, count, Xp);
+        s = error_rate(h, Xp, h->y_test, h->n_test, q, &rate[j], err);
+    }
     free(Xp);
     return s;
 }

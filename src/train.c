@@ -189,7 +189,7 @@ typedef struct batch {
     pegr_metrics *m;  /* (runs) */
     long *bad;        /* (runs) first_nonfinite_step */
     uint64_t *seeds;  /* (runs) */
-    double *rates;    /* (runs) robust test errors */
+    double *rates;    /* (runs, PEGR_MAX_ROBUST) robust test errors, run-major */
     /* the runs' arrays side by side (runs > 1): X (runs, n, P, d), y (runs, n), W (runs, 2, m, d) */
     double *X_all, *y_all, *W_all;
 } batch;
@@ -228,7 +228,7 @@ static pegr_status batch_init(batch *B, pegr_error *err)
     B->m = calloc(R, sizeof(pegr_metrics));
     B->bad = malloc(R * sizeof(long));
     B->seeds = malloc(R * sizeof(uint64_t));
-    B->rates = malloc(R * sizeof(double));
+    B->rates = malloc(R * PEGR_MAX_ROBUST * sizeof(double));
     B->X_all = malloc((R1 * n * ds->P * ds->d + 1) * sizeof(double));
     B->y_all = malloc((R1 * n + 1) * sizeof(double));
     B->W_all = malloc((R1 * 2 * c->m * ds->d + 1) * sizeof(double));
@@ -329,11 +329,12 @@ static pegr_status finish(pegr_backend *b, batch *B, size_t t, pegr_error *err)
     }
     int any = 0;
     for (size_t k = 0; k < R; k++) any |= !B->r[k].diverged;
-    for (size_t j = 0; j < B->c->n_robust && s == PEGR_OK && any; j++) {
-        s = b->ops->perturbed_test_error(b, B->c->q, B->c->robust_sigmas[j], B->seeds, B->rates, err);
-        for (size_t k = 0; k < R && s == PEGR_OK; k++)
-            if (!B->r[k].diverged) B->r[k].robust_error[j] = B->rates[k];
-    }
+    size_t S = B->c->n_robust;
+    if (s != PEGR_OK || !any || S == 0) return s;
+    /* Every noise level of every run in one call (runs x S rates, run-major). */
+    s = b->ops->perturbed_test_error(b, B->c->q, B->c->robust_sigmas, S, B->seeds, B->rates, err);
+    for (size_t k = 0; k < R && s == PEGR_OK; k++)
+        if (!B->r[k].diverged) memcpy(B->r[k].robust_error, B->rates + k * S, S * sizeof(double));
     return s;
 }
 
