@@ -2,7 +2,8 @@
  * double precision, every shipped parameter set, both shapes (NT, TN), on awkward sizes (1x1x1,
  * primes, the span step's 40x400x400, tile edges, K below the vector width) and a strided batch
  * of 3 runs with a shared operand; variants the device's limits rule out (work-group cap, local
- * memory) are skipped, never failed; and the stored tuning's format (version 2 and 1), strictly.
+ * memory) are skipped, never failed; the stored tuning's format (version 2 and 1), strictly; and
+ * an engine takes the stored per-class choices (else its device type's defaults).
  * Exits 77 (skip) for the device cases only when no OpenCL device exists.
  *
  * Tolerance: each element is compared against its own scale s = sum_k |a_ik b_kj| (exact in
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "context_impl.h"
+#include "engine.h"
 #include "gemm_tuning.h"
 #include "rng.h"
 
@@ -296,6 +298,79 @@ static void test_shape_classes(void **state)
     assert_int_equal(pegr_gemm_class(PEGR_GEMM_TN, 40, 2000, 400), PEGR_GEMM_TN_LARGE);
 }
 
+/* ---- the engine's choices */
+static char log_text[8192];
+
+static void capture_log(void *user, pegr_log_level level, const char *message)
+{
+    (void)user;
+    (void)level;
+    size_t used = strlen(log_text);
+    snprintf(log_text + used, sizeof log_text - used, "%s\n", message);
+}
+
+/* An engine (AUTO) on the first device, its log captured; NULL when creation failed (err). */
+static pegr_backend *engine_with_log(pegr_error *err)
+{
+    log_text[0] = 0;
+    pegr_context_options opts = {0};
+    opts.log = capture_log;
+    pegr_context *ctx = NULL;
+    assert_int_equal(pegr_context_create(&devices[0], &opts, &ctx, NULL), PEGR_OK);
+    pegr_engine_options eo = {PEGR_FP32, PEGR_GEMM_AUTO, 0, 0};
+    return pegr_engine_create(ctx, &eo, err);
+}
+
+static void test_engine_takes_the_stored_choices(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pegr-test-gemm-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    setenv("PEGR_CACHE_DIR", dir, 1);
+    unsetenv("PEGR_NO_TUNING");
+    unsetenv("PEGR_GEMM");
+    unsetenv("PEGR_GEMM_VARIANT");
+    const char *v1 = pegr_gemm_variant_at(1)->name, *v2 = pegr_gemm_variant_at(2)->name;
+    char text[512], want[4][96];
+    snprintf(text, sizeof text,
+             "pegr-gemm-tuning 2\nXgemmDirect default\nnt-small simple\nnt-large %s\n"
+             "tn-small %s\ntn-large simple\n", v1, v2);
+    snprintf(want[0], sizeof want[0], "GEMM nt-small: simple\n");
+    snprintf(want[1], sizeof want[1], "GEMM nt-large: %s\n", v1);
+    snprintf(want[2], sizeof want[2], "GEMM tn-small: %s\n", v2);
+    snprintf(want[3], sizeof want[3], "GEMM tn-large: simple\n");
+    char *path = pegr_tuning_path(&devices[0], PEGR_FP32);
+    assert_non_null(path);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+    pegr_error err = {0};
+    pegr_backend *b = engine_with_log(&err);
+    assert_non_null(b);
+    for (int c = 0; c < 4; c++)
+        if (!strstr(log_text, want[c])) fail_msg("expected '%s' in the log:\n%s", want[c], log_text);
+    b->ops->destroy(b);
+    /* untuned: the device type's defaults, pegr's own kernels for the span step's product */
+    setenv("PEGR_NO_TUNING", "1", 1);
+    b = engine_with_log(&err);
+    assert_non_null(b);
+    assert_null(strstr(log_text, "GEMM nt-small: simple"));
+    assert_null(strstr(log_text, "GEMM nt-small: clblast"));
+    b->ops->destroy(b);
+    /* a variant name pegr does not have is refused, naming the ones it has */
+    setenv("PEGR_GEMM_VARIANT", "direct-v99", 1);
+    b = engine_with_log(&err);
+    assert_null(b);
+    assert_non_null(strstr(pegr_error_message(&err), v1));
+    pegr_error_clear(&err);
+    unsetenv("PEGR_GEMM_VARIANT");
+    unsetenv("PEGR_NO_TUNING");
+    unlink(path);
+    free(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest host[] = {
@@ -313,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_every_variant_fp32_matches_host),
         cmocka_unit_test(test_every_variant_fp64_matches_host),
         cmocka_unit_test(test_variants_beyond_the_limits_are_skipped),
+        cmocka_unit_test(test_engine_takes_the_stored_choices),
     };
     failed += cmocka_run_group_tests_name("gemm (device)", tests, NULL, NULL);
     pegr_device_list_free(devices);
