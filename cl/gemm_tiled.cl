@@ -154,6 +154,10 @@ pegr_gemm_tiled_tn(const uint M, const uint N, const uint K, __global const REAL
 #ifndef GEMM_DWN
 #define GEMM_DWN 2
 #endif
+/* TN only: 0, or the K block of the blocked form below */
+#ifndef GEMM_DKC
+#define GEMM_DKC 0
+#endif
 #define GEMM_CAT_(a, b) a##b
 #define GEMM_CAT(a, b) GEMM_CAT_(a, b)
 #define GEMM_VREAL GEMM_CAT(REAL, GEMM_VW)
@@ -229,7 +233,12 @@ __kernel void pegr_gemm_direct_nt(const uint M, const uint N, const uint K,
 
 /* C (M x N) = A^T B, A (K x M), B (K x N): outer products along K; a work-item holds DWM rows
  * of C by DWN vectors of GEMM_VW contiguous columns. A block that crosses the right edge takes
- * the scalar path. Global size: ceil(N / (DWN * VW)) x ceil(M / DWM) x runs. */
+ * the scalar path. Global size: ceil(N / (DWN * VW)) x ceil(M / DWM) x runs.
+ * With GEMM_DKC > 0 a work-item instead owns its columns for every row of C (global size
+ * ceil(N / (DWN * VW)) x 1 x runs) and walks K in blocks of DKC rows of B, each block (DKC x
+ * DWN*VW, a few KiB) reused from the L1 cache for all of C's rows, DWM at a time, C's partial
+ * sums going through memory between blocks: B, the large operand of the gradient's product
+ * (n P x d), then comes from memory once instead of once per DWM rows of C. */
 __kernel void pegr_gemm_direct_tn(const uint M, const uint N, const uint K,
                                   __global const REAL *A, const ulong a_stride,
                                   __global const REAL *B, const ulong b_stride, __global REAL *C,
@@ -241,6 +250,53 @@ __kernel void pegr_gemm_direct_tn(const uint M, const uint N, const uint K,
     A += b * a_stride;
     B += b * b_stride;
     C += b * c_stride;
+#if GEMM_DKC > 0
+    if (n0 + GEMM_DWN * GEMM_VW <= N) {
+        for (uint k0 = 0; k0 < K; k0 += GEMM_DKC) {
+            const uint k1 = min(k0 + GEMM_DKC, K);
+            for (uint mc = 0; mc < M; mc += GEMM_DWM) {
+                uint mi[GEMM_DWM];
+#pragma unroll
+                for (uint i = 0; i < GEMM_DWM; i++) mi[i] = min(mc + i, M - 1);
+                GEMM_VREAL acc[GEMM_DWM][GEMM_DWN];
+#pragma unroll
+                for (uint i = 0; i < GEMM_DWM; i++)
+#pragma unroll
+                    for (uint j = 0; j < GEMM_DWN; j++)
+                        acc[i][j] = k0 ? GEMM_VLOAD(j, C + (size_t)mi[i] * N + n0) : 0;
+                for (uint k = k0; k < k1; k++) {
+                    const __global REAL *brow = B + (size_t)k * N + n0;
+                    const __global REAL *arow = A + (size_t)k * M;
+                    GEMM_VREAL bv[GEMM_DWN];
+#pragma unroll
+                    for (uint j = 0; j < GEMM_DWN; j++) bv[j] = GEMM_VLOAD(j, brow);
+#pragma unroll
+                    for (uint i = 0; i < GEMM_DWM; i++) {
+                        const GEMM_VREAL av = (GEMM_VREAL)(arow[mi[i]]);
+#pragma unroll
+                        for (uint j = 0; j < GEMM_DWN; j++) acc[i][j] = mad(av, bv[j], acc[i][j]);
+                    }
+                }
+                /* rows past the edge were computed from the last row and are not stored: every
+                 * load of this chunk happened above, before any store */
+#pragma unroll
+                for (uint i = 0; i < GEMM_DWM; i++)
+                    if (mc + i < M) {
+#pragma unroll
+                        for (uint j = 0; j < GEMM_DWN; j++)
+                            GEMM_VSTORE(acc[i][j], j, C + (size_t)(mc + i) * N + n0);
+                    }
+            }
+        }
+        return;
+    }
+    for (uint m = 0; m < M; m++)
+        for (uint n = n0; n < N; n++) {
+            REAL s = 0;
+            for (uint k = 0; k < K; k++) s = mad(A[(size_t)k * M + m], B[(size_t)k * N + n], s);
+            C[(size_t)m * N + n] = s;
+        }
+#else
     uint mi[GEMM_DWM];
 #pragma unroll
     for (uint i = 0; i < GEMM_DWM; i++) mi[i] = min(m0 + i, M - 1);
@@ -278,5 +334,6 @@ __kernel void pegr_gemm_direct_tn(const uint M, const uint N, const uint K,
             for (uint k = 0; k < K; k++) s = mad(A[(size_t)k * M + m0 + i], B[(size_t)k * N + n], s);
             C[(size_t)(m0 + i) * N + n] = s;
         }
+#endif
 }
 #endif

@@ -19,22 +19,27 @@
 #endif
 
 /* The parameter sets shipped (each one program, compiled on first use and then cached).
- * Direct variants suit CPUs: on PoCL 3.1 (2-core EPYC, fp32; median of 25, under load) the
- * span product 400 x 40 x 400 ran at 47 GFLOP/s with direct-v8-m4-n2 against 7 for the simple
- * kernel; the primal NT 400 x 40 x 2000 at 54 against 3; the primal TN 40 x 2000 x 400 at 36 with
- * direct-v16-m4-n1 against 0.7. The tiled variants (local memory, barriers) suit GPUs; on PoCL's
- * CPU device they ran at 1 GFLOP/s (its work-item loops keep the accumulators in memory across
- * barriers), so CPUs default to direct and tuning decides the rest. */
+ * Direct variants suit CPUs. Measured with `pegr tune` (PoCL 3.1, pthread-haswell, 2-core EPYC,
+ * fp32, n 200, d 2000, m 20, best of 5 in one process, the machine shared with other work, in its
+ * quietest of three runs): direct-v8-m4-n2 won every class -- the span product 400x40x400 in
+ * 0.188 ms (68 GFLOP/s; the simple kernel 1.81 ms, CLBlast 5.6), the primal NT 400x40x2000 in
+ * 0.62 ms (103 GFLOP/s; simple 11.1), the primal TN 40x2000x400 in 0.81 ms (79 GFLOP/s; simple
+ * 46, CLBlast 51); the others were within 1.1-2x of it and won single classes in noisier runs.
+ * The K-blocked TN form (-k128) keeps a block of the large operand in L1 for all of C's rows,
+ * for CPUs with less cache. The tiled variants (local memory, barriers) suit GPUs; on PoCL's CPU
+ * device they ran 50-100x slower (its work-item loops keep each work-item's accumulators in
+ * memory across barriers), so CPUs default to direct and tuning decides the rest. */
 static const pegr_gemm_variant VARIANTS[] = {
-    {"direct-v8-m4-n2", 0, 0, 0, 0, 0, 0, 8, 4, 2},
-    {"direct-v8-m4-n4", 0, 0, 0, 0, 0, 0, 8, 4, 4},
-    {"direct-v16-m4-n1", 0, 0, 0, 0, 0, 0, 16, 4, 1},
-    {"tiled-m32-n32-k16-w4x4", 1, 32, 32, 16, 4, 4, 0, 0, 0},
-    {"tiled-m64-n64-k16-w4x4", 1, 64, 64, 16, 4, 4, 0, 0, 0},
-    {"tiled-m32-n8-k16-w4x1", 1, 32, 8, 16, 4, 1, 0, 0, 0},
+    {"direct-v8-m4-n2", 0, 0, 0, 0, 0, 0, 8, 4, 2, 0},
+    {"direct-v8-m4-n4", 0, 0, 0, 0, 0, 0, 8, 4, 4, 0},
+    {"direct-v16-m4-n1", 0, 0, 0, 0, 0, 0, 16, 4, 1, 0},
+    {"direct-v8-m4-n2-k128", 0, 0, 0, 0, 0, 0, 8, 4, 2, 128},
+    {"tiled-m32-n32-k16-w4x4", 1, 32, 32, 16, 4, 4, 0, 0, 0, 0},
+    {"tiled-m64-n64-k16-w4x4", 1, 64, 64, 16, 4, 4, 0, 0, 0, 0},
+    {"tiled-m32-n8-k16-w4x1", 1, 32, 8, 16, 4, 1, 0, 0, 0, 0},
 };
 #define NVARIANTS (sizeof VARIANTS / sizeof VARIANTS[0])
-enum { DIRECT_NT = 0, DIRECT_TN = 2, TILED_ANY = 3 }; /* the defaults below, by index */
+enum { DIRECT_CPU = 0, TILED_ANY = 4 }; /* the defaults below, by index */
 
 static const char *const CLASS_NAMES[PEGR_GEMM_CLASSES] = {"nt-small", "nt-large", "tn-small",
                                                             "tn-large"};
@@ -64,18 +69,14 @@ const char *pegr_gemm_choice_name(int choice)
     return choice >= 0 && (size_t)choice < NVARIANTS ? VARIANTS[choice].name : "?";
 }
 
-/* Untuned: on CPUs the direct variants everywhere (measured above; CLBlast's direct kernel took
- * longer on every step shape there, see the measurements in the commit that made them default);
- * elsewhere the 32 x 32 tiles, untested on a GPU by us, with CLBlast for the large products where
- * it is built in (its GPU kernels are tuned by their authors). */
+/* Untuned: on CPUs direct-v8-m4-n2 everywhere (measured above: CLBlast and the simple kernels
+ * were 10-60x slower on every class); elsewhere the 32 x 32 tiles -- not measured on a GPU by us
+ * -- with CLBlast for the large products where it is built in (its GPU kernels are tuned). */
 void pegr_gemm_default_choices(const pegr_device_info *dev, int have_clblast,
                                int choices[PEGR_GEMM_CLASSES])
 {
     int cpu = dev->type == PEGR_DEVICE_TYPE_CPU;
-    choices[PEGR_GEMM_NT_SMALL] = cpu ? DIRECT_NT : TILED_ANY;
-    choices[PEGR_GEMM_NT_LARGE] = cpu ? DIRECT_NT : TILED_ANY;
-    choices[PEGR_GEMM_TN_SMALL] = cpu ? DIRECT_TN : TILED_ANY;
-    choices[PEGR_GEMM_TN_LARGE] = cpu ? DIRECT_TN : TILED_ANY;
+    for (int c = 0; c < PEGR_GEMM_CLASSES; c++) choices[c] = cpu ? DIRECT_CPU : TILED_ANY;
     if (!cpu && have_clblast)
         choices[PEGR_GEMM_NT_LARGE] = choices[PEGR_GEMM_TN_LARGE] = PEGR_GEMM_CHOICE_CLBLAST;
 }
@@ -119,8 +120,9 @@ pegr_status pegr_gemm_variant_build(pegr_context *ctx, pegr_precision precision,
                  "-D GEMM_WN=%u",
                  v->tsm, v->tsn, v->tk, v->wm, v->wn);
     } else {
-        snprintf(options, sizeof options, "-D GEMM_FAMILY=2 -D GEMM_VW=%u -D GEMM_DWM=%u -D GEMM_DWN=%u",
-                 v->vw, v->dwm, v->dwn);
+        snprintf(options, sizeof options,
+                 "-D GEMM_FAMILY=2 -D GEMM_VW=%u -D GEMM_DWM=%u -D GEMM_DWN=%u -D GEMM_DKC=%u", v->vw,
+                 v->dwm, v->dwn, v->dkc);
     }
     const char *files[] = {"gemm_tiled.cl"};
     pegr_status s = pegr_program_build(ctx, files, 1, precision, options, &out->program);
@@ -203,7 +205,8 @@ pegr_status pegr_gemm_variant_enqueue(pegr_context *ctx, size_t index, const peg
     } else {
         size_t per = shape == PEGR_GEMM_TN ? (size_t)v->dwn * v->vw : v->dwn;
         global[0] = ceil_div(N, per);
-        global[1] = ceil_div(M, v->dwm);
+        /* the K-blocked TN form: a work-item walks every row of C */
+        global[1] = shape == PEGR_GEMM_TN && v->dkc ? 1 : ceil_div(M, v->dwm);
         local[0] = built->direct_local; /* the kernels bounds-check the padding */
         global[0] = ceil_div(global[0], local[0]) * local[0];
     }

@@ -37,6 +37,7 @@ typedef struct pegr_gemm_variant {
     int tiled;        /* 1: local-memory tiles (GEMM_FAMILY 1); 0: direct (GEMM_FAMILY 2) */
     unsigned tsm, tsn, tk, wm, wn; /* tiled: tile M x N x K, register block WM x WN */
     unsigned vw, dwm, dwn;         /* direct: vector width, register block DWM x DWN */
+    unsigned dkc;                  /* direct TN: K block (0: none; cl/gemm_tiled.cl) */
 } pegr_gemm_variant;
 
 size_t pegr_gemm_variant_count(void);
