@@ -17,10 +17,12 @@ build_dir="${BUILD_DIR:-$root/build}"
 
 # The build (compiler, meson, ninja, OpenCL loader and headers, CLBlast), the default device (PoCL,
 # a CPU OpenCL implementation), the tests (cmocka, clang for the OpenCL C 1.2 check and, with its
-# runtime libraries, libFuzzer; valgrind; GNU parallel runs the emitted sweep scripts) and clinfo
-# for looking at devices.
+# runtime libraries, libFuzzer; clang-15, lld and libclc-15 compile and link the kernels for an AMD
+# GPU target at -O0; valgrind; GNU parallel runs the emitted sweep scripts) and clinfo for looking
+# at devices.
 packages=(gcc pkg-config python3 python3-numpy python3-torch python3-matplotlib meson ninja-build ocl-icd-opencl-dev opencl-headers
-          pocl-opencl-icd libclblast-dev libcmocka-dev clang libclang-rt-dev valgrind clinfo parallel)
+          pocl-opencl-icd libclblast-dev libcmocka-dev clang libclang-rt-dev clang-15 lld libclc-15
+          valgrind clinfo parallel)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
