@@ -141,26 +141,67 @@ PEGR_INLINE __attribute__((always_inline)) uint4 pegr_rng_block(const uint2 key,
 }
 
 #if PEGR_FP64
-/* rng.c's 53-bit integer k of unit(a, b) = k * 2^-53 (k = 0 stands for 2^-54). */
-PEGR_INLINE __attribute__((always_inline)) ulong pegr_rng_unit_bits(const uint a,
-                                                                    const uint b)
+/* log(x) for a normal double x > 0: FreeBSD's e_log.c (fdlibm, < 1 ulp), branch-free, the same
+ * steps as pegr_logf below with fdlibm's degree-14 polynomial. */
+PEGR_INLINE __attribute__((always_inline)) double pegr_log(const double x)
 {
-    return ((ulong)(a >> 5) << 26) | (ulong)(b >> 6);
+    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
+                 Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
+                 Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
+                 Lg7 = 1.479819860511658591e-01;
+    /* 32-bit integers and logical 64-bit shifts only: AVX2 has no arithmetic 64-bit shift */
+    const ulong bits = as_ulong(x);
+    int hx = (int)(bits >> 32); /* the high word */
+    int k = (hx >> 20) - 1023;
+    hx &= 0x000fffff;
+    const int i = (hx + 0x95f64) & 0x100000; /* mantissa >= sqrt(2): halve it */
+    const ulong mhi = (ulong)(uint)(hx | (i ^ 0x3ff00000)) << 32;
+    const double m = as_double(mhi | (bits & 0xffffffffUL));
+    k += i >> 20;
+    const double f = m - 1.0, s = f / (2.0 + f), dk = (double)k;
+    const double z = s * s, w = z * z;
+    const double R = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7))) + w * (Lg2 + w * (Lg4 + w * Lg6));
+    const double hfsq = 0.5 * f * f;
+    const double big = dk * ln2_hi - ((hfsq - (s * (hfsq + R) + dk * ln2_lo)) - f);
+    const double small = dk * ln2_hi - ((s * (f - R) - dk * ln2_lo) - f);
+    return ((hx - 0x6147a) | (0x6b851 - hx)) > 0 ? big : small;
 }
 
-/* The contract of rng.h word for word: sqrt(-2 log u1) * cos(TWO_PI * u2), no contraction. The
- * uniforms are exact; sqrt is correctly rounded in OpenCL's double; log and cos are within the
- * spec's 3 and 4 ulp (libm's within 1), so a normal agrees with rng.c's to a few ulp -- tests ask
- * for 1e-12. */
+/* rng.h's normal, sqrt(-2 log u1) cos(TWO_PI u2), from the exact uniforms, computed without
+ * calls (PoCL's log and cos are out-of-line calls that keep the work-item loop scalar, 10x
+ * slower): log by pegr_log; the cosine with the quadrant taken in integers -- q = round(4 u2),
+ * x = TWO_PI (u2 - q/4) in [-pi/4, pi/4] (one rounding) -- and fdlibm's kernels
+ * (k_cos.c, k_sin.c, < 1 ulp there). Against rng.c's libm result the difference is a few ulp
+ * (angle rounding <= 1e-15 absolute): tests ask for 1e-12; 20 million values differ by at most
+ * 3.1e-15. */
 PEGR_INLINE __attribute__((always_inline)) double pegr_rng_normal_from(const uint4 w)
 {
-#pragma OPENCL FP_CONTRACT OFF
-    const ulong k1 = pegr_rng_unit_bits(w.x, w.y), k2 = pegr_rng_unit_bits(w.z, w.w);
-    const double u1 = k1 == 0 ? 0x1p-54 : (double)k1 * 0x1p-53;
-    const double u2 = (double)k2 * 0x1p-53;
-    const double radius = sqrt(-2.0 * log(u1));
-    const double angle = 0x1.921fb54442d18p+2 * u2;
-    return radius * cos(angle);
+    const double C1 = 4.16666666666666019037e-02, C2 = -1.38888888888741095749e-03,
+                 C3 = 2.48015872894767294178e-05, C4 = -2.75573143513906633035e-07,
+                 C5 = 2.08757232129817482790e-09, C6 = -1.13596475577881948265e-11;
+    const double S1 = -1.66666666666666324348e-01, S2 = 8.33333333332248946124e-03,
+                 S3 = -1.98412698298579493134e-04, S4 = 2.75573137070700676789e-06,
+                 S5 = -2.50507602534068634195e-08, S6 = 1.58969099521155010221e-10;
+    /* unit(a, b) = (h 2^26 + l) 2^-53, h and l its 27 and 26 bits: summed exactly in double
+     * from 32-bit integers (64-bit conversions have no SIMD form on AVX2) */
+    const int h1 = (int)(w.x >> 5), l1 = (int)(w.y >> 6);
+    const int h2 = (int)(w.z >> 5), l2 = (int)(w.w >> 6);
+    const double u1 = (h1 | l1) == 0 ? 0x1p-54 : (double)h1 * 0x1p-27 + (double)l1 * 0x1p-53;
+    const int q = (h2 + (1 << 24)) >> 25;         /* round(4 u2), 0 .. 4 */
+    const double fr = (double)(h2 - q * (1 << 25)) * 0x1p26 + (double)l2; /* |fr| <= 2^50 */
+    const double x = fr * (0x1.921fb54442d18p+2 * 0x1p-53);
+    const double z = x * x, zz = z * z;
+    const double rc = z * (C1 + z * (C2 + z * C3)) + zz * zz * (C4 + z * (C5 + z * C6));
+    const double hz = 0.5 * z, wc = 1.0 - hz;
+    const double c = wc + (((1.0 - wc) - hz) + z * rc);
+    const double rs = S2 + z * (S3 + z * S4) + z * zz * (S5 + z * S6);
+    const double sn = x + z * x * (S1 + z * rs);
+    /* cos(q pi/2 + x): q = 0, 4: c; 1: -sn; 2: -c; 3: sn (two two-way selects vectorize where a
+     * four-way chain does not) */
+    const double v = (q & 1) ? sn : c;
+    const double cs = ((q + 1) & 2) ? -v : v;
+    return sqrt(-2.0 * pegr_log(u1)) * cs;
 }
 #else
 /* log(x) for a normal float x > 0: FreeBSD's e_logf.c (fdlibm; < 0.9 ulp over the x this file
