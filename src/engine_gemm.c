@@ -20,15 +20,16 @@
 
 /* The parameter sets shipped (each one program, compiled on first use and then cached).
  * Direct variants suit CPUs. Measured with `pegr tune` (PoCL 3.1, pthread-haswell, 2-core EPYC,
- * fp32, n 200, d 2000, m 20, best of 5 in one process, the machine shared with other work, in its
- * quietest of three runs): direct-v8-m4-n2 won every class -- the span product 400x40x400 in
- * 0.188 ms (68 GFLOP/s; the simple kernel 1.81 ms, CLBlast 5.6), the primal NT 400x40x2000 in
- * 0.62 ms (103 GFLOP/s; simple 11.1), the primal TN 40x2000x400 in 0.81 ms (79 GFLOP/s; simple
- * 46, CLBlast 51); the others were within 1.1-2x of it and won single classes in noisier runs.
- * The K-blocked TN form (-k128) keeps a block of the large operand in L1 for all of C's rows,
- * for CPUs with less cache. The tiled variants (local memory, barriers) suit GPUs; on PoCL's CPU
- * device they ran 50-100x slower (its work-item loops keep each work-item's accumulators in
- * memory across barriers), so CPUs default to direct and tuning decides the rest. */
+ * fp32, n 200, d 2000, m 20, best of 5 in one process, load average about 1, two runs): the span
+ * product 400x40x400 in 0.13-0.15 ms with direct-v8-m4-n2 (85 GFLOP/s; the simple kernel 1.1 ms,
+ * CLBlast 2.1-2.6), the primal NT 400x40x2000 in 0.59-0.69 ms (92 GFLOP/s; simple 5.2-5.8,
+ * CLBlast 10-15), the primal TN 40x2000x400 in 0.56-0.68 ms with direct-v8-m4-n2-k128 (94
+ * GFLOP/s; without the K blocks 0.81-0.83, simple 22-30, CLBlast 12-17). The K-blocked TN form
+ * keeps a block of the large operand in L1 for all of C's rows. The NT kernels of -n2 and
+ * -n2-k128 are the same code: their spread (up to 30%) is the noise of the measurement. The
+ * tiled variants (local memory, barriers) suit GPUs; on PoCL's CPU device they ran 30-50x slower
+ * than the direct ones (its work-item loops keep each work-item's accumulators in memory across
+ * barriers), so CPUs default to direct and tuning decides the rest. */
 static const pegr_gemm_variant VARIANTS[] = {
     {"direct-v8-m4-n2", 0, 0, 0, 0, 0, 0, 8, 4, 2, 0},
     {"direct-v8-m4-n4", 0, 0, 0, 0, 0, 0, 8, 4, 4, 0},
@@ -39,7 +40,7 @@ static const pegr_gemm_variant VARIANTS[] = {
     {"tiled-m32-n8-k16-w4x1", 1, 32, 8, 16, 4, 1, 0, 0, 0, 0},
 };
 #define NVARIANTS (sizeof VARIANTS / sizeof VARIANTS[0])
-enum { DIRECT_CPU = 0, TILED_ANY = 4 }; /* the defaults below, by index */
+enum { DIRECT_NT_CPU = 0, DIRECT_TN_CPU = 3, TILED_ANY = 4 }; /* the defaults, by index */
 
 static const char *const CLASS_NAMES[PEGR_GEMM_CLASSES] = {"nt-small", "nt-large", "tn-small",
                                                             "tn-large"};
@@ -69,14 +70,15 @@ const char *pegr_gemm_choice_name(int choice)
     return choice >= 0 && (size_t)choice < NVARIANTS ? VARIANTS[choice].name : "?";
 }
 
-/* Untuned: on CPUs direct-v8-m4-n2 everywhere (measured above: CLBlast and the simple kernels
- * were 10-60x slower on every class); elsewhere the 32 x 32 tiles -- not measured on a GPU by us
+/* Untuned: on CPUs direct-v8-m4-n2 for NT and its K-blocked form for TN (measured above: CLBlast
+ * and the simple kernels were 8-40x slower on every class); elsewhere the 32 x 32 tiles -- not measured on a GPU by us
  * -- with CLBlast for the large products where it is built in (its GPU kernels are tuned). */
 void pegr_gemm_default_choices(const pegr_device_info *dev, int have_clblast,
                                int choices[PEGR_GEMM_CLASSES])
 {
     int cpu = dev->type == PEGR_DEVICE_TYPE_CPU;
-    for (int c = 0; c < PEGR_GEMM_CLASSES; c++) choices[c] = cpu ? DIRECT_CPU : TILED_ANY;
+    for (int c = 0; c < PEGR_GEMM_CLASSES; c++)
+        choices[c] = !cpu ? TILED_ANY : c < PEGR_GEMM_TN_SMALL ? DIRECT_NT_CPU : DIRECT_TN_CPU;
     if (!cpu && have_clblast)
         choices[PEGR_GEMM_NT_LARGE] = choices[PEGR_GEMM_TN_LARGE] = PEGR_GEMM_CHOICE_CLBLAST;
 }
