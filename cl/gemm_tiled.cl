@@ -52,7 +52,7 @@
 /* One TSM x TK (or TK x TSN) panel of an operand into local memory. `kmajor`: the operand is
  * stored K x rows (rows contiguous), else rows x K (K contiguous); consecutive work-items take
  * consecutive addresses of the contiguous dimension. Out-of-range elements are zero. */
-static inline void gemm_load_panel(__local REAL *panel, const uint ld, const uint tile,
+PEGR_INLINE void gemm_load_panel(__local REAL *panel, const uint ld, const uint tile,
                                    const __global REAL *src, const uint rows, const uint K,
                                    const uint r0, const uint k0, const int kmajor, const uint tid)
 {
@@ -70,7 +70,7 @@ static inline void gemm_load_panel(__local REAL *panel, const uint ld, const uin
 
 /* The body shared by the two layouts (a_kmajor, b_kmajor are constants after inlining):
  * A(m, k) is A[m*K + k] or, a_kmajor, A[k*M + m]; B(k, n) is B[n*K + k] or, b_kmajor, B[k*N + n]. */
-static inline void gemm_tiled(const uint M, const uint N, const uint K, const __global REAL *A,
+PEGR_INLINE void gemm_tiled(const uint M, const uint N, const uint K, const __global REAL *A,
                               const ulong a_stride, const __global REAL *B, const ulong b_stride,
                               __global REAL *C, const ulong c_stride, const int a_kmajor,
                               const int b_kmajor, __local REAL *Al, __local REAL *Bl)
@@ -165,7 +165,7 @@ pegr_gemm_tiled_tn(const uint M, const uint N, const uint K, __global const REAL
 #define GEMM_VSTORE GEMM_CAT(vstore, GEMM_VW)
 
 /* The sum of a vector's lanes (pairwise). */
-static inline REAL gemm_vsum(const GEMM_VREAL v)
+PEGR_INLINE REAL gemm_vsum(const GEMM_VREAL v)
 {
 #if GEMM_VW == 1
     return v;

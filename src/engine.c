@@ -313,6 +313,7 @@ static void engine_destroy(pegr_backend *b)
     cl_kernel *ks = (cl_kernel *)&e->k;
     for (size_t i = 0; i < sizeof e->k / sizeof(cl_kernel); i++)
         if (ks[i]) clReleaseKernel(ks[i]);
+    engine_gemm_free(e); /* the GEMM variants' programs and kernels */
     pegr_program_release(e->program);
     pegr_context_destroy(e->ctx);
     free(e);
