@@ -21,12 +21,15 @@
 #include "host_ref.h"
 #include "rng.h"
 #include "train.h"
+#include "test_device_pick.h"
 #include "train_support.h"
 
 #define RUNS 3
 
 static pegr_device_info *devices;
 static size_t ndevices;
+/* The device the suite runs on (PEGR_TEST_DEVICE, else the first): test_device_pick. */
+static pegr_device_info *suite_device;
 
 /* ---- the engine: one evaluation and a few steps, run by run against the host ---------------- */
 
@@ -79,7 +82,7 @@ static void batch_against_host(pegr_gemm_impl gemm, int span, pegr_method method
     static outs batched, alone;
     make_runs(&r);
     pegr_error err = {0};
-    pegr_backend *e = support_open_backend(&devices[0], PEGR_FP64, gemm);
+    pegr_backend *e = support_open_backend(suite_device, PEGR_FP64, gemm);
     check(e->ops->set_runs(e, RUNS, &err), &err);
     check(e->ops->set_data(e, r.X, r.y, N, P, D, &err), &err);
     check(e->ops->set_representation(e, span, &err), &err);
@@ -139,7 +142,7 @@ static void batch_against_host(pegr_gemm_impl gemm, int span, pegr_method method
 static void test_each_run_of_a_batch_equals_the_host_alone(void **state)
 {
     (void)state;
-    if (!devices[0].fp64) skip();
+    if (!suite_device->fp64) skip();
     const pegr_gemm_impl gemms[] = {SUPPORT_LIBRARY_GEMM, PEGR_GEMM_OWN};
     for (size_t g = 0; g < 2; g++)
         for (int span = 0; span <= 1; span++)
@@ -156,7 +159,7 @@ static void test_a_run_with_lr_zero_is_frozen(void **state)
     r.lr[1] = 0.0;
     pegr_error err = {0};
     for (int span = 0; span <= 1; span++) {
-        pegr_backend *e = support_open_backend(&devices[0], PEGR_FP32, PEGR_GEMM_AUTO);
+        pegr_backend *e = support_open_backend(suite_device, PEGR_FP32, PEGR_GEMM_AUTO);
         check(e->ops->set_runs(e, RUNS, &err), &err);
         check(e->ops->set_data(e, r.X, r.y, N, P, D, &err), &err);
         check(e->ops->set_representation(e, span, &err), &err);
@@ -207,7 +210,7 @@ static void batch_against_alone(const pegr_train_config *c, pegr_precision prec,
                                 pegr_gemm_impl gemm, const pegr_device_info *alone_dev, double tol)
 {
     pegr_train_result batched[RUNS];
-    pegr_backend *b = support_open_backend(&devices[0], prec, gemm);
+    pegr_backend *b = support_open_backend(suite_device, prec, gemm);
     train_batch(b, c, RUNS, batched);
     b->ops->destroy(b);
     size_t count = 2 * c[0].m * c[0].data.d;
@@ -238,7 +241,7 @@ static void batch_against_alone(const pegr_train_config *c, pegr_precision prec,
 static void test_batched_training_equals_each_run_on_the_host(void **state)
 {
     (void)state;
-    if (!devices[0].fp64) skip();
+    if (!suite_device->fp64) skip();
     const char *methods[] = {"gd", "sgd", "gr", "pegr"};
     for (size_t k = 0; k < 4; k++)
         for (int span = 0; span <= 1; span++) {
@@ -260,7 +263,7 @@ static void test_batched_training_is_bit_identical_with_own_gemms(void **state)
             pegr_train_config c[RUNS];
             batch_configs(c, methods[k], 40);
             for (size_t i = 0; i < RUNS; i++) c[i].representation = span ? "span" : "primal";
-            batch_against_alone(c, PEGR_FP32, PEGR_GEMM_OWN, &devices[0], 0.0);
+            batch_against_alone(c, PEGR_FP32, PEGR_GEMM_OWN, suite_device, 0.0);
         }
 }
 
@@ -274,7 +277,7 @@ static void test_a_diverging_run_leaves_the_others_alone(void **state)
     c[1].lr = 50.0;
     for (size_t i = 0; i < RUNS; i++) c[i].representation = "primal";
     pegr_train_result batched[RUNS];
-    pegr_backend *b = support_open_backend(&devices[0], PEGR_FP32, PEGR_GEMM_OWN);
+    pegr_backend *b = support_open_backend(suite_device, PEGR_FP32, PEGR_GEMM_OWN);
     train_batch(b, c, RUNS, batched);
     b->ops->destroy(b);
     assert_true(batched[1].diverged);
@@ -284,7 +287,7 @@ static void test_a_diverging_run_leaves_the_others_alone(void **state)
     assert_int_equal(batched[0].steps_run, 200);
     for (size_t k = 0; k < RUNS; k++) {
         pegr_train_result one;
-        pegr_backend *a = support_open_backend(&devices[0], PEGR_FP32, PEGR_GEMM_OWN);
+        pegr_backend *a = support_open_backend(suite_device, PEGR_FP32, PEGR_GEMM_OWN);
         train_batch(a, &c[k], 1, &one);
         a->ops->destroy(a);
         support_assert_same_records(&batched[k], &one, 0.0);
@@ -305,7 +308,7 @@ static void test_batches_that_cannot_be_made_are_refused(void **state)
     pegr_error err = {0};
     for (size_t k = 0; k < 2; k++) check(pegr_data_generate(&c[k].data, &ds[k], &err), &err);
     pegr_train_result r[2];
-    pegr_backend *b = support_open_backend(&devices[0], PEGR_FP32, PEGR_GEMM_AUTO);
+    pegr_backend *b = support_open_backend(suite_device, PEGR_FP32, PEGR_GEMM_AUTO);
     assert_int_equal(pegr_train_run_batch(b, ds, c, 2, NULL, r, &err), PEGR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "separate batches"));
     b->ops->destroy(b);
@@ -332,7 +335,7 @@ static void test_batches_that_cannot_be_made_are_refused(void **state)
 int main(void)
 {
     pegr_error err = {0};
-    if (pegr_device_list(&devices, &ndevices, &err) != PEGR_OK || ndevices == 0) {
+    if (!(suite_device = test_device_pick("test_batch", 1, &devices, &ndevices, &err))) {
         printf("no OpenCL device: skipped (%s)\n", pegr_error_message(&err));
         pegr_error_clear(&err);
         return 77;

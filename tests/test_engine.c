@@ -29,10 +29,13 @@
 #include "host_ref.h"
 #include "npy.h"
 #include "rng.h"
+#include "test_device_pick.h"
 #include "train_support.h"
 
 static pegr_device_info *devices;
 static size_t ndevices;
+/* The device the suite runs on (PEGR_TEST_DEVICE, else the first): test_device_pick. */
+static pegr_device_info *suite_device;
 
 typedef struct problem {
     size_t n, P, d, m;
@@ -107,7 +110,7 @@ static pegr_backend *open_engine(pegr_precision prec, size_t wg_cap, double mem_
     copts.profiling = profiling;
     pegr_context *ctx = NULL;
     pegr_error err = {0};
-    if (pegr_context_create(&devices[0], &copts, &ctx, &err) != PEGR_OK)
+    if (pegr_context_create(suite_device, &copts, &ctx, &err) != PEGR_OK)
         fail_msg("%s", pegr_error_message(&err));
     pegr_engine_options eopts = {prec, gemm_choice, mem_fraction, chunk};
     pegr_backend *b = pegr_engine_create(ctx, &eopts, &err);
@@ -183,7 +186,7 @@ static void run_all_shapes(pegr_precision prec, double tol, size_t wg_cap)
 static void test_fp64_equals_host_on_every_shape_method_and_q(void **state)
 {
     (void)state;
-    if (!devices[0].fp64) skip();
+    if (!suite_device->fp64) skip();
     run_all_shapes(PEGR_FP64, 1e-10, 0);
 }
 
@@ -198,7 +201,7 @@ static void test_own_gemm_kernels_equal_host_in_both_precisions(void **state)
 {
     (void)state;
     gemm_choice = PEGR_GEMM_OWN;
-    if (devices[0].fp64) run_all_shapes(PEGR_FP64, 1e-10, 0);
+    if (suite_device->fp64) run_all_shapes(PEGR_FP64, 1e-10, 0);
     run_all_shapes(PEGR_FP32, 2e-4, 0);
     gemm_choice = SUPPORT_LIBRARY_GEMM;
 }
@@ -206,8 +209,8 @@ static void test_own_gemm_kernels_equal_host_in_both_precisions(void **state)
 static void test_work_group_size_capped_at_1_still_exact(void **state)
 {
     (void)state;
-    pegr_precision prec = devices[0].fp64 ? PEGR_FP64 : PEGR_FP32;
-    double tol = devices[0].fp64 ? 1e-10 : 2e-4;
+    pegr_precision prec = suite_device->fp64 ? PEGR_FP64 : PEGR_FP32;
+    double tol = suite_device->fp64 ? 1e-10 : 2e-4;
     gemm_choice = PEGR_GEMM_OWN; /* CLBlast picks its own work-group sizes */
     pegr_backend *dev = open_engine(prec, 1, 0, 0);
     gemm_choice = SUPPORT_LIBRARY_GEMM;
@@ -254,7 +257,7 @@ static void golden_case(const char *dir, double q, double lam)
 static void test_golden_cases_on_the_device(void **state)
 {
     (void)state;
-    if (!devices[0].fp64) skip();
+    if (!suite_device->fp64) skip();
     if (!getenv("PEGR_TEST_DATA_DIR")) skip();
     golden_case("cao2patch_q3", 3.0, 0.05);
     golden_case("generic3patch_q2.5", 2.5, 0.1);
@@ -264,7 +267,7 @@ static void test_golden_cases_on_the_device(void **state)
 static void test_several_steps_of_each_method_agree_with_host(void **state)
 {
     (void)state;
-    if (!devices[0].fp64) skip();
+    if (!suite_device->fp64) skip();
     problem p = make_problem(10, 2, 40, 3, 11);
     for (int method = 0; method < 3; method++) {
         pegr_backend *dev = open_engine(PEGR_FP64, 0, 0, 0);
@@ -298,8 +301,8 @@ static void test_several_steps_of_each_method_agree_with_host(void **state)
 static void test_chunked_per_example_gradients_match_gram_norms(void **state)
 {
     (void)state;
-    pegr_precision prec = devices[0].fp64 ? PEGR_FP64 : PEGR_FP32;
-    double tol = devices[0].fp64 ? 1e-12 : 1e-5;
+    pegr_precision prec = suite_device->fp64 ? PEGR_FP64 : PEGR_FP32;
+    double tol = suite_device->fp64 ? 1e-12 : 1e-5;
     problem p = make_problem(7, 3, 29, 2, 5);
     for (size_t chunk = 1; chunk <= 8; chunk += 3) {
         pegr_backend *dev = open_engine(prec, 0, 0, chunk);
@@ -322,13 +325,13 @@ static void test_allocation_beyond_the_cap_fails_cleanly(void **state)
 {
     (void)state;
     /* A cap of 1 KiB: the engine's scalars fit, the first data buffer (32 KB) cannot. */
-    pegr_backend *dev = open_engine(PEGR_FP32, 0, 1024.0 / (double)devices[0].global_mem_size, 0);
+    pegr_backend *dev = open_engine(PEGR_FP32, 0, 1024.0 / (double)suite_device->global_mem_size, 0);
     problem p = make_problem(4, 2, 1000, 2, 3);
     pegr_error err = {0};
     assert_int_equal(dev->ops->set_data(dev, p.X, p.y, p.n, p.P, p.d, &err), PEGR_ERR_DEVICE_MEMORY);
     assert_non_null(strstr(err.message, "buffer 'X' needs"));
     assert_non_null(strstr(err.message, "MiB"));
-    assert_non_null(strstr(err.message, devices[0].name));
+    assert_non_null(strstr(err.message, suite_device->name));
     /* and the engine is still usable for what fits: nothing half-made is left */
     size_t in_use = pegr_engine_bytes_in_use(dev);
     assert_true(in_use <= 64); /* only the scalars: no half-made data buffers */
@@ -345,8 +348,8 @@ static void test_allocation_beyond_the_cap_fails_cleanly(void **state)
 static void test_fused_coefficients_equal_three_kernel_path(void **state)
 {
     (void)state;
-    pegr_precision prec = devices[0].fp64 ? PEGR_FP64 : PEGR_FP32;
-    double tol = devices[0].fp64 ? 1e-10 : 2e-4, same = devices[0].fp64 ? 1e-14 : 1e-6;
+    pegr_precision prec = suite_device->fp64 ? PEGR_FP64 : PEGR_FP32;
+    double tol = suite_device->fp64 ? 1e-10 : 2e-4, same = suite_device->fp64 ? 1e-14 : 1e-6;
     const size_t caps[] = {0, 1, 3, 0}, per_group[] = {0, 0, 0, 3};
     for (size_t ci = 0; ci < 4; ci++) {
         pegr_backend *fused = open_engine(prec, caps[ci], 0, 0);
@@ -383,7 +386,7 @@ static void test_fused_coefficients_equal_three_kernel_path(void **state)
 static void test_span_steps_with_the_folded_update_agree(void **state)
 {
     (void)state;
-    if (!devices[0].fp64) skip();
+    if (!suite_device->fp64) skip();
     problem p = make_problem(10, 2, 40, 3, 12);
     double weights[10] = {0.2, 0, 0.2, 0, 0.2, 0, 0.2, 0, 0.2, 0};
     size_t count = 2 * 3 * 40;
@@ -565,9 +568,9 @@ static void test_steps_never_wait_for_the_device(void **state)
 static void test_fp64_refused_cleanly_where_missing(void **state)
 {
     (void)state;
-    if (devices[0].fp64) {
+    if (suite_device->fp64) {
         /* Pretend: a device record without cl_khr_fp64 must be refused before any build. */
-        pegr_device_info fake = devices[0];
+        pegr_device_info fake = *suite_device;
         fake.fp64 = 0;
         pegr_context *ctx = NULL;
         assert_int_equal(pegr_context_create(&fake, NULL, &ctx, NULL), PEGR_OK);
@@ -583,7 +586,7 @@ static void test_fp64_refused_cleanly_where_missing(void **state)
 int main(void)
 {
     pegr_error err = {0};
-    if (pegr_device_list(&devices, &ndevices, &err) != PEGR_OK) {
+    if (!(suite_device = test_device_pick("test_engine", 1, &devices, &ndevices, &err))) {
         printf("no OpenCL device, skipping: %s\n", pegr_error_message(&err));
         pegr_error_clear(&err);
         return 77;

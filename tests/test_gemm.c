@@ -26,9 +26,12 @@
 #include "engine.h"
 #include "gemm_tuning.h"
 #include "rng.h"
+#include "test_device_pick.h"
 
 static pegr_device_info *devices;
 static size_t ndevices;
+/* The device the suite runs on (PEGR_TEST_DEVICE, else the first): test_device_pick. */
+static pegr_device_info *suite_device;
 
 typedef struct shape_case {
     size_t M, N, K, batch;
@@ -131,7 +134,7 @@ static void every_variant(pegr_precision p, double tol)
 {
     pegr_context *ctx = NULL;
     pegr_error err = {0};
-    assert_int_equal(pegr_context_create(&devices[0], NULL, &ctx, &err), PEGR_OK);
+    assert_int_equal(pegr_context_create(suite_device, NULL, &ctx, &err), PEGR_OK);
     size_t ran = 0;
     for (size_t v = 0; v < pegr_gemm_variant_count(); v++) {
         const pegr_gemm_variant *var = pegr_gemm_variant_at(v);
@@ -166,7 +169,7 @@ static void test_every_variant_fp32_matches_host(void **state)
 static void test_every_variant_fp64_matches_host(void **state)
 {
     (void)state;
-    if (!devices[0].fp64) skip();
+    if (!suite_device->fp64) skip();
     every_variant(PEGR_FP64, 1e-12);
 }
 
@@ -178,9 +181,9 @@ static void test_variants_beyond_the_limits_are_skipped(void **state)
     pegr_context *ctx = NULL;
     pegr_context_options opts = {0};
     opts.max_work_group_size = 1;
-    assert_int_equal(pegr_context_create(&devices[0], &opts, &ctx, NULL), PEGR_OK);
+    assert_int_equal(pegr_context_create(suite_device, &opts, &ctx, NULL), PEGR_OK);
     pegr_context *small = NULL;
-    assert_int_equal(pegr_context_create(&devices[0], NULL, &small, NULL), PEGR_OK);
+    assert_int_equal(pegr_context_create(suite_device, NULL, &small, NULL), PEGR_OK);
     small->device.local_mem_size = 64; /* white-box: a device with 64 bytes of local memory */
     size_t tiled = 0, direct = 0;
     for (size_t v = 0; v < pegr_gemm_variant_count(); v++) {
@@ -316,7 +319,7 @@ static pegr_backend *engine_with_log(pegr_error *err)
     pegr_context_options opts = {0};
     opts.log = capture_log;
     pegr_context *ctx = NULL;
-    assert_int_equal(pegr_context_create(&devices[0], &opts, &ctx, NULL), PEGR_OK);
+    assert_int_equal(pegr_context_create(suite_device, &opts, &ctx, NULL), PEGR_OK);
     pegr_engine_options eo = {PEGR_FP32, PEGR_GEMM_AUTO, 0, 0};
     return pegr_engine_create(ctx, &eo, err);
 }
@@ -339,7 +342,7 @@ static void test_engine_takes_the_stored_choices(void **state)
     snprintf(want[1], sizeof want[1], "GEMM nt-large: %s\n", v1);
     snprintf(want[2], sizeof want[2], "GEMM tn-small: %s\n", v2);
     snprintf(want[3], sizeof want[3], "GEMM tn-large: simple\n");
-    char *path = pegr_tuning_path(&devices[0], PEGR_FP32);
+    char *path = pegr_tuning_path(suite_device, PEGR_FP32);
     assert_non_null(path);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -379,7 +382,7 @@ int main(void)
     };
     int failed = cmocka_run_group_tests_name("gemm (host)", host, NULL, NULL);
     pegr_error err = {0};
-    if (pegr_device_list(&devices, &ndevices, &err) != PEGR_OK || ndevices == 0) {
+    if (!(suite_device = test_device_pick("test_gemm", 1, &devices, &ndevices, &err))) {
         printf("no OpenCL device, skipping the device cases: %s\n", pegr_error_message(&err));
         pegr_error_clear(&err);
         return failed ? failed : 77;

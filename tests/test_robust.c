@@ -19,10 +19,13 @@
 #include "engine_internal.h"
 #include "host_ref.h"
 #include "rng.h"
+#include "test_device_pick.h"
 #include "train_support.h"
 
 static pegr_device_info *devices;
 static size_t ndevices;
+/* The device the suite runs on (PEGR_TEST_DEVICE, else the first): test_device_pick. */
+static pegr_device_info *suite_device;
 
 static void check(pegr_status s, const pegr_error *err)
 {
@@ -35,7 +38,7 @@ static pegr_backend *open_engine(pegr_precision prec, int profiling)
     copts.profiling = profiling;
     pegr_context *ctx = NULL;
     pegr_error err = {0};
-    check(pegr_context_create(&devices[0], &copts, &ctx, &err), &err);
+    check(pegr_context_create(suite_device, &copts, &ctx, &err), &err);
     pegr_engine_options eopts = {.precision = prec, .gemm = PEGR_GEMM_AUTO};
     pegr_backend *b = pegr_engine_create(ctx, &eopts, &err);
     if (!b) fail_msg("%s", pegr_error_message(&err));
@@ -120,7 +123,7 @@ static void test_philox_stream_fp32(void **state)
 static void test_philox_stream_fp64(void **state)
 {
     (void)state;
-    if (!devices[0].fp64) skip();
+    if (!suite_device->fp64) skip();
     stream_matches_rng_c(PEGR_FP64);
 }
 
@@ -164,7 +167,7 @@ static void test_normal_mapping_edges(void **state)
     size_t count = 0;
     edge_words(words, &count);
     for (int fp64 = 0; fp64 < 2; fp64++) {
-        if (fp64 && !devices[0].fp64) continue;
+        if (fp64 && !suite_device->fp64) continue;
         pegr_backend *b = open_engine(fp64 ? PEGR_FP64 : PEGR_FP32, 0);
         pegr_error err = {0};
         check(engine_debug_normals(b, words, count, normals, &err), &err);
@@ -281,7 +284,7 @@ static void host_rates(const problem *p, uint64_t seed, int steps, double *rates
 static void test_perturbed_error_fp64_equals_host(void **state)
 {
     (void)state;
-    if (!devices[0].fp64) skip();
+    if (!suite_device->fp64) skip();
     static problem p;
     for (uint64_t seed = 0; seed < 3; seed++) {
         make_problem(&p, 100 + seed);
@@ -350,7 +353,7 @@ static void test_perturbed_error_fp32_within_flippable(void **state)
 static void test_batched_runs_each_their_own_seed(void **state)
 {
     (void)state;
-    pegr_precision prec = devices[0].fp64 ? PEGR_FP64 : PEGR_FP32;
+    pegr_precision prec = suite_device->fp64 ? PEGR_FP64 : PEGR_FP32;
     static problem pr[RUNS];
     const problem *pp[RUNS];
     uint64_t seeds[RUNS] = {5, 0x100000005ULL, 987654321};
@@ -432,7 +435,7 @@ static void test_all_sigmas_in_one_launch(void **state)
 int main(void)
 {
     pegr_error err = {0};
-    if (pegr_device_list(&devices, &ndevices, &err) != PEGR_OK || ndevices == 0) {
+    if (!(suite_device = test_device_pick("test_robust", 1, &devices, &ndevices, &err))) {
         printf("no OpenCL device: skipped (%s)\n", pegr_error_message(&err));
         pegr_error_clear(&err);
         return 77;

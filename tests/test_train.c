@@ -15,14 +15,17 @@
 #include "engine.h"
 #include "host_ref.h"
 #include "train.h"
+#include "test_device_pick.h"
 #include "train_support.h"
 
 static pegr_device_info *devices;
 static size_t ndevices;
+/* The device the suite runs on (PEGR_TEST_DEVICE, else the first): test_device_pick. */
+static pegr_device_info *suite_device;
 
 static pegr_backend *open_backend(int device, pegr_precision prec)
 {
-    return support_open_backend(device ? &devices[0] : NULL, prec, PEGR_GEMM_AUTO);
+    return support_open_backend(device ? suite_device : NULL, prec, PEGR_GEMM_AUTO);
 }
 
 static void train(pegr_backend *b, const pegr_train_config *c, pegr_train_result *r)
@@ -87,7 +90,7 @@ static void test_same_seed_reproduces_exactly(void **state)
 static void test_host_and_device_agree_on_every_metric(void **state)
 {
     (void)state;
-    if (!ndevices || !devices[0].fp64) skip();
+    if (!ndevices || !suite_device->fp64) skip();
     const char *methods[] = {"gd", "sgd", "gr", "pegr"};
     for (size_t k = 0; k < 4; k++) {
         pegr_train_result h, d;
@@ -194,7 +197,7 @@ static void test_divergence_is_detected_with_its_step(void **state)
 static void test_span_steps_equal_primal_steps(void **state)
 {
     (void)state;
-    if (!ndevices || !devices[0].fp64) skip();
+    if (!ndevices || !suite_device->fp64) skip();
     const char *methods[] = {"gd", "sgd", "gr", "pegr"};
     for (size_t k = 0; k < 4; k++) {
         pegr_train_result p, sp;
@@ -250,7 +253,7 @@ static void test_invalid_configs_are_refused(void **state)
 int main(void)
 {
     pegr_error err = {0};
-    if (pegr_device_list(&devices, &ndevices, &err) != PEGR_OK) {
+    if (!(suite_device = test_device_pick("test_train", 1, &devices, &ndevices, &err))) {
         printf("no OpenCL device: the device halves of these tests are skipped (%s)\n",
                pegr_error_message(&err));
         pegr_error_clear(&err);

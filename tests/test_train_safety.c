@@ -16,10 +16,13 @@
 #include "backend_open.h"
 #include "engine_internal.h"
 #include "train.h"
+#include "test_device_pick.h"
 #include "train_support.h"
 
 static pegr_device_info *devices;
 static size_t ndevices;
+/* The device the suite runs on (PEGR_TEST_DEVICE, else the first): test_device_pick. */
+static pegr_device_info *suite_device;
 
 /* The run of issue 11 (`pegr train --method pegr --lr 10 --lam 1 --steps 8`) on the tiny sizes:
  * its weights are NaN after a few steps, long before the backend's flag is read in the loop. */
@@ -73,7 +76,7 @@ static void test_divergence_within_the_check_interval_is_caught(void **state)
 {
     (void)state;
     for (int device = 0; device <= (ndevices > 0); device++) {
-        pegr_backend *b = support_open_backend(device ? &devices[0] : NULL, PEGR_FP32,
+        pegr_backend *b = support_open_backend(device ? suite_device : NULL, PEGR_FP32,
                                                PEGR_GEMM_AUTO);
         pegr_train_config c = blowing_up();
         pegr_train_result r;
@@ -94,7 +97,7 @@ static void test_divergence_within_the_check_interval_in_a_batch(void **state)
     c[0].lr = 0.1;
     c[0].lam = 0.01;
     c[1].data.seed = 1;
-    pegr_backend *b = support_open_backend(&devices[0], PEGR_FP32, PEGR_GEMM_OWN);
+    pegr_backend *b = support_open_backend(suite_device, PEGR_FP32, PEGR_GEMM_OWN);
     pegr_train_result batched[2], alone;
     train_batch(b, c, 2, batched);
     assert_false(batched[0].diverged);
@@ -140,7 +143,7 @@ static void test_example_weight_upload_failure_names_the_call(void **state)
 {
     (void)state;
     if (!ndevices) skip();
-    pegr_backend *b = support_open_backend(&devices[0], PEGR_FP32, PEGR_GEMM_AUTO);
+    pegr_backend *b = support_open_backend(suite_device, PEGR_FP32, PEGR_GEMM_AUTO);
     pegr_engine *e = (pegr_engine *)b;
     pegr_train_config c = support_tiny("sgd", 1);
     pegr_dataset ds = {0};
@@ -186,7 +189,7 @@ static void test_example_weight_upload_failure_names_the_call(void **state)
 int main(void)
 {
     pegr_error err = {0};
-    if (pegr_device_list(&devices, &ndevices, &err) != PEGR_OK) {
+    if (!(suite_device = test_device_pick("test_train_safety", 1, &devices, &ndevices, &err))) {
         printf("no OpenCL device: the device halves of these tests are skipped (%s)\n",
                pegr_error_message(&err));
         pegr_error_clear(&err);

@@ -1,0 +1,42 @@
+/* test_device_pick.c: the device suites' choice of device from PEGR_TEST_DEVICE (see the header). */
+#include "test_device_pick.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+pegr_device_info *test_device_pick(const char *suite, int allow_force_fp32,
+                                   pegr_device_info **list, size_t *count, pegr_error *err)
+{
+    *list = NULL;
+    *count = 0;
+    if (pegr_device_list(list, count, err) != PEGR_OK || *count == 0) {
+        if (*list) pegr_device_list_free(*list);
+        *list = NULL;
+        *count = 0;
+        return NULL;
+    }
+    const char *spec = getenv("PEGR_TEST_DEVICE");
+    size_t chosen = 0; /* unset: the first device, as the suites always ran */
+    if (spec && *spec) {
+        pegr_error sel = {0};
+        if (pegr_device_select(*list, *count, spec, &chosen, &sel) != PEGR_OK) {
+            /* _exit, not a skip: a wrong spec in CI must fail the suite, not fall back to
+             * devices[0] and report another device's results as this one's. */
+            fprintf(stderr, "%s: PEGR_TEST_DEVICE=%s selects no device: %s\n",
+                    suite ? suite : "test", spec, pegr_error_message(&sel));
+            pegr_error_clear(&sel);
+            _exit(1);
+        }
+    }
+    pegr_device_info *dev = &(*list)[chosen];
+    const char *force = getenv("PEGR_TEST_FORCE_FP32");
+    int forced = allow_force_fp32 && force && *force && strcmp(force, "0") != 0 && dev->fp64;
+    if (forced) dev->fp64 = 0;
+    if (suite)
+        fprintf(stderr, "%s: device %zu (%s, %s)%s%s%s\n", suite, chosen, dev->name,
+                dev->platform_name, spec && *spec ? " from PEGR_TEST_DEVICE=" : "",
+                spec && *spec ? spec : "", forced ? ", fp64 hidden by PEGR_TEST_FORCE_FP32" : "");
+    return dev;
+}
