@@ -32,6 +32,10 @@ __kernel void pegr_rho(const uint n, const uint P, const uint m, __global const 
 
 #define PEGR_STATS 5
 
+#ifndef PEGR_REDUCE_WG /* as in reduce.cl: the reductions' work-group size, fitted to local memory */
+#define PEGR_REDUCE_WG PEGR_WG_SIZE
+#endif
+
 /* Work-group g sums run g's n examples: out[g * out_stride + slot + 0..4] = sum loss,
  * #(y f <= 0), sum ||g_i||^2, sum ||g_i||^4, sum rho -- in a fixed order, so the result does not
  * depend on timing. */
@@ -40,7 +44,7 @@ __kernel void pegr_train_stats(const uint n, __global const REAL *y, __global co
                                __global const REAL *rho, __global REAL *out,
                                const uint out_stride, const uint slot)
 {
-    __local REAL partial[PEGR_STATS][PEGR_WG_SIZE];
+    __local REAL partial[PEGR_STATS][PEGR_REDUCE_WG];
     const uint lid = get_local_id(0);
     const uint lsize = get_local_size(0);
     const size_t run = get_group_id(0);
@@ -268,7 +272,7 @@ __kernel void pegr_robust_noise(const uint seed_lo, const uint seed_hi, const ui
     out[at + t] = pegr_rng_normal_from(pegr_rng_block(key, stream, first + t));
 }
 
-/* Work-group (L, 1, 1) at (0, s, run), L a power of two <= PEGR_WG_SIZE: counts the run's test
+/* Work-group (L, 1, 1) at (0, s, run), L a power of two <= PEGR_REDUCE_WG: counts the run's test
  * examples i0 .. i0 + ne - 1 with y f(W, x + sigma_s n) <= 0, f from the pre-activations
  * Z_test + sigma_s G (the activation summed in pegr_test_wrong's order), in a fixed-order tree,
  * and adds the count to out[run * S + s] (sets it when first). Z and y are the whole test set
@@ -279,7 +283,7 @@ __kernel void pegr_robust_wrong(const uint nt, const uint P, const uint m, const
                                 __global const REAL *G, __global const REAL *y,
                                 __global REAL *out)
 {
-    __local REAL partial[PEGR_WG_SIZE];
+    __local REAL partial[PEGR_REDUCE_WG];
     const uint lid = get_local_id(0), L = get_local_size(0);
     const uint s = get_group_id(1), S = get_num_groups(1);
     const size_t run = get_group_id(2);

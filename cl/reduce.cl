@@ -9,7 +9,15 @@
  *   pegr_update: W -= lr[run] * G, recording per run the first step whose weights are not finite;
  *                a run whose lr is 0 is left as it is (a batch freezes a diverged run that way) */
 
-/* The work-group's sum of `partial` (get_local_size(0) <= PEGR_WG_SIZE entries, a power of two,
+/* PEGR_REDUCE_WG sizes the __local arrays of the one-work-group-per-run reductions here and in
+ * metrics.cl: the engine compiles it (engine.c) as large as PEGR_WG_SIZE allows and the device's
+ * local memory holds (pegr_train_stats needs 5 x PEGR_REDUCE_WG REALs); alone (the kernel checks)
+ * it is PEGR_WG_SIZE. */
+#ifndef PEGR_REDUCE_WG
+#define PEGR_REDUCE_WG PEGR_WG_SIZE
+#endif
+
+/* The work-group's sum of `partial` (get_local_size(0) <= PEGR_REDUCE_WG entries, a power of two,
  * each work-item's own written before the call): a tree in local memory, in a fixed order, so
  * the result is deterministic and the same for a run alone or in a batch. */
 PEGR_INLINE REAL pegr_group_sum(__local REAL *partial, const uint lid, const uint lsize)
@@ -22,13 +30,13 @@ PEGR_INLINE REAL pegr_group_sum(__local REAL *partial, const uint lid, const uin
     return partial[0];
 }
 
-/* Work-group g of get_local_size(0) <= PEGR_WG_SIZE work-items (a power of two) reduces run g:
+/* Work-group g of get_local_size(0) <= PEGR_REDUCE_WG work-items (a power of two) reduces run g:
  * each work-item sums a strided share, then pegr_group_sum. */
 __kernel void pegr_reduce_sum(const uint count, __global const REAL *x, __global const REAL *w,
                               const int mode, const REAL scale, __global REAL *out,
                               const uint out_stride, const uint slot)
 {
-    __local REAL partial[PEGR_WG_SIZE];
+    __local REAL partial[PEGR_REDUCE_WG];
     const uint lid = get_local_id(0);
     const uint lsize = get_local_size(0);
     const size_t run = get_group_id(0);
@@ -49,7 +57,7 @@ __kernel void pegr_reduce_pair(const uint count, __global const REAL *x1,
                                __global REAL *out, const uint out_stride, const uint slot1,
                                const uint slot2)
 {
-    __local REAL partial1[PEGR_WG_SIZE], partial2[PEGR_WG_SIZE];
+    __local REAL partial1[PEGR_REDUCE_WG], partial2[PEGR_REDUCE_WG];
     const uint lid = get_local_id(0);
     const uint lsize = get_local_size(0);
     const size_t run = get_group_id(0);

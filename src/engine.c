@@ -433,7 +433,7 @@ static pegr_status create_kernels(pegr_engine *e)
         ks[i] = clCreateKernel((cl_program)pegr_program_cl(e->program), names[i], &rc);
         if (rc != CL_SUCCESS) return pegr_ctx_cl_fail(e->ctx, rc, "clCreateKernel", names[i]);
     }
-    /* The reductions run one work-group per run: within the compiled PEGR_WG_SIZE and the
+    /* The reductions run one work-group per run: within the compiled PEGR_REDUCE_WG and the
      * kernels' own limits (all three run with reduce_wg), a power of two. */
     size_t limit = 1;
     cl_device_id dev = (cl_device_id)e->ctx->device.cl_device;
@@ -456,12 +456,71 @@ static pegr_status create_kernels(pegr_engine *e)
                                  sizeof fused_local, &fused_local, NULL) != CL_SUCCESS)
         e->fused_wg_limit = 0;
     e->fused_local_static = (size_t)fused_local;
-    size_t cap = pegr_context_max_work_group_size(e->ctx);
-    if (cap > 256) cap = 256; /* the PEGR_WG_SIZE program.c compiles with */
-    if (limit > cap) limit = cap;
+    if (limit > e->reduce_wg_compiled) limit = e->reduce_wg_compiled;
     e->reduce_wg = 1;
     while (e->reduce_wg * 2 <= limit) e->reduce_wg *= 2;
     return PEGR_OK;
+}
+
+/* The local memory one of the reductions' kernels takes (CL_KERNEL_LOCAL_MEM_SIZE: its __local
+ * arrays and what the implementation adds); 0 when the driver does not say. */
+static cl_ulong kernel_local_bytes(pegr_engine *e, cl_kernel k)
+{
+    cl_ulong bytes = 0;
+    if (clGetKernelWorkGroupInfo(k, (cl_device_id)e->ctx->device.cl_device,
+                                 CL_KERNEL_LOCAL_MEM_SIZE, sizeof bytes, &bytes, NULL) != CL_SUCCESS)
+        return 0;
+    return bytes;
+}
+
+/* The reductions' __local arrays are sized at compile time (PEGR_REDUCE_WG, cl/reduce.cl), the
+ * largest pegr_train_stats' 5 x PEGR_REDUCE_WG REALs: a power of two within PEGR_WG_SIZE's bounds
+ * (the cap, the device, 256) that the device's local memory holds. PEGR_WG_SIZE alone ignored
+ * local memory: 5 x 256 doubles (10 KiB) fail with CL_OUT_OF_RESOURCES on a device with less. */
+static size_t reduce_wg_for_local_memory(const pegr_engine *e)
+{
+    size_t wg = pegr_context_max_work_group_size(e->ctx);
+    if (wg > 256) wg = 256; /* the bound program.c puts on PEGR_WG_SIZE */
+    size_t fits = (size_t)(e->ctx->device.local_mem_size / (5 * e->elem));
+    if (wg > fits) wg = fits;
+    size_t pow2 = 1;
+    while (pow2 * 2 <= wg) pow2 *= 2;
+    return pow2;
+}
+
+/* Build the engine's program and its kernels with the largest PEGR_REDUCE_WG whose kernels fit
+ * the device's local memory as the driver reports their use (the implementation may add its own
+ * to the arrays): halved and rebuilt while they do not. */
+static pegr_status build_engine_program(pegr_engine *e)
+{
+    static const char *const files[] = {"gemm.cl", "coefficients.cl", "reduce.cl", "metrics.cl",
+                                        "span.cl"};
+    cl_ulong local_mem = e->ctx->device.local_mem_size;
+    for (size_t wg = reduce_wg_for_local_memory(e);; wg /= 2) {
+        char option[48];
+        snprintf(option, sizeof option, "-D PEGR_REDUCE_WG=%zu", wg);
+        e->reduce_wg_compiled = wg;
+        pegr_status s = pegr_program_build(e->ctx, files, sizeof files / sizeof files[0],
+                                           e->options.precision, option, &e->program);
+        if (s == PEGR_OK) s = create_kernels(e);
+        if (s != PEGR_OK) return s;
+        cl_ulong used = kernel_local_bytes(e, e->k.train_stats);
+        cl_ulong pair = kernel_local_bytes(e, e->k.reduce_pair);
+        if (pair > used) used = pair;
+        if (used <= local_mem) return PEGR_OK;
+        if (wg == 1)
+            return pegr_ctx_fail(e->ctx, PEGR_ERR_DEVICE_MEMORY,
+                                 "the reduction kernels need %llu bytes of local memory even with "
+                                 "work-groups of 1; the device has %llu",
+                                 (unsigned long long)used, (unsigned long long)local_mem);
+        cl_kernel *ks = (cl_kernel *)&e->k;
+        for (size_t i = 0; i < sizeof e->k / sizeof(cl_kernel); i++) {
+            if (ks[i]) clReleaseKernel(ks[i]);
+            ks[i] = NULL;
+        }
+        pegr_program_release(e->program);
+        e->program = NULL;
+    }
 }
 
 pegr_backend *pegr_engine_create(pegr_context *ctx, const pegr_engine_options *options,
@@ -481,9 +540,7 @@ pegr_backend *pegr_engine_create(pegr_context *ctx, const pegr_engine_options *o
     e->elem = e->options.precision == PEGR_FP64 ? sizeof(double) : sizeof(float);
     e->base.precision_name = e->options.precision == PEGR_FP64 ? "fp64" : "fp32";
     e->bytes_cap = (size_t)(e->options.memory_fraction * (double)ctx->device.global_mem_size);
-    const char *files[] = {"gemm.cl", "coefficients.cl", "reduce.cl", "metrics.cl", "span.cl"};
-    pegr_status s = pegr_program_build(ctx, files, 5, e->options.precision, NULL, &e->program);
-    if (s == PEGR_OK) s = create_kernels(e);
+    pegr_status s = build_engine_program(e);
     if (s == PEGR_OK) s = alloc_run_buffers(e, 1);
     if (s == PEGR_OK) s = engine_gemm_init(e);
     if (s != PEGR_OK) {

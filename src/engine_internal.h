@@ -76,6 +76,13 @@ typedef struct engine_profile_state {
     size_t nkernels;
 } engine_profile_state;
 
+/* The last launch of one kernel (engine_launch_record). */
+typedef struct engine_launch_entry {
+    const char *name;
+    size_t global0, local0; /* along dimension 0; local0 0: the driver chose */
+} engine_launch_entry;
+#define ENGINE_LAUNCH_RECORDS 32
+
 typedef struct pegr_engine {
     pegr_backend base; /* first: the engine is used through it */
     pegr_context *ctx;
@@ -91,6 +98,8 @@ typedef struct pegr_engine {
     int have_data, have_weights;
     size_t bytes_in_use, bytes_peak, bytes_cap;
     size_t reduce_wg;       /* local size of pegr_reduce_sum */
+    size_t reduce_wg_compiled; /* PEGR_REDUCE_WG: the reductions' __local arrays (engine.c) */
+    engine_launch_entry launches[ENGINE_LAUNCH_RECORDS];
     size_t gemm_temp_bytes; /* size of b.gemm_temp */
     pegr_gemm_impl gemm;    /* resolved: OWN or CLBLAST */
     int gemm_by_size;       /* AUTO: small products take OWN even when gemm is CLBLAST */
@@ -162,6 +171,13 @@ pegr_status engine_launch(engine_args *a, cl_uint dims, const size_t *global);
 pegr_status engine_launch_local(engine_args *a, cl_uint dims, const size_t *global,
                                 const size_t *local);
 pegr_status engine_launch_group_per_run(engine_args *a, size_t local);
+/* The local size along dimension 0 engine_launch takes for a's kernel (0: NULL, the driver's
+ * choice): without a cap, for 1-D launches, a multiple of the kernel's preferred multiple within
+ * CL_KERNEL_WORK_GROUP_SIZE, the global size padded to it; with a cap, a power of two within it. */
+size_t engine_launch_local_size(engine_args *a, cl_uint dims, size_t global0);
+/* Tests: the global and local size (dimension 0, after padding) of the last launch of kernel
+ * `name`; 0 when it has not been launched. */
+int engine_launch_record(const pegr_engine *e, const char *name, size_t *global0, size_t *local0);
 
 /* ---- engine_profile.c */
 /* Where the next enqueue named `name` stores its event (NULL when not profiling). */

@@ -1,0 +1,147 @@
+/* test_wg.c: the engine's work-group sizes (issue 12, item 3): the reductions' local memory fits
+ * a device with little of it (faked, white-box, as test_gemm.c does) and training there still
+ * matches the host; 1-D launches over prime sizes get work-groups above 1 (padded, bounds-checked)
+ * and a work-group cap still bounds them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+
+#include "context_impl.h"
+#include "data.h"
+#include "engine_internal.h"
+#include "test_device_pick.h"
+#include "train.h"
+#include "train_support.h"
+
+static pegr_device_info *devices;
+static size_t ndevices;
+static pegr_device_info *suite_device;
+
+/* 2 KiB: below the 5 x 256 REALs (5 KiB in fp32, 10 KiB in fp64) pegr_train_stats took before
+ * (and below Oclgrind's 4 KiB setting in CI), above what a group of 32 needs. */
+#define SMALL_LOCAL_MEM 2048
+
+/* An engine on the suite's device, with `cap` (0: none) and, when local_mem is not 0, a device
+ * that reports that much local memory. */
+static pegr_engine *open_engine(pegr_precision prec, size_t cap, cl_ulong local_mem)
+{
+    pegr_context *ctx = NULL;
+    pegr_context_options opts = {0};
+    opts.max_work_group_size = cap;
+    pegr_error err = {0};
+    if (pegr_context_create(suite_device, &opts, &ctx, &err) != PEGR_OK)
+        fail_msg("context: %s", pegr_error_message(&err));
+    if (local_mem) ctx->device.local_mem_size = local_mem; /* white-box: a smaller device */
+    pegr_engine_options eopts = {.precision = prec, .gemm = PEGR_GEMM_AUTO};
+    pegr_backend *b = pegr_engine_create(ctx, &eopts, &err);
+    if (!b) fail_msg("engine: %s", pegr_error_message(&err));
+    return (pegr_engine *)b;
+}
+
+static void train(pegr_backend *b, const pegr_train_config *c, pegr_train_result *r)
+{
+    pegr_error err = {0};
+    pegr_dataset ds = {0};
+    if (pegr_data_generate(&c->data, &ds, &err) != PEGR_OK ||
+        pegr_train_run(b, &ds, c, NULL, r, &err) != PEGR_OK)
+        fail_msg("%s", pegr_error_message(&err));
+    pegr_dataset_free(&ds);
+}
+
+static cl_ulong local_bytes(pegr_engine *e, cl_kernel k)
+{
+    cl_ulong bytes = 0;
+    assert_int_equal(clGetKernelWorkGroupInfo(k, (cl_device_id)e->ctx->device.cl_device,
+                                              CL_KERNEL_LOCAL_MEM_SIZE, sizeof bytes, &bytes, NULL),
+                     CL_SUCCESS);
+    return bytes;
+}
+
+/* With 2 KiB of local memory the reductions' kernels take no more than that (the driver's own
+ * count), still in groups above 1, and every metric of every log step matches the host: fp64
+ * against the host at 1e-8 (test_train.c's tolerance for 100 steps; these are 40), and where the
+ * device has no fp64, fp32 runs and its loss falls as on the host. */
+static void test_small_local_memory_fits_and_trains_like_host(void **state)
+{
+    (void)state;
+    const int fp64 = suite_device->fp64;
+    pegr_engine *e = open_engine(fp64 ? PEGR_FP64 : PEGR_FP32, 0, SMALL_LOCAL_MEM);
+    assert_true(local_bytes(e, e->k.train_stats) <= SMALL_LOCAL_MEM);
+    assert_true(local_bytes(e, e->k.reduce_pair) <= SMALL_LOCAL_MEM);
+    assert_true(local_bytes(e, e->k.reduce_sum) <= SMALL_LOCAL_MEM);
+    assert_true(e->reduce_wg <= e->reduce_wg_compiled);
+    if (e->ctx->device.max_work_group_size > 1) assert_true(e->reduce_wg > 1);
+    pegr_train_config c = support_tiny("pegr", 40);
+    pegr_train_result d;
+    train(&e->base, &c, &d);
+    e->base.ops->destroy(&e->base);
+    pegr_backend *host = support_open_backend(NULL, PEGR_FP64, PEGR_GEMM_AUTO);
+    pegr_train_result h;
+    train(host, &c, &h);
+    host->ops->destroy(host);
+    if (fp64) {
+        support_assert_same_records(&h, &d, 1e-8);
+    } else {
+        assert_int_equal(d.n_records, h.n_records);
+        assert_true(pegr_train_result_last(&d)->metrics.loss < 0.9 * d.records[0].metrics.loss);
+    }
+    pegr_train_result_free(&d);
+    pegr_train_result_free(&h);
+}
+
+/* Prime sizes (13 examples, 101 test examples): pegr_rho and pegr_test_wrong launch in groups
+ * above 1 over a padded global size (a NULL local size lets a driver pick groups of 1 there);
+ * under a cap of 3 the groups are 2. Both train like the host would (the padding's work-items
+ * return at the kernels' bounds checks): the loss falls and the records are the same with and
+ * without the cap to fp64 rounding. */
+static void test_prime_sizes_launch_groups_above_one(void **state)
+{
+    (void)state;
+    const int fp64 = suite_device->fp64;
+    pegr_train_config c = support_tiny("pegr", 20);
+    c.data.n = 13;
+    c.data.n_test = 101;
+    pegr_train_result r[2];
+    const size_t caps[2] = {0, 3};
+    for (int k = 0; k < 2; k++) {
+        pegr_engine *e = open_engine(fp64 ? PEGR_FP64 : PEGR_FP32, caps[k], 0);
+        train(&e->base, &c, &r[k]);
+        const char *names[2] = {"pegr_rho", "pegr_test_wrong"};
+        const size_t sizes[2] = {13, 101};
+        for (int j = 0; j < 2; j++) {
+            size_t global = 0, local = 0;
+            assert_true(engine_launch_record(e, names[j], &global, &local));
+            printf("%s, cap %zu: global %zu, local %zu\n", names[j], caps[k], global, local);
+            assert_true(local > 0);
+            assert_int_equal(global % local, 0);
+            assert_true(global >= sizes[j] && global < sizes[j] + local);
+            if (caps[k]) assert_int_equal(local, 2);
+            else if (e->ctx->device.max_work_group_size > 1) assert_true(local > 1);
+        }
+        e->base.ops->destroy(&e->base);
+        assert_true(pegr_train_result_last(&r[k])->metrics.loss < r[k].records[0].metrics.loss);
+    }
+    if (fp64) support_assert_same_records(&r[0], &r[1], 1e-10);
+    pegr_train_result_free(&r[0]);
+    pegr_train_result_free(&r[1]);
+}
+
+int main(void)
+{
+    pegr_error err = {0};
+    if (!(suite_device = test_device_pick("test_wg", 1, &devices, &ndevices, &err))) {
+        printf("no OpenCL device, skipping: %s\n", pegr_error_message(&err));
+        pegr_error_clear(&err);
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_small_local_memory_fits_and_trains_like_host),
+        cmocka_unit_test(test_prime_sizes_launch_groups_above_one),
+    };
+    int failed = cmocka_run_group_tests_name("wg (device)", tests, NULL, NULL);
+    pegr_device_list_free(devices);
+    return failed;
+}
