@@ -7,6 +7,7 @@
  * variant); $PEGR_GEMM_VARIANT=NAME forces one of the variants (tests, measurements). A work-group
  * cap (pegr_context_options) sends every own product to the simple kernels, the path that
  * honours any cap. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #ifdef PEGR_HAVE_CLBLAST
 #include <clblast_c.h>
 #endif
+
+double engine_gemm_test_clblast_scale = 1.0; /* engine_internal.h: a test hook */
 
 /* The parameter sets shipped (each one program, compiled on first use and then cached).
  * Direct variants suit CPUs. Measured with `pegr tune` (PoCL 3.1, pthread-haswell, 2-core EPYC,
@@ -226,6 +229,7 @@ struct engine_gemm_state {
     int choice[PEGR_GEMM_CLASSES];
     pegr_gemm_built built[NVARIANTS];
     int tried[NVARIANTS];
+    int clblast_checked; /* clblast_check ran (once per engine, before CLBlast's first product) */
 };
 
 void engine_gemm_free(pegr_engine *e)
@@ -411,14 +415,100 @@ static pegr_status clblast_gemm(pegr_engine *e, CLBlastTranspose ta, CLBlastTran
                                           B, 0, ldb, 0.0f, C, 0, ldc, &q, ev, temp);
     return rc == CLBlastSuccess ? PEGR_OK : clblast_fail(e, rc, "CLBlastGemmWithTempBuffer");
 }
+
+/* One small product on CLBlast and on pegr's simple kernels (e->runs is 1 meanwhile); the largest
+ * difference into *diff. NT: out (R x C) = A (R x D) B^T (B: C x D); TN: out (C x D) = M^T A
+ * (M: R x C). */
+enum { CHECK_R = 7, CHECK_C = 5, CHECK_D = 9 }; /* odd sizes: no tile divides them */
+static pegr_status clblast_check_shape(pegr_engine *e, int nt, cl_mem A, cl_mem B, cl_mem M,
+                                       cl_mem out1, cl_mem out2, double *diff)
+{
+    const size_t R = CHECK_R, C = CHECK_C, D = CHECK_D, count = nt ? R * C : C * D;
+    pegr_status s;
+    if (nt) {
+        gemm_strides st = {R * D, C * D, R * C};
+        s = clblast_gemm(e, CLBlastTransposeNo, CLBlastTransposeYes, R, C, D, A, D, B, D, out1, C,
+                         st);
+        if (s == PEGR_OK) s = simple_gemm(e, e->k.gemm_nt, "pegr_gemm_nt", R, C, D, A, B, out2, st, 1);
+    } else {
+        gemm_strides st = {R * C, R * D, C * D};
+        s = clblast_gemm(e, CLBlastTransposeYes, CLBlastTransposeNo, C, D, R, M, C, A, D, out1, D,
+                         st);
+        if (s == PEGR_OK) s = simple_gemm(e, e->k.gemm_tn, "pegr_gemm_tn", R, C, D, M, A, out2, st, 0);
+    }
+    double lib[CHECK_C * CHECK_D], own[CHECK_C * CHECK_D];
+    if (s == PEGR_OK) s = engine_download(e, out1, 0, lib, count);
+    if (s == PEGR_OK) s = engine_download(e, out2, 0, own, count);
+    for (size_t i = 0; s == PEGR_OK && i < count; i++) {
+        double d = fabs(lib[i] * engine_gemm_test_clblast_scale - own[i]);
+        if (!(d <= *diff)) *diff = d; /* NaN counts as the worst */
+    }
+    return s;
+}
+
+/* CLBlast can be wrong on a device (its Sgemm on Apple M1, CLBlast issue 542): before CLBlast's
+ * first product on an engine, an NT and a TN product of odd sizes run on CLBlast and on pegr's
+ * simple kernels. Entries in [-1, 1] and sums of 9 products: the two agree to 9 roundings of
+ * 9 (9 x 9 x eps: 1e-5 in fp32, 2e-14 in fp64) unless one is wrong; a wrong one is off by far
+ * more. When they disagree, a warning and pegr's own kernels for every class from then on. */
+static pegr_status clblast_check(pegr_engine *e)
+{
+    struct engine_gemm_state *g = e->gemm_state;
+    if (g->clblast_checked) return PEGR_OK;
+    g->clblast_checked = 1;
+    const size_t R = CHECK_R, C = CHECK_C, D = CHECK_D;
+    double a[CHECK_R * CHECK_D], b[CHECK_C * CHECK_D], m[CHECK_R * CHECK_C];
+    for (size_t i = 0; i < R * D; i++) a[i] = (double)((i * 7 + 3) % 17) / 8.0 - 1.0;
+    for (size_t i = 0; i < C * D; i++) b[i] = (double)((i * 5 + 1) % 13) / 6.0 - 1.0;
+    for (size_t i = 0; i < R * C; i++) m[i] = (double)((i * 3 + 2) % 11) / 5.0 - 1.0;
+    cl_mem A = NULL, B = NULL, M = NULL, out1 = NULL, out2 = NULL;
+    const size_t el = e->elem, outsz = C * D * el;
+    pegr_status s = engine_alloc(e, &A, R * D * el, "GEMM check A");
+    if (s == PEGR_OK) s = engine_alloc(e, &B, C * D * el, "GEMM check B");
+    if (s == PEGR_OK) s = engine_alloc(e, &M, R * C * el, "GEMM check M");
+    if (s == PEGR_OK) s = engine_alloc(e, &out1, outsz, "GEMM check CLBlast");
+    if (s == PEGR_OK) s = engine_alloc(e, &out2, outsz, "GEMM check own");
+    if (s == PEGR_OK) s = engine_upload(e, A, a, R * D);
+    if (s == PEGR_OK) s = engine_upload(e, B, b, C * D);
+    if (s == PEGR_OK) s = engine_upload(e, M, m, R * C);
+    size_t runs = e->runs;
+    e->runs = 1;
+    double diff = 0;
+    if (s == PEGR_OK) s = clblast_check_shape(e, 1, A, B, M, out1, out2, &diff);
+    if (s == PEGR_OK) s = clblast_check_shape(e, 0, A, B, M, out1, out2, &diff);
+    e->runs = runs;
+    engine_free(e, &A, R * D * el);
+    engine_free(e, &B, C * D * el);
+    engine_free(e, &M, R * C * el);
+    engine_free(e, &out1, outsz);
+    engine_free(e, &out2, outsz);
+    if (s != PEGR_OK) return s;
+    const double tol = el == sizeof(float) ? 1e-5 : 2e-14;
+    if (diff <= tol) return PEGR_OK;
+    pegr_ctx_log(e->ctx, PEGR_LOG_WARN,
+                 "CLBlast's GEMM disagrees with pegr's own on this device (largest difference %g "
+                 "on a 7x5x9 product, allowed %g): using pegr's own kernels", diff, tol);
+    int own[PEGR_GEMM_CLASSES];
+    pegr_gemm_default_choices(&e->ctx->device, 0, own);
+    for (int c = 0; c < PEGR_GEMM_CLASSES; c++)
+        if (g->choice[c] == PEGR_GEMM_CHOICE_CLBLAST) g->choice[c] = own[c];
+    e->gemm = PEGR_GEMM_OWN;
+    return PEGR_OK;
+}
 #endif
 
 pegr_status engine_gemm_nt(pegr_engine *e, size_t rows, size_t cols, size_t d, cl_mem X, cl_mem W,
                            cl_mem Z)
 {
     gemm_strides st = {rows * d, cols * d, rows * cols};
-    int choice = e->gemm_state->choice[pegr_gemm_class(PEGR_GEMM_NT, rows, cols, d)];
+    const int cls = pegr_gemm_class(PEGR_GEMM_NT, rows, cols, d);
+    int choice = e->gemm_state->choice[cls];
 #ifdef PEGR_HAVE_CLBLAST
+    if (choice == PEGR_GEMM_CHOICE_CLBLAST) {
+        pegr_status s = clblast_check(e);
+        if (s != PEGR_OK) return s;
+        choice = e->gemm_state->choice[cls];
+    }
     if (choice == PEGR_GEMM_CHOICE_CLBLAST)
         return clblast_gemm(e, CLBlastTransposeNo, CLBlastTransposeYes, rows, cols, d, X, d, W, d,
                             Z, cols, st);
@@ -435,8 +525,14 @@ pegr_status engine_gemm_tn(pegr_engine *e, size_t rows, size_t cols, size_t d, c
                            cl_mem G)
 {
     gemm_strides st = {rows * cols, rows * d, cols * d};
-    int choice = e->gemm_state->choice[pegr_gemm_class(PEGR_GEMM_TN, cols, d, rows)];
+    const int cls = pegr_gemm_class(PEGR_GEMM_TN, cols, d, rows);
+    int choice = e->gemm_state->choice[cls];
 #ifdef PEGR_HAVE_CLBLAST
+    if (choice == PEGR_GEMM_CHOICE_CLBLAST) {
+        pegr_status s = clblast_check(e);
+        if (s != PEGR_OK) return s;
+        choice = e->gemm_state->choice[cls];
+    }
     if (choice == PEGR_GEMM_CHOICE_CLBLAST)
         return clblast_gemm(e, CLBlastTransposeYes, CLBlastTransposeNo, cols, d, rows, C, cols, X, d,
                             G, d, st);

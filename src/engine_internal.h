@@ -188,6 +188,9 @@ void engine_profile_free(pegr_engine *e);
 /* ---- engine_gemm.c: both shapes are batched over the runs, each operand one run's matrix after
  * another (strides rows * d, cols * d, rows * cols) */
 pegr_status engine_gemm_init(pegr_engine *e);
+/* Tests: CLBlast's results in the first-use check against pegr's own GEMM are multiplied by this
+ * (1; another value forces a disagreement and the fallback to pegr's kernels). */
+extern double engine_gemm_test_clblast_scale;
 /* Release what engine_gemm_init and the products built (engine_destroy must call it). */
 void engine_gemm_free(pegr_engine *e);
 /* Z (rows x cols) = X (rows x d) W^T */

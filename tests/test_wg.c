@@ -1,12 +1,14 @@
 /* test_wg.c: the engine's work-group sizes (issue 12, item 3): the reductions' local memory fits
  * a device with little of it (faked, white-box, as test_gemm.c does) and training there still
  * matches the host; 1-D launches over prime sizes get work-groups above 1 (padded, bounds-checked)
- * and a work-group cap still bounds them. */
+ * and a work-group cap still bounds them. And (item 9) CLBlast is checked against pegr's own GEMM
+ * at its first use on an engine, with a fallback when they disagree. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 
 #include "context_impl.h"
@@ -129,6 +131,43 @@ static void test_prime_sizes_launch_groups_above_one(void **state)
     pegr_train_result_free(&r[1]);
 }
 
+#ifdef PEGR_HAVE_CLBLAST
+/* Training on CLBlast: with the check's test hook scaling CLBlast's results by 1.5 the engine
+ * falls back to pegr's own GEMM (and still trains like the host); without it CLBlast stays. */
+static void test_clblast_disagreeing_falls_back_to_own(void **state)
+{
+    (void)state;
+    const int fp64 = suite_device->fp64;
+    const pegr_precision prec = fp64 ? PEGR_FP64 : PEGR_FP32;
+    pegr_train_config c = support_tiny("gd", 10);
+    pegr_train_result r[2];
+    const double scales[2] = {1.0, 1.5};
+    for (int k = 0; k < 2; k++) {
+        pegr_context *ctx = NULL;
+        pegr_error err = {0};
+        assert_int_equal(pegr_context_create(suite_device, NULL, &ctx, &err), PEGR_OK);
+        pegr_engine_options eopts = {.precision = prec, .gemm = PEGR_GEMM_CLBLAST};
+        pegr_backend *b = pegr_engine_create(ctx, &eopts, &err);
+        if (!b) fail_msg("engine: %s", pegr_error_message(&err));
+        engine_gemm_test_clblast_scale = scales[k];
+        train(b, &c, &r[k]);
+        engine_gemm_test_clblast_scale = 1.0;
+        assert_string_equal(pegr_engine_gemm_name(b), k ? "own" : "clblast");
+        b->ops->destroy(b);
+    }
+    /* the fallback's products are pegr's: the same training to rounding (fp32: the final loss to
+     * 1e-3 relative, 10 steps of differently ordered float sums; the error rates are counts) */
+    if (fp64) {
+        support_assert_same_records(&r[0], &r[1], 1e-10);
+    } else {
+        const double l0 = pegr_train_result_last(&r[0])->metrics.loss;
+        assert_true(fabs(pegr_train_result_last(&r[1])->metrics.loss - l0) <= 1e-3 * l0);
+    }
+    pegr_train_result_free(&r[0]);
+    pegr_train_result_free(&r[1]);
+}
+#endif
+
 int main(void)
 {
     pegr_error err = {0};
@@ -140,6 +179,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_local_memory_fits_and_trains_like_host),
         cmocka_unit_test(test_prime_sizes_launch_groups_above_one),
+#ifdef PEGR_HAVE_CLBLAST
+        cmocka_unit_test(test_clblast_disagreeing_falls_back_to_own),
+#endif
     };
     int failed = cmocka_run_group_tests_name("wg (device)", tests, NULL, NULL);
     pegr_device_list_free(devices);
