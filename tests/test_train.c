@@ -87,10 +87,24 @@ static void test_same_seed_reproduces_exactly(void **state)
 /* Host (fp64) and device (fp64) agree on every metric at every log step of every method.
  * Tolerance 1e-8 relative: 100 steps compound the 1e-15 differences of summation order; the error
  * rates are counts, equal unless a margin sits within rounding of 0. */
+/* fp32 on a device without fp64: each continuous metric relative to its largest value over the run
+ * (support_assert_close_records). Measured on PoCL pthread with its fp64 hidden
+ * (PEGR_TEST_FORCE_FP32=1; PEGR_TEST_SHOW_ERRORS=1 prints them): 100 steps against the host's
+ * fp64, worst 4.5e-6 (gamma_max: <W - W0, mu> cancels W0's fp32 rounding; loss 2.2e-7); 300 steps
+ * primal against span, both fp32, worst 6.4e-6, final W 1.5e-6. fp32's unit is 2^-24 = 6e-8, so
+ * that is tens of roundings compounded over the steps; the tolerances leave 20-30x for other
+ * drivers' summation orders and stay orders of magnitude below what a wrong step changes.
+ * Error rates, absolute: no example flipped (observed 2.4e-8, the fraction's own rounding); one
+ * test example of n_test = 100 may flip where its margin lies within fp32 rounding of 0. */
+#define TRAIN_FP32_TOL 1e-4
+#define SPAN_FP32_TOL 2e-4
+#define TRAIN_FP32_RATE_TOL 0.0101
+
 static void test_host_and_device_agree_on_every_metric(void **state)
 {
     (void)state;
-    if (!ndevices || !suite_device->fp64) skip();
+    if (!ndevices) skip();
+    pegr_precision prec = support_check_precision(suite_device);
     const char *methods[] = {"gd", "sgd", "gr", "pegr"};
     for (size_t k = 0; k < 4; k++) {
         pegr_train_result h, d;
@@ -98,10 +112,14 @@ static void test_host_and_device_agree_on_every_metric(void **state)
         c.batch = 5;
         run_config(0, PEGR_FP64, &c, &h);
         c.representation = k % 2 ? "span" : "primal"; /* both forms against the host */
-        run_config(1, PEGR_FP64, &c, &d);
-        support_assert_same_records(&h, &d, 1e-8);
+        run_config(1, prec, &c, &d);
+        if (prec == PEGR_FP64)
+            support_assert_same_records(&h, &d, 1e-8);
+        else
+            support_assert_close_records(&h, &d, TRAIN_FP32_TOL, TRAIN_FP32_RATE_TOL);
         for (size_t i = 0; i < c.n_robust; i++)
-            assert_true(fabs(h.robust_error[i] - d.robust_error[i]) <= 1e-12);
+            assert_true(fabs(h.robust_error[i] - d.robust_error[i]) <=
+                        (prec == PEGR_FP64 ? 1e-12 : TRAIN_FP32_RATE_TOL));
         pegr_train_result_free(&h);
         pegr_train_result_free(&d);
     }
@@ -197,7 +215,8 @@ static void test_divergence_is_detected_with_its_step(void **state)
 static void test_span_steps_equal_primal_steps(void **state)
 {
     (void)state;
-    if (!ndevices || !suite_device->fp64) skip();
+    if (!ndevices) skip();
+    pegr_precision prec = support_check_precision(suite_device);
     const char *methods[] = {"gd", "sgd", "gr", "pegr"};
     for (size_t k = 0; k < 4; k++) {
         pegr_train_result p, sp;
@@ -205,18 +224,24 @@ static void test_span_steps_equal_primal_steps(void **state)
         c.batch = 5;
         c.log_every = 25;
         c.representation = "primal";
-        run_config(1, PEGR_FP64, &c, &p);
+        run_config(1, prec, &c, &p);
         c.representation = "span";
-        run_config(1, PEGR_FP64, &c, &sp);
+        run_config(1, prec, &c, &sp);
         assert_false(p.span);
         assert_true(sp.span);
-        support_assert_same_records(&p, &sp, 1e-9);
+        if (prec == PEGR_FP64)
+            support_assert_same_records(&p, &sp, 1e-9);
+        else
+            support_assert_close_records(&p, &sp, SPAN_FP32_TOL, TRAIN_FP32_RATE_TOL);
         double scale = 0, worst = 0;
         for (size_t i = 0; i < 2 * c.m * c.data.d; i++) scale = fmax(scale, fabs(p.W[i]));
         for (size_t i = 0; i < 2 * c.m * c.data.d; i++) worst = fmax(worst, fabs(p.W[i] - sp.W[i]));
-        if (!(worst <= 1e-11 * scale)) fail_msg("%s: W differs by %g (scale %g)", methods[k], worst, scale);
+        double w_tol = prec == PEGR_FP64 ? 1e-11 : SPAN_FP32_TOL;
+        support_show_error("final W (scaled)", worst / scale, w_tol);
+        if (!(worst <= w_tol * scale)) fail_msg("%s: W differs by %g (scale %g)", methods[k], worst, scale);
         for (size_t i = 0; i < c.n_robust; i++)
-            assert_true(fabs(p.robust_error[i] - sp.robust_error[i]) <= 1e-12);
+            assert_true(fabs(p.robust_error[i] - sp.robust_error[i]) <=
+                        (prec == PEGR_FP64 ? 1e-12 : TRAIN_FP32_RATE_TOL));
         pegr_train_result_free(&p);
         pegr_train_result_free(&sp);
     }

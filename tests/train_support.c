@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "host_ref.h"
 #include "train_support.h"
@@ -64,6 +66,49 @@ void support_assert_same_records(const pegr_train_result *a, const pegr_train_re
                 fail_msg("record %zu (step %zu) metric %d: %.17g vs %.17g", k, a->records[k].step, i,
                          x, y);
         }
+    }
+}
+
+void support_show_error(const char *what, double err, double tol)
+{
+    if (getenv("PEGR_TEST_SHOW_ERRORS")) fprintf(stderr, "  %s: %.3g (tolerance %.3g)\n", what, err, tol);
+}
+
+pegr_precision support_check_precision(const pegr_device_info *dev)
+{
+    return dev->fp64 ? PEGR_FP64 : PEGR_FP32;
+}
+
+void support_assert_close_records(const pegr_train_result *a, const pegr_train_result *b, double tol,
+                                  double rate_tol)
+{
+    assert_int_equal(a->n_records, b->n_records);
+    assert_int_equal(a->steps_run, b->steps_run);
+    assert_int_equal(a->diverged, b->diverged);
+    assert_int_equal(a->diverged_step, b->diverged_step);
+    for (int i = 0; i < SUPPORT_NMETRICS; i++) {
+        int rate = i == 2 || i == 3; /* train_error, test_error: see support_metric */
+        double scale = 0, worst = 0;
+        for (size_t k = 0; k < a->n_records; k++) {
+            double x = support_metric(&a->records[k].metrics, i);
+            double y = support_metric(&b->records[k].metrics, i);
+            if (!isnan(x) || !isnan(y)) scale = fmax(scale, fmax(fabs(x), fabs(y)));
+        }
+        double limit = rate ? rate_tol : tol * scale;
+        for (size_t k = 0; k < a->n_records; k++) {
+            assert_int_equal(a->records[k].step, b->records[k].step);
+            double x = support_metric(&a->records[k].metrics, i);
+            double y = support_metric(&b->records[k].metrics, i);
+            if (isnan(x) && isnan(y)) continue;
+            double e = fabs(x - y);
+            if (!(e <= worst)) worst = e;
+            if (!(e <= limit))
+                fail_msg("record %zu (step %zu) metric %d: %.17g vs %.17g (limit %.3g)", k,
+                         a->records[k].step, i, x, y, limit);
+        }
+        char what[32];
+        snprintf(what, sizeof what, "metric %d%s", i, rate ? " (absolute)" : " (scaled)");
+        support_show_error(what, rate ? worst : worst / fmax(scale, 1e-300), rate ? rate_tol : tol);
     }
 }
 

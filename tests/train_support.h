@@ -28,6 +28,22 @@ double support_metric(const pegr_metrics *m, int k);
 /* The same records (steps and every metric to relative `tol`), steps run and divergence. */
 void support_assert_same_records(const pegr_train_result *a, const pegr_train_result *b, double tol);
 
+/* The records of a run in fp32 against the same run in fp64 (the host, or the device where it has
+ * fp64): the same steps and divergence; every continuous metric k to `tol` times its largest
+ * magnitude over both runs (fp32's rounding error scales with the quantities summed, so a metric
+ * that passes near 0, like gamma at step 0, gets no infinite relative error); the two error rates
+ * to `rate_tol` absolute (a margin within fp32 rounding of 0 may flip an example). */
+void support_assert_close_records(const pegr_train_result *a, const pegr_train_result *b, double tol,
+                                  double rate_tol);
+
+/* The precision a device-vs-host check runs in: fp64 where the device has it, else fp32 (the
+ * fp64-less devices: rusticl, Apple GPUs, Intel Arc; PEGR_TEST_FORCE_FP32 on any). */
+pegr_precision support_check_precision(const pegr_device_info *dev);
+
+/* With PEGR_TEST_SHOW_ERRORS set, print "what: error (tolerance)" on stderr: how the fp32
+ * tolerances of the device suites were derived, and how to re-derive them on a new driver. */
+void support_show_error(const char *what, double err, double tol);
+
 /* max |a - b| over max |b| (NaN counts as the worst). */
 double support_rel_err(const double *a, const double *b, size_t count);
 
