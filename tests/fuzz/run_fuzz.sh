@@ -23,7 +23,10 @@ fi
 # libFuzzer (tests/fuzz/meson.build defines fuzz_args only then)
 ninja -C "$build" tests/fuzz/fuzz_args_driver
 libfuzzer=0
-if ninja -C "$build" -t targets all | grep -q '^tests/fuzz/fuzz_args:'; then
+# (the list is read whole first: under pipefail, `grep -q` closing the pipe early would make ninja
+# die of SIGPIPE and the test read as "no libFuzzer" whenever the target is listed early)
+targets=$(ninja -C "$build" -t targets all)
+if grep -q '^tests/fuzz/fuzz_args:' <<< "$targets"; then
   ninja -C "$build" tests/fuzz/fuzz_args
   libfuzzer=1
 fi
