@@ -499,10 +499,21 @@ int main(void)
         cmocka_unit_test(test_kernel_dir_refuses_fifo_and_dev_zero),
         cmocka_unit_test(test_npy_input_refuses_fifo_and_dev_zero),
     };
-    /* Name the device the device cases' children will pick (and fail now on a bad
-     * PEGR_TEST_DEVICE); the children list the devices again after their fork. */
-    pegr_device_info *list = NULL;
-    size_t count = 0;
-    if (test_device_pick("test_cache_safety", 0, &list, &count, NULL)) pegr_device_list_free(list);
+    /* Name the device the device cases' children will pick, and fail now on a bad
+     * PEGR_TEST_DEVICE, in a child of its own: OpenCL must not start in this process before its
+     * forks (PoCL's worker threads would not exist in the children, which then hang). */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return 1;
+    if (pid == 0) {
+        pegr_device_info *list = NULL;
+        size_t count = 0;
+        if (test_device_pick("test_cache_safety", 0, &list, &count, NULL)) pegr_device_list_free(list);
+        _exit(0);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return 1;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
