@@ -40,3 +40,18 @@ pegr_device_info *test_device_pick(const char *suite, int allow_force_fp32,
                 spec && *spec ? spec : "", forced ? ", fp64 hidden by PEGR_TEST_FORCE_FP32" : "");
     return dev;
 }
+
+pegr_device_info *test_device_pick_or_host_only(const char *suite, pegr_device_info **list,
+                                                size_t *count)
+{
+    pegr_error err = {0};
+    pegr_device_info *d = test_device_pick(suite, 1, list, count, &err);
+    if (!d) {
+        printf("no OpenCL device: the device halves of these tests are skipped (%s)\n",
+               pegr_error_message(&err));
+        pegr_error_clear(&err);
+        *list = NULL;
+        *count = 0;
+    }
+    return d;
+}

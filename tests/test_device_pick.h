@@ -19,4 +19,9 @@
 pegr_device_info *test_device_pick(const char *suite, int allow_force_fp32,
                                    pegr_device_info **list, size_t *count, pegr_error *err);
 
+/* For suites whose tests have a host half and a device half: test_device_pick, and with no device
+ * a line saying the device halves are skipped (then NULL, *list NULL, *count 0). */
+pegr_device_info *test_device_pick_or_host_only(const char *suite, pegr_device_info **list,
+                                                size_t *count);
+
 #endif

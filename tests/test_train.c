@@ -28,21 +28,11 @@ static pegr_backend *open_backend(int device, pegr_precision prec)
     return support_open_backend(device ? suite_device : NULL, prec, PEGR_GEMM_AUTO);
 }
 
-static void train(pegr_backend *b, const pegr_train_config *c, pegr_train_result *r)
-{
-    pegr_error err = {0};
-    pegr_dataset ds = {0};
-    if (pegr_data_generate(&c->data, &ds, &err) != PEGR_OK ||
-        pegr_train_run(b, &ds, c, NULL, r, &err) != PEGR_OK)
-        fail_msg("%s", pegr_error_message(&err));
-    pegr_dataset_free(&ds);
-}
-
 static void run_config(int device, pegr_precision prec, const pegr_train_config *c,
                        pegr_train_result *r)
 {
     pegr_backend *b = open_backend(device, prec);
-    train(b, c, r);
+    support_train(b, c, r);
     b->ops->destroy(b);
 }
 
@@ -176,9 +166,9 @@ static void test_demo_regime_shows_the_papers_claim(void **state)
         c.log_every = 100;
         pegr_train_result g, p;
         c.method = "gd";
-        train(b, &c, &g);
+        support_train(b, &c, &g);
         c.method = "pegr";
-        train(b, &c, &p);
+        support_train(b, &c, &p);
         const pegr_metrics *mg = &pegr_train_result_last(&g)->metrics;
         const pegr_metrics *mp = &pegr_train_result_last(&p)->metrics;
         printf("seed %llu: gd test %.3f gamma %.3f/%.3f rho %.3f | pegr test %.3f gamma %.3f/%.3f "
@@ -277,14 +267,7 @@ static void test_invalid_configs_are_refused(void **state)
 
 int main(void)
 {
-    pegr_error err = {0};
-    if (!(suite_device = test_device_pick("test_train", 1, &devices, &ndevices, &err))) {
-        printf("no OpenCL device: the device halves of these tests are skipped (%s)\n",
-               pegr_error_message(&err));
-        pegr_error_clear(&err);
-        devices = NULL;
-        ndevices = 0;
-    }
+    suite_device = test_device_pick_or_host_only("test_train", &devices, &ndevices);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_falls_on_host_and_device),
         cmocka_unit_test(test_same_seed_reproduces_exactly),

@@ -188,14 +188,7 @@ static void test_example_weight_upload_failure_names_the_call(void **state)
 
 int main(void)
 {
-    pegr_error err = {0};
-    if (!(suite_device = test_device_pick("test_train_safety", 1, &devices, &ndevices, &err))) {
-        printf("no OpenCL device: the device halves of these tests are skipped (%s)\n",
-               pegr_error_message(&err));
-        pegr_error_clear(&err);
-        devices = NULL;
-        ndevices = 0;
-    }
+    suite_device = test_device_pick_or_host_only("test_train_safety", &devices, &ndevices);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_divergence_within_the_check_interval_is_caught),
         cmocka_unit_test(test_divergence_within_the_check_interval_in_a_batch),

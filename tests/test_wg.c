@@ -43,16 +43,6 @@ static pegr_engine *open_engine(pegr_precision prec, size_t cap, cl_ulong local_
     return (pegr_engine *)b;
 }
 
-static void train(pegr_backend *b, const pegr_train_config *c, pegr_train_result *r)
-{
-    pegr_error err = {0};
-    pegr_dataset ds = {0};
-    if (pegr_data_generate(&c->data, &ds, &err) != PEGR_OK ||
-        pegr_train_run(b, &ds, c, NULL, r, &err) != PEGR_OK)
-        fail_msg("%s", pegr_error_message(&err));
-    pegr_dataset_free(&ds);
-}
-
 static cl_ulong local_bytes(pegr_engine *e, cl_kernel k)
 {
     cl_ulong bytes = 0;
@@ -78,11 +68,11 @@ static void test_small_local_memory_fits_and_trains_like_host(void **state)
     if (e->ctx->device.max_work_group_size > 1) assert_true(e->reduce_wg > 1);
     pegr_train_config c = support_tiny("pegr", 40);
     pegr_train_result d;
-    train(&e->base, &c, &d);
+    support_train(&e->base, &c, &d);
     e->base.ops->destroy(&e->base);
     pegr_backend *host = support_open_backend(NULL, PEGR_FP64, PEGR_GEMM_AUTO);
     pegr_train_result h;
-    train(host, &c, &h);
+    support_train(host, &c, &h);
     host->ops->destroy(host);
     if (fp64) {
         support_assert_same_records(&h, &d, 1e-8);
@@ -110,7 +100,7 @@ static void test_prime_sizes_launch_groups_above_one(void **state)
     const size_t caps[2] = {0, 3};
     for (int k = 0; k < 2; k++) {
         pegr_engine *e = open_engine(fp64 ? PEGR_FP64 : PEGR_FP32, caps[k], 0);
-        train(&e->base, &c, &r[k]);
+        support_train(&e->base, &c, &r[k]);
         const char *names[2] = {"pegr_rho", "pegr_test_wrong"};
         const size_t sizes[2] = {13, 101};
         for (int j = 0; j < 2; j++) {
@@ -150,7 +140,7 @@ static void test_clblast_disagreeing_falls_back_to_own(void **state)
         pegr_backend *b = pegr_engine_create(ctx, &eopts, &err);
         if (!b) fail_msg("engine: %s", pegr_error_message(&err));
         engine_gemm_test_clblast_scale = scales[k];
-        train(b, &c, &r[k]);
+        support_train(b, &c, &r[k]);
         engine_gemm_test_clblast_scale = 1.0;
         assert_string_equal(pegr_engine_gemm_name(b), k ? "own" : "clblast");
         b->ops->destroy(b);

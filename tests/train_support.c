@@ -122,3 +122,13 @@ double support_rel_err(const double *a, const double *b, size_t count)
     }
     return worst;
 }
+
+void support_train(pegr_backend *b, const pegr_train_config *c, pegr_train_result *r)
+{
+    pegr_error err = {0};
+    pegr_dataset ds = {0};
+    if (pegr_data_generate(&c->data, &ds, &err) != PEGR_OK ||
+        pegr_train_run(b, &ds, c, NULL, r, &err) != PEGR_OK)
+        fail_msg("%s", pegr_error_message(&err));
+    pegr_dataset_free(&ds);
+}

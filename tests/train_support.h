@@ -20,6 +20,8 @@ pegr_backend *support_open_backend(const pegr_device_info *dev, pegr_precision p
 /* A small, fast configuration (the "tiny" preset's sizes): n 20, n_test 100, d 150, m 4, log
  * every 10, 2 robust sigmas. */
 pegr_train_config support_tiny(const char *method, size_t steps);
+/* Generate c's data and train it on b into r (run alone, no callbacks); fails the test on error. */
+void support_train(pegr_backend *b, const pegr_train_config *c, pegr_train_result *r);
 
 /* Metric k (0 <= k < SUPPORT_NMETRICS) of a record, to loop over all of them. */
 #define SUPPORT_NMETRICS 11
