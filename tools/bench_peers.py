@@ -669,6 +669,34 @@ def time_op(fn, repeats, min_seconds=0.005):
     return statistics.median(samples), min(samples)
 
 
+def time_cuda_matmul(a, b, repeats, inner=200):
+    """(median, minimum) seconds of one cuBLAS product a b (PyTorch on the first CUDA device, strict fp32: TF32
+    off, as pegr's kernels compute), each sample `inner` products between two CUDA events: the GPU's limit for
+    the product, launch gaps amortized as pegr's queued launches are."""
+    if torch is None or not torch.cuda.is_available():
+        raise SystemExit("--backend torch-cuda: PyTorch with a CUDA device is needed")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    ta = torch.from_numpy(np.ascontiguousarray(a)).cuda()
+    if b.flags["C_CONTIGUOUS"]:
+        tb = torch.from_numpy(b).cuda()
+    else:  # a transposed view (W Xf^T) stays a transposed operand on the GPU, as in pegr's NT product
+        tb = torch.from_numpy(np.ascontiguousarray(b.T)).cuda().t()
+    out = torch.empty((a.shape[0], b.shape[1]), dtype=torch.float32, device="cuda")
+    for _ in range(20):
+        torch.matmul(ta, tb, out=out)
+    torch.cuda.synchronize()
+    samples = []
+    for _ in range(repeats):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(inner):
+            torch.matmul(ta, tb, out=out)
+        end.record()
+        end.synchronize()
+        samples.append(start.elapsed_time(end) / 1e3 / inner)
+    return statistics.median(samples), min(samples)
+
+
 def cmd_gemm(args):
     """The products of one step at the step's own shapes by NumPy's BLAS (OpenBLAS in the registry's wheel),
     float32, in the layouts pegr uses (NT for W Xf^T, the rows of C for C Xf): the machine's limit for a step.
@@ -705,7 +733,7 @@ def gemm_shapes(args, threads):
     records = []
 
     def record(part, n, d, m, name, what, shapes, sec, best, gflop):
-        records.append({"impl": "numpy", "threads": threads, "n": n, "d": d, "m": m, "P": args.P, "op": name,
+        records.append({"impl": args.backend, "threads": threads, "n": n, "d": d, "m": m, "P": args.P, "op": name,
                         "seconds": sec, "seconds_min": best, "gflop": gflop, "gflops": gflop / sec})
         print("%-12s %3d %-10s %-28s %-22s %10.4f %8.1f %10.4f"
               % (part, threads, name, what, shapes, 1e3 * sec, gflop / sec, 1e3 * best), flush=True)
@@ -724,8 +752,11 @@ def gemm_shapes(args, threads):
                 a, b = rng.standard_normal((r, k), np.float32), rng.standard_normal((c, k), np.float32).T
             else:
                 a, b = rng.standard_normal((r, k), np.float32), rng.standard_normal((k, c), np.float32)
-            out = np.empty((r, c), np.float32)
-            sec, best = time_op(lambda: np.matmul(a, b, out=out), args.repeats)
+            if args.backend == "torch-cuda":
+                sec, best = time_cuda_matmul(a, b, args.repeats)
+            else:
+                out = np.empty((r, c), np.float32)
+                sec, best = time_op(lambda: np.matmul(a, b, out=out), args.repeats)
             per_op[name] = (sec, best, 2.0 * r * k * c / 1e9)
             record(part, n, d, m, name, what, "(%dx%d)(%dx%d)" % (r, k, k, c), *per_op[name])
         record(part, n, d, m, "primal", "both GEMMs of a primal step", "",
@@ -889,6 +920,8 @@ def parse(argv):
     p.add_argument("--threads", default="2", help="BLAS threads (threadpoolctl), or a list: 1,2 [default: 2]")
     p.add_argument("--repeats", type=int, default=21, help="timed samples of >= 5 ms each (median and minimum)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", choices=("numpy", "torch-cuda"), default="numpy",
+                   help="numpy: the CPU's BLAS; torch-cuda: cuBLAS on the first CUDA GPU, TF32 off [default: numpy]")
     p.add_argument("--json", help="write the records to this file")
     sub.add_parser("jax", help="the JAX peer: bench_peers.py jax ARGS = tools/jax_peer.py ARGS", add_help=False)
     return ap.parse_args(argv)

@@ -21,11 +21,20 @@
 #   PEGR=path/to/pegr (default build/pegr), VENV=dir (default .venv-peers, made by tools/peers-venv.sh),
 #   ROUNDS=N (default 5; --quick 3), SHAPES=N:D:M,... (default 200:2000:20,50:1000:20), KEEP=dir (keep the
 #   raw outputs there). --quick: fewer rounds, a 60-run sweep, pegr bench's quick grid; a few minutes.
+#   On a GPU machine (tools/gpu_lease.sh): PYTHON=python3 (an interpreter that has jax, numpy, torch, instead of
+#   the venv), GEMM_BACKEND=torch-cuda (the GEMM limit is cuBLAS, TF32 off, not the CPU's OpenBLAS), and
+#   PEGR_DEVICE naming the GPU.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PEGR="${PEGR:-$root/build/pegr}"
 VENV="${VENV:-$root/.venv-peers}"
-VPY="$VENV/bin/python"
+VPY="${PYTHON:-$VENV/bin/python}"
+GEMM_BACKEND="${GEMM_BACKEND:-numpy}"
+case "$GEMM_BACKEND" in
+  numpy) gemm_peer=OpenBLAS; gemm_args=(--threads 1,2) ;;
+  torch-cuda) gemm_peer=cuBLAS; gemm_args=(--backend torch-cuda --threads 0) ;;
+  *) echo "bench_targets.sh: GEMM_BACKEND is numpy or torch-cuda, not '$GEMM_BACKEND'" >&2; exit 2 ;;
+esac
 SHAPES="${SHAPES:-200:2000:20,50:1000:20}"
 quick=0
 case "${1:-}" in
@@ -43,7 +52,7 @@ else
   sweep_jax=(--n-list 10:100:10 --mu-list 1:10:1 --seeds 0-2)
 fi
 [ -x "$PEGR" ] || { echo "bench_targets.sh: no pegr binary at $PEGR (build it, or set PEGR=)" >&2; exit 2; }
-[ -x "$VPY" ] || { echo "bench_targets.sh: no $VPY: run 'bash tools/peers-venv.sh' first (or set VENV=)" >&2; exit 2; }
+command -v "$VPY" > /dev/null || { echo "bench_targets.sh: no $VPY: run 'bash tools/peers-venv.sh' first (or set VENV=)" >&2; exit 2; }
 if [ -n "${KEEP:-}" ]; then out="$KEEP"; mkdir -p "$out"; else out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT; fi
 jaxpy=("$VPY" "$root/tools/jax_peer.py" --cache "$out/jax-cache")
 results="$out/targets.tsv"   # name, value, goal ("<= x" or ">= x"), what: the table at the end
@@ -54,8 +63,9 @@ seconds() { # wall seconds of a whole command; its output goes to $out/last.log
   s=$(date +%s.%N)
   "$@" > "$out/last.log" 2>&1 || { echo "failed: $*" >&2; tail -20 "$out/last.log" >&2; exit 1; }
   e=$(date +%s.%N)
-  echo "$e - $s" | bc -l
+  calc "$e - $s"
 }
+calc() { awk "BEGIN { printf \"%.9g\", $* }"; }   # arithmetic without bc (not on every machine)
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 target() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$results"; }
 
@@ -66,7 +76,7 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 echo "== 0. the JAX peer's gradients vs pegr grad --device host"
 "${jaxpy[@]}" check --pegr "$PEGR" 2>/dev/null | sed 's/^/  /'
 
-echo "== 1. steps ($SHAPES; pegr method, fp32; $ROUNDS rounds of pegr bench, pegr bench --profile, the JAX peer, OpenBLAS)"
+echo "== 1. steps ($SHAPES; pegr method, fp32; $ROUNDS rounds of pegr bench, pegr bench --profile, the JAX peer, $gemm_peer)"
 for r in $(seq 1 "$ROUNDS"); do
   "$PEGR" bench --grid "$SHAPES" --methods gd,pegr --representation both --repeats 7 --steps 20 \
     --no-first-step --json "$out/pegr.$r.json" > /dev/null
@@ -75,12 +85,12 @@ for r in $(seq 1 "$ROUNDS"); do
   "${jaxpy[@]}" step --shapes "$SHAPES" --methods pegr --repeats 7 --steps 50 --json "$out/jax.$r.json" \
     > /dev/null 2>&1
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$VPY" "$root/tools/bench_peers.py" gemm --shapes "$SHAPES" \
-    --threads 1,2 --json "$out/gemm.$r.json" > /dev/null 2> "$out/gemm.$r.err"
+    "${gemm_args[@]}" --json "$out/gemm.$r.json" > /dev/null 2> "$out/gemm.$r.err"
 done
 grep -h "BLAS in use" "$out/gemm.1.err" | tail -1 | sed 's/^# /  OpenBLAS (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset): /' || true
-"$VPY" - "$out" "$ROUNDS" "$results" <<'PYEOF'
+"$VPY" - "$out" "$ROUNDS" "$results" "$gemm_peer" <<'PYEOF'
 import json, re, statistics, sys
-out, rounds, results = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out, rounds, results, peer = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 med = statistics.median
 pegr, jax, gemm, gemm_ms, gemm_gflop = {}, {}, {}, {}, {}
 for r in range(1, rounds + 1):
@@ -129,9 +139,9 @@ for key in sorted(pegr, key=lambda k: (k[0], -k[1])):
     g = gemm.get(key)
     if g:
         b = med(g)
-        line += f"   OpenBLAS GEMM {1e3*b:7.3f} ms  pegr/GEMM {p/b:6.2f}"
+        line += f"   {peer} GEMM {1e3*b:7.3f} ms  pegr/GEMM {p/b:6.2f}"
         if form == "span":
-            add(f"span step / OpenBLAS span GEMM, n {n} d {d} m {m}", p / b, "<= 2.0",
+            add(f"span step / {peer} span GEMM, n {n} d {d} m {m}", p / b, "<= 2.0",
                 "pegr bench wall vs bench_peers.py gemm")
     print(line)
 print("  GEMM GFLOP/s at the step's shapes (pegr: the step's GFLOP / its GEMM kernels' device time, --profile):")
@@ -140,8 +150,8 @@ for key in sorted(gemm_ms, key=lambda k: (k[0], -k[1])):
     gf = med([g / (ms / 1e3) for g, ms in gemm_ms[key]])
     if key in gemm:
         ob = gemm_gflop[key] / med(gemm[key])
-        print(f"  {form} n {n} d {d} m {m}: pegr {gf:7.1f} GFLOP/s  OpenBLAS {ob:7.1f} GFLOP/s  ratio {gf/ob:5.2f}")
-        add(f"{form} GEMM GFLOP/s / OpenBLAS's, n {n} d {d} m {m}", gf / ob, ">= 0.5",
+        print(f"  {form} n {n} d {d} m {m}: pegr {gf:7.1f} GFLOP/s  {peer} {ob:7.1f} GFLOP/s  ratio {gf/ob:5.2f}")
+        add(f"{form} GEMM GFLOP/s / {peer}'s, n {n} d {d} m {m}", gf / ob, ">= 0.5",
             "pegr bench --profile vs bench_peers.py gemm")
 with open(results, "a") as fh:
     for row in rows:
@@ -159,8 +169,8 @@ done
 pm=$(median "${p[@]}"); jm=$(median "${j[@]}")
 grep -h "^jax" "$out/last.log" | sed 's/^/  /'
 printf "  pegr train %.3f s   JAX %.3f s (cache warm; %.3f s with a cold cache)   pegr/JAX %.2f\n" "$pm" "$jm" "$cold" \
-  "$(echo "$pm / $jm" | bc -l)"
-target "whole default pegr train / JAX run" "$(printf %.4g "$(echo "$pm / $jm" | bc -l)")" "<= 0.5" \
+  "$(calc "$pm / $jm")"
+target "whole default pegr train / JAX run" "$(printf %.4g "$(calc "$pm / $jm")")" "<= 0.5" \
   "pegr train (robust on) vs jax_peer.py train (robust off), processes"
 
 echo "== 3. the phase-diagram sweep (${sweep_pegr[*]}, gd,pegr, d 1000, m 10, 1000 steps, n-test 500, robust none)"
@@ -177,9 +187,9 @@ pm=$(median "${p[@]}"); jm=$(median "${j[@]}")
 rows=$(($(wc -l < "$out/sweep.1/results.csv") - 1))
 [ "$rows" = "$runs" ] || { echo "  pegr sweep wrote $rows runs, the JAX peer ran $runs: not the same runs" >&2; exit 1; }
 printf "  %d runs: pegr sweep %.2f s = %.2f runs/s   JAX vmap %.2f s = %.2f runs/s (cache warm; %.2f runs/s cold)   pegr/JAX %.2f\n" \
-  "$runs" "$pm" "$(echo "$runs / $pm" | bc -l)" "$jm" "$(echo "$runs / $jm" | bc -l)" "$(echo "$runs / $jcold" | bc -l)" \
-  "$(echo "$jm / $pm" | bc -l)"
-target "sweep runs/s / JAX vmap runs/s ($runs runs)" "$(printf %.4g "$(echo "$jm / $pm" | bc -l)")" ">= 2" \
+  "$runs" "$pm" "$(calc "$runs / $pm")" "$jm" "$(calc "$runs / $jm")" "$(calc "$runs / $jcold")" \
+  "$(calc "$jm / $pm")"
+target "sweep runs/s / JAX vmap runs/s ($runs runs)" "$(printf %.4g "$(calc "$jm / $pm")")" ">= 2" \
   "pegr sweep vs jax_peer.py sweep, processes"
 
 echo "== 4. pegr step / gd step (pegr bench --grid $grid, both forms)"
