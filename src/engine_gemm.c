@@ -447,15 +447,14 @@ static pegr_status clblast_check_shape(pegr_engine *e, int nt, cl_mem A, cl_mem 
 }
 
 /* CLBlast can be wrong on a device (its Sgemm on Apple M1, CLBlast issue 542): before CLBlast's
- * first product on an engine, an NT and a TN product of odd sizes run on CLBlast and on pegr's
+ * first product on a device, an NT and a TN product of odd sizes run on CLBlast and on pegr's
  * simple kernels. Entries in [-1, 1] and sums of 9 products: the two agree to 9 roundings of
  * 9 (9 x 9 x eps: 1e-5 in fp32, 2e-14 in fp64) unless one is wrong; a wrong one is off by far
- * more. When they disagree, a warning and pegr's own kernels for every class from then on. */
-static pegr_status clblast_check(pegr_engine *e)
+ * more. The verdict is stored with the tuning (gemm_tuning.h: per device, precision, pegr and
+ * CLBlast version), so later engines on the device take it without running the products. 1 in
+ * *agrees when CLBlast agrees. */
+static pegr_status clblast_check_run(pegr_engine *e, int *agrees)
 {
-    struct engine_gemm_state *g = e->gemm_state;
-    if (g->clblast_checked) return PEGR_OK;
-    g->clblast_checked = 1;
     const size_t R = CHECK_R, C = CHECK_C, D = CHECK_D;
     double a[CHECK_R * CHECK_D], b[CHECK_C * CHECK_D], m[CHECK_R * CHECK_C];
     for (size_t i = 0; i < R * D; i++) a[i] = (double)((i * 7 + 3) % 17) / 8.0 - 1.0;
@@ -483,11 +482,34 @@ static pegr_status clblast_check(pegr_engine *e)
     engine_free(e, &out1, outsz);
     engine_free(e, &out2, outsz);
     if (s != PEGR_OK) return s;
+    pegr_clblast_checks_run++;
     const double tol = el == sizeof(float) ? 1e-5 : 2e-14;
-    if (diff <= tol) return PEGR_OK;
-    pegr_ctx_log(e->ctx, PEGR_LOG_WARN,
-                 "CLBlast's GEMM disagrees with pegr's own on this device (largest difference %g "
-                 "on a 7x5x9 product, allowed %g): using pegr's own kernels", diff, tol);
+    *agrees = diff <= tol;
+    if (!*agrees)
+        pegr_ctx_log(e->ctx, PEGR_LOG_WARN,
+                     "CLBlast's GEMM disagrees with pegr's own on this device (largest difference "
+                     "%g on a 7x5x9 product, allowed %g)", diff, tol);
+    return PEGR_OK;
+}
+
+/* Once per engine, before CLBlast's first product: the stored verdict, or the check (stored);
+ * when CLBlast disagrees, a warning and pegr's own kernels for every class from then on. */
+static pegr_status clblast_check(pegr_engine *e)
+{
+    struct engine_gemm_state *g = e->gemm_state;
+    if (g->clblast_checked) return PEGR_OK;
+    g->clblast_checked = 1;
+    pegr_clblast_verdict v = pegr_clblast_verdict_load(e->ctx, e->options.precision);
+    if (v == PEGR_CLBLAST_UNCHECKED) {
+        int agrees = 0;
+        pegr_status s = clblast_check_run(e, &agrees);
+        if (s != PEGR_OK) return s;
+        v = agrees ? PEGR_CLBLAST_AGREES : PEGR_CLBLAST_DISAGREES;
+        pegr_clblast_verdict_store(e->ctx, e->options.precision, v);
+    }
+    if (v == PEGR_CLBLAST_AGREES) return PEGR_OK;
+    pegr_ctx_log(e->ctx, PEGR_LOG_WARN, "CLBlast's GEMM disagrees with pegr's own on this device: "
+                 "using pegr's own kernels");
     int own[PEGR_GEMM_CLASSES];
     pegr_gemm_default_choices(&e->ctx->device, 0, own);
     for (int c = 0; c < PEGR_GEMM_CLASSES; c++)

@@ -36,24 +36,100 @@ static const size_t CANDIDATES[][PEGR_TUNING_PARAMS] = {
 
 const char *const *pegr_tuning_names(void) { return (const char *const *)NAMES; }
 
-char *pegr_tuning_path(const pegr_device_info *dev, pegr_precision precision)
+/* A file in the cache directory named PREFIX-<hash>.txt, the hash of KIND, the device, the
+ * precision and EXTRA (NULL: none); NULL without a cache directory. */
+static char *device_cache_path(const pegr_device_info *dev, pegr_precision precision,
+                               const char *kind, const char *prefix, const char *extra)
 {
     char *dir = pegr_cache_dir();
     if (!dir) return NULL;
     pegr_hash h;
     pegr_hash_init(&h);
-    pegr_hash_field(&h, "pegr-clblast-tuning-v1");
+    pegr_hash_field(&h, kind);
     pegr_hash_field(&h, dev->name);
     pegr_hash_field(&h, dev->driver_version);
     pegr_hash_field(&h, dev->platform_name);
     pegr_hash_field(&h, dev->platform_version);
     pegr_hash_field(&h, precision == PEGR_FP64 ? "fp64" : "fp32");
-    char key[33], name[64];
+    if (extra) pegr_hash_field(&h, extra);
+    char key[33], name[96];
     pegr_hash_hex(&h, key);
-    snprintf(name, sizeof name, "clblast-%s.txt", key);
+    snprintf(name, sizeof name, "%s-%s.txt", prefix, key);
     char *path = pegr_path_join(dir, name);
     free(dir);
     return path;
+}
+
+char *pegr_tuning_path(const pegr_device_info *dev, pegr_precision precision)
+{
+    return device_cache_path(dev, precision, "pegr-clblast-tuning-v1", "clblast", NULL);
+}
+
+unsigned pegr_clblast_checks_run = 0;
+
+/* The versions a verdict holds for: pegr's (its kernels are the reference) and CLBlast's (the
+ * headers it was built with; a rebuild against another CLBlast asks again). */
+#ifdef PEGR_HAVE_CLBLAST
+#define VERDICT_VERSIONS_(a, b, c) "pegr " PEGR_VERSION_STRING " clblast " #a "." #b "." #c
+#define VERDICT_VERSIONS(a, b, c) VERDICT_VERSIONS_(a, b, c)
+#define VERDICT_KEY VERDICT_VERSIONS(CLBLAST_VERSION_MAJOR, CLBLAST_VERSION_MINOR, CLBLAST_VERSION_PATCH)
+#else
+#define VERDICT_KEY "pegr " PEGR_VERSION_STRING " no clblast"
+#endif
+#define VERDICT_HEADER "pegr-clblast-check 1\n"
+
+char *pegr_clblast_verdict_path(const pegr_device_info *dev, pegr_precision precision)
+{
+    return device_cache_path(dev, precision, "pegr-clblast-check-v1", "clblast-check", VERDICT_KEY);
+}
+
+pegr_clblast_verdict pegr_clblast_verdict_load(pegr_context *ctx, pegr_precision precision)
+{
+    char *path = pegr_clblast_verdict_path(&ctx->device, precision), *text = NULL;
+    size_t len = 0;
+    pegr_error err = {0};
+    pegr_clblast_verdict v = PEGR_CLBLAST_UNCHECKED;
+    pegr_status s = path ? pegr_safe_read_file(path, PEGR_SAFE_OWN, 64, &text, &len, &err)
+                         : PEGR_ERR_NOT_FOUND;
+    if (s == PEGR_OK) {
+        const size_t h = strlen(VERDICT_HEADER);
+        if (len > h && memcmp(text, VERDICT_HEADER, h) == 0) {
+            if (len - h == 6 && memcmp(text + h, "agree\n", 6) == 0) v = PEGR_CLBLAST_AGREES;
+            if (len - h == 9 && memcmp(text + h, "disagree\n", 9) == 0) v = PEGR_CLBLAST_DISAGREES;
+        }
+        if (v == PEGR_CLBLAST_UNCHECKED)
+            pegr_ctx_log(ctx, PEGR_LOG_WARN, "ignoring '%s': not a CLBlast check verdict pegr stored "
+                         "(expected '%.*s' then 'agree' or 'disagree'); checking CLBlast again",
+                         path, (int)h - 1, VERDICT_HEADER);
+    } else if (s != PEGR_ERR_NOT_FOUND) {
+        pegr_ctx_log(ctx, PEGR_LOG_WARN, "ignoring the stored CLBlast check verdict (%s); checking "
+                     "CLBlast again", pegr_error_message(&err));
+    }
+    if (v != PEGR_CLBLAST_UNCHECKED)
+        pegr_ctx_log(ctx, PEGR_LOG_INFO, "CLBlast check: the stored verdict for this device is "
+                     "'%s' (%s)", v == PEGR_CLBLAST_AGREES ? "agree" : "disagree", path);
+    pegr_error_clear(&err);
+    free(text);
+    free(path);
+    return v;
+}
+
+void pegr_clblast_verdict_store(pegr_context *ctx, pegr_precision precision,
+                                pegr_clblast_verdict v)
+{
+    char *path = pegr_clblast_verdict_path(&ctx->device, precision);
+    if (!path) return; /* no cache directory: every engine checks */
+    char text[64], *dir = pegr_cache_dir();
+    int len = snprintf(text, sizeof text, "%s%s\n", VERDICT_HEADER,
+                       v == PEGR_CLBLAST_AGREES ? "agree" : "disagree");
+    pegr_error err = {0};
+    if ((dir && pegr_cache_mkdir(dir, &err) != PEGR_OK) ||
+        pegr_file_write_atomic(path, text, (size_t)len, &err) != PEGR_OK)
+        pegr_ctx_log(ctx, PEGR_LOG_WARN, "could not store the CLBlast check verdict (%s); the "
+                     "next engine checks again", pegr_error_message(&err));
+    pegr_error_clear(&err);
+    free(dir);
+    free(path);
 }
 
 /* The XgemmDirect line of a stored tuning; the writer and the reader both use it. */

@@ -137,4 +137,23 @@ pegr_status pegr_tuning_run(pegr_context *ctx, pegr_precision precision, size_t 
                             size_t *count, size_t *best, pegr_gemm_search *own);
 const char *const *pegr_tuning_names(void);
 
+/* ---- The verdict of engine_gemm.c's CLBlast check (CLBlast's GEMM against pegr's own on a
+ * small product, issue 12 item 9), cached next to the tuning, one file per device, precision,
+ * pegr version and CLBlast version: the check runs once per device, not once per engine. The file
+ * holds exactly "pegr-clblast-check 1\n" and "agree\n" or "disagree\n"; anything else (or a file
+ * pegr_safe_read_file refuses) is logged and ignored, and the check runs again. */
+typedef enum pegr_clblast_verdict {
+    PEGR_CLBLAST_UNCHECKED = 0,
+    PEGR_CLBLAST_AGREES = 1,
+    PEGR_CLBLAST_DISAGREES = 2
+} pegr_clblast_verdict;
+/* The verdict file's path (malloc'ed), NULL without a cache directory. */
+char *pegr_clblast_verdict_path(const pegr_device_info *dev, pegr_precision precision);
+pegr_clblast_verdict pegr_clblast_verdict_load(pegr_context *ctx, pegr_precision precision);
+/* Store it (atomically); a failure to store is logged, not returned: the check runs again. */
+void pegr_clblast_verdict_store(pegr_context *ctx, pegr_precision precision,
+                                pegr_clblast_verdict v);
+/* Test hook: how many CLBlast checks this process ran (engine_gemm.c counts them). */
+extern unsigned pegr_clblast_checks_run;
+
 #endif

@@ -2,7 +2,7 @@
  * a device with little of it (faked, white-box, as test_gemm.c does) and training there still
  * matches the host; 1-D launches over prime sizes get work-groups above 1 (padded, bounds-checked)
  * and a work-group cap still bounds them. And (item 9) CLBlast is checked against pegr's own GEMM
- * at its first use on an engine, with a fallback when they disagree. */
+ * at its first use on a device, with a fallback when they disagree, the verdict stored per device. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,10 +10,14 @@
 #include <cmocka.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "context_impl.h"
 #include "data.h"
 #include "engine_internal.h"
+#include "fsutil.h"
+#include "gemm_tuning.h"
 #include "test_device_pick.h"
 #include "train.h"
 #include "train_support.h"
@@ -122,29 +126,83 @@ static void test_prime_sizes_launch_groups_above_one(void **state)
 }
 
 #ifdef PEGR_HAVE_CLBLAST
+/* 10 steps of gd on an engine that asks for CLBlast, with the check's test hook scaling CLBlast's
+ * results by `scale` meanwhile; the GEMM the engine ended on into *gemm. */
+static void train_on_clblast(pegr_precision prec, double scale, pegr_train_result *r,
+                             const char **gemm)
+{
+    pegr_train_config c = support_tiny("gd", 10);
+    pegr_context *ctx = NULL;
+    pegr_error err = {0};
+    assert_int_equal(pegr_context_create(suite_device, NULL, &ctx, &err), PEGR_OK);
+    pegr_engine_options eopts = {.precision = prec, .gemm = PEGR_GEMM_CLBLAST};
+    pegr_backend *b = pegr_engine_create(ctx, &eopts, &err);
+    if (!b) fail_msg("engine: %s", pegr_error_message(&err));
+    engine_gemm_test_clblast_scale = scale;
+    support_train(b, &c, r);
+    engine_gemm_test_clblast_scale = 1.0;
+    *gemm = pegr_engine_gemm_name(b);
+    b->ops->destroy(b);
+}
+
+/* The stored verdict for the suite's device removed: the next engine checks again. */
+static void forget_verdict(pegr_precision prec)
+{
+    char *path = pegr_clblast_verdict_path(suite_device, prec);
+    assert_non_null(path);
+    remove(path);
+    free(path);
+}
+
 /* Training on CLBlast: with the check's test hook scaling CLBlast's results by 1.5 the engine
- * falls back to pegr's own GEMM (and still trains like the host); without it CLBlast stays. */
+ * falls back to pegr's own GEMM (and still trains like the host); without it CLBlast stays. The
+ * verdict is stored per device (issue 12 item 9): a second engine runs no check
+ * (pegr_clblast_checks_run stays), and a stored "disagree" sends a new engine to pegr's kernels
+ * although CLBlast is right again. In a private cache directory: a planted "disagree" in the
+ * suites' shared one would reach the tests running in parallel. */
 static void test_clblast_disagreeing_falls_back_to_own(void **state)
 {
     (void)state;
     const int fp64 = suite_device->fp64;
     const pegr_precision prec = fp64 ? PEGR_FP64 : PEGR_FP32;
-    pegr_train_config c = support_tiny("gd", 10);
-    pegr_train_result r[2];
+    const char *old = getenv("PEGR_CACHE_DIR");
+    char *saved = old ? strdup(old) : NULL;
+    char dir[] = "/tmp/pegr-test-wg-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    setenv("PEGR_CACHE_DIR", dir, 1);
+
+    pegr_train_result r[2], again;
+    const char *gemm = NULL;
     const double scales[2] = {1.0, 1.5};
     for (int k = 0; k < 2; k++) {
-        pegr_context *ctx = NULL;
-        pegr_error err = {0};
-        assert_int_equal(pegr_context_create(suite_device, NULL, &ctx, &err), PEGR_OK);
-        pegr_engine_options eopts = {.precision = prec, .gemm = PEGR_GEMM_CLBLAST};
-        pegr_backend *b = pegr_engine_create(ctx, &eopts, &err);
-        if (!b) fail_msg("engine: %s", pegr_error_message(&err));
-        engine_gemm_test_clblast_scale = scales[k];
-        support_train(b, &c, &r[k]);
-        engine_gemm_test_clblast_scale = 1.0;
-        assert_string_equal(pegr_engine_gemm_name(b), k ? "own" : "clblast");
-        b->ops->destroy(b);
+        forget_verdict(prec);
+        const unsigned checks = pegr_clblast_checks_run;
+        train_on_clblast(prec, scales[k], &r[k], &gemm);
+        assert_int_equal(pegr_clblast_checks_run, checks + 1);
+        assert_string_equal(gemm, k ? "own" : "clblast");
     }
+    /* the stored "disagree" (from k = 1) with CLBlast right again: no check, pegr's kernels */
+    unsigned checks = pegr_clblast_checks_run;
+    train_on_clblast(prec, 1.0, &again, &gemm);
+    assert_int_equal(pegr_clblast_checks_run, checks);
+    assert_string_equal(gemm, "own");
+    pegr_train_result_free(&again);
+    /* a fresh "agree": the first engine checks, the second takes the stored verdict */
+    forget_verdict(prec);
+    train_on_clblast(prec, 1.0, &again, &gemm);
+    pegr_train_result_free(&again);
+    assert_int_equal(pegr_clblast_checks_run, checks + 1);
+    assert_string_equal(gemm, "clblast");
+    train_on_clblast(prec, 1.0, &again, &gemm);
+    pegr_train_result_free(&again);
+    assert_int_equal(pegr_clblast_checks_run, checks + 1);
+    assert_string_equal(gemm, "clblast");
+
+    pegr_error err = {0};
+    assert_int_equal(pegr_remove_tree(dir, &err), PEGR_OK);
+    if (saved) setenv("PEGR_CACHE_DIR", saved, 1);
+    else unsetenv("PEGR_CACHE_DIR");
+    free(saved);
     /* the fallback's products are pegr's: the same training to rounding (fp32: the final loss to
      * 1e-3 relative, 10 steps of differently ordered float sums; the error rates are counts) */
     if (fp64) {
