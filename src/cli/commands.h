@@ -15,6 +15,7 @@ int pegr_cmd_bench(int argc, char **argv);
 int pegr_cmd_sweep(int argc, char **argv);
 int pegr_cmd_collect(int argc, char **argv);
 int pegr_cmd_tune(int argc, char **argv);
+int pegr_cmd_check(int argc, char **argv);
 
 /* List the devices and open the one `spec` (or $PEGR_DEVICE, or the default) selects, printing
  * a clear message on failure. OUT: *ctx. Returns PEGR_EXIT_OK or PEGR_EXIT_FAILURE. */

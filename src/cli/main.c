@@ -25,6 +25,8 @@ static const pegr_command COMMANDS[] = {
     {"devices", "list OpenCL devices and mark the selected one", pegr_cmd_devices},
     {"selftest", "build and run a small kernel on the device, checked against the host",
      pegr_cmd_selftest},
+    {"check", "can pegr's numbers be trusted here? the conformance battery, per device",
+     pegr_cmd_check},
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
