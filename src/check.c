@@ -112,7 +112,6 @@ typedef struct check_run {
     pegr_precision prec;
     const char *fault;  /* the test hook's check name, or NULL */
     int fault_applied;  /* in the current record */
-    int fault_matched;  /* some record's name was the fault's */
     int measured;       /* the current record has an error value */
     int failed_msg;     /* the current record failed with a message (fail) */
     int skipped;
@@ -145,7 +144,6 @@ static void begin(check_run *cr, const char *name, const char *what, double tol)
     cr->failed_msg = 0;
     cr->skipped = 0;
     cr->t0 = pegr_now_seconds();
-    if (cr->fault && strcmp(cr->fault, name) == 0) cr->fault_matched = 1;
 }
 
 /* A failure that is not a measured error (a device error, a broken contract): the first one's
@@ -1082,6 +1080,24 @@ static void run_one(check_run *cr, const check_def *def, const char *name)
     end(cr);
 }
 
+/* The name of check `i` of the table, variant `v` for the per-variant entry. */
+static void check_name(size_t i, size_t v, char *name, size_t size)
+{
+    if (CHECKS[i].name) snprintf(name, size, "%s", CHECKS[i].name);
+    else snprintf(name, size, "gemm-%s", pegr_gemm_variant_at(v)->name);
+}
+
+int pegr_check_known(const char *wanted)
+{
+    char name[64];
+    for (size_t i = 0; i < NCHECKS; i++)
+        for (size_t v = 0; v < (CHECKS[i].name ? 1 : pegr_gemm_variant_count()); v++) {
+            check_name(i, v, name, sizeof name);
+            if (strcmp(name, wanted) == 0) return 1;
+        }
+    return 0;
+}
+
 pegr_status pegr_check_run(const pegr_device_info *device, const pegr_check_options *options,
                            pegr_check_summary *summary, pegr_error *err)
 {
@@ -1091,28 +1107,23 @@ pegr_status pegr_check_run(const pegr_device_info *device, const pegr_check_opti
     check_run cr = {.dev = device, .opt = options, .sum = summary};
     cr.fault = options->fault ? options->fault : getenv("PEGR_CHECK_FAULT");
     if (cr.fault && !*cr.fault) cr.fault = NULL;
+    if (cr.fault && !pegr_check_known(cr.fault))
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "the fault hook (PEGR_CHECK_FAULT) names '%s', which is no check",
+                              cr.fault);
     double t0 = pegr_now_seconds();
     for (int pi = 0; pi < 2; pi++) {
         if (!(pi ? options->fp64 : options->fp32)) continue;
         cr.prec = pi ? PEGR_FP64 : PEGR_FP32;
-        for (size_t i = 0; i < NCHECKS; i++) {
-            if (CHECKS[i].name) {
-                run_one(&cr, &CHECKS[i], CHECKS[i].name);
-                continue;
-            }
-            /* one record per GEMM variant */
-            for (size_t v = 0; v < pegr_gemm_variant_count(); v++) {
+        for (size_t i = 0; i < NCHECKS; i++)
+            for (size_t v = 0; v < (CHECKS[i].name ? 1 : pegr_gemm_variant_count()); v++) {
                 check_def def = CHECKS[i];
-                def.a = (int)v;
+                if (!def.name) def.a = (int)v; /* one record per GEMM variant */
                 char name[64];
-                snprintf(name, sizeof name, "gemm-%s", pegr_gemm_variant_at(v)->name);
+                check_name(i, v, name, sizeof name);
                 run_one(&cr, &def, name);
             }
-        }
     }
     summary->seconds = pegr_now_seconds() - t0;
-    if (cr.fault && !cr.fault_matched)
-        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
-                              "the fault hook (PEGR_CHECK_FAULT) names '%s', which is no check", cr.fault);
     return PEGR_OK;
 }

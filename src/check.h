@@ -113,6 +113,9 @@ typedef struct pegr_check_summary {
 pegr_status pegr_check_run(const pegr_device_info *device, const pegr_check_options *options,
                            pegr_check_summary *summary, pegr_error *err);
 
+/* 1 when `name` is one of the battery's checks ("eval-primal-gd", "gemm-direct-v8-m4-n2", ...). */
+int pegr_check_known(const char *name);
+
 const char *pegr_check_status_name(pegr_check_status status); /* "pass", "FAIL", "skipped" */
 
 #endif

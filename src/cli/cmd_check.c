@@ -138,6 +138,10 @@ int pegr_cmd_check(int argc, char **argv)
     int rc = pegr_args_parse(&SPEC, args, sizeof args / sizeof args[0], argc, argv);
     if (rc >= 0) return rc;
     if (json && !*json) return pegr_args_usage_error(&SPEC, "--json needs a file name, not ''");
+    const char *fault = getenv("PEGR_CHECK_FAULT"); /* the battery's test hook (check.h) */
+    if (fault && *fault && !pegr_check_known(fault))
+        return pegr_args_usage_error(&SPEC, "PEGR_CHECK_FAULT='%s' names no check (a test hook: "
+                                            "unset it)", fault);
 
     pegr_error err = {0};
     pegr_device_info *list = NULL;
@@ -204,6 +208,7 @@ int pegr_cmd_check(int argc, char **argv)
         goto done;
     }
     code = failed ? PEGR_EXIT_FAILURE : PEGR_EXIT_OK;
+    fflush(stdout); /* the table before the verdict on stderr */
     for (size_t i = 0; i < nchosen; i++)
         if (sums[i].failed)
             fprintf(stderr, "pegr check: %zu check%s failed on device %zu (%s): do not trust pegr's "
