@@ -12,6 +12,8 @@
 #       tests    the device, train and cli suites with PEGR_TEST_DEVICE=gpu, and the PyTorch cross-check
 #       tune     pegr tune on the GPU (its choice then serves the targets)
 #       targets  tools/bench_targets.sh --quick with the JAX peer on the GPU and cuBLAS as the GEMM limit
+#       gemms    pegr bench --profile with each GEMM choice (CLBlast, pegr's own, the simple kernels): where the
+#                wall time of a step goes (device time of each kernel against the wall time: the host's share)
 # Logs and result files go to $OUT (the device tool brings them back), else to /tmp/gpu-lease.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -84,8 +86,8 @@ tests() {
          PEGR_EXE="$kit/pegr" CMOCKA_MESSAGE_OUTPUT=stdout
   mkdir -p /tmp/pegr-tests
   local t
-  for t in device device_pick cache_safety engine batch robust gemm wg train train_safety cli; do
-    echo "$t"
+  for t in device device_pick cache_safety engine batch robust gemm wg coef check train train_safety cli; do
+    [ -x "$kit/tests/test_$t" ] && echo "$t"
   done | xargs -P 4 -I{} sh -c 'timeout -s KILL 240 "$0/tests/test_{}" > /tmp/pegr-tests/{}.log 2>&1;
                                 echo "test_{} exit $?" >> /tmp/pegr-tests/{}.log' "$kit"
   for t in /tmp/pegr-tests/*.log; do
@@ -113,18 +115,28 @@ targets() {
     "$OUT/" 2>/dev/null
 }
 
+gemms() {
+  say "step wall vs device time per GEMM choice (pegr bench --profile)"
+  local g
+  for g in clblast own simple; do
+    echo "-- PEGR_GEMM=$g" | tee -a "$log"
+    PEGR_GEMM=$g run_limited 60 "$kit/pegr" bench --grid "${SHAPES:-200:2000:20,50:1000:20,1000:2000:20}" \
+      --methods pegr --representation both --repeats 3 --steps 50 --no-first-step --profile
+  done
+}
+
 case "${1:-}" in
   pack) pack ;;
   run)
     shift
     setup_env
-    sections=("$@"); [ ${#sections[@]} -gt 0 ] || sections=(probe check tests tune targets)
+    sections=("$@"); [ ${#sections[@]} -gt 0 ] || sections=(probe check tests tune targets gemms)
     for s in "${sections[@]}"; do
       case "$s" in
-        probe|check|tests|tune|targets) "$s" ;;
-        *) echo "gpu_lease.sh: no section '$s' (probe check tests tune targets)" >&2; exit 2 ;;
+        probe|check|tests|tune|targets|gemms) "$s" ;;
+        *) echo "gpu_lease.sh: no section '$s' (probe check tests tune targets gemms)" >&2; exit 2 ;;
       esac
     done
     say "done" ;;
-  *) echo "usage: bash tools/gpu_lease.sh pack | run [probe|check|tests|tune|targets ...]" >&2; exit 2 ;;
+  *) echo "usage: bash tools/gpu_lease.sh pack | run [probe|check|tests|tune|targets|gemms ...]" >&2; exit 2 ;;
 esac
