@@ -84,13 +84,11 @@ try:  # the virtual environment of tools/peers-venv.sh has no torch: only `gemm`
 except ImportError:
     torch = None
 
-try:  # torch 1.13 ships functorch separately; torch >= 2.0 has torch.func
-    from functorch import grad as ft_grad, vmap as ft_vmap
-except ImportError:
-    try:
-        from torch.func import grad as ft_grad, vmap as ft_vmap
-    except ImportError:
-        ft_grad = ft_vmap = None
+if torch is not None:  # the model and its loss, written once for the tools (tools/torch_model.py)
+    from torch_model import activation, example_loss, func_grad as ft_grad, func_vmap as ft_vmap, \
+        margins_batched, softplus
+else:
+    ft_grad = ft_vmap = None
 
 try:
     import threadpoolctl
@@ -172,11 +170,6 @@ def activation_derivs(z, q):
     return r ** q, q * r ** (q - 1.0), q * (q - 1.0) * r ** (q - 2.0) * (z > 0).to(z.dtype)
 
 
-def softplus(u):
-    """log(1 + exp(u)) with no overflow and no cancellation."""
-    return torch.relu(u) + torch.log1p(torch.exp(-torch.abs(u)))
-
-
 def check_q(method, q):
     if method in ("pegr", "gr") and 1.0 < q < 2.0:
         raise SystemExit("q in (1, 2) makes s'' blow up at 0: pegr and gr need q = 1 or q >= 2")
@@ -219,24 +212,6 @@ def onednn_nt(a_mk, b):
 
 
 # ---------------------------------------------------------------- (a) functorch / autograd
-
-def margins_batched(W, X3, q):
-    """f(W, x_i) for all i: W (2, m, d), X3 (n, P, d)."""
-    s = activation(torch.einsum("ipd,jrd->ijrp", X3, W), q)
-    return (s[:, 0].sum((1, 2)) - s[:, 1].sum((1, 2))) / W.shape[1]
-
-
-def activation(z, q):
-    r = torch.relu(z)
-    return r if q == 1.0 else r ** q
-
-
-def example_loss(W, x, yi, q):
-    """l_i for one example x (P, d) -- the function vmap(grad(.)) differentiates."""
-    s = activation(torch.einsum("pd,jrd->jrp", x, W), q)
-    f = (s[0].sum() - s[1].sum()) / W.shape[1]
-    return softplus(-yi * f)
-
 
 class Functorch:
     """Gradients by autograd and functorch, as a researcher writes them."""

@@ -29,13 +29,7 @@ import tempfile
 import numpy as np
 import torch
 
-try:  # per-example gradients: torch.func (torch >= 2.0), else functorch, else a plain loop
-    from torch.func import grad as _func_grad, vmap as _func_vmap
-except ImportError:
-    try:
-        from functorch import grad as _func_grad, vmap as _func_vmap
-    except ImportError:
-        _func_grad = _func_vmap = None
+from torch_model import example_loss, func_vmap, model_output, per_example_grads  # the model, written once
 
 torch.set_default_dtype(torch.float64)
 
@@ -82,37 +76,6 @@ def write_problem(prob, directory):
 
 
 # ---------------------------------------------------------------- the torch reference
-
-def activation(z, q):
-    r = torch.relu(z)
-    return r if q == 1.0 else r ** q
-
-
-def model_output(W, x, q):
-    """f(W, x) for one example x (P, d)."""
-    m = W.shape[1]
-    z = torch.einsum("jrd,pd->jrp", W, x)
-    s = activation(z, q)
-    return (s[0].sum() - s[1].sum()) / m
-
-
-def example_loss(W, x, yi, q):
-    """l_i = softplus(u) = log(1 + exp(u)), u = -y_i f_i, as relu(u) + log1p(exp(-|u|)): no overflow
-    and no cancellation for any u (torch 1.13's logaddexp loses digits: 2e-6 relative at u = -24).
-    Its autograd is exact except at u = 0 exactly, which random problems never hit."""
-    u = -yi * model_output(W, x, q)
-    return torch.relu(u) + torch.log1p(torch.exp(-torch.abs(u)))
-
-
-def per_example_grads(W, X, y, q):
-    """(n, 2, m, d) stack of grad l_i, differentiable w.r.t. W (for the double backward)."""
-    if _func_vmap is not None:
-        g = _func_grad(example_loss)
-        return _func_vmap(g, in_dims=(None, 0, 0, None))(W, X, y, q)
-    rows = [torch.autograd.grad(example_loss(W, X[i], y[i], q), W, create_graph=True)[0]
-            for i in range(X.shape[0])]
-    return torch.stack(rows)
-
 
 def reference(prob, method):
     """Everything `pegr grad --per-example` writes, computed by autograd, as numpy float64."""
@@ -264,7 +227,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    engine = ("torch.func/functorch vmap" if _func_vmap is not None else "loop")
+    engine = ("torch.func/functorch vmap" if func_vmap is not None else "loop")
     print("crosscheck: %s vs torch %s autograd (float64, per-example by %s); seed %d, %d cases, "
           "precision %s, tol %.1e" % (args.pegr, torch.__version__, engine, args.seed, args.cases,
                                       args.precision, args.tol))
