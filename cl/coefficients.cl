@@ -10,6 +10,8 @@
  *                                  (the margin and G summed through local memory in the same
  *                                  order as pegr_example_terms), optionally with the span form's
  *                                  Z += Z0 before and its update Gam -= lr C^T after
+ *   pegr_coef_item      (n):       pegr_coef_fused's work, one work-item per example and no
+ *                                  barriers (CPUs' choice; PEGR_COEF_KERNEL forces either)
  *   pegr_span_update    (rows, cols, runs): Gam[c, row] -= lr[run] C[row, c] alone (span.cl's
  *                                  form, here to share its helper with pegr_coef_fused)
  *   pegr_gr_final       (cols, n): C += 2 lam (1/n) [a2 (grad f . v) A + a1 y S2 <x, v>] (gr)
@@ -244,6 +246,142 @@ __kernel void pegr_coef_fused(const uint n, const uint P, const uint m, const RE
                           C[((size_t)i * P + p) * cols + c], step, first_bad + run);
         }
     }
+}
+
+/* pegr_coef_item's phases for one example, each an inner loop over the columns (contiguous, so a
+ * CPU compiler vectorizes it within the work-item). Ze, Ae, S2e, Ce point at the example's first
+ * row (P rows of cols); fc and gc at its cols column shares (fpart's and Gpart's rows).
+ * Phase 1: Z = Z + Z0 (add_z0), A, S2, and fc[c] = (1/m) sum_p c_j s(z), summed as
+ * pegr_column_terms sums them. q is a constant at each call (pegr_item_terms), so the activation's
+ * branches on q fold away and the loop holds only arithmetic and a select. */
+PEGR_INLINE void pegr_item_rows(const uint P, const uint m, const REAL q, __global REAL *Ze,
+                                  __global REAL *Ae, __global REAL *S2e, __global REAL *fc)
+{
+    const uint cols = 2 * m;
+    const REAL inv_m = (REAL)1 / (REAL)m;
+    for (uint c = 0; c < cols; c++) fc[c] = 0;
+    for (uint p = 0; p < P; p++) {
+        __global REAL *Zr = Ze + (size_t)p * cols, *Ar = Ae + (size_t)p * cols;
+        __global REAL *S2r = S2e + (size_t)p * cols;
+        for (uint c = 0; c < cols; c++) {
+            const REAL sign = c < m ? (REAL)1 : (REAL)-1;
+            REAL s, ds, d2s;
+            pegr_activation(Zr[c], q, &s, &ds, &d2s);
+            fc[c] += sign * s;
+            Ar[c] = sign * ds * inv_m;
+            S2r[c] = sign * d2s * inv_m;
+        }
+    }
+    for (uint c = 0; c < cols; c++) fc[c] *= inv_m;
+}
+
+/* Phase 1 with q's common values as constants (the general q takes pow). */
+PEGR_INLINE void pegr_item_terms(const uint P, const uint m, const REAL q, __global REAL *Ze,
+                                   __global REAL *Ae, __global REAL *S2e, __global REAL *fc)
+{
+    if (q == (REAL)1) pegr_item_rows(P, m, (REAL)1, Ze, Ae, S2e, fc);
+    else if (q == (REAL)2) pegr_item_rows(P, m, (REAL)2, Ze, Ae, S2e, fc);
+    else if (q == (REAL)3) pegr_item_rows(P, m, (REAL)3, Ze, Ae, S2e, fc);
+    else if (q == (REAL)4) pegr_item_rows(P, m, (REAL)4, Ze, Ae, S2e, fc);
+    else pegr_item_rows(P, m, q, Ze, Ae, S2e, fc);
+}
+
+/* Phase 2: KA[p, c] = sum_p2 K[p, p2] A[p2, c] into Ce (C is written over in phase 4) and
+ * gc[c] = sum_p A[p, c] KA[p, c], in pegr_column_terms' order. */
+PEGR_INLINE void pegr_item_gram(const uint P, const uint cols, __global const REAL *Ki,
+                                  __global const REAL *Ae, __global REAL *Ce, __global REAL *gc)
+{
+    for (uint c = 0; c < cols; c++) gc[c] = 0;
+    for (uint p = 0; p < P; p++) {
+        __global REAL *KA = Ce + (size_t)p * cols;
+        __global const REAL *Ar = Ae + (size_t)p * cols;
+        for (uint c = 0; c < cols; c++) KA[c] = 0;
+        for (uint p2 = 0; p2 < P; p2++) {
+            const REAL k = Ki[p * P + p2];
+            __global const REAL *A2 = Ae + (size_t)p2 * cols;
+            for (uint c = 0; c < cols; c++) KA[c] += k * A2[c];
+        }
+        for (uint c = 0; c < cols; c++) gc[c] += Ar[c] * KA[c];
+    }
+}
+
+/* Phase 4: C = w (a1 y A + [pegr] 2 lam C^H) over the example's rows, KA read from Ce (phase 2),
+ * as pegr_column_coefficients computes it; pegr is a constant at each call. */
+PEGR_INLINE void pegr_item_coefficients(const uint P, const uint cols, const int pegr,
+                                          const REAL w, const REAL lam, const REAL a1y,
+                                          const REAL a2i, const REAL Gi, __global const REAL *Ae,
+                                          __global const REAL *S2e, __global REAL *Ce)
+{
+    for (uint p = 0; p < P; p++) {
+        __global const REAL *Ar = Ae + (size_t)p * cols, *S2r = S2e + (size_t)p * cols;
+        __global REAL *Cr = Ce + (size_t)p * cols;
+        for (uint c = 0; c < cols; c++) {
+            REAL coef = a1y * Ar[c];
+            if (pegr) {
+                const REAL CH = a2i * a1y * Gi * Ar[c] + a1y * S2r[c] * (a1y * Cr[c]);
+                coef += 2 * lam * CH;
+            }
+            Cr[c] = coef * w;
+        }
+    }
+}
+
+/* pegr_coef_fused's work (the same arguments up to first_bad, the same results) with one
+ * work-item per example and no barriers: the example's phases run one after another, each an
+ * inner loop over its columns. For CPUs, where a work-group per example with barriers makes
+ * the implementation's work-item loops run scalar code around every barrier (PoCL: 58-64% of a
+ * span step). The column shares go through the example's rows of fpart and Gpart (global, but
+ * in cache), KA through C's rows before C is written. Any local size. */
+__kernel void pegr_coef_item(const uint n, const uint P, const uint m, const REAL q,
+                             const int method, const uint n_run, const int add_z0,
+                             const int update, const int step, __global REAL *Z,
+                             __global const REAL *Z0, __global const REAL *K,
+                             __global const REAL *y, __global const REAL *omega,
+                             __global const REAL *run_lam, __global const REAL *run_lr,
+                             __global REAL *A, __global REAL *S2, __global REAL *margin,
+                             __global REAL *loss, __global REAL *a1, __global REAL *a2,
+                             __global REAL *G, __global REAL *norm2, __global REAL *C,
+                             __global REAL *Gam, __global int *first_bad, __global REAL *fpart,
+                             __global REAL *Gpart)
+{
+    const uint i = get_global_id(0);
+    if (i >= n) return;
+    const uint cols = 2 * m;
+    const size_t first = (size_t)i * P * cols; /* the example's first row */
+    __global REAL *Ze = Z + first, *Ae = A + first, *S2e = S2 + first, *Ce = C + first;
+    __global REAL *fc = fpart + (size_t)i * cols, *gc = Gpart + (size_t)i * cols;
+    if (add_z0) /* Z0 is Z itself without add_z0: read only here */
+        for (uint k = 0; k < P * cols; k++) Ze[k] += Z0[first + k];
+    pegr_item_terms(P, m, q, Ze, Ae, S2e, fc);
+    pegr_item_gram(P, cols, K + (size_t)i * P * P, Ae, Ce, gc);
+    REAL f = 0, g = 0;
+    for (uint c = 0; c < cols; c++) { /* column order, as pegr_example_terms */
+        f += fc[c];
+        g += gc[c];
+    }
+    REAL d1, d2;
+    pegr_example_store(i, y[i], f, g, margin, loss, a1, a2, G, norm2, &d1, &d2);
+    const uint run = i / n_run;
+    const REAL a1y = d1 * y[i], w = omega[i], lam = run_lam[run];
+    if (method == PEGR_METHOD_PEGR)
+        pegr_item_coefficients(P, cols, 1, w, lam, a1y, d2, g, Ae, S2e, Ce);
+    else
+        pegr_item_coefficients(P, cols, 0, w, lam, a1y, d2, g, Ae, S2e, Ce);
+    const REAL rate = update ? run_lr[run] : 0;
+    if (rate == 0) return; /* no update asked, or a frozen run */
+    /* Gam[c, row] -= rate C[row, c] for the example's rows: one flag for the whole example */
+    const size_t rows = (size_t)n_run * P;
+    __global REAL *Gr = Gam + (size_t)run * rows * cols + (size_t)(i - run * n_run) * P;
+    int bad = 0;
+    for (uint p = 0; p < P; p++) {
+        __global const REAL *Cr = Ce + (size_t)p * cols;
+        for (uint c = 0; c < cols; c++) {
+            const REAL v = Gr[(size_t)c * rows + p] - rate * Cr[c];
+            Gr[(size_t)c * rows + p] = v;
+            bad |= !isfinite(v);
+        }
+    }
+    if (bad) atomic_min(first_bad + run, step);
 }
 
 /* gr: V = grad L (already in C^T X form), ZV = X V^T. Adds 2 lam H V to the coefficients C (which

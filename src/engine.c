@@ -423,7 +423,7 @@ static pegr_status create_kernels(pegr_engine *e)
         "pegr_coef_final",  "pegr_gr_final",      "pegr_patch_gram",       "pegr_per_example_grad",
         "pegr_reduce_sum",  "pegr_update",        "pegr_rho",              "pegr_train_stats",
         "pegr_test_wrong",  "pegr_add",           "pegr_transpose",        "pegr_span_update",
-        "pegr_coef_fused",  "pegr_reduce_pair",
+        "pegr_coef_fused",  "pegr_reduce_pair",   "pegr_coef_item",
     };
     cl_kernel *ks = (cl_kernel *)&e->k;
     _Static_assert(sizeof(engine_kernels) == sizeof names / sizeof names[0] * sizeof(cl_kernel),
@@ -456,6 +456,9 @@ static pegr_status create_kernels(pegr_engine *e)
                                  sizeof fused_local, &fused_local, NULL) != CL_SUCCESS)
         e->fused_wg_limit = 0;
     e->fused_local_static = (size_t)fused_local;
+    if (clGetKernelWorkGroupInfo(e->k.coef_item, dev, CL_KERNEL_WORK_GROUP_SIZE,
+                                 sizeof e->item_wg_limit, &e->item_wg_limit, NULL) != CL_SUCCESS)
+        e->item_wg_limit = 1; /* unknown: groups of 1 are always allowed */
     if (limit > e->reduce_wg_compiled) limit = e->reduce_wg_compiled;
     e->reduce_wg = 1;
     while (e->reduce_wg * 2 <= limit) e->reduce_wg *= 2;
@@ -523,6 +526,27 @@ static pegr_status build_engine_program(pegr_engine *e)
     }
 }
 
+/* Which kernel does the fused coefficient work: pegr_coef_item on CPUs (a work-item per example:
+ * no barriers for the implementation's work-item loops to split the kernel at), pegr_coef_fused
+ * (a work-group per example) elsewhere; $PEGR_COEF_KERNEL=item|group forces one (tests and
+ * measurements: both must agree with the host on every device). */
+static pegr_status choose_coef_kernel(pegr_engine *e)
+{
+    const char *env = getenv("PEGR_COEF_KERNEL");
+    if (!env || !*env) {
+        e->coef_item = e->ctx->device.type == PEGR_DEVICE_TYPE_CPU;
+        return PEGR_OK;
+    }
+    if (strcmp(env, "item") == 0 || strcmp(env, "group") == 0) {
+        e->coef_item = strcmp(env, "item") == 0;
+        return PEGR_OK;
+    }
+    return pegr_ctx_fail(e->ctx, PEGR_ERR_INVALID_ARGUMENT,
+                         "PEGR_COEF_KERNEL='%s' is not a coefficient kernel: 'item' (pegr_coef_item, "
+                         "a work-item per example) or 'group' (pegr_coef_fused, a work-group per "
+                         "example)", env);
+}
+
 pegr_backend *pegr_engine_create(pegr_context *ctx, const pegr_engine_options *options,
                                  pegr_error *err)
 {
@@ -540,7 +564,8 @@ pegr_backend *pegr_engine_create(pegr_context *ctx, const pegr_engine_options *o
     e->elem = e->options.precision == PEGR_FP64 ? sizeof(double) : sizeof(float);
     e->base.precision_name = e->options.precision == PEGR_FP64 ? "fp64" : "fp32";
     e->bytes_cap = (size_t)(e->options.memory_fraction * (double)ctx->device.global_mem_size);
-    pegr_status s = build_engine_program(e);
+    pegr_status s = choose_coef_kernel(e);
+    if (s == PEGR_OK) s = build_engine_program(e);
     if (s == PEGR_OK) s = alloc_run_buffers(e, 1);
     if (s == PEGR_OK) s = engine_gemm_init(e);
     if (s != PEGR_OK) {

@@ -91,13 +91,13 @@ static int fused_group(const pegr_engine *e, size_t local[2], size_t *local_byte
     return 1;
 }
 
-/* coef_terms, example_terms and coef_final in one launch (pegr_coef_fused); with add_z0 it also
- * forms Z = Zs0 + S Gam^T (span), with update_step >= 0 it also takes the span step
- * Gam -= lr C^T numbered update_step (the rates in b.run_lr). */
-static pegr_status coef_fused(pegr_engine *e, double q, pegr_method method, const size_t local[2],
-                              size_t local_bytes, int add_z0, int update_step)
+/* The arguments pegr_coef_fused and pegr_coef_item share (every one up to first_bad): with add_z0
+ * the kernel also forms Z = Zs0 + S Gam^T (span), with update_step >= 0 it also takes the span
+ * step Gam -= lr C^T numbered update_step (the rates in b.run_lr). */
+static engine_args coef_fused_args(pegr_engine *e, cl_kernel kernel, const char *name, double q,
+                                   pegr_method method, int add_z0, int update_step)
 {
-    engine_args a = engine_args_begin(e, e->k.coef_fused, "pegr_coef_fused");
+    engine_args a = engine_args_begin(e, kernel, name);
     engine_arg_u32(&a, all_examples(e));
     engine_arg_u32(&a, e->P);
     engine_arg_u32(&a, e->m);
@@ -125,10 +125,42 @@ static pegr_status coef_fused(pegr_engine *e, double q, pegr_method method, cons
     engine_arg_mem(&a, e->b.C);
     engine_arg_mem(&a, update_step >= 0 ? e->b.Gam : e->b.C); /* unused without the update */
     engine_arg_mem(&a, e->b.first_bad);
+    return a;
+}
+
+/* coef_terms, example_terms and coef_final in one launch (pegr_coef_fused), work-groups of
+ * fused_group()'s shape. */
+static pegr_status coef_fused(pegr_engine *e, double q, pegr_method method, const size_t local[2],
+                              size_t local_bytes, int add_z0, int update_step)
+{
+    engine_args a =
+        coef_fused_args(e, e->k.coef_fused, "pegr_coef_fused", q, method, add_z0, update_step);
     engine_arg_local(&a, local_bytes);
     size_t groups = (all_examples(e) + local[1] - 1) / local[1];
     size_t global[2] = {local[0], groups * local[1]};
     return engine_launch_local(&a, 2, global, local);
+}
+
+/* pegr_coef_item's local size when the tests do not set one: any size gives the same results;
+ * measured on PoCL (2 cores, n 50 and 200), 1, 4 and 16 cost the same CPU time (perf samples
+ * within noise), and one fixed size means one compiled work-group function for every shape. */
+#define ITEM_LOCAL 4
+
+/* The same work as pegr_coef_fused in pegr_coef_item: one work-item per example, its column
+ * shares in fpart and Gpart; the local size within the kernel's limit and the work-group cap. */
+static pegr_status coef_item(pegr_engine *e, double q, pegr_method method, int add_z0,
+                             int update_step)
+{
+    engine_args a =
+        coef_fused_args(e, e->k.coef_item, "pegr_coef_item", q, method, add_z0, update_step);
+    engine_arg_mem(&a, e->b.fpart);
+    engine_arg_mem(&a, e->b.Gpart);
+    size_t local = e->item_local ? e->item_local : ITEM_LOCAL;
+    size_t limit = pegr_context_max_work_group_size(e->ctx);
+    if (e->item_wg_limit && limit > e->item_wg_limit) limit = e->item_wg_limit;
+    if (local > limit) local = limit ? limit : 1;
+    size_t global = (all_examples(e) + local - 1) / local * local;
+    return engine_launch_local(&a, 1, &global, &local);
 }
 
 /* b.run_lam holds each run's lam (set by coefficients()). */
@@ -224,7 +256,8 @@ static pegr_status coefficients(pegr_engine *e, const pegr_eval_request *req, in
     size_t rows = e->n * e->P, cols = 2 * e->m, local_bytes = 0, local[2] = {1, 1};
     pegr_method method = req->method;
     pegr_method final = method == PEGR_METHOD_PEGR ? method : PEGR_METHOD_GD;
-    int fused = fused_group(e, local, &local_bytes);
+    int item = e->coef_item && !e->no_fuse;
+    int fused = item || fused_group(e, local, &local_bytes);
     *folded = 0;
     pegr_status s = engine_set_run_values(e, e->b.run_lam, e->lam_on_device, req->run_lam, req->lam);
     if (s == PEGR_OK && fused && fold_update)
@@ -233,7 +266,8 @@ static pegr_status coefficients(pegr_engine *e, const pegr_eval_request *req, in
     if (s == PEGR_OK && !e->span) s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.W, e->b.Z);
     if (s == PEGR_OK && fused) {
         int update_step = fold_update ? step_index(e) : -1;
-        s = coef_fused(e, req->q, final, local, local_bytes, e->span, update_step);
+        s = item ? coef_item(e, req->q, final, e->span, update_step)
+                 : coef_fused(e, req->q, final, local, local_bytes, e->span, update_step);
         *folded = s == PEGR_OK && fold_update;
     } else {
         if (s == PEGR_OK) s = coef_terms(e, req->q);

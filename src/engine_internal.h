@@ -30,7 +30,7 @@ enum { REDUCE_SUM = 0, REDUCE_SQUARES = 1, REDUCE_DOT = 2 };
 typedef struct engine_kernels {
     cl_kernel gemm_nt, gemm_tn, coef_terms, example_terms, coef_final, gr_final, patch_gram,
         per_example_grad, reduce_sum, update, rho, train_stats, test_wrong, add, transpose,
-        span_update, coef_fused, reduce_pair;
+        span_update, coef_fused, reduce_pair, coef_item;
 } engine_kernels;
 
 /* Device buffers; names follow math.md. rows = n*P, cols = 2m. */
@@ -117,6 +117,11 @@ typedef struct pegr_engine {
      * (when not 0) the examples per work-group (tests: several on a CPU, a partial last group). */
     size_t fused_wg_limit, fused_local_static, fused_per_group;
     int no_fuse;
+    /* The fused coefficient work as pegr_coef_item (one work-item per example, no barriers)
+     * instead of pegr_coef_fused: CPUs' default, or $PEGR_COEF_KERNEL (engine.c); item_local
+     * (when not 0) its local size (tests), item_wg_limit its CL_KERNEL_WORK_GROUP_SIZE. */
+    int coef_item;
+    size_t item_local, item_wg_limit;
     /* Non-blocking uploads (engine.c): host copies kept until their write completes. */
     struct engine_staged *staged;
     size_t nstaged, staged_cap;

@@ -1,0 +1,441 @@
+/* test_coef.c: both kernels that do a step's fused coefficient work -- pegr_coef_item (a
+ * work-item per example, no barriers: CPUs' default) and pegr_coef_fused (a work-group per
+ * example: other devices' default), each forced by PEGR_COEF_KERNEL -- against the exact host
+ * reference, for every method on edge shapes (n = 1, P = 1, m = 1, odd sizes): single
+ * evaluations in the primal and the span form, span steps with the update folded in (and a
+ * mini-batch and a changed rate), a batch of runs with its own lam and rates (one run frozen),
+ * local sizes that do not divide the examples, a work-group cap of 1, and the step a non-finite
+ * update is recorded at. Exits 77 (skip) only when no OpenCL device exists.
+ *
+ * Tolerances (relative to the largest magnitude of the reference array):
+ *  - fp64: 1e-10, as test_engine: the same formulas in double, other summation orders.
+ *  - fp32 evaluations: 1e-4. Inputs are rounded to float (6e-8 relative); the GEMMs here sum at
+ *    most d = 31 products (worst case 31 * 6e-8 = 2e-6); fp32's pow (q = 4.5) may be off by 16
+ *    ulp (1e-6); the pegr and gr coefficients multiply four or five such quantities, and the
+ *    gradient C^T X sums nP of them again. Observed on PoCL with fp64 hidden
+ *    (PEGR_TEST_FORCE_FP32=1 PEGR_TEST_SHOW_ERRORS=1): below 2e-6. 1e-4 is 50x that and still
+ *    far below what a wrong coefficient (an index, a sign, a missing term: O(1)) gives.
+ *  - fp32 steps: test_engine's 5e-6 for 8 steps (W in fp32 drifts by about 2 roundings a step);
+ *    here 6 steps.
+ *  - item vs group: the same sums in the same order (each column's shares over the patches, then
+ *    the columns in order) -- 1e-14 in fp64, and in fp32 the steps' tolerance. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "engine_internal.h" /* white-box: the kernel chosen, its local size, launch records */
+#include "host_ref.h"
+#include "rng.h"
+#include "test_device_pick.h"
+#include "train_support.h"
+
+static pegr_device_info *devices;
+static size_t ndevices;
+static pegr_device_info *suite_device;
+
+#define EVAL_FP32_TOL 1e-4
+#define STEPS_FP32_TOL 5e-6
+
+/* The two kernels, as PEGR_COEF_KERNEL names them, and the kernel each launches. */
+static const char *const KERNELS[2] = {"item", "group"};
+static const char *const KERNEL_NAMES[2] = {"pegr_coef_item", "pegr_coef_fused"};
+
+/* n, P, d, m: n = 1, P = 1, m = 1, d = 1 and odd sizes throughout (no size a power of two). */
+static const size_t SHAPES[][4] = {
+    {1, 1, 1, 1}, {1, 2, 5, 3}, {7, 3, 13, 5}, {5, 1, 17, 1}, {13, 2, 29, 3}, {9, 4, 31, 2},
+};
+#define NSHAPES (sizeof SHAPES / sizeof SHAPES[0])
+
+typedef struct problem {
+    size_t n, P, d, m;
+    double *X, *y, *W;
+} problem;
+
+/* Gaussian patches, labels +-1, weights of scale 1/sqrt(d), pre-activations kept 1e-3 away from
+ * the activation's kink at 0 (where fp32 and fp64 could take different branches). */
+static problem make_problem(size_t n, size_t P, size_t d, size_t m, uint64_t seed)
+{
+    problem p = {n, P, d, m, malloc(n * P * d * sizeof(double)), malloc(n * sizeof(double)),
+                 malloc(2 * m * d * sizeof(double))};
+    assert_true(p.X && p.y && p.W);
+    pegr_rng_fill_normal(seed, 1, 0, n * P * d, 1.0, p.X);
+    for (size_t i = 0; i < n; i++) p.y[i] = pegr_rng_uniform(seed, 2, i) < 0.5 ? 1.0 : -1.0;
+    for (uint64_t attempt = 0;; attempt++) {
+        pegr_rng_fill_normal(seed, 3, attempt * 2 * m * d, 2 * m * d, 1.0 / sqrt((double)d), p.W);
+        int near_kink = 0;
+        for (size_t row = 0; row < n * P && !near_kink; row++)
+            for (size_t c = 0; c < 2 * m && !near_kink; c++) {
+                double z = 0;
+                for (size_t k = 0; k < d; k++) z += p.X[row * d + k] * p.W[c * d + k];
+                near_kink = fabs(z) < 1e-3;
+            }
+        if (!near_kink) break;
+    }
+    return p;
+}
+
+static void free_problem(problem *p)
+{
+    free(p->X);
+    free(p->y);
+    free(p->W);
+}
+
+static pegr_precision precisions[2];
+static size_t nprecisions;
+
+/* An engine whose fused coefficient work runs on kernel k (0 item, 1 group), forced through
+ * PEGR_COEF_KERNEL as a user would; item_local (0: the engine's choice) and a work-group cap. */
+static pegr_backend *open_engine(int k, pegr_precision prec, size_t wg_cap, size_t item_local)
+{
+    pegr_context_options copts = {0};
+    copts.max_work_group_size = wg_cap;
+    pegr_context *ctx = NULL;
+    pegr_error err = {0};
+    if (pegr_context_create(suite_device, &copts, &ctx, &err) != PEGR_OK)
+        fail_msg("%s", pegr_error_message(&err));
+    pegr_engine_options eopts = {prec, PEGR_GEMM_AUTO, 0, 0};
+    setenv("PEGR_COEF_KERNEL", KERNELS[k], 1);
+    pegr_backend *b = pegr_engine_create(ctx, &eopts, &err);
+    unsetenv("PEGR_COEF_KERNEL");
+    if (!b) fail_msg("%s", pegr_error_message(&err));
+    assert_int_equal(((pegr_engine *)b)->coef_item, k == 0);
+    ((pegr_engine *)b)->item_local = item_local;
+    return b;
+}
+
+/* The fused work ran on kernel k, and on it alone (it must not quietly take the other path). */
+static void expect_kernel_ran(pegr_backend *b, int k)
+{
+    size_t global = 0, local = 0;
+    const pegr_engine *e = (const pegr_engine *)b;
+    if (!engine_launch_record(e, KERNEL_NAMES[k], &global, &local))
+        fail_msg("PEGR_COEF_KERNEL=%s did not launch %s", KERNELS[k], KERNEL_NAMES[k]);
+    assert_false(engine_launch_record(e, KERNEL_NAMES[1 - k], &global, &local));
+    assert_false(engine_launch_record(e, "pegr_coef_terms", &global, &local));
+}
+
+static void expect_close(const char *what, const char *kernel, const problem *p, int method,
+                         double q, double e, double tol)
+{
+    static const char *const names[] = {"gd", "pegr", "gr"};
+    support_show_error(what, e, tol);
+    if (!(e <= tol))
+        fail_msg("%s (%s kernel) differs by %.3g (> %.1g) for %s, q = %g, n=%zu P=%zu d=%zu m=%zu",
+                 what, kernel, e, tol, names[method], q, p->n, p->P, p->d, p->m);
+}
+
+typedef struct outputs {
+    double *grad, *margin, *loss, *norm2;
+    double mean_loss, objective;
+} outputs;
+
+/* One evaluation of every output on b (span: in the span representation). */
+static outputs evaluate(pegr_backend *b, const problem *p, int method, double q, double lam, int span)
+{
+    outputs o = {calloc(2 * p->m * p->d, sizeof(double)), calloc(p->n, sizeof(double)),
+                 calloc(p->n, sizeof(double)), calloc(p->n, sizeof(double)), 0, 0};
+    assert_true(o.grad && o.margin && o.loss && o.norm2);
+    pegr_error err = {0};
+    pegr_eval_request req = {.method = (pegr_method)method, .q = q, .lam = lam, .grad = o.grad,
+                             .margin = o.margin, .loss = o.loss, .norm2 = o.norm2,
+                             .mean_loss = &o.mean_loss, .objective = &o.objective};
+    if (b->ops->set_data(b, p->X, p->y, p->n, p->P, p->d, &err) != PEGR_OK ||
+        (b->ops->set_representation && b->ops->set_representation(b, span, &err) != PEGR_OK) ||
+        b->ops->set_weights(b, p->W, p->m, &err) != PEGR_OK || b->ops->evaluate(b, &req, &err) != PEGR_OK)
+        fail_msg("%s: %s", b->ops->name, pegr_error_message(&err));
+    return o;
+}
+
+static void free_outputs(outputs *o)
+{
+    free(o->grad);
+    free(o->margin);
+    free(o->loss);
+    free(o->norm2);
+}
+
+static void compare_outputs(const outputs *d, const outputs *h, const char *kernel,
+                            const problem *p, int method, double q, double tol)
+{
+    expect_close("grad", kernel, p, method, q, support_rel_err(d->grad, h->grad, 2 * p->m * p->d), tol);
+    expect_close("margin", kernel, p, method, q, support_rel_err(d->margin, h->margin, p->n), tol);
+    expect_close("loss", kernel, p, method, q, support_rel_err(d->loss, h->loss, p->n), tol);
+    expect_close("norm2", kernel, p, method, q, support_rel_err(d->norm2, h->norm2, p->n), tol);
+    expect_close("mean loss", kernel, p, method, q,
+                 support_rel_err(&d->mean_loss, &h->mean_loss, 1), tol);
+    expect_close("objective", kernel, p, method, q,
+                 support_rel_err(&d->objective, &h->objective, 1), tol);
+}
+
+/* Every output of every method, q in {1, 3, 4.5} (4.5 takes pow), primal and span, each kernel,
+ * each precision the device has, against the host. */
+static void test_each_kernel_evaluates_like_the_host(void **state)
+{
+    (void)state;
+    const double qs[] = {1.0, 3.0, 4.5};
+    for (size_t pi = 0; pi < nprecisions; pi++) {
+        double tol = precisions[pi] == PEGR_FP64 ? 1e-10 : EVAL_FP32_TOL;
+        for (int k = 0; k < 2; k++) {
+            pegr_backend *dev = open_engine(k, precisions[pi], 0, 0);
+            for (size_t s = 0; s < NSHAPES; s++) {
+                problem p = make_problem(SHAPES[s][0], SHAPES[s][1], SHAPES[s][2], SHAPES[s][3],
+                                         40 + s); /* n = 1: a live unit */
+                for (size_t qi = 0; qi < 3; qi++)
+                    for (int method = 0; method < 3; method++)
+                        for (int span = 0; span < 2; span++) {
+                            pegr_backend *host = pegr_host_backend_create(NULL);
+                            outputs h = evaluate(host, &p, method, qs[qi], 0.3, 0);
+                            outputs d = evaluate(dev, &p, method, qs[qi], 0.3, span);
+                            compare_outputs(&d, &h, KERNELS[k], &p, method, qs[qi], tol);
+                            free_outputs(&h);
+                            free_outputs(&d);
+                            host->ops->destroy(host);
+                        }
+                free_problem(&p);
+            }
+            expect_kernel_ran(dev, k);
+            dev->ops->destroy(dev);
+        }
+    }
+}
+
+/* 6 span steps of b from p's weights (a mini-batch at step 2, the rate changed at step 4; the
+ * fused update folded in for gd and pegr, gr's separate), then W. */
+static void span_steps(pegr_backend *b, const problem *p, int method, int span, double *W)
+{
+    pegr_error err = {0};
+    double *weights = calloc(p->n, sizeof(double));
+    assert_non_null(weights);
+    for (size_t i = 0; i < p->n; i += 2) weights[i] = 1.0 / (double)((p->n + 1) / 2);
+    assert_int_equal(b->ops->set_data(b, p->X, p->y, p->n, p->P, p->d, &err), PEGR_OK);
+    if (span) assert_int_equal(b->ops->set_representation(b, span, &err), PEGR_OK);
+    assert_int_equal(b->ops->set_weights(b, p->W, p->m, &err), PEGR_OK);
+    pegr_eval_request req = {.method = (pegr_method)method, .q = 3.0, .lam = 0.002};
+    for (int step = 0; step < 6; step++) {
+        req.weights = step == 2 ? weights : NULL;
+        if (b->ops->step(b, &req, step < 4 ? 0.02 : 0.03, &err) != PEGR_OK)
+            fail_msg("%s", pegr_error_message(&err));
+    }
+    assert_int_equal(b->ops->get_weights(b, W, &err), PEGR_OK);
+    free(weights);
+}
+
+/* Span steps with each kernel (the update folded into it) against the host's primal steps, and
+ * the two kernels against each other. */
+static void test_each_kernel_steps_like_the_host(void **state)
+{
+    (void)state;
+    pegr_precision prec = support_check_precision(suite_device);
+    double tol = prec == PEGR_FP64 ? 1e-10 : STEPS_FP32_TOL;
+    double same = prec == PEGR_FP64 ? 1e-14 : STEPS_FP32_TOL;
+    for (size_t s = 0; s < NSHAPES; s++) {
+        /* seeds whose n = 1 problem has a live unit (its steps move W) */
+        problem p = make_problem(SHAPES[s][0], SHAPES[s][1], SHAPES[s][2], SHAPES[s][3], 33 + s);
+        size_t count = 2 * p.m * p.d;
+        double *W[3];
+        for (int k = 0; k < 3; k++) assert_non_null(W[k] = malloc(count * sizeof(double)));
+        for (int method = 0; method < 3; method++) {
+            pegr_backend *host = pegr_host_backend_create(NULL);
+            span_steps(host, &p, method, 0, W[2]);
+            host->ops->destroy(host);
+            for (int k = 0; k < 2; k++) {
+                pegr_backend *dev = open_engine(k, prec, 0, 0);
+                span_steps(dev, &p, method, 1, W[k]);
+                expect_kernel_ran(dev, k);
+                dev->ops->destroy(dev);
+                expect_close("W after 6 span steps", KERNELS[k], &p, method, 3.0,
+                             support_rel_err(W[k], W[2], count), tol);
+            }
+            expect_close("W, item vs group", "both", &p, method, 3.0,
+                         support_rel_err(W[0], W[1], count), same);
+            double moved = support_rel_err(W[2], p.W, count);
+            assert_true(moved > 1e-3 && isfinite(moved)); /* the steps did something */
+        }
+        for (int k = 0; k < 3; k++) free(W[k]);
+        free_problem(&p);
+    }
+}
+
+/* The item kernel's local size is free: 1, 3 (dividing none of the example counts), 64 (more
+ * than every n here: one padded group), and a work-group cap of 1 -- every result the same as
+ * with the engine's choice. */
+static void test_item_kernel_any_local_size(void **state)
+{
+    (void)state;
+    pegr_precision prec = support_check_precision(suite_device);
+    double same = prec == PEGR_FP64 ? 1e-14 : STEPS_FP32_TOL;
+    const size_t locals[] = {1, 3, 64, 0}, caps[] = {0, 0, 0, 1};
+    problem p = make_problem(13, 2, 29, 3, 77);
+    size_t count = 2 * p.m * p.d;
+    double *ref = malloc(count * sizeof(double)), *W = malloc(count * sizeof(double));
+    assert_true(ref && W);
+    for (int method = 0; method < 3; method++) {
+        pegr_backend *b = open_engine(0, prec, 0, 0);
+        span_steps(b, &p, method, 1, ref);
+        b->ops->destroy(b);
+        for (size_t l = 0; l < sizeof locals / sizeof locals[0]; l++) {
+            b = open_engine(0, prec, caps[l], locals[l]);
+            span_steps(b, &p, method, 1, W);
+            size_t global = 0, local = 0;
+            assert_true(engine_launch_record((pegr_engine *)b, "pegr_coef_item", &global, &local));
+            if (caps[l]) assert_int_equal(local, 1);
+            else assert_int_equal(local, locals[l]);
+            assert_true(global >= p.n && global % local == 0);
+            b->ops->destroy(b);
+            expect_close("W at another local size", "item", &p, method, 3.0,
+                         support_rel_err(W, ref, count), same);
+        }
+    }
+    free(ref);
+    free(W);
+    free_problem(&p);
+}
+
+/* A batch of 3 runs (its own lam and rate each, run 1 frozen by a rate of 0) with each kernel,
+ * span steps, against each run alone on the host. lam and the rates are as small as
+ * test_engine's for the fp32 tolerance's argument to hold (with lam 0.1 and a rate of 0.05 both
+ * kernels drift from the host by 2e-5 in fp32: the penalty's fp32 error, not a kernel's). */
+#define RUNS 3
+static void test_each_kernel_in_a_batch_of_runs(void **state)
+{
+    (void)state;
+    pegr_precision prec = support_check_precision(suite_device);
+    double tol = prec == PEGR_FP64 ? 1e-10 : STEPS_FP32_TOL;
+    const size_t n = 5, P = 3, d = 11, m = 2, count = 2 * m * d;
+    const double lam[RUNS] = {0.01, 0.3, 0.002}, lr[RUNS] = {0.02, 0.0, 0.03};
+    problem runs[RUNS];
+    double *X = malloc(RUNS * n * P * d * sizeof(double)), *y = malloc(RUNS * n * sizeof(double));
+    double *W0 = malloc(RUNS * count * sizeof(double)), *W = malloc(RUNS * count * sizeof(double));
+    double *Wh = malloc(count * sizeof(double));
+    assert_true(X && y && W0 && W && Wh);
+    for (size_t r = 0; r < RUNS; r++) {
+        runs[r] = make_problem(n, P, d, m, 90 + r);
+        memcpy(X + r * n * P * d, runs[r].X, n * P * d * sizeof(double));
+        memcpy(y + r * n, runs[r].y, n * sizeof(double));
+        memcpy(W0 + r * count, runs[r].W, count * sizeof(double));
+    }
+    for (int method = 0; method < 2; method++) /* gd, pegr: the folded update */
+        for (int k = 0; k < 2; k++) {
+            pegr_error err = {0};
+            pegr_backend *b = open_engine(k, prec, 0, 0);
+            assert_int_equal(b->ops->set_runs(b, RUNS, &err), PEGR_OK);
+            assert_int_equal(b->ops->set_data(b, X, y, n, P, d, &err), PEGR_OK);
+            assert_int_equal(b->ops->set_representation(b, 1, &err), PEGR_OK);
+            assert_int_equal(b->ops->set_weights(b, W0, m, &err), PEGR_OK);
+            pegr_eval_request req = {.method = (pegr_method)method, .q = 3.0, .lam = lam[0],
+                                     .run_lam = lam, .run_lr = lr};
+            for (int t = 0; t < 4; t++) assert_int_equal(b->ops->step(b, &req, 0.0, &err), PEGR_OK);
+            assert_int_equal(b->ops->get_weights(b, W, &err), PEGR_OK);
+            expect_kernel_ran(b, k);
+            b->ops->destroy(b);
+            for (size_t r = 0; r < RUNS; r++) {
+                pegr_backend *h = pegr_host_backend_create(NULL);
+                assert_int_equal(h->ops->set_data(h, runs[r].X, runs[r].y, n, P, d, &err), PEGR_OK);
+                assert_int_equal(h->ops->set_weights(h, runs[r].W, m, &err), PEGR_OK);
+                pegr_eval_request one = {.method = (pegr_method)method, .q = 3.0, .lam = lam[r]};
+                for (int t = 0; t < 4 && lr[r] > 0; t++)
+                    assert_int_equal(h->ops->step(h, &one, lr[r], &err), PEGR_OK);
+                assert_int_equal(h->ops->get_weights(h, Wh, &err), PEGR_OK);
+                h->ops->destroy(h);
+                expect_close("batched W", KERNELS[k], &runs[r], method, 3.0,
+                             support_rel_err(W + r * count, Wh, count), tol);
+                for (size_t j = 0; j < count && lr[r] == 0; j++) { /* frozen: untouched, exactly */
+                    double w0 = runs[r].W[j];
+                    assert_true(W[r * count + j] == (prec == PEGR_FP32 ? (double)(float)w0 : w0));
+                }
+            }
+        }
+    for (size_t r = 0; r < RUNS; r++) free_problem(&runs[r]);
+    free(X);
+    free(y);
+    free(W0);
+    free(W);
+    free(Wh);
+}
+
+/* A rate that makes the weights overflow: each kernel (its folded update) records the same first
+ * non-finite step as the separate update (pegr_span_update, the three-kernel path). */
+static void test_each_kernel_records_the_first_nonfinite_step(void **state)
+{
+    (void)state;
+    pegr_precision prec = support_check_precision(suite_device);
+    problem p = make_problem(7, 3, 13, 5, 5);
+    long first[3];
+    for (int k = 0; k < 3; k++) { /* item, group, three kernels */
+        pegr_backend *b = open_engine(k == 2 ? 1 : k, prec, 0, 0);
+        ((pegr_engine *)b)->no_fuse = k == 2;
+        pegr_error err = {0};
+        assert_int_equal(b->ops->set_data(b, p.X, p.y, p.n, p.P, p.d, &err), PEGR_OK);
+        assert_int_equal(b->ops->set_representation(b, 1, &err), PEGR_OK);
+        assert_int_equal(b->ops->set_weights(b, p.W, p.m, &err), PEGR_OK);
+        pegr_eval_request req = {.method = PEGR_METHOD_GD, .q = 3.0};
+        /* q = 3: each step cubes the pre-activations' scale; from 1e10 on, fp32 and fp64 both
+         * overflow within a few steps. */
+        for (int step = 0; step < 12; step++)
+            assert_int_equal(b->ops->step(b, &req, step < 2 ? 0.01 : 1e10, &err), PEGR_OK);
+        assert_int_equal(b->ops->first_nonfinite_step(b, &first[k], &err), PEGR_OK);
+        if (k < 2) expect_kernel_ran(b, k);
+        b->ops->destroy(b);
+    }
+    assert_true(first[2] >= 2 && first[2] < 12);
+    assert_int_equal(first[0], first[2]);
+    assert_int_equal(first[1], first[2]);
+    free_problem(&p);
+}
+
+/* Unset, the device type chooses (item on CPUs); a value that names no kernel is refused at
+ * creation, naming the variable and the values it takes. */
+static void test_kernel_choice_and_a_bad_value(void **state)
+{
+    (void)state;
+    pegr_error err = {0};
+    pegr_engine_options eopts = {PEGR_FP32, PEGR_GEMM_AUTO, 0, 0};
+    pegr_context *ctx = NULL;
+    unsetenv("PEGR_COEF_KERNEL");
+    assert_int_equal(pegr_context_create(suite_device, NULL, &ctx, &err), PEGR_OK);
+    pegr_backend *b = pegr_engine_create(ctx, &eopts, &err);
+    if (!b) fail_msg("%s", pegr_error_message(&err));
+    assert_int_equal(((pegr_engine *)b)->coef_item, suite_device->type == PEGR_DEVICE_TYPE_CPU);
+    b->ops->destroy(b);
+    assert_int_equal(pegr_context_create(suite_device, NULL, &ctx, &err), PEGR_OK);
+    setenv("PEGR_COEF_KERNEL", "warp", 1);
+    b = pegr_engine_create(ctx, &eopts, &err);
+    unsetenv("PEGR_COEF_KERNEL");
+    assert_null(b);
+    assert_int_equal(err.status, PEGR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "PEGR_COEF_KERNEL='warp'"));
+    assert_non_null(strstr(err.message, "'item'"));
+    assert_non_null(strstr(err.message, "'group'"));
+    pegr_error_clear(&err);
+}
+
+int main(void)
+{
+    pegr_error err = {0};
+    if (!(suite_device = test_device_pick("test_coef", 1, &devices, &ndevices, &err))) {
+        printf("no OpenCL device, skipping: %s\n", pegr_error_message(&err));
+        pegr_error_clear(&err);
+        return 77;
+    }
+    if (suite_device->fp64) precisions[nprecisions++] = PEGR_FP64;
+    precisions[nprecisions++] = PEGR_FP32;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kernel_choice_and_a_bad_value),
+        cmocka_unit_test(test_each_kernel_evaluates_like_the_host),
+        cmocka_unit_test(test_each_kernel_steps_like_the_host),
+        cmocka_unit_test(test_item_kernel_any_local_size),
+        cmocka_unit_test(test_each_kernel_in_a_batch_of_runs),
+        cmocka_unit_test(test_each_kernel_records_the_first_nonfinite_step),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    pegr_device_list_free(devices);
+    return rc;
+}
