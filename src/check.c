@@ -16,11 +16,15 @@
 #include "data.h"
 #include "engine.h"
 #include "engine_internal.h" /* the fused path's switches: the battery runs each kernel path */
+#include "fsutil.h"
 #include "gemm_tuning.h"
+#include "hash.h"
 #include "host_ref.h"
 #include "kernel_source.h"
 #include "program_cache.h"
 #include "rng.h"
+#include "safe_open.h"
+#include "train_output.h" /* pegr_git_revision */
 
 /* ---- comparisons ----------------------------------------------------------------------------- */
 
@@ -1126,4 +1130,100 @@ pegr_status pegr_check_run(const pegr_device_info *device, const pegr_check_opti
     }
     summary->seconds = pegr_now_seconds() - t0;
     return PEGR_OK;
+}
+
+/* ---- a device's pass, cached ---------------------------------------------------------------------- */
+
+/* The pass file of this pegr (version and revision, with or without CLBlast) on this device,
+ * driver and precision, in the cache directory (NULL when caching is off); OUT: the text it holds. */
+static char *pass_path(const pegr_device_info *dev, pegr_precision prec, char text[96])
+{
+    char *dir = pegr_cache_dir();
+    if (!dir) return NULL;
+    pegr_hash h;
+    pegr_hash_init(&h);
+    pegr_hash_field(&h, "pegr-check-pass-v1");
+    pegr_hash_field(&h, pegr_version());
+    pegr_hash_field(&h, pegr_git_revision());
+#ifdef PEGR_HAVE_CLBLAST
+    pegr_hash_field(&h, "clblast");
+#endif
+    pegr_hash_field(&h, dev->name);
+    pegr_hash_field(&h, dev->version);
+    pegr_hash_field(&h, dev->driver_version);
+    pegr_hash_field(&h, dev->platform_name);
+    pegr_hash_field(&h, dev->platform_version);
+    pegr_hash_field(&h, prec == PEGR_FP64 ? "fp64" : "fp32");
+    char key[33], name[64];
+    pegr_hash_hex(&h, key);
+    snprintf(name, sizeof name, "check-%s.pass", key);
+    snprintf(text, 96, "pegr-check-pass 1 %s\n", key);
+    char *path = pegr_path_join(dir, name);
+    free(dir);
+    return path;
+}
+
+typedef struct failed_names {
+    const pegr_check_options *base;
+    char *out;
+    size_t size, used;
+} failed_names;
+
+static void collect_failed(void *user, const pegr_check_record *r)
+{
+    failed_names *f = user;
+    if (r->status == PEGR_CHECK_FAIL && f->out && f->used + 1 < f->size) {
+        int w = snprintf(f->out + f->used, f->size - f->used, "%s%s (%s)", f->used ? ", " : "",
+                         r->name, r->detail);
+        if (w > 0) f->used += (size_t)w;
+        if (f->used >= f->size) f->used = f->size - 1; /* cut: the rest did not fit */
+    }
+    if (f->base && f->base->on_record) f->base->on_record(f->base->user, r);
+}
+
+pegr_status pegr_check_device(const pegr_device_info *device, pegr_precision precision,
+                              const pegr_check_options *base, int *cached,
+                              pegr_check_summary *summary, char *failed, size_t failed_size,
+                              pegr_error *err)
+{
+    *cached = 0;
+    memset(summary, 0, sizeof *summary);
+    if (failed && failed_size) failed[0] = '\0';
+    char text[96];
+    char *path = pass_path(device, precision, text);
+    if (path) {
+        char *data = NULL;
+        size_t len = 0;
+        /* only this user's regular file, as the kernel cache reads its entries */
+        if (pegr_safe_read_file(path, PEGR_SAFE_OWN, 256, &data, &len, NULL) == PEGR_OK &&
+            len == strlen(text) && memcmp(data, text, len) == 0)
+            *cached = 1;
+        free(data);
+        if (*cached) {
+            free(path);
+            return PEGR_OK;
+        }
+    }
+    pegr_check_options o = {0};
+    if (base) o = *base;
+    failed_names f = {base, failed, failed_size, 0};
+    o.fp32 = precision == PEGR_FP32;
+    o.fp64 = precision == PEGR_FP64;
+    o.on_record = collect_failed;
+    o.user = &f;
+    pegr_status s = pegr_check_run(device, &o, summary, err);
+    if (s == PEGR_OK && summary->failed == 0 && path) {
+        /* a pass is remembered; a failure is checked again next time (a driver may be fixed) */
+        char *dir = pegr_cache_dir();
+        pegr_error werr = {0};
+        if (!dir || pegr_cache_mkdir(dir, &werr) != PEGR_OK ||
+            pegr_file_write_atomic(path, text, strlen(text), &werr) != PEGR_OK) {
+            if (base && base->log)
+                base->log(base->log_user, PEGR_LOG_WARN, "the check's pass was not cached");
+        }
+        pegr_error_clear(&werr);
+        free(dir);
+    }
+    free(path);
+    return s;
 }

@@ -113,6 +113,17 @@ typedef struct pegr_check_summary {
 pegr_status pegr_check_run(const pegr_device_info *device, const pegr_check_options *options,
                            pegr_check_summary *summary, pegr_error *err);
 
+/* The battery in one precision, for a command about to use the device (`pegr sweep`): skipped
+ * when this pegr (version, revision, CLBlast or not) has already passed it on this device, driver
+ * and precision -- a pass is cached in the cache directory (program_cache.h's pegr_cache_dir; no
+ * caching with PEGR_NO_CACHE), a failure is not. `base` (may be NULL): the log, the fault hook and
+ * a record callback. OUT: *cached (1: the stored pass, nothing ran), *summary, and `failed` (may be
+ * NULL): the failed checks, "name (detail), ...", cut to failed_size. */
+pegr_status pegr_check_device(const pegr_device_info *device, pegr_precision precision,
+                              const pegr_check_options *base, int *cached,
+                              pegr_check_summary *summary, char *failed, size_t failed_size,
+                              pegr_error *err);
+
 /* 1 when `name` is one of the battery's checks ("eval-primal-gd", "gemm-direct-v8-m4-n2", ...). */
 int pegr_check_known(const char *name);
 

@@ -1,7 +1,8 @@
 /* test_check.c: `pegr check` end to end: the battery passes on the suite's device with every
  * promised record in fp32 and fp64 (fp64 skipped, not failed, where the device lacks it) and valid
  * JSON; a planted fault (the battery's test hook PEGR_CHECK_FAULT) fails with exit 1 naming the
- * check, on every device with --device all; usage errors exit 2 with a clear message. */
+ * check, on every device with --device all; usage errors exit 2 with a clear message; `pegr sweep
+ * --devices` checks each device first (cached) and refuses one that fails. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,6 +171,34 @@ static void test_usage_errors_exit_2_with_a_clear_message(void **state)
     free(out);
 }
 
+/* pegr sweep --devices: each device passes pegr check before a run lands on it; the pass is cached
+ * (a second sweep does not run it again), and a device that fails is refused, the sweep not
+ * started, with the device and the failing check named. */
+#define SWEEP "$PEGR sweep --preset tiny --steps 10 --grid n=10 --methods gd --seeds 0 --quiet "
+
+static void test_sweep_checks_each_device_and_refuses_a_failing_one(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    int rc = cli_run(&out, "PEGR_CHECK_FAULT=steps-primal-pegr " SWEEP "--devices %zu --out $T/refused",
+                     suite_device->index);
+    if (rc != 1) fail_msg("want exit 1, got %d:\n%s", rc, out);
+    char want[320];
+    snprintf(want, sizeof want, "refusing device %zu (%s)", suite_device->index, suite_device->name);
+    if (!strstr(out, want)) fail_msg("want '%s' in:\n%s", want, out);
+    assert_non_null(strstr(out, "steps-primal-pegr"));
+    assert_null(strstr(out, "runs finished")); /* nothing ran */
+    free(out);
+    for (int k = 0; k < 2; k++) {
+        rc = cli_run(&out, SWEEP "--devices %zu --out $T/checked%d", suite_device->index, k);
+        if (rc != 0) fail_msg("sweep exited %d:\n%s", rc, out);
+        assert_non_null(strstr(out, "pegr check passed"));
+        if (k == 1) assert_non_null(strstr(out, "pegr check passed before (cached)"));
+        assert_non_null(strstr(out, "holds 1 of 1 runs"));
+        free(out);
+    }
+}
+
 int main(void)
 {
     if (cli_setup("pegr-check-test") != 0) return 1;
@@ -186,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_usage_errors_exit_2_with_a_clear_message),
         cmocka_unit_test(test_check_passes_with_every_record_in_both_precisions),
         cmocka_unit_test(test_planted_fault_fails_naming_the_check_on_every_device),
+        cmocka_unit_test(test_sweep_checks_each_device_and_refuses_a_failing_one),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pegr_device_list_free(devices);

@@ -35,6 +35,7 @@
 #endif
 
 #include "backend_open.h"
+#include "check.h"
 #include "clock.h"
 #include "commands.h"
 #include "interrupt.h"
@@ -583,6 +584,89 @@ static size_t worker_devices(const sweep_cli *cli, const char **specs, size_t ma
     return count;
 }
 
+/* The child of devices_pass_check: pegr check (src/check.h) in the sweep's precision on each OpenCL
+ * device of the workers, once per device, unless this pegr passed it there before (cached per
+ * device, driver, precision and pegr version). Exit status: 0 when every device passed. */
+static int check_devices_child(const sweep_cli *cli, const char **specs, size_t ndev)
+{
+    pegr_precision prec = strcmp(cli->precision, "fp64") == 0 ? PEGR_FP64 : PEGR_FP32;
+    const char *pname = prec == PEGR_FP64 ? "fp64" : "fp32";
+    pegr_device_info *list = NULL;
+    size_t count = 0;
+    pegr_error err = {0};
+    if (pegr_device_list(&list, &count, &err) != PEGR_OK) {
+        fprintf(stderr, "pegr sweep: %s\n", pegr_error_message(&err));
+        pegr_error_clear(&err);
+        return 1;
+    }
+    char *seen = calloc(count ? count : 1, 1);
+    int refused = !seen;
+    for (size_t w = 0; seen && w < ndev; w++) {
+        size_t at = 0;
+        if (specs[w] && strcmp(specs[w], "host") == 0) continue; /* the reference itself */
+        if (pegr_device_select_for(list, count, specs[w], prec == PEGR_FP64, &at, NULL, 0, &err) !=
+            PEGR_OK) {
+            pegr_error_clear(&err); /* the worker says what is wrong with the spec */
+            continue;
+        }
+        if (seen[at]) continue;
+        seen[at] = 1;
+        const pegr_device_info *d = &list[at];
+        pegr_check_options o = {0};
+        o.log = cli->g.verbose ? pegr_cli_log : NULL;
+        pegr_check_summary sum;
+        int cached = 0;
+        char failed[1024];
+        printf("pegr sweep: checking device %zu (%s) in %s before using it (pegr check)...\n",
+               d->index, d->name, pname);
+        fflush(stdout);
+        if (pegr_check_device(d, prec, &o, &cached, &sum, failed, sizeof failed, &err) != PEGR_OK) {
+            fprintf(stderr, "pegr sweep: pegr check on device %zu (%s): %s\n", d->index, d->name,
+                    pegr_error_message(&err));
+            pegr_error_clear(&err);
+            refused = 1;
+        } else if (sum.failed) {
+            fprintf(stderr,
+                    "pegr sweep: refusing device %zu (%s): %zu check%s of pegr check failed there "
+                    "in %s: %s\n  `pegr check --device %zu --precision %s` prints the table; leave "
+                    "the device out of --devices, or set PEGR_SWEEP_NO_CHECK=1 to use it anyway\n",
+                    d->index, d->name, sum.failed, sum.failed == 1 ? "" : "s", pname, failed,
+                    d->index, pname);
+            refused = 1;
+        } else {
+            printf("pegr sweep: device %zu (%s): pegr check %s\n", d->index, d->name,
+                   cached ? "passed before (cached)"
+                          : sum.passed ? "passed" : "had nothing to check in this precision");
+        }
+    }
+    fflush(stdout);
+    fflush(stderr);
+    free(seen);
+    pegr_device_list_free(list);
+    return refused;
+}
+
+/* --devices: every OpenCL device passes `pegr check` before a run lands on it, or the sweep does
+ * not start (issue 12: a device that gives wrong numbers must not fill a phase diagram). In a
+ * child, as count_devices, so that the parent stays free of OpenCL until it forks its workers.
+ * PEGR_SWEEP_NO_CHECK=1 skips it (a device checked some other way). 1 when the sweep may go on. */
+static int devices_pass_check(const sweep_cli *cli, const char **specs, size_t ndev)
+{
+    const char *skip = getenv("PEGR_SWEEP_NO_CHECK");
+    if (skip && *skip && strcmp(skip, "0") != 0) return 1;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) _exit(check_devices_child(cli, specs, ndev)); /* _exit: no runtime handlers */
+    if (pid < 0) {
+        fprintf(stderr, "pegr sweep: fork failed: %s\n", strerror(errno));
+        return 0;
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 /* ndev x jobs, at most MAX_WORKERS (without overflowing). */
 static size_t worker_count(size_t ndev, size_t jobs)
 {
@@ -656,6 +740,12 @@ static int run_sweep(const sweep_cli *cli, size_t shard, size_t shards)
     }
     size_t nbatches = group_batches(&cli->spec, runs, todo, cli->batch_runs, first);
     size_t ndev = worker_devices(cli, specs, MAX_WORKERS, &spec_text);
+    if (ndev && todo && cli->devices && !devices_pass_check(cli, specs, ndev)) {
+        free(runs);
+        free(first);
+        free(spec_text);
+        return PEGR_EXIT_FAILURE;
+    }
     size_t *shared = ndev ? mmap(NULL, 2 * sizeof(size_t), PROT_READ | PROT_WRITE,
                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0)
                           : MAP_FAILED;
