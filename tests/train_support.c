@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "check.h"
 #include "host_ref.h"
 #include "train_support.h"
 
@@ -40,14 +41,7 @@ pegr_train_config support_tiny(const char *method, size_t steps)
     return c;
 }
 
-double support_metric(const pegr_metrics *m, int k)
-{
-    const double v[SUPPORT_NMETRICS] = {m->loss,          m->objective,     m->train_error,
-                                        m->test_error,    m->gamma_max[0],  m->gamma_max[1],
-                                        m->gamma_mean,    m->rho_mean,      m->norm2_mean,
-                                        m->norm2_var,     m->grad_norm};
-    return v[k];
-}
+double support_metric(const pegr_metrics *m, int k) { return pegr_check_metric(m, k); }
 
 void support_assert_same_records(const pegr_train_result *a, const pegr_train_result *b, double tol)
 {
@@ -114,13 +108,7 @@ void support_assert_close_records(const pegr_train_result *a, const pegr_train_r
 
 double support_rel_err(const double *a, const double *b, size_t count)
 {
-    double scale = 1e-300, worst = 0;
-    for (size_t i = 0; i < count; i++) scale = fmax(scale, fabs(b[i]));
-    for (size_t i = 0; i < count; i++) {
-        double e = fabs(a[i] - b[i]) / scale;
-        if (!(e <= worst)) worst = e; /* NaN counts as worst */
-    }
-    return worst;
+    return pegr_check_rel_err(a, b, count); /* the battery's comparison (src/check.h) */
 }
 
 void support_train(pegr_backend *b, const pegr_train_config *c, pegr_train_result *r)
