@@ -164,6 +164,7 @@ static void test_usage_errors_exit_2_with_a_clear_message(void **state)
     expect_usage_error("--json ''", "--json needs");
     expect_usage_error("--frobnicate", "--frobnicate");
     expect_usage_error("extra", "extra");
+    expect_usage_error("--device host", "the host is the reference");
     char *out = NULL;
     int rc = cli_run(&out, "PEGR_CHECK_FAULT=no-such-check $PEGR check");
     assert_int_equal(rc, 2);

@@ -152,6 +152,10 @@ int pegr_cmd_check(int argc, char **argv)
     int code = PEGR_EXIT_FAILURE;
     const char *spec = pegr_device_spec_effective(g.device);
     int all = spec && strcmp(spec, "all") == 0;
+    if (spec && strcmp(spec, "host") == 0)
+        return pegr_args_usage_error(&SPEC, "--device host: the host is the reference every check "
+                                            "compares against, not a device to check; name an "
+                                            "OpenCL device (pegr devices) or all");
     int fp64_only = strcmp(precision, "fp64") == 0;
     if (pegr_device_list(&list, &count, &err) != PEGR_OK) {
         pegr_cli_error(SPEC.name, &err);
