@@ -158,6 +158,7 @@ static void test_example_weight_upload_failure_names_the_call(void **state)
     pegr_eval_request req = {.method = PEGR_METHOD_GD, .q = 3.0, .weights = weights};
     cl_mem omega = e->b.omega;
     e->b.omega = NULL;
+    test_expect_api_error("clEnqueueWriteBuffer", "CL_INVALID_MEM_OBJECT");
     pegr_status s = b->ops->step(b, &req, 0.1, &err);
     assert_int_not_equal(s, PEGR_OK);
     assert_int_equal(err.status, s);
@@ -168,6 +169,7 @@ static void test_example_weight_upload_failure_names_the_call(void **state)
     /* back to uniform weights (a full-batch evaluation): the same upload, the same message */
     e->omega_uniform = 0;
     req.weights = NULL;
+    test_expect_api_error("clEnqueueWriteBuffer", "CL_INVALID_MEM_OBJECT");
     s = b->ops->evaluate(b, &req, &err);
     assert_int_not_equal(s, PEGR_OK);
     if (!strstr(pegr_error_message(&err), "clEnqueueWriteBuffer"))

@@ -78,12 +78,13 @@ static void test_small_local_memory_fits_and_trains_like_host(void **state)
     pegr_train_result h;
     support_train(host, &c, &h);
     host->ops->destroy(host);
-    if (fp64) {
-        support_assert_same_records(&h, &d, 1e-8);
-    } else {
-        assert_int_equal(d.n_records, h.n_records);
-        assert_true(pegr_train_result_last(&d)->metrics.loss < 0.9 * d.records[0].metrics.loss);
-    }
+    /* fp32 (rusticl, Apple, Arc): against the host's fp64 at test_train's fp32 tolerances (1e-4
+     * of each metric's largest value; error rates 0.0101 absolute: see test_train.c), 40 steps
+     * where test_train's take 100 (measured on PoCL with its fp64 hidden, PEGR_TEST_FORCE_FP32:
+     * worst 5.2e-7). (It asked the loss to fall by 10% in 40 steps, which this
+     * tiny problem does not do in fp32 or fp64: the case failed on every fp64-less device.) */
+    if (fp64) support_assert_same_records(&h, &d, 1e-8);
+    else support_assert_close_records(&h, &d, 1e-4, 0.0101);
     pegr_train_result_free(&d);
     pegr_train_result_free(&h);
 }
