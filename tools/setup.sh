@@ -85,7 +85,17 @@ case "$mode" in
     done
     ;;
   test)
-    meson test -C "$build_dir" --print-errorlogs --num-processes "$(nproc 2>/dev/null || echo 2)"
+    # The OpenCL implementations of the matrix (issue 12), from Debian packages, registered in a
+    # private vendors directory (build-icd/, never /etc/OpenCL/vendors).
+    bash "$root/tools/opencl-impls.sh" setup >/dev/null
+    # Every suite, on PoCL's pthread device alone (the matrix's pocl-pthread row).
+    suite_start=$(date +%s)
+    bash "$root/tools/opencl-impls.sh" run pocl-pthread \
+      meson test -C "$build_dir" --print-errorlogs --num-processes "$(nproc 2>/dev/null || echo 2)"
+    echo "setup: every suite on pocl-pthread in $(($(date +%s) - suite_start)) s"
+    # The device suites and `pegr check` on each OpenCL implementation, each sized to CI's budget
+    # and under a hard time limit (tools/test-matrix.sh; the README's testing section lists them).
+    bash "$root/tools/test-matrix.sh" "$build_dir"
     # The host-side suites again under valgrind: memory errors and leaks fail.
     meson test -C "$build_dir" --print-errorlogs --setup valgrind --suite host
     # The sanitizer job: AddressSanitizer + UndefinedBehaviorSanitizer build of everything; any
