@@ -326,12 +326,78 @@ PEGR_INLINE void pegr_item_coefficients(const uint P, const uint cols, const int
     }
 }
 
+/* Vectors of the engine's REAL for pegr_item_product (core OpenCL C types). */
+#if PEGR_FP64
+typedef double8 pegr_real8;
+typedef double4 pegr_real4;
+typedef double2 pegr_real2;
+#else
+typedef float8 pegr_real8;
+typedef float4 pegr_real4;
+typedef float2 pegr_real2;
+#endif
+
+/* The lanes of v summed in a fixed order. */
+PEGR_INLINE REAL pegr_sum8(const pegr_real8 v)
+{
+    const pegr_real4 h = v.lo + v.hi;
+    const pegr_real2 q = h.lo + h.hi;
+    return q.x + q.y;
+}
+
+/* One row of the span form's product Z = S Gam^T: Zr[c] = sum_k Sr[k] Gam[c * rows + k] for
+ * every column (Sr: the row of S, Gam: cols x rows). Four columns at a time share each 8-wide load
+ * of Sr (explicit vectors: a compiler may not reorder the sums of a plain loop to vectorize it);
+ * each column's sum is its 8 lanes in order, then the tail. */
+PEGR_INLINE void pegr_item_product(const uint rows, const uint cols, __global const REAL *Sr,
+                                     __global const REAL *Gam, __global REAL *Zr)
+{
+    const uint k8 = rows / 8 * 8;
+    uint c = 0;
+    for (; c + 4 <= cols; c += 4) {
+        __global const REAL *G0 = Gam + (size_t)c * rows, *G1 = G0 + rows, *G2 = G1 + rows,
+                            *G3 = G2 + rows;
+        pegr_real8 a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (uint k = 0; k < k8; k += 8) {
+            const pegr_real8 sv = vload8(0, Sr + k);
+            a0 += sv * vload8(0, G0 + k);
+            a1 += sv * vload8(0, G1 + k);
+            a2 += sv * vload8(0, G2 + k);
+            a3 += sv * vload8(0, G3 + k);
+        }
+        REAL t0 = pegr_sum8(a0), t1 = pegr_sum8(a1), t2 = pegr_sum8(a2), t3 = pegr_sum8(a3);
+        for (uint k = k8; k < rows; k++) {
+            t0 += Sr[k] * G0[k];
+            t1 += Sr[k] * G1[k];
+            t2 += Sr[k] * G2[k];
+            t3 += Sr[k] * G3[k];
+        }
+        Zr[c] = t0;
+        Zr[c + 1] = t1;
+        Zr[c + 2] = t2;
+        Zr[c + 3] = t3;
+    }
+    for (; c < cols; c++) {
+        __global const REAL *G0 = Gam + (size_t)c * rows;
+        pegr_real8 a0 = 0;
+        for (uint k = 0; k < k8; k += 8) a0 += vload8(0, Sr + k) * vload8(0, G0 + k);
+        REAL t0 = pegr_sum8(a0);
+        for (uint k = k8; k < rows; k++) t0 += Sr[k] * G0[k];
+        Zr[c] = t0;
+    }
+}
+
 /* pegr_coef_fused's work (the same arguments up to first_bad, the same results) with one
  * work-item per example and no barriers: the example's phases run one after another, each an
  * inner loop over its columns. For CPUs, where a work-group per example with barriers makes
  * the implementation's work-item loops run scalar code around every barrier (PoCL: 58-64% of a
  * span step). The column shares go through the example's rows of fpart and Gpart (global, but
- * in cache), KA through C's rows before C is written. Any local size. */
+ * in cache), KA through C's rows before C is written. Any local size.
+ * product (span form): the example's rows of Z = S Gam^T are computed here first, instead of by a
+ * GEMM launch before; the update then reads Gam and writes Gam_out, another buffer (the caller
+ * swaps the two), since other work-items still read Gam for their products -- with the update and
+ * a frozen run alike, every example writes all of its entries of Gam_out. Without product,
+ * Gam_out is Gam (the update in place). */
 __kernel void pegr_coef_item(const uint n, const uint P, const uint m, const REAL q,
                              const int method, const uint n_run, const int add_z0,
                              const int update, const int step, __global REAL *Z,
@@ -342,7 +408,8 @@ __kernel void pegr_coef_item(const uint n, const uint P, const uint m, const REA
                              __global REAL *loss, __global REAL *a1, __global REAL *a2,
                              __global REAL *G, __global REAL *norm2, __global REAL *C,
                              __global REAL *Gam, __global int *first_bad, __global REAL *fpart,
-                             __global REAL *Gpart)
+                             __global REAL *Gpart, const int product, __global const REAL *S,
+                             __global REAL *Gam_out)
 {
     const uint i = get_global_id(0);
     if (i >= n) return;
@@ -350,6 +417,15 @@ __kernel void pegr_coef_item(const uint n, const uint P, const uint m, const REA
     const size_t first = (size_t)i * P * cols; /* the example's first row */
     __global REAL *Ze = Z + first, *Ae = A + first, *S2e = S2 + first, *Ce = C + first;
     __global REAL *fc = fpart + (size_t)i * cols, *gc = Gpart + (size_t)i * cols;
+    const uint run = i / n_run;
+    const size_t rows = (size_t)n_run * P, row0 = (size_t)(i - run * n_run) * P;
+    __global const REAL *Gr = Gam + (size_t)run * rows * cols + row0; /* Gam[c, row0] at c * rows */
+    if (product) {
+        __global const REAL *Sr = S + (size_t)run * rows * rows + row0 * rows;
+        for (uint p = 0; p < P; p++)
+            pegr_item_product((uint)rows, cols, Sr + (size_t)p * rows, Gr - row0,
+                              Ze + (size_t)p * cols);
+    }
     if (add_z0) /* Z0 is Z itself without add_z0: read only here */
         for (uint k = 0; k < P * cols; k++) Ze[k] += Z0[first + k];
     pegr_item_terms(P, m, q, Ze, Ae, S2e, fc);
@@ -361,23 +437,25 @@ __kernel void pegr_coef_item(const uint n, const uint P, const uint m, const REA
     }
     REAL d1, d2;
     pegr_example_store(i, y[i], f, g, margin, loss, a1, a2, G, norm2, &d1, &d2);
-    const uint run = i / n_run;
     const REAL a1y = d1 * y[i], w = omega[i], lam = run_lam[run];
     if (method == PEGR_METHOD_PEGR)
         pegr_item_coefficients(P, cols, 1, w, lam, a1y, d2, g, Ae, S2e, Ce);
     else
         pegr_item_coefficients(P, cols, 0, w, lam, a1y, d2, g, Ae, S2e, Ce);
     const REAL rate = update ? run_lr[run] : 0;
-    if (rate == 0) return; /* no update asked, or a frozen run */
-    /* Gam[c, row] -= rate C[row, c] for the example's rows: one flag for the whole example */
-    const size_t rows = (size_t)n_run * P;
-    __global REAL *Gr = Gam + (size_t)run * rows * cols + (size_t)(i - run * n_run) * P;
+    __global REAL *Go = Gam_out + (size_t)run * rows * cols + row0;
+    if (rate == 0) { /* no update asked, or a frozen run: Gam_out must still hold Gam */
+        for (uint p = 0; update && product && p < P; p++)
+            for (uint c = 0; c < cols; c++) Go[(size_t)c * rows + p] = Gr[(size_t)c * rows + p];
+        return;
+    }
+    /* Gam[c, row] - rate C[row, c] for the example's rows: one flag for the whole example */
     int bad = 0;
     for (uint p = 0; p < P; p++) {
         __global const REAL *Cr = Ce + (size_t)p * cols;
         for (uint c = 0; c < cols; c++) {
             const REAL v = Gr[(size_t)c * rows + p] - rate * Cr[c];
-            Gr[(size_t)c * rows + p] = v;
+            Go[(size_t)c * rows + p] = v;
             bad |= !isfinite(v);
         }
     }

@@ -532,6 +532,17 @@ static pegr_status build_engine_program(pegr_engine *e)
  * measurements: both must agree with the host on every device). */
 static pegr_status choose_coef_kernel(pegr_engine *e)
 {
+    /* PEGR_COEF_PRODUCT=1|0: pegr_coef_item forms the span product itself, or never (default:
+     * by size, engine_eval.c) */
+    const char *product = getenv("PEGR_COEF_PRODUCT");
+    e->item_product = -1;
+    if (product && *product) {
+        if (strcmp(product, "0") != 0 && strcmp(product, "1") != 0)
+            return pegr_ctx_fail(e->ctx, PEGR_ERR_INVALID_ARGUMENT,
+                                 "PEGR_COEF_PRODUCT='%s' must be 1 (pegr_coef_item forms the span "
+                                 "product itself) or 0 (a GEMM forms it)", product);
+        e->item_product = product[0] == '1';
+    }
     const char *env = getenv("PEGR_COEF_KERNEL");
     if (!env || !*env) {
         e->coef_item = e->ctx->device.type == PEGR_DEVICE_TYPE_CPU;

@@ -123,7 +123,8 @@ static engine_args coef_fused_args(pegr_engine *e, cl_kernel kernel, const char 
     engine_arg_mem(&a, e->b.G);
     engine_arg_mem(&a, e->b.norm2);
     engine_arg_mem(&a, e->b.C);
-    engine_arg_mem(&a, update_step >= 0 ? e->b.Gam : e->b.C); /* unused without the update */
+    /* Gam: unused without the update, except by pegr_coef_item's product (span) */
+    engine_arg_mem(&a, update_step >= 0 || (add_z0 && e->b.Gam) ? e->b.Gam : e->b.C);
     engine_arg_mem(&a, e->b.first_bad);
     return a;
 }
@@ -146,21 +147,46 @@ static pegr_status coef_fused(pegr_engine *e, double q, pegr_method method, cons
  * within noise), and one fixed size means one compiled work-group function for every shape. */
 #define ITEM_LOCAL 4
 
+/* Up to this many rows n P per run pegr_coef_item forms the span product S Gam^T itself on CPUs
+ * (one launch a step instead of two). */
+#define ITEM_PRODUCT_ROWS 256
+
 /* The same work as pegr_coef_fused in pegr_coef_item: one work-item per example, its column
- * shares in fpart and Gpart; the local size within the kernel's limit and the work-group cap. */
+ * shares in fpart and Gpart; the local size within the kernel's limit and the work-group cap.
+ * With product (span) the kernel also forms S Gam^T (no GEMM launch before it) and, taking the
+ * step, writes the new Gam into b.Gam2, which then becomes b.Gam. */
 static pegr_status coef_item(pegr_engine *e, double q, pegr_method method, int add_z0,
-                             int update_step)
+                             int update_step, int product)
 {
     engine_args a =
         coef_fused_args(e, e->k.coef_item, "pegr_coef_item", q, method, add_z0, update_step);
+    int swap = product && update_step >= 0;
     engine_arg_mem(&a, e->b.fpart);
     engine_arg_mem(&a, e->b.Gpart);
+    engine_arg_i32(&a, product);
+    engine_arg_mem(&a, product ? e->b.S : e->b.C);
+    engine_arg_mem(&a, swap ? e->b.Gam2 : update_step >= 0 ? e->b.Gam : e->b.C);
     size_t local = e->item_local ? e->item_local : ITEM_LOCAL;
     size_t limit = pegr_context_max_work_group_size(e->ctx);
     if (e->item_wg_limit && limit > e->item_wg_limit) limit = e->item_wg_limit;
     if (local > limit) local = limit ? limit : 1;
     size_t global = (all_examples(e) + local - 1) / local * local;
-    return engine_launch_local(&a, 1, &global, &local);
+    pegr_status s = engine_launch_local(&a, 1, &global, &local);
+    if (s == PEGR_OK && swap) {
+        cl_mem old = e->b.Gam;
+        e->b.Gam = e->b.Gam2;
+        e->b.Gam2 = old;
+    }
+    return s;
+}
+
+/* Whether pegr_coef_item forms the span product itself (coef_item's product): where a GEMM
+ * launch costs more than the product, small rows = n P (PEGR_COEF_PRODUCT=0|1 forces it). */
+static int item_product(const pegr_engine *e)
+{
+    if (!e->span || !e->b.Gam2) return 0;
+    if (e->item_product >= 0) return e->item_product;
+    return e->n * e->P <= ITEM_PRODUCT_ROWS;
 }
 
 /* b.run_lam holds each run's lam (set by coefficients()). */
@@ -258,15 +284,17 @@ static pegr_status coefficients(pegr_engine *e, const pegr_eval_request *req, in
     pegr_method final = method == PEGR_METHOD_PEGR ? method : PEGR_METHOD_GD;
     int item = e->coef_item && !e->no_fuse;
     int fused = item || fused_group(e, local, &local_bytes);
+    int product = item && item_product(e);
     *folded = 0;
     pegr_status s = engine_set_run_values(e, e->b.run_lam, e->lam_on_device, req->run_lam, req->lam);
     if (s == PEGR_OK && fused && fold_update)
         s = engine_set_run_values(e, e->b.run_lr, e->lr_on_device, req->run_lr, lr);
-    if (s == PEGR_OK && e->span) s = fused ? engine_span_product(e) : engine_span_forward(e);
+    if (s == PEGR_OK && e->span && !product)
+        s = fused ? engine_span_product(e) : engine_span_forward(e);
     if (s == PEGR_OK && !e->span) s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.W, e->b.Z);
     if (s == PEGR_OK && fused) {
         int update_step = fold_update ? step_index(e) : -1;
-        s = item ? coef_item(e, req->q, final, e->span, update_step)
+        s = item ? coef_item(e, req->q, final, e->span, update_step, product)
                  : coef_fused(e, req->q, final, local, local_bytes, e->span, update_step);
         *folded = s == PEGR_OK && fold_update;
     } else {

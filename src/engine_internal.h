@@ -58,6 +58,7 @@ typedef struct engine_buffers {
     /* the span representation (engine_span.c) */
     cl_mem S;                       /* rows x rows: X X^T */
     cl_mem Gam;                     /* cols x rows: W = W0 + Gam X (b.W holds W0) */
+    cl_mem Gam2;                    /* pegr_coef_item's product: the next Gam (swapped in) */
     cl_mem Zs0;                     /* rows x cols: X W0^T */
     cl_mem CT, SC;                  /* scratch: cols x rows and rows x cols */
     cl_mem Xmu;                     /* rows: X mu (gamma) */
@@ -122,6 +123,9 @@ typedef struct pegr_engine {
      * (when not 0) its local size (tests), item_wg_limit its CL_KERNEL_WORK_GROUP_SIZE. */
     int coef_item;
     size_t item_local, item_wg_limit;
+    /* pegr_coef_item forms the span product itself: 1 or 0 forced ($PEGR_COEF_PRODUCT, tests),
+     * -1 by size (engine_eval.c) */
+    int item_product;
     /* Non-blocking uploads (engine.c): host copies kept until their write completes. */
     struct engine_staged *staged;
     size_t nstaged, staged_cap;

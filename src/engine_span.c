@@ -13,6 +13,7 @@ void engine_span_free(pegr_engine *e)
     size_t rows = rows_of(e), cols = 2 * e->m, el = e->elem, ntP = e->n_test * e->P;
     engine_free_runs(e, &e->b.S, rows * rows * el);
     engine_free_runs(e, &e->b.Gam, cols * rows * el);
+    engine_free_runs(e, &e->b.Gam2, cols * rows * el);
     engine_free_runs(e, &e->b.Zs0, rows * cols * el);
     engine_free_runs(e, &e->b.CT, cols * rows * el);
     engine_free_runs(e, &e->b.SC, rows * cols * el);
@@ -47,6 +48,9 @@ pegr_status engine_span_setup(pegr_engine *e)
     engine_span_free(e);
     pegr_status s = engine_alloc_runs(e, &e->b.S, rows * rows * el, "S = X X^T");
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.Gam, cols * rows * el, "Gam");
+    /* pegr_coef_item's product writes the next Gam beside the one it reads (CPUs) */
+    if (s == PEGR_OK && e->coef_item)
+        s = engine_alloc_runs(e, &e->b.Gam2, cols * rows * el, "Gam (next)");
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.Zs0, rows * cols * el, "X W0^T");
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.CT, cols * rows * el, "span scratch");
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.SC, rows * cols * el, "span scratch");

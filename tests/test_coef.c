@@ -5,7 +5,8 @@
  * evaluations in the primal and the span form, span steps with the update folded in (and a
  * mini-batch and a changed rate), a batch of runs with its own lam and rates (one run frozen),
  * local sizes that do not divide the examples, a work-group cap of 1, and the step a non-finite
- * update is recorded at. Exits 77 (skip) only when no OpenCL device exists.
+ * update is recorded at; pegr_coef_item's span product (PEGR_COEF_PRODUCT) on and off, and the
+ * GEMM launch it saves. Exits 77 (skip) only when no OpenCL device exists.
  *
  * Tolerances (relative to the largest magnitude of the reference array):
  *  - fp64: 1e-10, as test_engine: the same formulas in double, other summation orders.
@@ -18,7 +19,9 @@
  *  - fp32 steps: test_engine's 5e-6 for 8 steps (W in fp32 drifts by about 2 roundings a step);
  *    here 6 steps.
  *  - item vs group: the same sums in the same order (each column's shares over the patches, then
- *    the columns in order) -- 1e-14 in fp64, and in fp32 the steps' tolerance. */
+ *    the columns in order) -- 1e-14 in fp64, and in fp32 the steps' tolerance. The product in
+ *    pegr_coef_item sums S Gam^T in another order than a GEMM (8 lanes, then the tail): 1e-16
+ *    relative per entry of Z; observed after 6 steps: 2e-16 in fp64. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,9 +46,18 @@ static pegr_device_info *suite_device;
 #define EVAL_FP32_TOL 1e-4
 #define STEPS_FP32_TOL 5e-6
 
-/* The two kernels, as PEGR_COEF_KERNEL names them, and the kernel each launches. */
-static const char *const KERNELS[2] = {"item", "group"};
-static const char *const KERNEL_NAMES[2] = {"pegr_coef_item", "pegr_coef_fused"};
+/* The ways the fused coefficient work runs: pegr_coef_item forming the span product itself or
+ * after a GEMM's, and pegr_coef_fused -- forced by PEGR_COEF_KERNEL and PEGR_COEF_PRODUCT as a
+ * user would. */
+#define NVARIANTS 3
+static const struct {
+    const char *kernel, *product, *name; /* the two variables' values, and for messages */
+    int item;                            /* pegr_coef_item (else pegr_coef_fused) */
+} VARIANTS[NVARIANTS] = {
+    {"item", "1", "item, product in the kernel", 1},
+    {"item", "0", "item, product by a GEMM", 1},
+    {"group", "", "group", 0},
+};
 
 /* n, P, d, m: n = 1, P = 1, m = 1, d = 1 and odd sizes throughout (no size a power of two). */
 static const size_t SHAPES[][4] = {
@@ -90,35 +102,45 @@ static void free_problem(problem *p)
 
 static pegr_precision precisions[2];
 static size_t nprecisions;
+/* Engines opened with OpenCL profiling (launch counts) when set. */
+static int profiling;
 
-/* An engine whose fused coefficient work runs on kernel k (0 item, 1 group), forced through
- * PEGR_COEF_KERNEL as a user would; item_local (0: the engine's choice) and a work-group cap. */
-static pegr_backend *open_engine(int k, pegr_precision prec, size_t wg_cap, size_t item_local)
+/* An engine whose fused coefficient work runs as variant v; item_local (0: the engine's choice)
+ * and a work-group cap. */
+static pegr_backend *open_engine(int v, pegr_precision prec, size_t wg_cap, size_t item_local)
 {
     pegr_context_options copts = {0};
     copts.max_work_group_size = wg_cap;
+    copts.profiling = profiling;
     pegr_context *ctx = NULL;
     pegr_error err = {0};
     if (pegr_context_create(suite_device, &copts, &ctx, &err) != PEGR_OK)
         fail_msg("%s", pegr_error_message(&err));
     pegr_engine_options eopts = {prec, PEGR_GEMM_AUTO, 0, 0};
-    setenv("PEGR_COEF_KERNEL", KERNELS[k], 1);
+    setenv("PEGR_COEF_KERNEL", VARIANTS[v].kernel, 1);
+    if (*VARIANTS[v].product) setenv("PEGR_COEF_PRODUCT", VARIANTS[v].product, 1);
     pegr_backend *b = pegr_engine_create(ctx, &eopts, &err);
     unsetenv("PEGR_COEF_KERNEL");
+    unsetenv("PEGR_COEF_PRODUCT");
     if (!b) fail_msg("%s", pegr_error_message(&err));
-    assert_int_equal(((pegr_engine *)b)->coef_item, k == 0);
+    assert_int_equal(((pegr_engine *)b)->coef_item, VARIANTS[v].item);
+    if (*VARIANTS[v].product)
+        assert_int_equal(((pegr_engine *)b)->item_product, VARIANTS[v].product[0] == '1');
     ((pegr_engine *)b)->item_local = item_local;
     return b;
 }
 
-/* The fused work ran on kernel k, and on it alone (it must not quietly take the other path). */
-static void expect_kernel_ran(pegr_backend *b, int k)
+/* The fused work ran on variant v's kernel, and on it alone (it must not quietly take the other
+ * path). */
+static void expect_kernel_ran(pegr_backend *b, int v)
 {
+    static const char *const names[2] = {"pegr_coef_fused", "pegr_coef_item"};
     size_t global = 0, local = 0;
     const pegr_engine *e = (const pegr_engine *)b;
-    if (!engine_launch_record(e, KERNEL_NAMES[k], &global, &local))
-        fail_msg("PEGR_COEF_KERNEL=%s did not launch %s", KERNELS[k], KERNEL_NAMES[k]);
-    assert_false(engine_launch_record(e, KERNEL_NAMES[1 - k], &global, &local));
+    int item = VARIANTS[v].item;
+    if (!engine_launch_record(e, names[item], &global, &local))
+        fail_msg("%s did not launch %s", VARIANTS[v].name, names[item]);
+    assert_false(engine_launch_record(e, names[1 - item], &global, &local));
     assert_false(engine_launch_record(e, "pegr_coef_terms", &global, &local));
 }
 
@@ -183,8 +205,8 @@ static void test_each_kernel_evaluates_like_the_host(void **state)
     const double qs[] = {1.0, 3.0, 4.5};
     for (size_t pi = 0; pi < nprecisions; pi++) {
         double tol = precisions[pi] == PEGR_FP64 ? 1e-10 : EVAL_FP32_TOL;
-        for (int k = 0; k < 2; k++) {
-            pegr_backend *dev = open_engine(k, precisions[pi], 0, 0);
+        for (int v = 0; v < NVARIANTS; v++) {
+            pegr_backend *dev = open_engine(v, precisions[pi], 0, 0);
             for (size_t s = 0; s < NSHAPES; s++) {
                 problem p = make_problem(SHAPES[s][0], SHAPES[s][1], SHAPES[s][2], SHAPES[s][3],
                                          40 + s); /* n = 1: a live unit */
@@ -194,14 +216,14 @@ static void test_each_kernel_evaluates_like_the_host(void **state)
                             pegr_backend *host = pegr_host_backend_create(NULL);
                             outputs h = evaluate(host, &p, method, qs[qi], 0.3, 0);
                             outputs d = evaluate(dev, &p, method, qs[qi], 0.3, span);
-                            compare_outputs(&d, &h, KERNELS[k], &p, method, qs[qi], tol);
+                            compare_outputs(&d, &h, VARIANTS[v].name, &p, method, qs[qi], tol);
                             free_outputs(&h);
                             free_outputs(&d);
                             host->ops->destroy(host);
                         }
                 free_problem(&p);
             }
-            expect_kernel_ran(dev, k);
+            expect_kernel_ran(dev, v);
             dev->ops->destroy(dev);
         }
     }
@@ -228,8 +250,8 @@ static void span_steps(pegr_backend *b, const problem *p, int method, int span, 
     free(weights);
 }
 
-/* Span steps with each kernel (the update folded into it) against the host's primal steps, and
- * the two kernels against each other. */
+/* Span steps with each variant (the update folded into the kernel) against the host's primal
+ * steps, and the variants against the group kernel. */
 static void test_each_kernel_steps_like_the_host(void **state)
 {
     (void)state;
@@ -240,26 +262,27 @@ static void test_each_kernel_steps_like_the_host(void **state)
         /* seeds whose n = 1 problem has a live unit (its steps move W) */
         problem p = make_problem(SHAPES[s][0], SHAPES[s][1], SHAPES[s][2], SHAPES[s][3], 33 + s);
         size_t count = 2 * p.m * p.d;
-        double *W[3];
-        for (int k = 0; k < 3; k++) assert_non_null(W[k] = malloc(count * sizeof(double)));
+        double *W[NVARIANTS + 1]; /* each variant's, then the host's */
+        for (int v = 0; v <= NVARIANTS; v++) assert_non_null(W[v] = malloc(count * sizeof(double)));
         for (int method = 0; method < 3; method++) {
             pegr_backend *host = pegr_host_backend_create(NULL);
-            span_steps(host, &p, method, 0, W[2]);
+            span_steps(host, &p, method, 0, W[NVARIANTS]);
             host->ops->destroy(host);
-            for (int k = 0; k < 2; k++) {
-                pegr_backend *dev = open_engine(k, prec, 0, 0);
-                span_steps(dev, &p, method, 1, W[k]);
-                expect_kernel_ran(dev, k);
+            for (int v = 0; v < NVARIANTS; v++) {
+                pegr_backend *dev = open_engine(v, prec, 0, 0);
+                span_steps(dev, &p, method, 1, W[v]);
+                expect_kernel_ran(dev, v);
                 dev->ops->destroy(dev);
-                expect_close("W after 6 span steps", KERNELS[k], &p, method, 3.0,
-                             support_rel_err(W[k], W[2], count), tol);
+                expect_close("W after 6 span steps", VARIANTS[v].name, &p, method, 3.0,
+                             support_rel_err(W[v], W[NVARIANTS], count), tol);
             }
-            expect_close("W, item vs group", "both", &p, method, 3.0,
-                         support_rel_err(W[0], W[1], count), same);
-            double moved = support_rel_err(W[2], p.W, count);
+            for (int v = 0; v + 1 < NVARIANTS; v++)
+                expect_close("W, against the group kernel", VARIANTS[v].name, &p, method, 3.0,
+                             support_rel_err(W[v], W[NVARIANTS - 1], count), same);
+            double moved = support_rel_err(W[NVARIANTS], p.W, count);
             assert_true(moved > 1e-3 && isfinite(moved)); /* the steps did something */
         }
-        for (int k = 0; k < 3; k++) free(W[k]);
+        for (int v = 0; v <= NVARIANTS; v++) free(W[v]);
         free_problem(&p);
     }
 }
@@ -277,27 +300,28 @@ static void test_item_kernel_any_local_size(void **state)
     size_t count = 2 * p.m * p.d;
     double *ref = malloc(count * sizeof(double)), *W = malloc(count * sizeof(double));
     assert_true(ref && W);
-    for (int method = 0; method < 3; method++) {
-        pegr_backend *b = open_engine(0, prec, 0, 0);
-        span_steps(b, &p, method, 1, ref);
-        b->ops->destroy(b);
-        for (size_t l = 0; l < sizeof locals / sizeof locals[0]; l++) {
-            b = open_engine(0, prec, caps[l], locals[l]);
-            span_steps(b, &p, method, 1, W);
-            /* the size asked for, within the kernel's limit (rusticl: 32) and the cap */
-            const pegr_engine *e = (const pegr_engine *)b;
-            size_t want = locals[l], limit = pegr_context_max_work_group_size(e->ctx);
-            if (e->item_wg_limit < limit) limit = e->item_wg_limit;
-            if (caps[l] || want > limit) want = caps[l] ? 1 : limit;
-            size_t global = 0, local = 0;
-            assert_true(engine_launch_record(e, "pegr_coef_item", &global, &local));
-            assert_int_equal(local, want);
-            assert_true(global >= p.n && global % local == 0);
+    for (int method = 0; method < 3; method++)
+        for (int v = 0; v < 2; v++) { /* pegr_coef_item, product in it and not */
+            pegr_backend *b = open_engine(v, prec, 0, 0);
+            span_steps(b, &p, method, 1, ref);
             b->ops->destroy(b);
-            expect_close("W at another local size", "item", &p, method, 3.0,
-                         support_rel_err(W, ref, count), same);
+            for (size_t l = 0; l < sizeof locals / sizeof locals[0]; l++) {
+                b = open_engine(v, prec, caps[l], locals[l]);
+                span_steps(b, &p, method, 1, W);
+                /* the size asked for, within the kernel's limit (rusticl: 32) and the cap */
+                const pegr_engine *e = (const pegr_engine *)b;
+                size_t want = locals[l], limit = pegr_context_max_work_group_size(e->ctx);
+                if (e->item_wg_limit < limit) limit = e->item_wg_limit;
+                if (caps[l] || want > limit) want = caps[l] ? 1 : limit;
+                size_t global = 0, local = 0;
+                assert_true(engine_launch_record(e, "pegr_coef_item", &global, &local));
+                assert_int_equal(local, want);
+                assert_true(global >= p.n && global % local == 0);
+                b->ops->destroy(b);
+                expect_close("W at another local size", VARIANTS[v].name, &p, method, 3.0,
+                             support_rel_err(W, ref, count), same);
+            }
         }
-    }
     free(ref);
     free(W);
     free_problem(&p);
@@ -327,9 +351,9 @@ static void test_each_kernel_in_a_batch_of_runs(void **state)
         memcpy(W0 + r * count, runs[r].W, count * sizeof(double));
     }
     for (int method = 0; method < 2; method++) /* gd, pegr: the folded update */
-        for (int k = 0; k < 2; k++) {
+        for (int v = 0; v < NVARIANTS; v++) {
             pegr_error err = {0};
-            pegr_backend *b = open_engine(k, prec, 0, 0);
+            pegr_backend *b = open_engine(v, prec, 0, 0);
             assert_int_equal(b->ops->set_runs(b, RUNS, &err), PEGR_OK);
             assert_int_equal(b->ops->set_data(b, X, y, n, P, d, &err), PEGR_OK);
             assert_int_equal(b->ops->set_representation(b, 1, &err), PEGR_OK);
@@ -338,7 +362,7 @@ static void test_each_kernel_in_a_batch_of_runs(void **state)
                                      .run_lam = lam, .run_lr = lr};
             for (int t = 0; t < 4; t++) assert_int_equal(b->ops->step(b, &req, 0.0, &err), PEGR_OK);
             assert_int_equal(b->ops->get_weights(b, W, &err), PEGR_OK);
-            expect_kernel_ran(b, k);
+            expect_kernel_ran(b, v);
             b->ops->destroy(b);
             for (size_t r = 0; r < RUNS; r++) {
                 pegr_backend *h = pegr_host_backend_create(NULL);
@@ -349,7 +373,7 @@ static void test_each_kernel_in_a_batch_of_runs(void **state)
                     assert_int_equal(h->ops->step(h, &one, lr[r], &err), PEGR_OK);
                 assert_int_equal(h->ops->get_weights(h, Wh, &err), PEGR_OK);
                 h->ops->destroy(h);
-                expect_close("batched W", KERNELS[k], &runs[r], method, 3.0,
+                expect_close("batched W", VARIANTS[v].name, &runs[r], method, 3.0,
                              support_rel_err(W + r * count, Wh, count), tol);
                 for (size_t j = 0; j < count && lr[r] == 0; j++) { /* frozen: untouched, exactly */
                     double w0 = runs[r].W[j];
@@ -372,10 +396,10 @@ static void test_each_kernel_records_the_first_nonfinite_step(void **state)
     (void)state;
     pegr_precision prec = support_check_precision(suite_device);
     problem p = make_problem(7, 3, 13, 5, 5);
-    long first[3];
-    for (int k = 0; k < 3; k++) { /* item, group, three kernels */
-        pegr_backend *b = open_engine(k == 2 ? 1 : k, prec, 0, 0);
-        ((pegr_engine *)b)->no_fuse = k == 2;
+    long first[NVARIANTS + 1];
+    for (int k = 0; k <= NVARIANTS; k++) { /* each variant, then the three kernels */
+        pegr_backend *b = open_engine(k == NVARIANTS ? NVARIANTS - 1 : k, prec, 0, 0);
+        ((pegr_engine *)b)->no_fuse = k == NVARIANTS;
         pegr_error err = {0};
         assert_int_equal(b->ops->set_data(b, p.X, p.y, p.n, p.P, p.d, &err), PEGR_OK);
         assert_int_equal(b->ops->set_representation(b, 1, &err), PEGR_OK);
@@ -386,13 +410,45 @@ static void test_each_kernel_records_the_first_nonfinite_step(void **state)
         for (int step = 0; step < 12; step++)
             assert_int_equal(b->ops->step(b, &req, step < 2 ? 0.01 : 1e10, &err), PEGR_OK);
         assert_int_equal(b->ops->first_nonfinite_step(b, &first[k], &err), PEGR_OK);
-        if (k < 2) expect_kernel_ran(b, k);
+        if (k < NVARIANTS) expect_kernel_ran(b, k);
         b->ops->destroy(b);
     }
-    assert_true(first[2] >= 2 && first[2] < 12);
-    assert_int_equal(first[0], first[2]);
-    assert_int_equal(first[1], first[2]);
+    assert_true(first[NVARIANTS] >= 2 && first[NVARIANTS] < 12);
+    for (int k = 0; k < NVARIANTS; k++) assert_int_equal(first[k], first[NVARIANTS]);
     free_problem(&p);
+}
+
+/* With the product in pegr_coef_item a span step launches no GEMM (the kernel is the step, with
+ * the reductions the outputs ask for); without it, one GEMM a step. */
+static void test_item_product_saves_the_gemm_launch(void **state)
+{
+    (void)state;
+    profiling = 1;
+    problem p = make_problem(12, 2, 64, 4, 21);
+    for (int v = 0; v < 2; v++) {
+        pegr_backend *b = open_engine(v, PEGR_FP32, 0, 0);
+        pegr_error err = {0};
+        assert_int_equal(b->ops->set_data(b, p.X, p.y, p.n, p.P, p.d, &err), PEGR_OK);
+        assert_int_equal(b->ops->set_representation(b, 1, &err), PEGR_OK);
+        assert_int_equal(b->ops->set_weights(b, p.W, p.m, &err), PEGR_OK);
+        pegr_eval_request req = {.method = PEGR_METHOD_PEGR, .q = 3.0, .lam = 0.01};
+        assert_int_equal(b->ops->step(b, &req, 1e-3, &err), PEGR_OK);
+        pegr_engine_profile_reset(b);
+        const size_t steps = 5;
+        for (size_t t = 0; t < steps; t++) assert_int_equal(b->ops->step(b, &req, 1e-3, &err), PEGR_OK);
+        const pegr_engine_kernel_time *kt = NULL;
+        size_t nk = pegr_engine_profile(b, &kt), gemms = 0, items = 0;
+        for (size_t k = 0; k < nk; k++) {
+            if (strstr(kt[k].name, "gemm")) gemms += kt[k].launches;
+            if (!strcmp(kt[k].name, "pegr_coef_item")) items += kt[k].launches;
+        }
+        assert_int_equal(items, steps);
+        if (gemms != (v == 0 ? 0 : steps))
+            fail_msg("%s: %zu GEMM launches in %zu span steps", VARIANTS[v].name, gemms, steps);
+        b->ops->destroy(b);
+    }
+    free_problem(&p);
+    profiling = 0;
 }
 
 /* Unset, the device type chooses (item on CPUs); a value that names no kernel is refused at
@@ -419,6 +475,14 @@ static void test_kernel_choice_and_a_bad_value(void **state)
     assert_non_null(strstr(err.message, "'item'"));
     assert_non_null(strstr(err.message, "'group'"));
     pegr_error_clear(&err);
+    assert_int_equal(pegr_context_create(suite_device, NULL, &ctx, &err), PEGR_OK);
+    setenv("PEGR_COEF_PRODUCT", "yes", 1);
+    b = pegr_engine_create(ctx, &eopts, &err);
+    unsetenv("PEGR_COEF_PRODUCT");
+    assert_null(b);
+    assert_int_equal(err.status, PEGR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "PEGR_COEF_PRODUCT='yes'"));
+    pegr_error_clear(&err);
 }
 
 int main(void)
@@ -438,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_item_kernel_any_local_size),
         cmocka_unit_test(test_each_kernel_in_a_batch_of_runs),
         cmocka_unit_test(test_each_kernel_records_the_first_nonfinite_step),
+        cmocka_unit_test(test_item_product_saves_the_gemm_launch),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pegr_device_list_free(devices);
