@@ -95,7 +95,7 @@ int pegr_check_records_error(const pegr_train_result *a, const pegr_train_result
             double y = pegr_check_metric(&b->records[k].metrics, i);
             if (isnan(x) && isnan(y)) continue;
             double e = is_rate ? fabs(x - y) : fabs(x - y) / scale;
-            if (worse(is_rate ? rate : scaled, e) && where && where_size)
+            if (worse(is_rate ? rate : scaled, e) && !is_rate && where && where_size)
                 snprintf(where, where_size, "%s at step %zu", METRIC_NAMES[i], a->records[k].step);
         }
     }
@@ -127,7 +127,7 @@ struct check_def;
 typedef void (*check_fn)(check_run *cr, const struct check_def *def);
 
 typedef struct check_def {
-    const char *name; /* NULL: the name is made by fn (pegr's GEMM variants) */
+    const char *name; /* NULL: one check per GEMM variant, "gemm-VARIANT" (check_name) */
     const char *what;
     check_fn fn;
     int a, b;         /* the check's parameters (method, representation, configuration) */

@@ -63,7 +63,7 @@ const char *pegr_check_metric_name(int k);
  * largest magnitude over both runs (fp32's rounding scales with the quantities summed, so a metric
  * passing near 0 gets no infinite relative error), and the error rates' worst absolute
  * difference. OUT: *scaled, *rate (NaN when a value is NaN on one side only), and `where` (may be
- * NULL) names the worst record and metric. Returns 0 when the runs' shapes differ (record
+ * NULL) names the record and metric of the worst scaled difference. Returns 0 when the runs' shapes differ (record
  * counts, steps, steps run, divergence), 1 otherwise. */
 int pegr_check_records_error(const pegr_train_result *a, const pegr_train_result *b, double *scaled,
                              double *rate, char *where, size_t where_size);
