@@ -11,7 +11,8 @@
  *                                  order as pegr_example_terms), optionally with the span form's
  *                                  Z += Z0 before and its update Gam -= lr C^T after
  *   pegr_coef_item      (n):       pegr_coef_fused's work, one work-item per example and no
- *                                  barriers (CPUs' choice; PEGR_COEF_KERNEL forces either)
+ *                                  barriers (CPUs' choice; PEGR_COEF_KERNEL forces either),
+ *                                  optionally with the span form's product S Gam^T before it
  *   pegr_span_update    (rows, cols, runs): Gam[c, row] -= lr[run] C[row, c] alone (span.cl's
  *                                  form, here to share its helper with pegr_coef_fused)
  *   pegr_gr_final       (cols, n): C += 2 lam (1/n) [a2 (grad f . v) A + a1 y S2 <x, v>] (gr)

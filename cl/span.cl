@@ -3,8 +3,8 @@
  * size does not depend on d), the same coefficient kernels, then Gam -= lr * C^T:
  *   pegr_add          (count):       y += x
  *   pegr_transpose    (rows, cols, runs):  out (cols x rows) = in^T, in (rows x cols), per run
- * then Gam -= lr C^T: pegr_span_update, or folded into pegr_coef_fused (both in coefficients.cl,
- * which holds the update's one helper)
+ * then Gam -= lr C^T: pegr_span_update, or folded into pegr_coef_fused or pegr_coef_item (all in
+ * coefficients.cl, which holds the update's one helper; pegr_coef_item may form S Gam^T too)
  * (a batch of runs keeps its runs' matrices one after another) */
 
 __kernel void pegr_add(const uint count, __global const REAL *x, __global REAL *y)
