@@ -13,7 +13,8 @@
 static const pegr_command_spec SPEC = {
     "check",
     "can pegr's numbers be trusted on this device? every kernel path, training steps, batched "
-    "runs, the GEMMs and the binary cache against the host reference (exit 1 on any failure)",
+    "runs, the GEMMs and the binary cache against the host reference (exit 1 on any failure); "
+    "--device all checks every OpenCL device",
     "pegr check [--device SPEC|all] [--precision fp32|fp64|both] [--json FILE]"};
 
 /* Every record, kept for the JSON file, with the device it came from. */
@@ -134,7 +135,6 @@ int pegr_cmd_check(int argc, char **argv)
         {"json", PEGR_ARG_STRING, &json, "FILE", "also write every record to FILE as JSON", NULL, 0},
         PEGR_GLOBAL_ARGS(&g),
     };
-    /* --device all: every device (the generic help line does not say so) */
     int rc = pegr_args_parse(&SPEC, args, sizeof args / sizeof args[0], argc, argv);
     if (rc >= 0) return rc;
     if (json && !*json) return pegr_args_usage_error(&SPEC, "--json needs a file name, not ''");
