@@ -25,9 +25,13 @@ all_rows=(pocl-pthread pocl-basic rusticl oclgrind oclgrind-small oclgrind-unini
 rows=("$@")
 ((${#rows[@]})) || rows=("${all_rows[@]}")
 
-# The device suites (tests/meson.build): suites device and train, and cli's device cases (test
-# cli; the other cli tests run no kernels of their own or pick devices by type).
-device_tests=(device_pick device cache_safety engine batch robust gemm wg train train_safety cli)
+# The device suites (tests/meson.build): every test of suites device and train (from meson's
+# list, so a new device test joins every row), and cli's device cases (test cli; the other cli
+# tests run no kernels of their own or pick devices by type).
+mapfile -t device_tests < <(meson test -C "$build" --no-rebuild --list --suite device --suite train \
+                              2>/dev/null | sed -n 's|^[^ ]* / ||p')
+device_tests+=(cli)
+((${#device_tests[@]} > 1)) || { echo "test-matrix: meson lists no device tests in $build" >&2; exit 1; }
 
 # plan ROW: sets tests (meson test names), env (VAR=value for the tests), limit (seconds), why.
 plan() {
@@ -170,7 +174,7 @@ for row in "${rows[@]}"; do
          "the budget in tools/test-matrix.sh no longer holds; size its suites down" >&2
     failed+=("$row (over ${limit} s)"); summary+=("$row|$device|FAILED: over ${limit} s|$secs")
   elif [ "$status" -ne 0 ]; then
-    echo "test-matrix: FAILED: $row (exit status $status; meson's log: $build/meson-logs/matrix-$row.txt)" >&2
+    echo "test-matrix: FAILED: $row (exit status $status; meson's log: $build/meson-logs/matrix-$row*.txt)" >&2
     failed+=("$row"); summary+=("$row|$device|FAILED|$secs")
   else
     summary+=("$row|$device|ok|$secs")
