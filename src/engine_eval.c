@@ -180,13 +180,17 @@ static pegr_status coef_item(pegr_engine *e, double q, pegr_method method, int a
     return s;
 }
 
-/* Whether pegr_coef_item forms the span product itself (coef_item's product): where a GEMM
- * launch costs more than the product, small rows = n P (PEGR_COEF_PRODUCT=0|1 forces it). */
-static int item_product(const pegr_engine *e)
+int engine_item_product_wanted(const pegr_engine *e)
 {
-    if (!e->span || !e->b.Gam2) return 0;
+    if (!e->coef_item) return 0;
     if (e->item_product >= 0) return e->item_product;
     return e->n * e->P <= ITEM_PRODUCT_ROWS;
+}
+
+/* Whether this pass's pegr_coef_item forms the span product itself (its second Gam is there). */
+static int item_product(const pegr_engine *e)
+{
+    return e->span && e->b.Gam2 && engine_item_product_wanted(e);
 }
 
 /* b.run_lam holds each run's lam (set by coefficients()). */

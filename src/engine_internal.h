@@ -218,6 +218,10 @@ pegr_status engine_reduce(pegr_engine *e, cl_mem x, cl_mem w, size_t count, int 
                           int slot);
 /* Fill b.omega with 1/n. */
 pegr_status engine_uniform_weights(pegr_engine *e);
+/* Whether pegr_coef_item is to form the span product S Gam^T itself (it then needs b.Gam2): the
+ * engine's coefficient kernel is pegr_coef_item and rows n P are few enough, or
+ * PEGR_COEF_PRODUCT says so. */
+int engine_item_product_wanted(const pegr_engine *e);
 
 /* ---- engine_metrics.c: the reference, the paper's metrics, the perturbed test error */
 pegr_status engine_set_reference(pegr_backend *b, const pegr_reference *ref, pegr_error *err);

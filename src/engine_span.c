@@ -48,8 +48,8 @@ pegr_status engine_span_setup(pegr_engine *e)
     engine_span_free(e);
     pegr_status s = engine_alloc_runs(e, &e->b.S, rows * rows * el, "S = X X^T");
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.Gam, cols * rows * el, "Gam");
-    /* pegr_coef_item's product writes the next Gam beside the one it reads (CPUs) */
-    if (s == PEGR_OK && e->coef_item)
+    /* pegr_coef_item's product writes the next Gam beside the one it reads (CPUs, small n P) */
+    if (s == PEGR_OK && engine_item_product_wanted(e))
         s = engine_alloc_runs(e, &e->b.Gam2, cols * rows * el, "Gam (next)");
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.Zs0, rows * cols * el, "X W0^T");
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.CT, cols * rows * el, "span scratch");
