@@ -6,7 +6,8 @@
  * mini-batch and a changed rate), a batch of runs with its own lam and rates (one run frozen),
  * local sizes that do not divide the examples, a work-group cap of 1, and the step a non-finite
  * update is recorded at; pegr_coef_item's span product (PEGR_COEF_PRODUCT) on and off, and the
- * GEMM launch it saves. Exits 77 (skip) only when no OpenCL device exists.
+ * GEMM launch it saves; steps that ask for no scalar launch no reduction. Exits 77 (skip) only
+ * when no OpenCL device exists.
  *
  * Tolerances (relative to the largest magnitude of the reference array):
  *  - fp64: 1e-10, as test_engine: the same formulas in double, other summation orders.
@@ -443,12 +444,48 @@ static void test_item_product_saves_the_gemm_launch(void **state)
             if (!strcmp(kt[k].name, "pegr_coef_item")) items += kt[k].launches;
         }
         assert_int_equal(items, steps);
+        for (size_t k = 0; k < nk; k++) /* and nothing else: no scalar was asked for */
+            if (strcmp(kt[k].name, "pegr_coef_item") && !strstr(kt[k].name, "gemm"))
+                fail_msg("%s: %s launched in span steps", VARIANTS[v].name, kt[k].name);
         if (gemms != (v == 0 ? 0 : steps))
             fail_msg("%s: %zu GEMM launches in %zu span steps", VARIANTS[v].name, gemms, steps);
         b->ops->destroy(b);
     }
     free_problem(&p);
     profiling = 0;
+}
+
+/* A step that asks for no scalar (no objective, mean loss or metrics: a run's steps between its
+ * log steps) launches no reduction; one that asks launches them, and its objective is right
+ * (the evaluations above compare it with the host). Each variant, both forms, every method. */
+static void test_steps_without_outputs_launch_no_reduction(void **state)
+{
+    (void)state;
+    problem p = make_problem(7, 3, 13, 5, 8);
+    for (int v = 0; v < NVARIANTS; v++)
+        for (int span = 0; span < 2; span++)
+            for (int method = 0; method < 3; method++) {
+                pegr_backend *b = open_engine(v, PEGR_FP32, 0, 0);
+                const pegr_engine *e = (const pegr_engine *)b;
+                pegr_error err = {0};
+                assert_int_equal(b->ops->set_data(b, p.X, p.y, p.n, p.P, p.d, &err), PEGR_OK);
+                assert_int_equal(b->ops->set_representation(b, span, &err), PEGR_OK);
+                assert_int_equal(b->ops->set_weights(b, p.W, p.m, &err), PEGR_OK);
+                pegr_eval_request req = {.method = (pegr_method)method, .q = 3.0, .lam = 0.01};
+                for (int t = 0; t < 3; t++) assert_int_equal(b->ops->step(b, &req, 1e-3, &err), PEGR_OK);
+                size_t global = 0, local = 0;
+                assert_false(engine_launch_record(e, "pegr_reduce_pair", &global, &local));
+                assert_false(engine_launch_record(e, "pegr_reduce_sum", &global, &local));
+                double objective = NAN;
+                req.objective = &objective;
+                assert_int_equal(b->ops->step(b, &req, 1e-3, &err), PEGR_OK);
+                assert_true(engine_launch_record(e, "pegr_reduce_pair", &global, &local));
+                assert_int_equal(engine_launch_record(e, "pegr_reduce_sum", &global, &local),
+                                 method == PEGR_METHOD_GR); /* gr's ||V||^2 */
+                assert_true(isfinite(objective) && objective > 0);
+                b->ops->destroy(b);
+            }
+    free_problem(&p);
 }
 
 /* Unset, the device type chooses (item on CPUs); a value that names no kernel is refused at
@@ -503,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_each_kernel_in_a_batch_of_runs),
         cmocka_unit_test(test_each_kernel_records_the_first_nonfinite_step),
         cmocka_unit_test(test_item_product_saves_the_gemm_launch),
+        cmocka_unit_test(test_steps_without_outputs_launch_no_reduction),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pegr_device_list_free(devices);
