@@ -12,8 +12,8 @@
 #       tests    the device, train and cli suites with PEGR_TEST_DEVICE=gpu, and the PyTorch cross-check
 #       tune     pegr tune on the GPU (its choice then serves the targets)
 #       targets  tools/bench_targets.sh --quick with the JAX peer on the GPU and cuBLAS as the GEMM limit
-#       gemms    pegr bench --profile with each GEMM choice (CLBlast, pegr's own, the simple kernels): where the
-#                wall time of a step goes (device time of each kernel against the wall time: the host's share)
+#       gemms    pegr bench --profile with each GEMM choice (CLBlast, pegr's own, the simple kernels) and each
+#                coefficient kernel: where a step's wall time goes (each kernel's device time against the wall)
 # Logs and result files go to $OUT (the device tool brings them back), else to /tmp/gpu-lease.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -116,11 +116,13 @@ targets() {
 }
 
 gemms() {
-  say "step wall vs device time per GEMM choice (pegr bench --profile)"
-  local g
-  for g in clblast own simple; do
-    echo "-- PEGR_GEMM=$g" | tee -a "$log"
-    PEGR_GEMM=$g run_limited 60 "$kit/pegr" bench --grid "${SHAPES:-200:2000:20,50:1000:20,1000:2000:20}" \
+  say "step wall vs device time per GEMM and coefficient-kernel choice (pegr bench --profile)"
+  local v
+  for v in PEGR_GEMM=clblast PEGR_GEMM=own PEGR_GEMM=simple PEGR_COEF_KERNEL=item \
+           "PEGR_COEF_KERNEL=item PEGR_COEF_PRODUCT=1"; do
+    echo "-- $v" | tee -a "$log"
+    # shellcheck disable=SC2086  # $v is one or two NAME=VALUE words for env
+    run_limited 60 env $v "$kit/pegr" bench --grid "${SHAPES:-200:2000:20,50:1000:20,1000:2000:20}" \
       --methods pegr --representation both --repeats 3 --steps 50 --no-first-step --profile
   done
 }
