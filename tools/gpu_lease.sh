@@ -15,6 +15,8 @@
 #       gemms    pegr bench --profile with each GEMM choice (CLBlast, pegr's own, the simple kernels) and each
 #                coefficient kernel: where a step's wall time goes (each kernel's device time against the wall)
 # Logs and result files go to $OUT (the device tool brings them back), else to /tmp/gpu-lease.
+# Shorter calls: NO_CROSSCHECK=1, TUNE_CANDIDATES=K (CLBlast parameter sets tried), GEMMS_VARIANTS="A=x B=y,C=z"
+# (the gemms section's settings; a comma joins two variables of one setting), ROUNDS, SHAPES.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 kit="$root/.devkit"
@@ -95,6 +97,7 @@ tests() {
     echo "$(basename "$t" .log): $(grep -c '^\[       OK \]' "$t") ok, $(grep -c '^\[  FAILED  \]' "$t") failed," \
       "$(grep -c '^\[  SKIPPED \]' "$t") skipped; $(tail -1 "$t")" | tee -a "$log"
   done
+  [ "${NO_CROSSCHECK:-0}" = 1 ] && return
   say "cross-check of pegr grad on the GPU against PyTorch autograd (fp64 and fp32)"
   run_limited 120 python3 "$root/tools/crosscheck_torch.py" --pegr "$kit/pegr" --devices "$PEGR_DEVICE" --precision fp64
   run_limited 120 python3 "$root/tools/crosscheck_torch.py" --pegr "$kit/pegr" --devices "$PEGR_DEVICE" --precision fp32 \
@@ -103,7 +106,7 @@ tests() {
 
 tune() {
   say "pegr tune (then stored for the targets)"
-  run_limited 150 "$kit/pegr" tune --candidates 8
+  run_limited 150 "$kit/pegr" tune --candidates "${TUNE_CANDIDATES:-8}"
 }
 
 targets() {
@@ -118,8 +121,9 @@ targets() {
 gemms() {
   say "step wall vs device time per GEMM and coefficient-kernel choice (pegr bench --profile)"
   local v
-  for v in PEGR_GEMM=clblast PEGR_GEMM=own PEGR_GEMM=simple PEGR_COEF_KERNEL=item \
-           "PEGR_COEF_KERNEL=item PEGR_COEF_PRODUCT=1"; do
+  for v in ${GEMMS_VARIANTS:-PEGR_GEMM=clblast PEGR_GEMM=own PEGR_GEMM=simple PEGR_COEF_KERNEL=item \
+           PEGR_COEF_KERNEL=item,PEGR_COEF_PRODUCT=1}; do
+    v=${v//,/ }
     echo "-- $v" | tee -a "$log"
     # shellcheck disable=SC2086  # $v is one or two NAME=VALUE words for env
     run_limited 60 env $v "$kit/pegr" bench --grid "${SHAPES:-200:2000:20,50:1000:20,1000:2000:20}" \
