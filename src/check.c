@@ -20,7 +20,6 @@
 #include "gemm_tuning.h"
 #include "hash.h"
 #include "host_ref.h"
-#include "kernel_source.h"
 #include "program_cache.h"
 #include "rng.h"
 #include "safe_open.h"
@@ -893,28 +892,6 @@ static void check_batch_train(check_run *cr, const check_def *def)
     }
 }
 
-/* The source a program of `file` is built from, as program.c assembles it (common.cl, then the
- * file, each followed by a newline): the cache key is a hash of it (program_cache.h). */
-static char *program_source(const char *file, pegr_error *err)
-{
-    char *common = NULL, *text = NULL, *all = NULL;
-    if (pegr_kernel_source_load("common.cl", &common, err) == PEGR_OK &&
-        pegr_kernel_source_load(file, &text, err) == PEGR_OK) {
-        size_t a = strlen(common), b = strlen(text);
-        all = malloc(a + b + 3);
-        if (all) {
-            memcpy(all, common, a);
-            all[a] = '\n';
-            memcpy(all + a + 1, text, b);
-            all[a + 1 + b] = '\n';
-            all[a + 2 + b] = '\0';
-        }
-    }
-    free(common);
-    free(text);
-    return all;
-}
-
 /* The smoke kernel (y = a x + y) of `prog` on `count` values; OUT: y. */
 static int run_smoke(check_run *cr, pegr_context *ctx, pegr_program *prog, size_t count, double *y)
 {
@@ -959,7 +936,7 @@ done:
 static void check_cache(check_run *cr, const check_def *def)
 {
     (void)def;
-    char *dir = pegr_cache_dir(), *source = NULL, *path = NULL;
+    char *dir = pegr_cache_dir(), *path = NULL;
     pegr_context *ctx = NULL;
     pegr_program *p1 = NULL, *p2 = NULL;
     double *r1 = NULL, *r2 = NULL;
@@ -979,12 +956,7 @@ static void check_cache(check_run *cr, const check_def *def)
         goto done;
     }
     if (pegr_program_from_cache(p1)) fail(cr, "a program never built before came from the cache");
-    char key[33];
-    if (!(source = program_source("smoke.cl", &err))) {
-        fail(cr, "%s", err.status ? pegr_error_message(&err) : "out of memory");
-        goto done;
-    }
-    pegr_cache_key(source, pegr_program_options(p1), cr->dev, key);
+    const char *key = pegr_program_cache_key(p1);
     path = pegr_cache_path(dir, key);
     unsigned char *binary = NULL;
     size_t size = 0;
@@ -1014,7 +986,6 @@ done:
     if (ctx) pegr_context_destroy(ctx);
     pegr_error_clear(&err);
     free(dir);
-    free(source);
     free(path);
     free(r1);
     free(r2);

@@ -16,6 +16,7 @@ struct pegr_program {
     char *options;
     int from_cache;
     double seconds; /* wall time of the build (or the cache load) */
+    char key[33];   /* the binary cache's key: a hash of the source, options and device */
 };
 
 /* Every program starts with common.cl (REAL, fp64 pragma, helpers). */
@@ -187,7 +188,7 @@ pegr_status pegr_program_build(pegr_context *ctx, const char *const *files, size
     status = assemble_source(ctx, files, nfiles, &source);
     if (status != PEGR_OK) goto done;
 
-    char key[33];
+    char *key = prog->key;
     pegr_cache_key(source, prog->options, &ctx->device, key);
     dir = pegr_cache_dir();
     if (dir && build_from_cache(ctx, dir, key, prog->options, &prog->program)) {
@@ -228,5 +229,7 @@ void *pegr_program_cl(const pegr_program *program) { return program->program; }
 int pegr_program_from_cache(const pegr_program *program) { return program->from_cache; }
 
 const char *pegr_program_options(const pegr_program *program) { return program->options; }
+
+const char *pegr_program_cache_key(const pegr_program *program) { return program->key; }
 
 double pegr_program_build_seconds(const pegr_program *program) { return program->seconds; }

@@ -146,6 +146,9 @@ void *pegr_program_cl(const pegr_program *program);
 int pegr_program_from_cache(const pegr_program *program);
 /* The full build options used. */
 const char *pegr_program_options(const pegr_program *program);
+/* The key of the program's entry in the binary cache (32 hex digits: a hash of its source, build
+ * options and device), whether or not a cache directory is in use. Owned by the program. */
+const char *pegr_program_cache_key(const pegr_program *program);
 /* Wall seconds the build (or the cache load) took. */
 double pegr_program_build_seconds(const pegr_program *program);
 
