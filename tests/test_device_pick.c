@@ -33,6 +33,16 @@ static int case_filter(const char *var, const char *suite, char *out, size_t cap
     return 0;
 }
 
+void test_case_filters(const char *suite)
+{
+    /* PEGR_TEST_ONLY / PEGR_TEST_SKIP: the cases to run / to leave out -- how
+     * tools/test-matrix.sh sizes a suite for a slow implementation */
+    static char only[256], skip_cases[256];
+    if (case_filter("PEGR_TEST_ONLY", suite, only, sizeof only)) cmocka_set_test_filter(only);
+    if (case_filter("PEGR_TEST_SKIP", suite, skip_cases, sizeof skip_cases))
+        cmocka_set_skip_filter(skip_cases);
+}
+
 pegr_device_info *test_device_pick(const char *suite, int allow_force_fp32,
                                    pegr_device_info **list, size_t *count, pegr_error *err)
 {
@@ -44,13 +54,7 @@ pegr_device_info *test_device_pick(const char *suite, int allow_force_fp32,
         *count = 0;
         return NULL;
     }
-    /* PEGR_TEST_ONLY / PEGR_TEST_SKIP: the cases to run / to leave out -- how
-     * tools/test-matrix.sh sizes a suite for a slow implementation */
-    static char only[256], skip_cases[256];
-    if (suite && case_filter("PEGR_TEST_ONLY", suite, only, sizeof only))
-        cmocka_set_test_filter(only);
-    if (suite && case_filter("PEGR_TEST_SKIP", suite, skip_cases, sizeof skip_cases))
-        cmocka_set_skip_filter(skip_cases);
+    if (suite) test_case_filters(suite);
     const char *spec = getenv("PEGR_TEST_DEVICE");
     size_t chosen = 0; /* unset: the first device, as the suites always ran */
     if (spec && *spec) {

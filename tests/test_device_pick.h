@@ -27,6 +27,10 @@ pegr_device_info *test_device_pick(const char *suite, int allow_force_fp32,
 pegr_device_info *test_device_pick_or_host_only(const char *suite, pegr_device_info **list,
                                                 size_t *count);
 
+/* The PEGR_TEST_ONLY / PEGR_TEST_SKIP filters for `suite` ("test_wg"), set in cmocka (test_device_pick
+ * does it; a suite that picks its device in a child calls it in the process that runs cmocka). */
+void test_case_filters(const char *suite);
+
 /* PEGR_TEST_SMALL=1: the suites leave out their largest shapes (tools/test-matrix.sh sets it for
  * the slow implementations, rusticl and Oclgrind, where one launch costs 10-1000x PoCL's). */
 int test_small_shapes(void);
