@@ -20,6 +20,8 @@
 #endif
 
 double engine_gemm_test_clblast_scale = 1.0; /* engine_internal.h: a test hook */
+double engine_gemm_test_variant_scale = 1.0; /* engine_internal.h: a test hook */
+unsigned engine_gemm_variants_refused = 0;   /* engine_internal.h: variants a check turned down */
 
 /* The parameter sets shipped (each one program, compiled on first use and then cached).
  * Direct variants suit CPUs. Measured with `pegr tune` (PoCL 3.1, pthread-haswell, 2-core EPYC,
@@ -229,6 +231,7 @@ struct engine_gemm_state {
     int choice[PEGR_GEMM_CLASSES];
     pegr_gemm_built built[NVARIANTS];
     int tried[NVARIANTS];
+    int wrong[NVARIANTS]; /* the variant's check (variant_check) disagreed: the simple kernels serve */
     int clblast_checked; /* clblast_check ran (once per engine, before CLBlast's first product) */
 };
 
@@ -333,6 +336,77 @@ static pegr_status simple_gemm(pegr_engine *e, cl_kernel k, const char *name, si
     return engine_launch(&a, 3, global);
 }
 
+/* Drivers can miscompile a variant: on Mesa 22.3's rusticl (llvmpipe) direct-v8-m4-n2-k128's
+ * K-blocked TN product writes only its first rows, with partial sums, once C has more than about
+ * a hundred rows (400 x 40 x 400 fails, 40 x 400 x 400 and 67 x 67 x 259 pass), although every
+ * other implementation here computes it right. So before a variant's first product on an engine,
+ * it computes an NT and a TN product of VCHECK_M x VCHECK_N x VCHECK_K (131 x 67 x 259: edges
+ * past every tile and vector width of VARIANTS, M past 128 rows, K past two K blocks of 128)
+ * beside pegr's simple kernels (cl/gemm.cl); a
+ * variant that disagrees is not used on this engine (a warning; the simple kernels serve its
+ * classes). Entries are in [-1, 1], so each sum's rounding is below K^2 eps: the tolerance is 4
+ * K^2 eps (0.03 in fp32, 6e-11 in fp64), while a wrong kernel is off by O(1) or NaN. Two small
+ * products per variant and engine: microseconds on a GPU, a few milliseconds on PoCL. 1 in
+ * *wrong when the variant disagrees. */
+enum { VCHECK_M = 131, VCHECK_N = 67, VCHECK_K = 259 };
+static pegr_status variant_check(pegr_engine *e, int index, int *wrong)
+{
+    const size_t M = VCHECK_M, N = VCHECK_N, K = VCHECK_K, el = e->elem;
+    const size_t na = M * K, nb = N * K, nc = M * N;
+    double *a = malloc(na * sizeof(double)), *b = malloc(nb * sizeof(double));
+    double *got = malloc(nc * sizeof(double)), *want = malloc(nc * sizeof(double));
+    cl_mem A = NULL, B = NULL, C1 = NULL, C2 = NULL;
+    pegr_status s = a && b && got && want ? PEGR_OK
+                                         : pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of memory");
+    for (size_t i = 0; s == PEGR_OK && i < na; i++) a[i] = (double)((i * 7 + 3) % 17) / 8.0 - 1.0;
+    for (size_t i = 0; s == PEGR_OK && i < nb; i++) b[i] = (double)((i * 5 + 1) % 13) / 6.0 - 1.0;
+    if (s == PEGR_OK) s = engine_alloc(e, &A, na * el, "GEMM variant check A");
+    if (s == PEGR_OK) s = engine_alloc(e, &B, nb * el, "GEMM variant check B");
+    if (s == PEGR_OK) s = engine_alloc(e, &C1, nc * el, "GEMM variant check, the variant's");
+    if (s == PEGR_OK) s = engine_alloc(e, &C2, nc * el, "GEMM variant check, the simple kernels'");
+    if (s == PEGR_OK) s = engine_upload(e, A, a, na);
+    if (s == PEGR_OK) s = engine_upload(e, B, b, nb);
+    const double tol = 4.0 * (double)K * (double)K * (el == sizeof(float) ? 1.19e-7 : 2.2e-16);
+    double worst = 0;
+    size_t runs = e->runs;
+    e->runs = 1;
+    for (int shape = 0; shape < 2 && s == PEGR_OK; shape++) {
+        const int nt = shape == PEGR_GEMM_NT;
+        /* NT: C (M x N) = A (M x K) B^T, B (N x K); TN: C = A^T B, A (K x M), B (K x N). */
+        s = pegr_gemm_variant_enqueue(e->ctx, (size_t)index, &e->gemm_state->built[index],
+                                      (pegr_gemm_shape)shape, M, N, K, A, 0, B, 0, C1, 0, 1, NULL);
+        gemm_strides st = {0, 0, 0};
+        if (s == PEGR_OK)
+            s = nt ? simple_gemm(e, e->k.gemm_nt, "pegr_gemm_nt", M, N, K, A, B, C2, st, 1)
+                   : simple_gemm(e, e->k.gemm_tn, "pegr_gemm_tn", K, M, N, A, B, C2, st, 0);
+        if (s == PEGR_OK) s = engine_download(e, C1, 0, got, nc);
+        if (s == PEGR_OK) s = engine_download(e, C2, 0, want, nc);
+        for (size_t i = 0; s == PEGR_OK && i < nc; i++) {
+            double d = fabs(got[i] * engine_gemm_test_variant_scale - want[i]);
+            if (!(d <= worst)) worst = d; /* NaN stays the worst */
+        }
+    }
+    e->runs = runs;
+    engine_free(e, &A, na * el);
+    engine_free(e, &B, nb * el);
+    engine_free(e, &C1, nc * el);
+    engine_free(e, &C2, nc * el);
+    free(a);
+    free(b);
+    free(got);
+    free(want);
+    if (s != PEGR_OK) return s;
+    *wrong = !(worst <= tol);
+    if (*wrong) {
+        engine_gemm_variants_refused++;
+        pegr_ctx_log(e->ctx, PEGR_LOG_WARN,
+                     "GEMM variant %s disagrees with pegr's simple kernels on this device (largest "
+                     "difference %g on a %zux%zux%zu product, allowed %g): using the simple kernels "
+                     "for its products", VARIANTS[index].name, worst, M, N, K, tol);
+    }
+    return PEGR_OK;
+}
+
 /* A variant's product; a variant the device cannot run (it does not fit) falls back to the
  * simple kernels, once logged. 1 in *done when it ran. */
 static pegr_status variant_gemm(pegr_engine *e, int index, pegr_gemm_shape shape, size_t M,
@@ -349,8 +423,10 @@ static pegr_status variant_gemm(pegr_engine *e, int index, pegr_gemm_shape shape
         if (!g->built[index].fits)
             pegr_ctx_log(e->ctx, PEGR_LOG_WARN, "GEMM variant %s does not fit this device; using "
                          "the simple kernels", VARIANTS[index].name);
+        else if ((s = variant_check(e, index, &g->wrong[index])) != PEGR_OK)
+            return s;
     }
-    if (!g->built[index].fits) return PEGR_OK;
+    if (!g->built[index].fits || g->wrong[index]) return PEGR_OK;
     *done = 1;
     return pegr_gemm_variant_enqueue(e->ctx, (size_t)index, &g->built[index], shape, M, N, K, A,
                                      st.a, B, st.b, C, st.c, e->runs,

@@ -200,6 +200,10 @@ pegr_status engine_gemm_init(pegr_engine *e);
 /* Tests: CLBlast's results in the first-use check against pegr's own GEMM are multiplied by this
  * (1; another value forces a disagreement and the fallback to pegr's kernels). */
 extern double engine_gemm_test_clblast_scale;
+/* Test hook: scales a GEMM variant's products in its check before first use (engine_gemm.c);
+ * engine_gemm_variants_refused counts the variants such checks turned down. */
+extern double engine_gemm_test_variant_scale;
+extern unsigned engine_gemm_variants_refused;
 /* Release what engine_gemm_init and the products built (engine_destroy must call it). */
 void engine_gemm_free(pegr_engine *e);
 /* Z (rows x cols) = X (rows x d) W^T */

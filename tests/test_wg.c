@@ -126,6 +126,59 @@ static void test_prime_sizes_launch_groups_above_one(void **state)
     pegr_train_result_free(&r[1]);
 }
 
+/* 10 steps of gd with one of pegr's GEMM variants forced (PEGR_GEMM_VARIANT), its first-use
+ * check's products scaled by `scale` (engine_gemm_test_variant_scale) meanwhile. */
+static void train_on_variant(pegr_precision prec, const char *variant, double scale,
+                             pegr_train_result *r)
+{
+    pegr_train_config c = support_tiny("gd", 10);
+    pegr_context *ctx = NULL;
+    pegr_error err = {0};
+    assert_int_equal(pegr_context_create(suite_device, NULL, &ctx, &err), PEGR_OK);
+    setenv("PEGR_GEMM_VARIANT", variant, 1);
+    pegr_engine_options eopts = {.precision = prec, .gemm = PEGR_GEMM_AUTO}; /* $PEGR_GEMM applies */
+    pegr_backend *b = pegr_engine_create(ctx, &eopts, &err);
+    if (!b) fail_msg("engine: %s", pegr_error_message(&err));
+    engine_gemm_test_variant_scale = scale;
+    support_train(b, &c, r);
+    engine_gemm_test_variant_scale = 1.0;
+    unsetenv("PEGR_GEMM_VARIANT");
+    b->ops->destroy(b);
+}
+
+/* A GEMM variant that computes wrong products on a device (rusticl miscompiles
+ * direct-v8-m4-n2-k128's K-blocked TN product) is checked against the simple kernels before its
+ * first use and turned down: with the check's products scaled by 1.5 the engine refuses the
+ * variant (engine_gemm_variants_refused grows) and trains exactly as the simple kernels do; an
+ * honest variant passes its check. Every variant that fits the device is checked this way. */
+static void test_wrong_variant_falls_back_to_simple(void **state)
+{
+    (void)state;
+    const int fp64 = suite_device->fp64;
+    const pegr_precision prec = fp64 ? PEGR_FP64 : PEGR_FP32;
+    pegr_train_result ok, refused, simple;
+    unsigned before = engine_gemm_variants_refused;
+    train_on_variant(prec, "direct-v8-m4-n2", 1.0, &ok);
+    assert_int_equal(engine_gemm_variants_refused, before);
+    train_on_variant(prec, "direct-v8-m4-n2", 1.5, &refused);
+    assert_true(engine_gemm_variants_refused > before);
+    setenv("PEGR_GEMM", "simple", 1);
+    train_on_variant(prec, "direct-v8-m4-n2", 1.0, &simple);
+    unsetenv("PEGR_GEMM");
+    /* the refused variant's engine ran the simple kernels: the same numbers, bit for bit */
+    support_assert_same_records(&refused, &simple, 0.0);
+    /* and the variant itself trains like them to rounding (fp32: 10 steps, loss to 1e-3) */
+    if (fp64) {
+        support_assert_same_records(&ok, &simple, 1e-10);
+    } else {
+        const double l0 = pegr_train_result_last(&simple)->metrics.loss;
+        assert_true(fabs(pegr_train_result_last(&ok)->metrics.loss - l0) <= 1e-3 * l0);
+    }
+    pegr_train_result_free(&ok);
+    pegr_train_result_free(&refused);
+    pegr_train_result_free(&simple);
+}
+
 #ifdef PEGR_HAVE_CLBLAST
 /* 10 steps of gd on an engine that asks for CLBlast, with the check's test hook scaling CLBlast's
  * results by `scale` meanwhile; the GEMM the engine ended on into *gemm. */
@@ -228,6 +281,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_local_memory_fits_and_trains_like_host),
         cmocka_unit_test(test_prime_sizes_launch_groups_above_one),
+        cmocka_unit_test(test_wrong_variant_falls_back_to_simple),
 #ifdef PEGR_HAVE_CLBLAST
         cmocka_unit_test(test_clblast_disagreeing_falls_back_to_own),
 #endif
