@@ -491,13 +491,14 @@ static void check_clblast(check_run *cr, const check_def *def)
     if (b && o) {
         const double q = 3.0;
         eval_sweep(cr, b, o, NSHAPES, GEMM_METHODS, -1, &q, 1);
-        /* the engine's first-use check found CLBlast wrong here and fell back to pegr's kernels:
-         * pegr's numbers are still right (what was compared is pegr's own GEMM), but say so */
+        /* the engine found CLBlast wrong here (its first-use check) or CLBlast failed, and fell
+         * back to pegr's kernels: pegr's numbers are still right (what was compared is pegr's own
+         * GEMM), but say so */
         if (strcmp(pegr_engine_gemm_name(b), "clblast") != 0 && cr->rec.status != PEGR_CHECK_FAIL) {
             size_t u = strlen(cr->rec.detail);
             snprintf(cr->rec.detail + u, sizeof cr->rec.detail - u,
-                     "%sCLBlast disagreed with pegr's own GEMM on this device: pegr falls back to "
-                     "its own kernels", u ? "; " : "");
+                     "%sCLBlast disagreed with pegr's own GEMM or failed on this device: pegr "
+                     "falls back to its own kernels", u ? "; " : "");
         }
     }
     if (o) o->ops->destroy(o);

@@ -8,6 +8,7 @@
  * cap (pegr_context_options) sends every own product to the simple kernels, the path that
  * honours any cap. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 double engine_gemm_test_clblast_scale = 1.0; /* engine_internal.h: a test hook */
 double engine_gemm_test_variant_scale = 1.0; /* engine_internal.h: a test hook */
+int engine_gemm_test_clblast_error = 0;      /* engine_internal.h: a test hook */
 unsigned engine_gemm_variants_refused = 0;   /* engine_internal.h: variants a check turned down */
 
 /* The parameter sets shipped (each one program, compiled on first use and then cached).
@@ -466,6 +468,8 @@ static pegr_status clblast_gemm(pegr_engine *e, CLBlastTranspose ta, CLBlastTran
                                 size_t N, size_t K, cl_mem A, size_t lda, cl_mem B, size_t ldb,
                                 cl_mem C, size_t ldc, gemm_strides st)
 {
+    if (engine_gemm_test_clblast_error)
+        return clblast_fail(e, CL_INVALID_WORK_ITEM_SIZE, "CLBlastGemm (test hook)");
     if (e->runs > 1) return clblast_gemm_batched(e, ta, tb, M, N, K, A, lda, B, ldb, C, ldc, st);
     cl_command_queue q = e->ctx->queue;
     int dbl = e->elem == sizeof(double);
@@ -568,6 +572,27 @@ static pegr_status clblast_check_run(pegr_engine *e, int *agrees)
     return PEGR_OK;
 }
 
+/* CLBlast is not to be used on this engine (it disagrees with pegr's own GEMM, or failed): say why
+ * (printf-style), and send every class that used it to pegr's own kernels. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void clblast_abandon(pegr_engine *e, const char *fmt, ...)
+{
+    char why[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    pegr_ctx_log(e->ctx, PEGR_LOG_WARN, "%s: using pegr's own kernels", why);
+    struct engine_gemm_state *g = e->gemm_state;
+    int own[PEGR_GEMM_CLASSES];
+    pegr_gemm_default_choices(&e->ctx->device, 0, own);
+    for (int c = 0; c < PEGR_GEMM_CLASSES; c++)
+        if (g->choice[c] == PEGR_GEMM_CHOICE_CLBLAST) g->choice[c] = own[c];
+    e->gemm = PEGR_GEMM_OWN;
+}
+
 /* Once per engine, before CLBlast's first product: the stored verdict, or the check (stored);
  * when CLBlast disagrees, a warning and pegr's own kernels for every class from then on. */
 static pegr_status clblast_check(pegr_engine *e)
@@ -578,20 +603,27 @@ static pegr_status clblast_check(pegr_engine *e)
     pegr_clblast_verdict v = pegr_clblast_verdict_load(e->ctx, e->options.precision);
     if (v == PEGR_CLBLAST_UNCHECKED) {
         int agrees = 0;
-        pegr_status s = clblast_check_run(e, &agrees);
-        if (s != PEGR_OK) return s;
+        if (clblast_check_run(e, &agrees) != PEGR_OK) { /* CLBlast could not even run: not stored */
+            clblast_abandon(e, "CLBlast's GEMM failed on this device (%s)",
+                            pegr_error_message(pegr_context_error(e->ctx)));
+            return PEGR_OK;
+        }
         v = agrees ? PEGR_CLBLAST_AGREES : PEGR_CLBLAST_DISAGREES;
         pegr_clblast_verdict_store(e->ctx, e->options.precision, v);
     }
     if (v == PEGR_CLBLAST_AGREES) return PEGR_OK;
-    pegr_ctx_log(e->ctx, PEGR_LOG_WARN, "CLBlast's GEMM disagrees with pegr's own on this device: "
-                 "using pegr's own kernels");
-    int own[PEGR_GEMM_CLASSES];
-    pegr_gemm_default_choices(&e->ctx->device, 0, own);
-    for (int c = 0; c < PEGR_GEMM_CLASSES; c++)
-        if (g->choice[c] == PEGR_GEMM_CHOICE_CLBLAST) g->choice[c] = own[c];
-    e->gemm = PEGR_GEMM_OWN;
+    clblast_abandon(e, "CLBlast's GEMM disagrees with pegr's own on this device");
     return PEGR_OK;
+}
+
+/* A CLBlast product that failed after the check (its parameters can exceed a device's limits:
+ * on Oclgrind with work-groups of at most 3 it returns CL_INVALID_WORK_ITEM_SIZE): a warning and
+ * pegr's own kernels from then on, as when it disagrees; the caller runs the product on them (a
+ * failure of those is then reported as usual). */
+static void clblast_failed(pegr_engine *e)
+{
+    clblast_abandon(e, "CLBlast's GEMM failed on this device (%s)",
+                    pegr_error_message(pegr_context_error(e->ctx)));
 }
 #endif
 
@@ -607,9 +639,13 @@ pegr_status engine_gemm_nt(pegr_engine *e, size_t rows, size_t cols, size_t d, c
         if (s != PEGR_OK) return s;
         choice = e->gemm_state->choice[cls];
     }
-    if (choice == PEGR_GEMM_CHOICE_CLBLAST)
-        return clblast_gemm(e, CLBlastTransposeNo, CLBlastTransposeYes, rows, cols, d, X, d, W, d,
-                            Z, cols, st);
+    if (choice == PEGR_GEMM_CHOICE_CLBLAST) {
+        if (clblast_gemm(e, CLBlastTransposeNo, CLBlastTransposeYes, rows, cols, d, X, d, W, d, Z,
+                         cols, st) == PEGR_OK)
+            return PEGR_OK;
+        clblast_failed(e);
+        choice = e->gemm_state->choice[cls];
+    }
 #endif
     if (choice >= 0) {
         int done = 0;
@@ -631,9 +667,13 @@ pegr_status engine_gemm_tn(pegr_engine *e, size_t rows, size_t cols, size_t d, c
         if (s != PEGR_OK) return s;
         choice = e->gemm_state->choice[cls];
     }
-    if (choice == PEGR_GEMM_CHOICE_CLBLAST)
-        return clblast_gemm(e, CLBlastTransposeYes, CLBlastTransposeNo, cols, d, rows, C, cols, X, d,
-                            G, d, st);
+    if (choice == PEGR_GEMM_CHOICE_CLBLAST) {
+        if (clblast_gemm(e, CLBlastTransposeYes, CLBlastTransposeNo, cols, d, rows, C, cols, X, d, G,
+                         d, st) == PEGR_OK)
+            return PEGR_OK;
+        clblast_failed(e);
+        choice = e->gemm_state->choice[cls];
+    }
 #endif
     if (choice >= 0) {
         int done = 0;

@@ -203,6 +203,9 @@ extern double engine_gemm_test_clblast_scale;
 /* Test hook: scales a GEMM variant's products in its check before first use (engine_gemm.c);
  * engine_gemm_variants_refused counts the variants such checks turned down. */
 extern double engine_gemm_test_variant_scale;
+/* Test hook: nonzero makes every CLBlast product fail (CL_INVALID_WORK_ITEM_SIZE), as CLBlast does
+ * on a device whose limits its parameters exceed; the engine then falls back to its own kernels. */
+extern int engine_gemm_test_clblast_error;
 extern unsigned engine_gemm_variants_refused;
 /* Release what engine_gemm_init and the products built (engine_destroy must call it). */
 void engine_gemm_free(pegr_engine *e);

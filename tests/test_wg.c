@@ -268,6 +268,52 @@ static void test_clblast_disagreeing_falls_back_to_own(void **state)
     pegr_train_result_free(&r[0]);
     pegr_train_result_free(&r[1]);
 }
+
+/* CLBlast that fails on a device (its parameters over the device's limits: Oclgrind with
+ * work-groups of at most 3 returns CL_INVALID_WORK_ITEM_SIZE) does not stop a training: the engine
+ * warns and finishes on pegr's own kernels, with the numbers of an engine that used them from the
+ * start. The test hook makes every CLBlast product fail; a stored "agree" verdict first, so the
+ * failure comes at a step's product, not in the first-use check. */
+static void test_clblast_failing_falls_back_to_own(void **state)
+{
+    (void)state;
+    const int fp64 = suite_device->fp64;
+    const pegr_precision prec = fp64 ? PEGR_FP64 : PEGR_FP32;
+    const char *old = getenv("PEGR_CACHE_DIR");
+    char *saved = old ? strdup(old) : NULL;
+    char dir[] = "/tmp/pegr-test-wg-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    setenv("PEGR_CACHE_DIR", dir, 1);
+    pegr_train_result failing, fresh, own;
+    const char *gemm = NULL;
+    for (int stored = 1; stored >= 0; stored--) { /* the failure at a step, then in the check */
+        forget_verdict(prec);
+        if (stored) {
+            pegr_context *ctx = NULL;
+            pegr_error cerr = {0};
+            assert_int_equal(pegr_context_create(suite_device, NULL, &ctx, &cerr), PEGR_OK);
+            pegr_clblast_verdict_store(ctx, prec, PEGR_CLBLAST_AGREES);
+            pegr_context_destroy(ctx);
+        }
+        engine_gemm_test_clblast_error = 1;
+        train_on_clblast(prec, 1.0, stored ? &failing : &fresh, &gemm);
+        engine_gemm_test_clblast_error = 0;
+        assert_string_equal(gemm, "own");
+    }
+    setenv("PEGR_GEMM", "own", 1);
+    train_on_variant(prec, "", 1.0, &own);
+    unsetenv("PEGR_GEMM");
+    pegr_error err = {0};
+    assert_int_equal(pegr_remove_tree(dir, &err), PEGR_OK);
+    if (saved) setenv("PEGR_CACHE_DIR", saved, 1);
+    else unsetenv("PEGR_CACHE_DIR");
+    free(saved);
+    support_assert_same_records(&failing, &own, 0.0);
+    support_assert_same_records(&fresh, &own, 0.0);
+    pegr_train_result_free(&failing);
+    pegr_train_result_free(&fresh);
+    pegr_train_result_free(&own);
+}
 #endif
 
 int main(void)
@@ -284,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_wrong_variant_falls_back_to_simple),
 #ifdef PEGR_HAVE_CLBLAST
         cmocka_unit_test(test_clblast_disagreeing_falls_back_to_own),
+        cmocka_unit_test(test_clblast_failing_falls_back_to_own),
 #endif
     };
     int failed = cmocka_run_group_tests_name("wg (device)", tests, NULL, NULL);
