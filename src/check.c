@@ -281,14 +281,11 @@ static pegr_backend *open_engine(check_run *cr, const engine_config *c)
     return b;
 }
 
-typedef struct problem {
-    size_t n, P, d, m;
-    double *X, *y, *W;
-} problem;
+typedef pegr_check_problem problem;
 
-/* Gaussian patches (not orthogonal), labels +-1, weights with pre-activations of order one kept
- * at least 1e-3 away from the kinks at 0 (where fp32 rounding could flip a ReLU). */
-static int make_problem(problem *p, size_t n, size_t P, size_t d, size_t m, uint64_t seed)
+/* check.h: Gaussian patches (not orthogonal), labels +-1, weights with pre-activations of order
+ * one kept at least 1e-3 away from the kinks at 0 (where fp32 rounding could flip a ReLU). */
+int pegr_check_problem_make(problem *p, size_t n, size_t P, size_t d, size_t m, uint64_t seed)
 {
     *p = (problem){n, P, d, m, malloc(n * P * d * sizeof(double)), malloc(n * sizeof(double)),
                    malloc(2 * m * d * sizeof(double))};
@@ -308,7 +305,7 @@ static int make_problem(problem *p, size_t n, size_t P, size_t d, size_t m, uint
     }
 }
 
-static void free_problem(problem *p)
+void pegr_check_problem_free(problem *p)
 {
     free(p->X);
     free(p->y);
@@ -433,16 +430,16 @@ static void eval_sweep(check_run *cr, pegr_backend *b, pegr_backend *ref, size_t
 {
     for (size_t s = 0; s < nshapes && cr->rec.status != PEGR_CHECK_FAIL; s++) {
         problem p;
-        if (!make_problem(&p, SHAPES[s][0], SHAPES[s][1], SHAPES[s][2], SHAPES[s][3], 100 + s)) {
+        if (!pegr_check_problem_make(&p, SHAPES[s][0], SHAPES[s][1], SHAPES[s][2], SHAPES[s][3], 100 + s)) {
             fail(cr, "out of memory");
-            free_problem(&p);
+            pegr_check_problem_free(&p);
             return;
         }
         for (int rep = span < 0 ? 0 : span; rep <= (span < 0 ? 1 : span); rep++)
             for (int method = 0; method < 3; method++)
                 for (size_t qi = 0; qi < nq && (methods >> method & 1); qi++)
                     eval_against_host(cr, b, ref, &p, (pegr_method)method, qs[qi], 0.3, rep);
-        free_problem(&p);
+        pegr_check_problem_free(&p);
     }
 }
 
@@ -622,7 +619,7 @@ static void check_steps(check_run *cr, const check_def *def)
     pegr_backend *h = NULL, *d = NULL;
     double *Wh = NULL, *Wd = NULL, *omega = NULL;
     pegr_error err = {0};
-    if (!make_problem(&p, 7, 3, 13, 3, 12)) {
+    if (!pegr_check_problem_make(&p, 7, 3, 13, 3, 12)) {
         fail(cr, "out of memory");
         goto done;
     }
@@ -662,7 +659,7 @@ done:
     free(Wh);
     free(Wd);
     free(omega);
-    free_problem(&p);
+    pegr_check_problem_free(&p);
 }
 
 /* A small training run (the metrics at every log step, the robust error, the final weights). */
@@ -756,7 +753,7 @@ static void check_batch(check_run *cr, const check_def *def)
     pegr_backend *e = NULL;
     pegr_error err = {0};
     int ok = 1;
-    for (size_t k = 0; k < BATCH_RUNS; k++) ok &= make_problem(&p[k], 7, 3, 13, 3, 40 + k);
+    for (size_t k = 0; k < BATCH_RUNS; k++) ok &= pegr_check_problem_make(&p[k], 7, 3, 13, 3, 40 + k);
     const size_t n = 7, P = 3, d = 13, m = 3, per = 2 * m * d;
     all = (problem){n, P, d, m, malloc(BATCH_RUNS * n * P * d * sizeof(double)),
                     malloc(BATCH_RUNS * n * sizeof(double)), malloc(BATCH_RUNS * per * sizeof(double))};
@@ -830,8 +827,8 @@ error:
 done:
     if (e) e->ops->destroy(e);
     pegr_error_clear(&err);
-    for (size_t k = 0; k < BATCH_RUNS; k++) free_problem(&p[k]);
-    free_problem(&all);
+    for (size_t k = 0; k < BATCH_RUNS; k++) pegr_check_problem_free(&p[k]);
+    pegr_check_problem_free(&all);
     free_outputs(&bo);
     free_outputs(&ho);
     free(Wb);

@@ -11,6 +11,7 @@
 #define PEGR_CHECK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pegr/pegr.h"
 #include "backend.h"
@@ -67,6 +68,18 @@ const char *pegr_check_metric_name(int k);
  * counts, steps, steps run, divergence), 1 otherwise. */
 int pegr_check_records_error(const pegr_train_result *a, const pegr_train_result *b, double *scaled,
                              double *rate, char *where, size_t where_size);
+
+/* A random problem the battery and the device suites evaluate: generic Gaussian patches X (n, P,
+ * d), labels y of +-1 and weights W (2, m, d) of scale 1/sqrt(d) redrawn until every
+ * pre-activation is at least 1e-3 from the activation's kink at 0 (where fp32 and fp64 could take
+ * different branches). Deterministic in `seed`. Returns 0 when out of memory (free it anyway). */
+typedef struct pegr_check_problem {
+    size_t n, P, d, m;
+    double *X, *y, *W;
+} pegr_check_problem;
+int pegr_check_problem_make(pegr_check_problem *p, size_t n, size_t P, size_t d, size_t m,
+                            uint64_t seed);
+void pegr_check_problem_free(pegr_check_problem *p);
 
 /* ---- The battery ----------------------------------------------------------------------------- */
 

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check.h"
 #include "engine.h"
 #include "engine_internal.h" /* white-box: the fused path's switch and the host-wait count */
 #include "host_ref.h"
@@ -37,42 +38,18 @@ static size_t ndevices;
 /* The device the suite runs on (PEGR_TEST_DEVICE, else the first): test_device_pick. */
 static pegr_device_info *suite_device;
 
-typedef struct problem {
-    size_t n, P, d, m;
-    double *X, *y, *W;
-} problem;
+/* The battery's random problem (check.h): Gaussian patches, labels +-1, weights kept 1e-3 away
+ * from the activation's kink. */
+typedef pegr_check_problem problem;
 
-/* Generic Gaussian patches (not orthogonal), labels +-1, weights with pre-activations of order
- * one kept at least 1e-3 away from the kinks at 0. */
 static problem make_problem(size_t n, size_t P, size_t d, size_t m, uint64_t seed)
 {
-    problem p = {n, P, d, m, malloc(n * P * d * sizeof(double)), malloc(n * sizeof(double)),
-                 malloc(2 * m * d * sizeof(double))};
-    assert_non_null(p.X);
-    assert_non_null(p.y);
-    assert_non_null(p.W);
-    pegr_rng_fill_normal(seed, 1, 0, n * P * d, 1.0, p.X);
-    for (size_t i = 0; i < n; i++) p.y[i] = pegr_rng_uniform(seed, 2, i) < 0.5 ? 1.0 : -1.0;
-    for (uint64_t attempt = 0;; attempt++) {
-        pegr_rng_fill_normal(seed, 3, attempt * 2 * m * d, 2 * m * d, 1.0 / sqrt((double)d), p.W);
-        int near_kink = 0;
-        for (size_t row = 0; row < n * P && !near_kink; row++)
-            for (size_t c = 0; c < 2 * m && !near_kink; c++) {
-                double z = 0;
-                for (size_t k = 0; k < d; k++) z += p.X[row * d + k] * p.W[c * d + k];
-                near_kink = fabs(z) < 1e-3;
-            }
-        if (!near_kink) break;
-    }
+    problem p;
+    assert_true(pegr_check_problem_make(&p, n, P, d, m, seed));
     return p;
 }
 
-static void free_problem(problem *p)
-{
-    free(p->X);
-    free(p->y);
-    free(p->W);
-}
+static void free_problem(problem *p) { pegr_check_problem_free(p); }
 
 typedef struct outputs {
     double *grad, *margin, *loss, *norm2, *pe;
