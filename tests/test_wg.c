@@ -208,6 +208,27 @@ static void forget_verdict(pegr_precision prec)
     free(path);
 }
 
+/* A private cache directory (mkdtemp on the template `dir`) as PEGR_CACHE_DIR: a planted verdict
+ * in the suites' shared one would reach the tests running in parallel. Returns the old value to
+ * hand to private_cache_leave, which removes the directory and restores it. */
+static char *private_cache_enter(char *dir)
+{
+    const char *old = getenv("PEGR_CACHE_DIR");
+    char *saved = old ? strdup(old) : NULL;
+    assert_non_null(mkdtemp(dir));
+    setenv("PEGR_CACHE_DIR", dir, 1);
+    return saved;
+}
+
+static void private_cache_leave(const char *dir, char *saved)
+{
+    pegr_error err = {0};
+    assert_int_equal(pegr_remove_tree(dir, &err), PEGR_OK);
+    if (saved) setenv("PEGR_CACHE_DIR", saved, 1);
+    else unsetenv("PEGR_CACHE_DIR");
+    free(saved);
+}
+
 /* Training on CLBlast: with the check's test hook scaling CLBlast's results by 1.5 the engine
  * falls back to pegr's own GEMM (and still trains like the host); without it CLBlast stays. The
  * verdict is stored per device (issue 12 item 9): a second engine runs no check
@@ -219,11 +240,8 @@ static void test_clblast_disagreeing_falls_back_to_own(void **state)
     (void)state;
     const int fp64 = suite_device->fp64;
     const pegr_precision prec = fp64 ? PEGR_FP64 : PEGR_FP32;
-    const char *old = getenv("PEGR_CACHE_DIR");
-    char *saved = old ? strdup(old) : NULL;
     char dir[] = "/tmp/pegr-test-wg-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    setenv("PEGR_CACHE_DIR", dir, 1);
+    char *saved = private_cache_enter(dir);
 
     pegr_train_result r[2], again;
     const char *gemm = NULL;
@@ -252,11 +270,7 @@ static void test_clblast_disagreeing_falls_back_to_own(void **state)
     assert_int_equal(pegr_clblast_checks_run, checks + 1);
     assert_string_equal(gemm, "clblast");
 
-    pegr_error err = {0};
-    assert_int_equal(pegr_remove_tree(dir, &err), PEGR_OK);
-    if (saved) setenv("PEGR_CACHE_DIR", saved, 1);
-    else unsetenv("PEGR_CACHE_DIR");
-    free(saved);
+    private_cache_leave(dir, saved);
     /* the fallback's products are pegr's: the same training to rounding (fp32: the final loss to
      * 1e-3 relative, 10 steps of differently ordered float sums; the error rates are counts) */
     if (fp64) {
@@ -279,11 +293,8 @@ static void test_clblast_failing_falls_back_to_own(void **state)
     (void)state;
     const int fp64 = suite_device->fp64;
     const pegr_precision prec = fp64 ? PEGR_FP64 : PEGR_FP32;
-    const char *old = getenv("PEGR_CACHE_DIR");
-    char *saved = old ? strdup(old) : NULL;
     char dir[] = "/tmp/pegr-test-wg-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    setenv("PEGR_CACHE_DIR", dir, 1);
+    char *saved = private_cache_enter(dir);
     pegr_train_result failing, fresh, own;
     const char *gemm = NULL;
     for (int stored = 1; stored >= 0; stored--) { /* the failure at a step, then in the check */
@@ -303,11 +314,7 @@ static void test_clblast_failing_falls_back_to_own(void **state)
     setenv("PEGR_GEMM", "own", 1);
     train_on_variant(prec, "", 1.0, &own);
     unsetenv("PEGR_GEMM");
-    pegr_error err = {0};
-    assert_int_equal(pegr_remove_tree(dir, &err), PEGR_OK);
-    if (saved) setenv("PEGR_CACHE_DIR", saved, 1);
-    else unsetenv("PEGR_CACHE_DIR");
-    free(saved);
+    private_cache_leave(dir, saved);
     support_assert_same_records(&failing, &own, 0.0);
     support_assert_same_records(&fresh, &own, 0.0);
     pegr_train_result_free(&failing);
