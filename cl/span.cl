@@ -1,4 +1,4 @@
-/* span.cl: the span (dual) representation of math.md. W_t = W_0 + Gam_t X, with Gam stored as
+/* span.cl: the span (dual) representation of docs/math.md. W_t = W_0 + Gam_t X, with Gam stored as
  * cols x rows (cols = 2m, rows = n*P); a step is Z = Z0 + S Gam^T (S = X X^T, one GEMM whose
  * size does not depend on d), the same coefficient kernels, then Gam -= lr * C^T:
  *   pegr_add          (count):       y += x

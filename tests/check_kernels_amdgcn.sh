@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # check_kernels_amdgcn.sh: the program the library builds (common.cl + every kernel file, as
-# src/program.c concatenates them) must compile at -O0 (what -cl-opt-disable asks of a driver) for
+# src/device/program.c concatenates them) must compile at -O0 (what -cl-opt-disable asks of a driver) for
 # an AMD GPU and link into a code object, in fp32 and fp64. This is the path of ROCm's and Mesa's
 # compilers; a helper that clang emits no body for (a bare `inline`) fails here with
 # "undefined hidden symbol", as it fails on those drivers, while PoCL's optimized build hides it.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # check_kernels_cl12.sh: the program the library builds (common.cl + every kernel file, concatenated
-# as src/program.c does) must compile as portable OpenCL C for the SPIR targets, which define no
+# as src/device/program.c does) must compile as portable OpenCL C for the SPIR targets, which define no
 # extension the program does not ask for: fp32 with every extension off (a double literal or type
 # in an fp32 kernel is an error, as on Apple GPUs and Intel Arc), fp64 with cl_khr_fp64 only; with
 # -Werror -Wall -Wdouble-promotion, for each PEGR_WG_SIZE/PEGR_IS_CPU the host can pass.

@@ -11,7 +11,7 @@ root="${1:?usage: check_no_shell.sh SOURCE_ROOT}"
 pattern='(^|[^A-Za-z0-9_])(system|popen|execl|execle|execlp|execv|execve|execvp|execvpe|fexecve|wordexp)[[:space:]]*\(|"(/usr)?/bin/(ba|da|k|z)?sh"'
 hits=$(grep -rnE "$pattern" "$root/src" --include='*.c' --include='*.h' --include='*.in')
 if [ -n "$hits" ]; then
-  echo "a shell or exec in src/ (use pegr_remove_tree and friends in src/fsutil.h instead):"
+  echo "a shell or exec in src/ (use pegr_remove_tree and friends in src/util/fsutil.h instead):"
   echo "$hits"
   exit 1
 fi

@@ -1,7 +1,7 @@
 # cl_program.sh: sourced by the kernel checks; builds the program text the library compiles.
 # pegr_cl_concat OUT FILE.cl...: common.cl first, then every other file in the order given (meson's
-# cl_files), each behind a `#line 1 "NAME"` directive -- what src/program.c's assemble_source and
-# src/kernel_source.c do, so a check sees the same translation unit (and the same line numbers) a
+# cl_files), each behind a `#line 1 "NAME"` directive -- what src/device/program.c's assemble_source and
+# src/device/kernel_source.c do, so a check sees the same translation unit (and the same line numbers) a
 # driver does. One program holding every file is a superset of each program the library builds
 # (each is common.cl + some of the files); a file that uses another's helpers must come after it
 # in cl_files, as it must in the library's lists.
@@ -28,7 +28,7 @@ pegr_cl_concat() {
   } >"$out"
 }
 
-# The -D sets the library passes (src/program.c build_options): REAL and PEGR_FP64 per precision,
+# The -D sets the library passes (src/device/program.c build_options): REAL and PEGR_FP64 per precision,
 # PEGR_WG_SIZE a power of two (1 is the smallest a device can force, 256 the largest pegr uses),
 # PEGR_IS_CPU per device type.
 PEGR_CL_FP32="-D REAL=float -D PEGR_FP64=0"

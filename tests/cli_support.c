@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-#include "fsutil.h"
+#include "util/fsutil.h"
 
 static char tmp[64];
 static const char *exe, *data_dir;

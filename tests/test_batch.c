@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
-#include "engine.h"
-#include "host_ref.h"
-#include "rng.h"
-#include "train.h"
+#include "data/data.h"
+#include "engine/engine.h"
+#include "host/host_ref.h"
+#include "util/rng.h"
+#include "train/train.h"
 #include "test_device_pick.h"
 #include "train_support.h"
 
@@ -88,7 +88,7 @@ static void check(pegr_status s, const pegr_error *err)
  * - error rates (train, test, robust), absolute: observed 4e-8 (the fraction's own fp32 rounding,
  *   no example flipped); one test example of n_test = 100 may flip where its margin lies within
  *   fp32 rounding of 0, so 1/100 plus that rounding. */
-#define BATCH_EVAL_FP32_TOL PEGR_TOL_FP32_BATCH /* 2e-5, src/check.h: pegr check uses it too */
+#define BATCH_EVAL_FP32_TOL PEGR_TOL_FP32_BATCH /* 2e-5, src/check/check.h: pegr check uses it too */
 #define BATCH_TRAIN_FP32_TOL 2e-4
 #define BATCH_TRAIN_FP32_RATE_TOL 0.0101
 

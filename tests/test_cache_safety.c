@@ -24,11 +24,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gemm_tuning.h"
-#include "kernel_source.h"
-#include "npy.h"
+#include "device/gemm_tuning.h"
+#include "device/kernel_source.h"
+#include "util/npy.h"
 #include "pegr/pegr.h"
-#include "program_cache.h"
+#include "device/program_cache.h"
 #include "test_device_pick.h"
 
 /* In the child: report and exit 1 (cmocka's asserts would unwind into the child's copy of the

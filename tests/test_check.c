@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "check/check.h"
 #include "cli_support.h"
-#include "gemm_tuning.h"
+#include "device/gemm_tuning.h"
 #include "test_device_pick.h"
 
 static pegr_device_info *suite_device, *devices;

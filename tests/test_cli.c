@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "fsutil.h"
+#include "util/fsutil.h"
 #include "cli_support.h"
-#include "npy.h"
+#include "util/npy.h"
 #include "test_device_pick.h"
 
 /* The device the device cases run on (PEGR_TEST_DEVICE, else the first; NULL: none), picked once in

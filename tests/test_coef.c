@@ -33,11 +33,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "engine.h"
-#include "engine_internal.h" /* white-box: the kernel chosen, its local size, launch records */
-#include "host_ref.h"
-#include "rng.h"
+#include "check/check.h"
+#include "engine/engine.h"
+#include "engine/engine_internal.h" /* white-box: the kernel chosen, its local size, launch records */
+#include "host/host_ref.h"
+#include "util/rng.h"
 #include "test_device_pick.h"
 #include "train_support.h"
 

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "data.h"
-#include "rng.h"
+#include "data/data.h"
+#include "util/rng.h"
 
 static pegr_data_config small_config(void)
 {

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fsutil.h"
+#include "util/fsutil.h"
 #include "pegr/pegr.h"
-#include "program_cache.h"
+#include "device/program_cache.h"
 #include "test_device_pick.h"
 
 static pegr_device_info *list;
@@ -161,7 +161,7 @@ static void test_syntax_error_returns_file_line_options_and_log(void **state)
     assert_non_null(strstr(msg, "-D REAL=float")); /* the options */
     /* The driver's build log is in the message and names the line of the error in its own
      * format: line 4 of broken.cl, or, from a driver that ignores #line directives (Oclgrind
-     * 21.10 writes "input.cl:76:"), that line's number in the program src/program.c assembles:
+     * 21.10 writes "input.cl:76:"), that line's number in the program src/device/program.c assembles:
      * a #line line, common.cl, a blank line, a #line line, then broken.cl. */
     const char *log = strstr(msg, "build log:");
     assert_non_null(log);

@@ -24,12 +24,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "check.h"
-#include "engine.h"
-#include "engine_internal.h" /* white-box: the fused path's switch and the host-wait count */
-#include "host_ref.h"
-#include "npy.h"
-#include "rng.h"
+#include "check/check.h"
+#include "engine/engine.h"
+#include "engine/engine_internal.h" /* white-box: the fused path's switch and the host-wait count */
+#include "host/host_ref.h"
+#include "util/npy.h"
+#include "util/rng.h"
 #include "test_device_pick.h"
 #include "train_support.h"
 
@@ -254,7 +254,7 @@ static void test_golden_cases_on_the_device(void **state)
  * fp64 hidden by PEGR_TEST_FORCE_FP32, PEGR_TEST_SHOW_ERRORS=1): 1.5e-7 against the host, 7e-8 for
  * span steps, 0 fused vs three kernels. 5e-6 is 5x the bound and 30x the observed, and still
  * 20x below the 1e-4 the steps move W by, so a wrong step fails. */
-#define STEPS_FP32_TOL PEGR_TOL_FP32_STEPS /* 5e-6, src/check.h: pegr check uses it too */
+#define STEPS_FP32_TOL PEGR_TOL_FP32_STEPS /* 5e-6, src/check/check.h: pegr check uses it too */
 
 static void test_several_steps_of_each_method_agree_with_host(void **state)
 {

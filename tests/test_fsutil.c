@@ -1,4 +1,4 @@
-/* test_fsutil.c: the file helpers of src/fsutil.h facing odd files (issue 11): a whole-file read
+/* test_fsutil.c: the file helpers of src/util/fsutil.h facing odd files (issue 11): a whole-file read
  * never blocks on a FIFO nor reads a device such as /dev/zero, and stops at its size cap; an
  * atomic write never writes through a symlink, a FIFO or anything else planted under its
  * temporary's name. Each risky call runs in a forked child under an alarm (a hang fails, it does
@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fsutil.h"
+#include "util/fsutil.h"
 
 static char *tmpdir;
 

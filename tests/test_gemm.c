@@ -22,10 +22,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "context_impl.h"
-#include "engine.h"
-#include "gemm_tuning.h"
-#include "rng.h"
+#include "device/context_impl.h"
+#include "engine/engine.h"
+#include "device/gemm_tuning.h"
+#include "util/rng.h"
 #include "test_device_pick.h"
 
 static pegr_device_info *devices;

@@ -1,4 +1,4 @@
-/* test_host_ref.c: the host reference (src/host_ref.c) against independent golden values (PyTorch
+/* test_host_ref.c: the host reference (src/host/host_ref.c) against independent golden values (PyTorch
  * autograd, tests/data/golden), against central finite differences of each objective on random
  * non-orthogonal problems, and against its own identities (lam = 0, Gram-identity norms, the backend
  * object). Golden tests skip when PEGR_TEST_DATA_DIR is unset. */
@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host_ref.h"
-#include "npy.h"
+#include "host/host_ref.h"
+#include "util/npy.h"
 
 /* ---- a small deterministic generator (splitmix64 + Box-Muller) ---------------------------------- */
 

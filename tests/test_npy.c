@@ -1,4 +1,4 @@
-/* test_npy.c: cmocka tests of the .npy reader/writer (src/npy.c): round trips, files laid out byte
+/* test_npy.c: cmocka tests of the .npy reader/writer (src/util/npy.c): round trips, files laid out byte
  * for byte as NumPy writes them, integer labels, every malformed-input error (status code and a
  * telling message), clean failure on every truncation and on corrupted headers, atomic writes, and
  * the golden NumPy-written files under $PEGR_TEST_DATA_DIR (skipped when unset). */
@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "npy.h"
+#include "util/npy.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers: temp dir fixture, byte buffers, NumPy-layout crafting                             */

@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsutil.h"
-#include "hash.h"
-#include "program_cache.h"
+#include "util/fsutil.h"
+#include "util/hash.h"
+#include "device/program_cache.h"
 
 /* The key of the fixed inputs below, as this version of pegr computes it. */
 #define EXPECTED_KEY "8d46784087e3acf90f90fbfb3fca7082"

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "rng.h"
+#include "util/rng.h"
 
 #define N_STAT 100000
 

@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
-#include "engine.h"
-#include "engine_internal.h"
-#include "host_ref.h"
-#include "rng.h"
+#include "data/data.h"
+#include "engine/engine.h"
+#include "engine/engine_internal.h"
+#include "host/host_ref.h"
+#include "util/rng.h"
 #include "test_device_pick.h"
 #include "train_support.h"
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format.h"
+#include "util/format.h"
 #include "pegr/status.h"
 
 static void test_every_pegr_code_has_its_own_name_and_message(void **state)

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "cli_support.h"
-#include "fsutil.h"
+#include "util/fsutil.h"
 
 /* A sweep of 2 quick runs on the host reference. */
 #define QUICK "timeout -k 5 120 $PEGR sweep --preset tiny --steps 20 --grid n=10,20 --methods gd " \

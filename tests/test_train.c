@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
-#include "host_ref.h"
-#include "train.h"
+#include "engine/engine.h"
+#include "host/host_ref.h"
+#include "train/train.h"
 #include "test_device_pick.h"
 #include "train_support.h"
 
@@ -86,7 +86,7 @@ static void test_same_seed_reproduces_exactly(void **state)
  * drivers' summation orders and stay orders of magnitude below what a wrong step changes.
  * Error rates, absolute: no example flipped (observed 2.4e-8, the fraction's own rounding); one
  * test example of n_test = 100 may flip where its margin lies within fp32 rounding of 0. */
-#define TRAIN_FP32_TOL PEGR_TOL_FP32_TRAIN /* 1e-4, src/check.h: pegr check uses it too */
+#define TRAIN_FP32_TOL PEGR_TOL_FP32_TRAIN /* 1e-4, src/check/check.h: pegr check uses it too */
 #define SPAN_FP32_TOL 2e-4
 #define TRAIN_FP32_RATE_TOL 0.0101
 
@@ -151,7 +151,7 @@ static void test_pegr_with_lam_zero_is_gd(void **state)
     }
 }
 
-/* math.md's regime: gd memorizes noise (test error about 0.5, rho > gamma), pegr learns the signal
+/* docs/math.md's regime: gd memorizes noise (test error about 0.5, rho > gamma), pegr learns the signal
  * (test error near 0, gamma > rho). Three seeds, on the device when there is one. */
 static void test_demo_regime_shows_the_papers_claim(void **state)
 {

@@ -13,13 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context_impl.h"
-#include "data.h"
-#include "engine_internal.h"
-#include "fsutil.h"
-#include "gemm_tuning.h"
+#include "device/context_impl.h"
+#include "data/data.h"
+#include "engine/engine_internal.h"
+#include "util/fsutil.h"
+#include "device/gemm_tuning.h"
 #include "test_device_pick.h"
-#include "train.h"
+#include "train/train.h"
 #include "train_support.h"
 
 static pegr_device_info *devices;

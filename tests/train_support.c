@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "check.h"
-#include "host_ref.h"
+#include "check/check.h"
+#include "host/host_ref.h"
 #include "train_support.h"
 
 pegr_backend *support_open_backend(const pegr_device_info *dev, pegr_precision prec,
@@ -108,7 +108,7 @@ void support_assert_close_records(const pegr_train_result *a, const pegr_train_r
 
 double support_rel_err(const double *a, const double *b, size_t count)
 {
-    return pegr_check_rel_err(a, b, count); /* the battery's comparison (src/check.h) */
+    return pegr_check_rel_err(a, b, count); /* the battery's comparison (src/check/check.h) */
 }
 
 void support_train(pegr_backend *b, const pegr_train_config *c, pegr_train_result *r)

@@ -3,9 +3,9 @@
 #ifndef PEGR_TESTS_TRAIN_SUPPORT_H
 #define PEGR_TESTS_TRAIN_SUPPORT_H
 
-#include "check.h"
-#include "engine.h"
-#include "train.h"
+#include "check/check.h"
+#include "engine/engine.h"
+#include "train/train.h"
 
 /* CLBlast where pegr was built with it (forced: AUTO sends small products to pegr's kernels). */
 #ifdef PEGR_HAVE_CLBLAST
@@ -25,7 +25,7 @@ pegr_train_config support_tiny(const char *method, size_t steps);
 void support_train(pegr_backend *b, const pegr_train_config *c, pegr_train_result *r);
 
 /* Metric k (0 <= k < SUPPORT_NMETRICS) of a record, to loop over all of them. */
-#define SUPPORT_NMETRICS PEGR_CHECK_NMETRICS /* src/check.h: the battery loops over the same */
+#define SUPPORT_NMETRICS PEGR_CHECK_NMETRICS /* src/check/check.h: the battery loops over the same */
 double support_metric(const pegr_metrics *m, int k);
 
 /* The same records (steps and every metric to relative `tol`), steps run and divergence. */

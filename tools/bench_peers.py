@@ -7,7 +7,7 @@ What it measures (model, objectives and closed forms: docs/math.md; P = 2, q = 3
                       functorch.vmap(functorch.grad(l_i)) (torch.func on torch >= 2), the pegr gradient by
                       differentiating L + (lam/n) sum_i ||g_i||^2 (double backward, create_graph=True), gr
                       by differentiating L + lam ||grad L||^2, gd by plain autograd of the batched loss.
-  impl closed         a hand-written PyTorch closed form of math.md, no autograd: Z = X W^T (one matmul,
+  impl closed         a hand-written PyTorch closed form of docs/math.md, no autograd: Z = X W^T (one matmul,
                       X (n*P, d), W (2m, d)), the coefficient tensor C (n, P, 2m) (A, a1, a2, G_i through
                       the P x P patch Grams K_i computed once, C^H for pegr, one more GEMM pair for gr), and
                       W -= lr * C^T X (one addmm_). GEMMs through torch.mm, i.e. the BLAS torch links.
@@ -262,10 +262,10 @@ class Functorch:
         return self.W.detach().double().numpy().reshape(2, -1, self.W.shape[-1])
 
 
-# ---------------------------------------------------------------- (b) the closed form of math.md
+# ---------------------------------------------------------------- (b) the closed form of docs/math.md
 
 class Closed:
-    """math.md's closed form in torch tensors, no autograd. gemm: 'blas' (torch.mm) or 'onednn'."""
+    """docs/math.md's closed form in torch tensors, no autograd. gemm: 'blas' (torch.mm) or 'onednn'."""
 
     def __init__(self, X, y, W0, method, q, lam, lr, dtype, batch=10, seed=0, gemm="blas"):
         n, P, d = X.shape

@@ -7,7 +7,7 @@ The same model, objectives and closed form as pegr (docs/math.md), float32 unles
 W is kept as (2m, d) (rows 0..m-1 the +1 class), the patches as Xf (nP, d). A step is
   primal:  Z = W Xf^T (2m x nP),  C = coefficients(Z),  W -= lr C Xf
   span:    Z = Z0 + Gam S (S = Xf Xf^T, Z0 = W0 Xf^T, once),  C = coefficients(Z),  Gam -= lr C
-with C the coefficient tensor of math.md (gd: a1 y A / n; pegr adds (2 lam / n) C^H through the P x P patch
+with C the coefficient tensor of docs/math.md (gd: a1 y A / n; pegr adds (2 lam / n) C^H through the P x P patch
 Grams K_i). No autograd in the timed code: jax.grad serves only as --check's independent reference.
 
 Subcommands (run with the virtual environment of tools/peers-venv.sh: .venv-peers/bin/python):
@@ -22,7 +22,7 @@ Subcommands (run with the virtual environment of tools/peers-venv.sh: .venv-peer
           as a process: `time .venv-peers/bin/python tools/jax_peer.py train`.
   sweep   the runs of a pegr sweep (--n-list x --mu-list x --methods x --seeds), vmap over the runs that share
           a shape (one (n, method) at a time), lax.scan over the steps; prints runs/s.
-Data are the signal-noise model of math.md drawn with jax.random (not pegr's Philox streams: same
+Data are the signal-noise model of docs/math.md drawn with jax.random (not pegr's Philox streams: same
 distribution, different numbers). XLA uses all cores of the machine; --cache DIR turns on JAX's persistent
 compilation cache (a warm cache takes compilation out of a repeated process's time, as pegr's kernel cache does).
 """
@@ -50,7 +50,7 @@ def log(msg):
     print("# " + msg, file=sys.stderr, flush=True)
 
 
-# ---------------------------------------------------------------- the model and its closed form (math.md)
+# ---------------------------------------------------------------- the model and its closed form (docs/math.md)
 
 def activation(z, q):
     """s(z) = max(z, 0)^q and its first two derivatives (products for q = 1, 2, 3, as pegr's kernels)."""
@@ -164,7 +164,7 @@ def train(form, cfg, steps, log_every, pb):
     return state, jnp.concatenate([first[None], logs])
 
 
-# ---------------------------------------------------------------- data (math.md's signal-noise model, jax.random)
+# ---------------------------------------------------------------- data (docs/math.md's signal-noise model, jax.random)
 
 def data_size(n, d, P):
     return n * (1 + P + P * d)
@@ -195,7 +195,7 @@ def make_problem(form, key, n, n_test, d, P, m, mu_norm, sigma0, sigma_p=1.0):
 
 
 def prefers_span(n, n_test, d, P, m, steps, log_every):
-    """pegr's `--representation auto` (src/train.c pegr_train_prefers_span): the form with fewer GEMM flops."""
+    """pegr's `--representation auto` (src/train/train.c pegr_train_prefers_span): the form with fewer GEMM flops."""
     nP, ntP, cols = n * P, n_test * P, 2.0 * m
     logs = steps / log_every + 1
     primal = steps * 2 * nP * cols * d + logs * ntP * cols * d

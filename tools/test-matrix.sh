@@ -67,7 +67,7 @@ plan() {
       #    its first rows are written, with partial sums (every other implementation, NVIDIA's
       #    included, computes it right; Oclgrind reports nothing on it). pegr guards against
       #    this: each engine checks a variant against the simple kernels before its first use
-      #    and turns it down with a warning (src/engine_gemm.c variant_check; test_wg's
+      #    and turns it down with a warning (src/engine/engine_gemm.c variant_check; test_wg's
       #    test_wrong_variant_falls_back_to_simple runs here), so training on rusticl is right.
       #    This case tests the kernels themselves, so it stays skipped here.
       #  - test_train's demo regime: six full trainings of the demo preset (1000 steps each, 3
@@ -91,7 +91,7 @@ plan() {
       tests=(device_pick device cache_safety train_safety)
       env=(PEGR_TEST_SMALL=1)
       # 67 s measured idle before each engine checked its GEMM variants before their first use
-      # (src/engine_gemm.c variant_check: two 131x67x259 products per variant and engine, cheap
+      # (src/engine/engine_gemm.c variant_check: two 131x67x259 products per variant and engine, cheap
       # on real devices, seconds in the simulator); 225-230 s since, on an idle machine.
       limit=600
       why="device_pick, device, cache_safety, train_safety, the training smoke" ;;

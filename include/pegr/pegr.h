@@ -20,6 +20,9 @@ extern "C" {
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *pegr_version(void);
+/* The git revision the library was built from (`git describe --always --dirty`), "unknown" outside
+ * a git checkout. */
+const char *pegr_git_revision(void);
 
 /* ---- Devices -------------------------------------------------------------------------------- */
 

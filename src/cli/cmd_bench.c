@@ -8,12 +8,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend_open.h"
-#include "clock.h"
+#include "api/backend_open.h"
+#include "util/clock.h"
 #include "commands.h"
-#include "data.h"
-#include "engine.h"
-#include "json.h"
+#include "data/data.h"
+#include "engine/engine.h"
+#include "util/json.h"
 #include "numparse.h"
 
 static const pegr_command_spec SPEC = {

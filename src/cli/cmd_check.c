@@ -1,4 +1,4 @@
-/* cmd_check.c: `pegr check` -- the conformance battery (src/check.h) on the selected device or on
+/* cmd_check.c: `pegr check` -- the conformance battery (src/check/check.h) on the selected device or on
  * every device: a table per device (check, precision, worst error, tolerance, result), a summary
  * line, the same records as JSON with --json, and exit 1 when any check failed. */
 #include <math.h>
@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "check/check.h"
 #include "commands.h"
-#include "json.h"
+#include "util/json.h"
 
 static const pegr_command_spec SPEC = {
     "check",

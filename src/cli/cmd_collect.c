@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "fsutil.h"
+#include "util/fsutil.h"
 #include "sweep_cli.h"
 
 static const pegr_command_spec SPEC = {

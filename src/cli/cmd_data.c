@@ -5,10 +5,10 @@
 
 #include "commands.h"
 #include "data_args.h"
-#include "fsutil.h"
-#include "json.h"
-#include "npy.h"
-#include "train_output.h"
+#include "util/fsutil.h"
+#include "util/json.h"
+#include "util/npy.h"
+#include "train/train_output.h"
 
 static const pegr_command_spec SPEC = {
     "data", "generate a signal-noise dataset (X, y, mu, X_test, y_test, meta.json) into a directory",

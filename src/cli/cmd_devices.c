@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "commands.h"
-#include "json.h"
+#include "util/json.h"
 
 static const pegr_command_spec SPEC = {
     "devices", "list every OpenCL device; '*' marks the one the flag/environment/default selects",

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend_open.h"
+#include "api/backend_open.h"
 #include "commands.h"
-#include "fsutil.h"
-#include "json.h"
-#include "npy.h"
+#include "util/fsutil.h"
+#include "util/json.h"
+#include "util/npy.h"
 
 static const pegr_command_spec SPEC = {
     "grad", "the gradient of gd, pegr or gr at W, with margins, losses and per-example norms",

@@ -34,13 +34,13 @@
 #define MAP_ANONYMOUS MAP_ANON /* the BSD name: some systems define only this one */
 #endif
 
-#include "backend_open.h"
-#include "check.h"
-#include "clock.h"
+#include "api/backend_open.h"
+#include "check/check.h"
+#include "util/clock.h"
 #include "commands.h"
 #include "interrupt.h"
-#include "engine.h"
-#include "fsutil.h"
+#include "engine/engine.h"
+#include "util/fsutil.h"
 #include "sweep_cli.h"
 
 #define MAX_WORKERS PEGR_CLI_MAX_FORWARD /* the parent hands stop signals on to each */
@@ -584,7 +584,7 @@ static size_t worker_devices(const sweep_cli *cli, const char **specs, size_t ma
     return count;
 }
 
-/* The child of devices_pass_check: pegr check (src/check.h) in the sweep's precision on each OpenCL
+/* The child of devices_pass_check: pegr check (src/check/check.h) in the sweep's precision on each OpenCL
  * device of the workers, once per device, unless this pegr passed it there before (cached per
  * device, driver, precision and pegr version). Exit status: 0 when every device passed. */
 static int check_devices_child(const sweep_cli *cli, const char **specs, size_t ndev)

@@ -9,16 +9,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend_open.h"
-#include "clock.h"
+#include "api/backend_open.h"
+#include "util/clock.h"
 #include "commands.h"
 #include "interrupt.h"
-#include "engine.h"
-#include "fsutil.h"
-#include "metrics_summary.h"
-#include "train.h"
+#include "engine/engine.h"
+#include "util/fsutil.h"
+#include "backend/metrics_summary.h"
+#include "train/train.h"
 #include "train_args.h"
-#include "train_output.h"
+#include "train/train_output.h"
 
 static const pegr_command_spec SPEC = {
     "train", "train the two-layer CNN on the signal-noise model with gd, sgd, gr or pegr",

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend_open.h"
+#include "api/backend_open.h"
 #include "train_args.h"
 
 const pegr_command_spec SWEEP_COMMAND = {

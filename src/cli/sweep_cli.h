@@ -5,7 +5,7 @@
 
 #include "args.h"
 #include "sweep_spec.h"
-#include "train_output.h"
+#include "train/train_output.h"
 
 #define SWEEP_MAX_ARGV 256
 /* Runs that share shapes train together in batches of at most this many (--batch-runs). */

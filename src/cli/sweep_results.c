@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fsutil.h"
-#include "json.h"
+#include "util/fsutil.h"
+#include "util/json.h"
 #include "sweep_cli.h"
 
 static const char *const PARAM_COLUMNS =

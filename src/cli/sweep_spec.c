@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "data_args.h"
-#include "hash.h"
+#include "util/hash.h"
 #include "numparse.h"
 #include "train_args.h"
 

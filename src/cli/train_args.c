@@ -22,7 +22,7 @@ size_t pegr_cli_experiment_args(pegr_train_config *c, const char **robust_sigmas
         {"batch", PEGR_ARG_SIZE, &c->batch, "B", "sgd mini-batch size (reshuffled each epoch)", NULL, 0},
         {"log-every", PEGR_ARG_SIZE, &c->log_every, "N", "metrics every N steps", "1..", 0},
         {"representation", PEGR_ARG_CHOICE, &c->representation, NULL,
-         "train in the weights (primal) or in the span of the training patches (math.md); auto: "
+         "train in the weights (primal) or in the span of the training patches (docs/math.md); auto: "
          "the cheaper for the sizes", "auto|primal|span", 0},
         {"robust-sigmas", PEGR_ARG_STRING, robust_sigmas, "LIST",
          "input-noise levels of the final robustness test ('none': skip)", NULL, 0},
@@ -68,9 +68,9 @@ int pegr_cli_finish_experiment_args(const pegr_command_spec *cmd, const pegr_arg
 
 int pegr_cli_apply_preset(const char *name, pegr_train_config *c)
 {
-    pegr_train_config_default(c); /* "demo": the regime of math.md */
+    pegr_train_config_default(c); /* "demo": the regime of docs/math.md */
     if (strcmp(name, "demo") == 0) return 1;
-    if (strcmp(name, "large") == 0) { /* math.md's second regime */
+    if (strcmp(name, "large") == 0) { /* docs/math.md's second regime */
         c->data.n = 200;
         c->data.d = 2000;
         c->data.mu_norm = 2.0;

@@ -4,7 +4,7 @@
 #define PEGR_CLI_TRAIN_ARGS_H
 
 #include "args.h"
-#include "train.h"
+#include "train/train.h"
 
 #define PEGR_EXPERIMENT_MAX_ARGS 32
 
@@ -17,7 +17,7 @@ int pegr_cli_finish_experiment_args(const pegr_command_spec *cmd, const pegr_arg
 /* --robust-sigmas' text into c: "none" (no robustness test) or a comma list of distinct numbers >= 0
  * (at most PEGR_MAX_ROBUST), each through the strict number parser. 0 when the text is not that. */
 int pegr_cli_parse_sigmas(const char *list, pegr_train_config *c);
-/* The defaults, then the named preset: demo (math.md's regime, also the defaults), large, tiny.
+/* The defaults, then the named preset: demo (docs/math.md's regime, also the defaults), large, tiny.
  * 0 for an unknown name. */
 int pegr_cli_apply_preset(const char *name, pegr_train_config *c);
 /* --preset's value in argv ("demo" when absent), so it can be applied before the other flags. */

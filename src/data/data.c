@@ -1,0 +1,305 @@
+/* data.c: config defaults and validation, generation of the signal-noise dataset, and the initial
+ * weights. The drawing rules (which stream and index each value comes from) are in data.h. */
+#include "data/data.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/rng.h"
+
+/* The projection below has dot products; with mu along e_1 (what pegr generates) they have one
+ * nonzero term and their results do not depend on FMA contraction, but a general mu would. GCC does
+ * not contract in ISO C mode (-std=c11) and ignores this pragma; clang honours it. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+/* The streams of one split. */
+typedef struct split_streams {
+    uint32_t labels, signal_pos, noise, flip;
+} split_streams;
+
+static const split_streams train_streams = {PEGR_STREAM_TRAIN_LABELS, PEGR_STREAM_TRAIN_SIGNAL_POS,
+                                            PEGR_STREAM_TRAIN_NOISE, PEGR_STREAM_TRAIN_FLIP};
+static const split_streams test_streams = {PEGR_STREAM_TEST_LABELS, PEGR_STREAM_TEST_SIGNAL_POS,
+                                           PEGR_STREAM_TEST_NOISE, PEGR_STREAM_TEST_FLIP};
+
+void pegr_data_config_default(pegr_data_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->n = 50;
+    c->n_test = 1000;
+    c->d = 1000;
+    c->P = 2;
+    c->mu_norm = 3.0;
+    c->snr = 0.0;
+    c->sigma_p = 1.0;
+    c->isotropic = 0;
+    c->label_flip = 0.0;
+    c->flip_test = 0;
+    c->seed = 0;
+}
+
+/* a * b * c without overflow into *out; 0 when it would overflow. */
+static int mul3_size(size_t a, size_t b, size_t c, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a) return 0;
+    size_t ab = a * b;
+    if (ab != 0 && c > SIZE_MAX / ab) return 0;
+    *out = ab * c;
+    return 1;
+}
+
+/* Byte count of an (a, b, c) double array, 0 on overflow. */
+static int array_bytes(size_t a, size_t b, size_t c, size_t *bytes)
+{
+    size_t count;
+    return mul3_size(a, b, c, &count) && mul3_size(count, sizeof(double), 1, bytes);
+}
+
+static pegr_status check_count(const char *name, size_t v, pegr_error *err)
+{
+    if (v >= 1) return PEGR_OK;
+    return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                          "data option '%s' = %zu is invalid: must be >= 1", name, v);
+}
+
+/* Finite and >= 0 (NaN fails the comparison). */
+static pegr_status check_nonneg(const char *name, double v, pegr_error *err)
+{
+    if (v >= 0.0 && isfinite(v)) return PEGR_OK;
+    return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                          "data option '%s' = %g is invalid: must be finite and >= 0", name, v);
+}
+
+static pegr_status check_flag(const char *name, int v, pegr_error *err)
+{
+    if (v == 0 || v == 1) return PEGR_OK;
+    return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                          "data option '%s' = %d is invalid: must be 0 or 1", name, v);
+}
+
+/* Both splits' X must have a byte count that fits size_t (so do y, mu: they are smaller). */
+static pegr_status check_sizes(const pegr_data_config *c, pegr_error *err)
+{
+    size_t bytes;
+    if (!array_bytes(c->n, c->P, c->d, &bytes))
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "data options n = %zu, P = %zu, d = %zu are invalid: the train array "
+                              "n*P*d doubles overflows size_t",
+                              c->n, c->P, c->d);
+    if (!array_bytes(c->n_test, c->P, c->d, &bytes))
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "data options n_test = %zu, P = %zu, d = %zu are invalid: the test "
+                              "array n_test*P*d doubles overflows size_t",
+                              c->n_test, c->P, c->d);
+    return PEGR_OK;
+}
+
+pegr_status pegr_data_config_validate(const pegr_data_config *c, pegr_error *err)
+{
+    if (!c) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "data config is NULL");
+    pegr_status st;
+    if ((st = check_count("n", c->n, err))) return st;
+    if ((st = check_count("d", c->d, err))) return st;
+    if ((st = check_count("P", c->P, err))) return st;
+    if ((st = check_nonneg("sigma_p", c->sigma_p, err))) return st;
+    if ((st = check_nonneg("mu_norm", c->mu_norm, err))) return st;
+    if ((st = check_nonneg("snr", c->snr, err))) return st;
+    if (!(c->label_flip >= 0.0 && c->label_flip <= 0.5))
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "data option 'label_flip' = %g is invalid: must be in [0, 0.5]",
+                              c->label_flip);
+    if ((st = check_flag("isotropic", c->isotropic, err))) return st;
+    if ((st = check_flag("flip_test", c->flip_test, err))) return st;
+    if ((st = check_sizes(c, err))) return st;
+    if (!isfinite(pegr_data_config_mu_norm(c)))
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "data option 'snr' = %g is invalid: snr * sigma_p * sqrt(d) = "
+                              "%g * %g * sqrt(%zu) overflows",
+                              c->snr, c->snr, c->sigma_p, c->d);
+    return PEGR_OK;
+}
+
+double pegr_data_config_mu_norm(const pegr_data_config *c)
+{
+    if (c->snr > 0.0) return c->snr * c->sigma_p * sqrt((double)c->d);
+    return c->mu_norm;
+}
+
+/* mu_hat = mu / ||mu||, computed with the largest |mu_k| scaled out so that nothing over- or
+ * underflows, and so that mu = a e_1 gives mu_hat = e_1 exactly. Returns 0 when mu = 0. */
+static int unit_direction(const double *mu, size_t d, double *mu_hat)
+{
+    double scale = 0.0;
+    for (size_t k = 0; k < d; k++) scale = fmax(scale, fabs(mu[k]));
+    if (scale == 0.0) return 0;
+    double sum = 0.0;
+    for (size_t k = 0; k < d; k++) {
+        double t = mu[k] / scale;
+        sum += t * t;
+    }
+    double root = sqrt(sum);
+    for (size_t k = 0; k < d; k++) mu_hat[k] = (mu[k] / scale) / root;
+    return 1;
+}
+
+/* xi -= <xi, mu_hat> mu_hat: the sigma_p^2 (I - mu mu^T / ||mu||^2) covariance of docs/math.md. */
+static void project_out(double *xi, const double *mu_hat, size_t d)
+{
+    double dot = 0.0;
+    for (size_t k = 0; k < d; k++) dot += xi[k] * mu_hat[k];
+    for (size_t k = 0; k < d; k++) xi[k] -= dot * mu_hat[k];
+}
+
+/* Everything one split's generation needs besides its arrays. */
+typedef struct split_plan {
+    size_t P, d;
+    const double *mu;
+    const double *mu_hat; /* NULL: no projection (isotropic, or mu = 0) */
+    double sigma_p;
+    double flip;          /* flip probability for this split (0 when flips are off) */
+    uint64_t seed;
+    split_streams streams;
+} split_plan;
+
+static size_t draw_signal_patch(const split_plan *pl, size_t i)
+{
+    double u = pegr_rng_uniform(pl->seed, pl->streams.signal_pos, (uint64_t)i);
+    /* u < 1, but u * P can round up to P for large P: clamp. */
+    size_t p = (size_t)floor(u * (double)pl->P);
+    return p < pl->P ? p : pl->P - 1;
+}
+
+/* One example: its labels, signal position and P patches. */
+static void generate_example(const split_plan *pl, pegr_split *s, size_t i)
+{
+    double u_label = pegr_rng_uniform(pl->seed, pl->streams.labels, (uint64_t)i);
+    double y_clean = u_label < 0.5 ? 1.0 : -1.0;
+    size_t sig = draw_signal_patch(pl, i);
+    s->y_clean[i] = y_clean;
+    s->signal_patch[i] = sig;
+    /* Flips only consume their stream when they are on, so flip = 0 never flips (u > 0). */
+    int flipped =
+        pl->flip > 0.0 && pegr_rng_uniform(pl->seed, pl->streams.flip, (uint64_t)i) < pl->flip;
+    s->y[i] = flipped ? -y_clean : y_clean;
+    for (size_t p = 0; p < pl->P; p++) {
+        size_t first = (i * pl->P + p) * pl->d;
+        double *row = s->X + first;
+        if (p == sig) {
+            for (size_t k = 0; k < pl->d; k++) row[k] = y_clean * pl->mu[k];
+            continue;
+        }
+        pegr_rng_fill_normal(pl->seed, pl->streams.noise, (uint64_t)first, pl->d, pl->sigma_p, row);
+        if (pl->mu_hat) project_out(row, pl->mu_hat, pl->d);
+    }
+}
+
+static void split_free(pegr_split *s)
+{
+    free(s->X);
+    free(s->y);
+    free(s->y_clean);
+    free(s->signal_patch);
+    memset(s, 0, sizeof *s);
+}
+
+/* Allocate and fill a split of n examples; n = 0 leaves every array NULL. Sizes were validated. */
+static pegr_status generate_split(const split_plan *pl, size_t n, pegr_split *s, pegr_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->n = n;
+    if (n == 0) return PEGR_OK;
+    s->X = malloc(n * pl->P * pl->d * sizeof(double));
+    s->y = malloc(n * sizeof(double));
+    s->y_clean = malloc(n * sizeof(double));
+    s->signal_patch = malloc(n * sizeof(size_t));
+    if (!s->X || !s->y || !s->y_clean || !s->signal_patch) {
+        split_free(s);
+        return pegr_error_set(err, PEGR_ERR_NO_MEMORY,
+                              "cannot allocate a split of n = %zu examples of P = %zu patches of "
+                              "d = %zu doubles",
+                              n, pl->P, pl->d);
+    }
+    for (size_t i = 0; i < n; i++) generate_example(pl, s, i);
+    return PEGR_OK;
+}
+
+/* mu = mu_norm e_1, and (unless isotropic) the unit direction to project the noise against. */
+static pegr_status make_mu(const pegr_data_config *c, pegr_dataset *ds, double **mu_hat,
+                           pegr_error *err)
+{
+    *mu_hat = NULL;
+    ds->mu = calloc(c->d, sizeof(double));
+    if (!ds->mu)
+        return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "cannot allocate mu of d = %zu doubles",
+                              c->d);
+    ds->mu[0] = ds->mu_norm;
+    if (c->isotropic || ds->mu_norm == 0.0) return PEGR_OK;
+    *mu_hat = malloc(c->d * sizeof(double));
+    if (!*mu_hat)
+        return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "cannot allocate d = %zu doubles", c->d);
+    unit_direction(ds->mu, c->d, *mu_hat);
+    return PEGR_OK;
+}
+
+pegr_status pegr_data_generate(const pegr_data_config *c, pegr_dataset *out, pegr_error *err)
+{
+    if (!out) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "output dataset is NULL");
+    memset(out, 0, sizeof *out);
+    pegr_status st = pegr_data_config_validate(c, err);
+    if (st) return st;
+    out->d = c->d;
+    out->P = c->P;
+    out->mu_norm = pegr_data_config_mu_norm(c);
+    double *mu_hat = NULL;
+    st = make_mu(c, out, &mu_hat, err);
+    split_plan plan = {c->P, c->d, out->mu, mu_hat, c->sigma_p, c->label_flip, c->seed,
+                       train_streams};
+    if (!st) st = generate_split(&plan, c->n, &out->train, err);
+    plan.streams = test_streams;
+    plan.flip = c->flip_test ? c->label_flip : 0.0;
+    if (!st) st = generate_split(&plan, c->n_test, &out->test, err);
+    free(mu_hat);
+    if (st) pegr_dataset_free(out);
+    return st;
+}
+
+void pegr_dataset_free(pegr_dataset *ds)
+{
+    if (!ds) return;
+    free(ds->mu);
+    split_free(&ds->train);
+    split_free(&ds->test);
+    memset(ds, 0, sizeof *ds);
+}
+
+pegr_status pegr_init_weights(uint64_t seed, size_t m, size_t d, double sigma0, double *W,
+                              pegr_error *err)
+{
+    if (!W) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "init weights: W is NULL");
+    if (m == 0 || d == 0)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "init weights: m = %zu, d = %zu are invalid: both must be >= 1", m,
+                              d);
+    if (!(sigma0 >= 0.0 && isfinite(sigma0)))
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "init weights: option 'sigma0' = %g is invalid: must be finite "
+                              "and >= 0",
+                              sigma0);
+    size_t bytes;
+    if (!array_bytes(2, m, d, &bytes))
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "init weights: m = %zu, d = %zu are invalid: 2*m*d doubles overflows "
+                              "size_t",
+                              m, d);
+    pegr_rng_fill_normal(seed, PEGR_STREAM_INIT_WEIGHTS, 0, 2 * m * d, sigma0, W);
+    return PEGR_OK;
+}
+
+void pegr_perturb(uint64_t seed, double sigma, const double *src, size_t count, double *dst)
+{
+    pegr_rng_fill_normal(seed, PEGR_STREAM_PERTURB, 0, count, sigma, dst);
+    for (size_t k = 0; k < count; k++) dst[k] += src[k];
+}

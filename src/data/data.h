@@ -1,0 +1,91 @@
+/* data.h: the signal-noise data model (Cao et al. 2022; docs/math.md, "Data
+ * model") and the network's initial weights, both drawn from the counter-based streams of rng.h.
+ *
+ * Exactly how each value is drawn (a cross-machine contract, like rng.h's mapping): with
+ * s = seed and the split's four streams (TRAIN_* or TEST_*), for example i and patch p:
+ *   y_clean[i]      = +1 if pegr_rng_uniform(s, LABELS, i) < 0.5, else -1
+ *   signal_patch[i] = floor(pegr_rng_uniform(s, SIGNAL_POS, i) * P), clamped to P - 1
+ *   X[i, signal_patch[i], :] = y_clean[i] * mu                       (exact: y_clean is +-1)
+ *   X[i, p, k] for every other patch p: first sigma_p * pegr_rng_normal(s, NOISE, (i*P + p)*d + k),
+ *                  i.e. the noise is indexed by its flat position in X (n, P, d); then, unless
+ *                  isotropic (or mu = 0), the patch is projected: xi -= <xi, mu_hat> mu_hat with
+ *                  mu_hat = mu / ||mu||. For mu = mu_norm e_1, mu_hat = e_1 exactly and the
+ *                  projection sets coordinate 0 to exactly 0 and leaves the others untouched.
+ *   y[i] = -y_clean[i] if pegr_rng_uniform(s, FLIP, i) < label_flip, else y_clean[i]
+ *          (always for train; for test only when flip_test, otherwise y = y_clean and the TEST_FLIP
+ *          stream is not used).
+ *   W[j, r, k] (init) = sigma0 * pegr_rng_normal(seed, INIT_WEIGHTS, (j*m + r)*d + k)
+ * Because every value is addressed by (stream, index), the data do not depend on the order of
+ * generation or on a thread count, and (same seed, d, P) a split of n examples is a prefix of one
+ * of n' > n examples. */
+#ifndef PEGR_DATA_H
+#define PEGR_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pegr/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pegr_data_config {
+    size_t n, n_test, d, P; /* P >= 1 patches of dimension d; n_test may be 0 */
+    double mu_norm;         /* ||mu||; if snr > 0 it wins: mu_norm = snr * sigma_p * sqrt(d) */
+    double snr;             /* 0 = use mu_norm */
+    double sigma_p;         /* noise std */
+    int isotropic;          /* 0: noise orthogonal to mu (default), 1: plain N(0, sigma_p^2 I) */
+    double label_flip;      /* train label-flip probability in [0, 0.5] */
+    int flip_test;          /* 1: apply label_flip to test labels too */
+    uint64_t seed;
+} pegr_data_config;
+
+/* n 50, n_test 1000, d 1000, P 2, mu_norm 3, snr 0, sigma_p 1, isotropic 0, label_flip 0,
+ * flip_test 0, seed 0 (the regime of docs/math.md). */
+void pegr_data_config_default(pegr_data_config *c);
+
+/* PEGR_ERR_INVALID_ARGUMENT, with a message naming the option, its value and what is allowed, for:
+ * n, d or P of 0; sigma_p, mu_norm or snr negative or not finite; label_flip outside [0, 0.5];
+ * isotropic or flip_test other than 0/1; sizes whose byte counts overflow size_t; an snr that makes
+ * mu_norm overflow. */
+pegr_status pegr_data_config_validate(const pegr_data_config *c, pegr_error *err);
+
+/* The ||mu|| a valid config generates: snr * sigma_p * sqrt(d) if snr > 0, else mu_norm. */
+double pegr_data_config_mu_norm(const pegr_data_config *c);
+
+typedef struct pegr_split {
+    size_t n;
+    double *X;            /* (n, P, d), C order */
+    double *y;            /* (n,) +-1, after flips */
+    double *y_clean;      /* (n,) +-1, before flips */
+    size_t *signal_patch; /* (n,) index of the patch holding y_clean * mu */
+} pegr_split;
+
+typedef struct pegr_dataset {
+    size_t d, P;
+    double mu_norm; /* the effective ||mu|| (after the snr option) */
+    double *mu;     /* (d,) = mu_norm * e_1 */
+    pegr_split train, test;
+} pegr_dataset;
+
+/* Validate c and generate both splits into *out (overwritten; free with pegr_dataset_free). A split
+ * with n = 0 has NULL arrays. On failure *out is left empty (all zero) and nothing leaks. */
+pegr_status pegr_data_generate(const pegr_data_config *c, pegr_dataset *out, pegr_error *err);
+
+/* Free every array and zero the struct. NULL and an already-freed (zeroed) dataset are fine. */
+void pegr_dataset_free(pegr_dataset *ds);
+
+/* W (2, m, d), each entry N(0, sigma0^2), from the INIT_WEIGHTS stream, index = flat position.
+ * m >= 1, d >= 1, sigma0 finite and >= 0, W not NULL (2*m*d doubles, caller-owned). */
+pegr_status pegr_init_weights(uint64_t seed, size_t m, size_t d, double sigma0, double *W,
+                              pegr_error *err);
+
+/* dst[k] = src[k] + sigma * N(0, 1), the normals from the PERTURB stream of seed at index k: the
+ * input perturbation of the robustness metric, identical on every backend. */
+void pegr_perturb(uint64_t seed, double sigma, const double *src, size_t count, double *dst);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,514 @@
+/* host_ref.c: the exact host reference for pegr's math, in double precision (see host_ref.h and
+ * docs/math.md). Every gradient is built the way the device engine builds it:
+ *   z = <W[j,r], x_i,p>  ->  per-example terms (f_i, l_i, a1_i, a2_i, G_i)  ->  coefficient tensor C
+ *   (n, 2, m, P)  ->  grad[j,r] = sum_i sum_p C[i,j,r,p] x_i,p  (one contraction shared by all methods).
+ * No Hessian is formed and nothing assumes orthogonal patches: the patch Gram matrices K_i carry every
+ * patch-patch inner product. Loops are plain and in a fixed order so results are reproducible. */
+#include "host/host_ref.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- sizes ------------------------------------------------------------------------------------ */
+
+typedef struct ref_dims {
+    size_t n, P, d, m;
+    const double *weights; /* per-example weights replacing 1/n (mini-batches), or NULL */
+} ref_dims;
+
+/* Example i's weight in the objective: 1/n, or the request's weight. */
+static double example_weight(const ref_dims *dm, size_t i)
+{
+    return dm->weights ? dm->weights[i] : 1.0 / (double)dm->n;
+}
+
+/* *out = a * b, false when it does not fit in size_t. */
+static bool mul_size(size_t a, size_t b, size_t *out)
+{
+    if (b != 0 && a > SIZE_MAX / b) return false;
+    *out = a * b;
+    return true;
+}
+
+/* *out = a * b * c, also checking that the byte count of that many doubles fits. */
+static bool count3(size_t a, size_t b, size_t c, size_t *out)
+{
+    size_t ab, abc, bytes;
+    return mul_size(a, b, &ab) && mul_size(ab, c, &abc) && mul_size(abc, sizeof(double), &bytes) &&
+           (*out = abc, true);
+}
+
+/* Index of the (n, 2, m, P) tensors (z, A, B, C, t). */
+static size_t ijrp(const ref_dims *dm, size_t i, size_t j, size_t r, size_t p)
+{
+    return ((i * 2 + j) * dm->m + r) * dm->P + p;
+}
+
+/* c_j: the fixed second layer, +1 for class 0 filters and -1 for class 1 filters. */
+static double class_sign(size_t j)
+{
+    return j == 0 ? 1.0 : -1.0;
+}
+
+/* ---- scalar pieces ------------------------------------------------------------------------------ */
+
+void pegr_ref_activation(double z, double q, double *s, double *ds, double *d2s)
+{
+    double sv = 0.0, dv = 0.0, d2v = 0.0;
+    /* z <= 0 gives 0 for all three (s'(0) = 0 for q > 1; for q = 1 the subgradient 0 is chosen at the
+     * kink, matching PyTorch's relu). q = 1 and q = 2 are exact piecewise polynomials; other q use
+     * pow, and only for the outputs asked for (pow(z, q - 2) would be huge near 0+ for q < 2). */
+    if (z > 0.0) {
+        if (q == 1.0) {
+            sv = z;
+            dv = 1.0;
+        } else if (q == 2.0) {
+            sv = z * z;
+            dv = 2.0 * z;
+            d2v = 2.0;
+        } else {
+            if (s) sv = pow(z, q);
+            if (ds) dv = q * pow(z, q - 1.0);
+            if (d2s) d2v = q * (q - 1.0) * pow(z, q - 2.0);
+        }
+    }
+    if (s) *s = sv;
+    if (ds) *ds = dv;
+    if (d2s) *d2s = d2v;
+}
+
+void pegr_ref_loss_terms(double u, double *l, double *a1, double *a2)
+{
+    /* e = exp(-|u|) is in (0, 1], so nothing overflows; sigmoid(|u|) = 1 / (1 + e) and
+     * sigmoid(-|u|) = e / (1 + e), each accurate (no cancellation) for any sign of u. */
+    double e = exp(-fabs(u));
+    double big = 1.0 / (1.0 + e);  /* sigmoid(|u|) */
+    double small = e / (1.0 + e);  /* sigmoid(-|u|) */
+    double sig_neg = u >= 0.0 ? small : big; /* sigmoid(-u) */
+    if (l) *l = log1p(e) + fmax(-u, 0.0);
+    if (a1) *a1 = -sig_neg;
+    if (a2) *a2 = big * small; /* sigmoid(u) sigmoid(-u) is symmetric in u */
+}
+
+void pegr_ref_patch_gram(const double *X, size_t n, size_t P, size_t d, double *K)
+{
+    for (size_t i = 0; i < n; i++) {
+        const double *Xi = X + i * P * d;
+        double *Ki = K + i * P * P;
+        for (size_t p = 0; p < P; p++) {
+            for (size_t pp = p; pp < P; pp++) {
+                double acc = 0.0;
+                for (size_t k = 0; k < d; k++) acc += Xi[p * d + k] * Xi[pp * d + k];
+                Ki[p * P + pp] = acc;
+                Ki[pp * P + p] = acc; /* symmetric by construction, not by rounding luck */
+            }
+        }
+    }
+}
+
+/* ---- validation --------------------------------------------------------------------------------- */
+
+static const char *method_name(pegr_method method)
+{
+    switch (method) {
+    case PEGR_METHOD_GD: return "gd";
+    case PEGR_METHOD_PEGR: return "pegr";
+    case PEGR_METHOD_GR: return "gr";
+    }
+    return "unknown";
+}
+
+pegr_status pegr_ref_check_data(const double *X, const double *y, size_t n, size_t P, size_t d,
+                                pegr_error *err)
+{
+    size_t cnt;
+    if (!X || !y) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "X and y must not be NULL");
+    if (n == 0 || P == 0 || d == 0)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "n, P and d must be >= 1 (got n = %zu, P = %zu, d = %zu)", n, P, d);
+    if (!count3(n, P, d, &cnt) || !count3(n, P, P, &cnt))
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "data size overflows (n = %zu, P = %zu, d = %zu)", n, P, d);
+    for (size_t i = 0; i < n; i++) {
+        if (y[i] != 1.0 && y[i] != -1.0)
+            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                                  "label y[%zu] = %g: labels must be exactly +1 or -1", i, y[i]);
+    }
+    return PEGR_OK;
+}
+
+pegr_status pegr_ref_check_request(const pegr_eval_request *req, pegr_error *err)
+{
+    if (!req) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "request must not be NULL");
+    if (req->method != PEGR_METHOD_GD && req->method != PEGR_METHOD_PEGR &&
+        req->method != PEGR_METHOD_GR)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "unknown method %d", (int)req->method);
+    const char *name = method_name(req->method);
+    double q = req->q;
+    if (!isfinite(q) || q < 1.0)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "q = %g is invalid for %s: the activation max(z,0)^q needs a finite q >= 1",
+                              q, name);
+    if (req->method == PEGR_METHOD_GD) return PEGR_OK; /* gd needs neither s'' nor lam */
+    if (q > 1.0 && q < 2.0)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "q = %g is not supported by %s: it needs s''(z) = q(q-1) z^(q-2), which "
+                              "blows up at z -> 0+ for 1 < q < 2; use q = 1 or q >= 2",
+                              q, name);
+    if (!isfinite(req->lam) || req->lam < 0.0)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "lam = %g is invalid for %s: it must be finite and >= 0", req->lam, name);
+    return PEGR_OK;
+}
+
+/* Weights and output sizes: m >= 1, W given, and every tensor we index representable. */
+static pegr_status check_weights(const double *W, const ref_dims *dm, const pegr_eval_request *req,
+                                 pegr_error *err)
+{
+    size_t cnt;
+    if (!W) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "W must not be NULL");
+    if (dm->m == 0) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "m must be >= 1 (got 0)");
+    size_t two_m;
+    if (!mul_size(2, dm->m, &two_m) || !count3(two_m, dm->d, 1, &cnt) ||
+        !count3(dm->n, two_m, dm->P, &cnt) ||
+        (req->per_example_grad && !count3(dm->n, two_m, dm->d, &cnt)))
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "size overflows (n = %zu, P = %zu, d = %zu, m = %zu)", dm->n, dm->P,
+                              dm->d, dm->m);
+    return PEGR_OK;
+}
+
+/* ---- tensor pieces ------------------------------------------------------------------------------ */
+
+/* out[i,j,r,p] = <V[j,r], x_i,p> for V of shape (2, m, d): z when V = W, t when V = g (gr). */
+static void preactivations(const double *X, const double *V, const ref_dims *dm, double *out)
+{
+    size_t n = dm->n, P = dm->P, d = dm->d, m = dm->m;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < 2; j++)
+            for (size_t r = 0; r < m; r++) {
+                const double *v = V + (j * m + r) * d;
+                for (size_t p = 0; p < P; p++) {
+                    const double *x = X + (i * P + p) * d;
+                    double acc = 0.0;
+                    for (size_t k = 0; k < d; k++) acc += v[k] * x[k];
+                    out[ijrp(dm, i, j, r, p)] = acc;
+                }
+            }
+}
+
+/* grad[j,r,:] = sum_i sum_p C[i,j,r,p] x_i,p over examples [0, dm->n): the one contraction every
+ * gradient goes through. Zero coefficients are not skipped, so Inf/NaN in X still show up. */
+static void contract(const double *C, const double *X, const ref_dims *dm, double *grad)
+{
+    size_t n = dm->n, P = dm->P, d = dm->d, m = dm->m;
+    memset(grad, 0, 2 * m * d * sizeof(double));
+    for (size_t i = 0; i < n; i++)
+        for (size_t p = 0; p < P; p++) {
+            const double *x = X + (i * P + p) * d;
+            for (size_t j = 0; j < 2; j++)
+                for (size_t r = 0; r < m; r++) {
+                    double c = C[ijrp(dm, i, j, r, p)];
+                    double *g = grad + (j * m + r) * d;
+                    for (size_t k = 0; k < d; k++) g[k] += c * x[k];
+                }
+        }
+}
+
+/* From z: f_i = (1/m) sum_{j,r,p} c_j s(z), A = c_j s'(z) / m and, when B is not NULL,
+ * B = c_j s''(z) / m (the diagonal of Hess f_i in the patch basis, per filter). */
+static void activations(const double *z, double q, const ref_dims *dm, double *f, double *A,
+                        double *B)
+{
+    double inv_m = 1.0 / (double)dm->m;
+    for (size_t i = 0; i < dm->n; i++) {
+        double acc = 0.0;
+        for (size_t j = 0; j < 2; j++) {
+            double c = class_sign(j);
+            for (size_t r = 0; r < dm->m; r++)
+                for (size_t p = 0; p < dm->P; p++) {
+                    size_t at = ijrp(dm, i, j, r, p);
+                    double s, ds, d2s;
+                    pegr_ref_activation(z[at], q, &s, &ds, B ? &d2s : NULL);
+                    acc += c * s;
+                    A[at] = c * ds * inv_m;
+                    if (B) B[at] = c * d2s * inv_m;
+                }
+        }
+        f[i] = acc * inv_m;
+    }
+}
+
+/* sum_{p'} K_i[p,p'] A[i,j,r,p'] */
+static double gram_apply(const double *Ki, const double *A, const ref_dims *dm, size_t i, size_t j,
+                         size_t r, size_t p)
+{
+    double acc = 0.0;
+    for (size_t pp = 0; pp < dm->P; pp++) acc += Ki[p * dm->P + pp] * A[ijrp(dm, i, j, r, pp)];
+    return acc;
+}
+
+/* G_i = ||grad f_i||^2 = sum_{j,r} sum_{p,p'} A[i,j,r,p] K_i[p,p'] A[i,j,r,p'] -- the Gram identity,
+ * so ||g_i||^2 = a1_i^2 G_i costs O(m P^2), no d-sized work. */
+static void gram_norms(const double *A, const double *K, const ref_dims *dm, double *G)
+{
+    for (size_t i = 0; i < dm->n; i++) {
+        const double *Ki = K + i * dm->P * dm->P;
+        double acc = 0.0;
+        for (size_t j = 0; j < 2; j++)
+            for (size_t r = 0; r < dm->m; r++)
+                for (size_t p = 0; p < dm->P; p++)
+                    acc += A[ijrp(dm, i, j, r, p)] * gram_apply(Ki, A, dm, i, j, r, p);
+        G[i] = acc;
+    }
+}
+
+/* gd: C = a1_i y_i A / n, so contract(C) = (1/n) sum_i g_i (1/n: or example i's weight). */
+static void coef_gd(const double *A, const double *a1, const double *y, const ref_dims *dm,
+                    double *C)
+{
+    size_t per = 2 * dm->m * dm->P;
+    for (size_t i = 0; i < dm->n; i++) {
+        double w = dm->weights ? a1[i] * y[i] * dm->weights[i] : a1[i] * y[i] / (double)dm->n;
+        for (size_t k = 0; k < per; k++) C[i * per + k] = w * A[i * per + k];
+    }
+}
+
+/* pegr: C += (2 lam / n) C^H with, from H_i g_i = a2 (grad f_i . g_i) grad f_i + a1 y (Hess f_i) g_i,
+ *   grad f_i . g_i = a1 y G_i  and  <x_i,p, g_i[j,r]> = a1 y sum_p' K_i[p,p'] A[i,j,r,p'], hence
+ *   C^H[i,j,r,p] = a2 a1 y G_i A[i,j,r,p] + a1 y B[i,j,r,p] (a1 y (K_i A)[p])      (y^2 = 1). */
+static void coef_pegr_add(const double *A, const double *B, const double *K, const double *a1,
+                          const double *a2, const double *y, const double *G, double lam,
+                          const ref_dims *dm, double *C)
+{
+    for (size_t i = 0; i < dm->n; i++) {
+        const double w = 2.0 * lam * example_weight(dm, i);
+        const double *Ki = K + i * dm->P * dm->P;
+        double ay = a1[i] * y[i];
+        for (size_t j = 0; j < 2; j++)
+            for (size_t r = 0; r < dm->m; r++)
+                for (size_t p = 0; p < dm->P; p++) {
+                    size_t at = ijrp(dm, i, j, r, p);
+                    double x_dot_gi = ay * gram_apply(Ki, A, dm, i, j, r, p); /* <x_i,p, g_i[j,r]> */
+                    C[at] += w * (a2[i] * ay * G[i] * A[at] + ay * B[at] * x_dot_gi);
+                }
+    }
+}
+
+/* gr: C += 2 lam C^{Hv} for v = g, with t[i,j,r,p] = <x_i,p, v[j,r]> and H = (1/n) sum_i H_i:
+ *   H_i v = a2 (grad f_i . v) grad f_i + a1 y (Hess f_i) v,  grad f_i . v = sum_{j,r,p} A t,
+ *   (Hess f_i v)[j,r] = sum_p B[i,j,r,p] t[i,j,r,p] x_i,p (Hess f_i is block diagonal over filters), so
+ *   C^{Hv}[i,j,r,p] = (1/n) (a2 (A.t)_i A[i,j,r,p] + a1 y B[i,j,r,p] t[i,j,r,p]). */
+static void coef_gr_add(const double *A, const double *B, const double *t, const double *a1,
+                        const double *a2, const double *y, double lam, const ref_dims *dm,
+                        double *C)
+{
+    size_t per = 2 * dm->m * dm->P;
+    for (size_t i = 0; i < dm->n; i++) {
+        const double w = 2.0 * lam * example_weight(dm, i);
+        const double *Ai = A + i * per, *Bi = B + i * per, *ti = t + i * per;
+        double dot = 0.0;
+        for (size_t k = 0; k < per; k++) dot += Ai[k] * ti[k];
+        double ay = a1[i] * y[i];
+        for (size_t k = 0; k < per; k++) C[i * per + k] += w * (a2[i] * dot * Ai[k] + ay * Bi[k] * ti[k]);
+    }
+}
+
+/* g_i = a1_i y_i sum_p A[i,j,r,p] x_i,p for every i, into out (n, 2, m, d); scratch holds 2 m P. */
+static void per_example_grads(const double *X, const double *A, const double *a1, const double *y,
+                              const ref_dims *dm, double *scratch, double *out)
+{
+    size_t per = 2 * dm->m * dm->P;
+    ref_dims one = *dm;
+    one.n = 1;
+    for (size_t i = 0; i < dm->n; i++) {
+        double ay = a1[i] * y[i];
+        for (size_t k = 0; k < per; k++) scratch[k] = ay * A[i * per + k];
+        contract(scratch, X + i * dm->P * dm->d, &one, out + i * 2 * dm->m * dm->d);
+    }
+}
+
+static double sum_sq(const double *v, size_t len)
+{
+    double acc = 0.0;
+    for (size_t k = 0; k < len; k++) acc += v[k] * v[k];
+    return acc;
+}
+
+/* ---- the evaluator ------------------------------------------------------------------------------ */
+
+/* Scratch arrays; unused ones stay NULL. */
+typedef struct ref_work {
+    double *z, *A, *B, *C, *t;   /* (n, 2, m, P) */
+    double *f, *l, *a1, *a2, *G; /* (n) */
+    double *K;                   /* (n, P, P), only when the caller gave none */
+    double *g;                   /* (2, m, d): the gd gradient, for gr */
+    double *row;                 /* (2, m, P): one example's coefficients */
+} ref_work;
+
+static void work_free(ref_work *w)
+{
+    free(w->z);
+    free(w->A);
+    free(w->B);
+    free(w->C);
+    free(w->t);
+    free(w->f);
+    free(w->l);
+    free(w->a1);
+    free(w->a2);
+    free(w->G);
+    free(w->K);
+    free(w->g);
+    free(w->row);
+}
+
+/* malloc count doubles when wanted (sizes were checked for overflow before), false on failure. */
+static bool alloc_if(bool wanted, size_t count, double **out)
+{
+    *out = NULL;
+    if (!wanted) return true;
+    *out = malloc(count * sizeof(double));
+    return *out != NULL;
+}
+
+/* What the request needs computed. */
+typedef struct ref_plan {
+    bool need_G;    /* Gram norms G_i */
+    bool need_B;    /* s'' coefficients */
+    bool need_gd_g; /* the gd gradient as a separate array (gr) */
+    bool need_C;    /* a coefficient tensor */
+    bool need_t;    /* <x_i,p, g[j,r]> (gr gradient) */
+} ref_plan;
+
+static ref_plan make_plan(const pegr_eval_request *req)
+{
+    ref_plan pl;
+    bool grad = req->grad != NULL;
+    pl.need_G = req->norm2 || (req->method == PEGR_METHOD_PEGR && (grad || req->objective));
+    pl.need_B = grad && req->method != PEGR_METHOD_GD;
+    pl.need_gd_g = req->method == PEGR_METHOD_GR && (grad || req->objective);
+    pl.need_C = grad || pl.need_gd_g;
+    pl.need_t = grad && req->method == PEGR_METHOD_GR;
+    return pl;
+}
+
+static bool work_alloc(ref_work *w, const ref_plan *pl, const ref_dims *dm, bool have_K,
+                       bool want_rows)
+{
+    size_t nt = dm->n * 2 * dm->m * dm->P, n = dm->n;
+    memset(w, 0, sizeof(*w));
+    return alloc_if(true, nt, &w->z) && alloc_if(true, nt, &w->A) && alloc_if(pl->need_B, nt, &w->B) &&
+           alloc_if(pl->need_C, nt, &w->C) && alloc_if(pl->need_t, nt, &w->t) &&
+           alloc_if(true, n, &w->f) && alloc_if(true, n, &w->l) && alloc_if(true, n, &w->a1) &&
+           alloc_if(true, n, &w->a2) && alloc_if(pl->need_G, n, &w->G) &&
+           alloc_if(pl->need_G && !have_K, n * dm->P * dm->P, &w->K) &&
+           alloc_if(pl->need_gd_g, 2 * dm->m * dm->d, &w->g) &&
+           alloc_if(want_rows, 2 * dm->m * dm->P, &w->row);
+}
+
+/* The chosen objective's gradient into req->grad (when asked) from w->C holding the gd coefficients;
+ * for gr also the penalty lam ||g||^2, which needs the gd gradient g whether or not grad is asked. */
+static double method_gradient(const double *X, const double *K, const double *y,
+                              const pegr_eval_request *req, const ref_dims *dm, ref_work *w)
+{
+    double penalty = 0.0;
+    if (req->method == PEGR_METHOD_PEGR && req->grad) {
+        coef_pegr_add(w->A, w->B, K, w->a1, w->a2, y, w->G, req->lam, dm, w->C);
+    } else if (req->method == PEGR_METHOD_GR) {
+        contract(w->C, X, dm, w->g);
+        penalty = req->lam * sum_sq(w->g, 2 * dm->m * dm->d);
+        if (req->grad) {
+            preactivations(X, w->g, dm, w->t);
+            coef_gr_add(w->A, w->B, w->t, w->a1, w->a2, y, req->lam, dm, w->C);
+        }
+    }
+    if (req->grad) contract(w->C, X, dm, req->grad);
+    return penalty;
+}
+
+/* pegr's penalty (lam / n) sum_i ||g_i||^2 with ||g_i||^2 = a1_i^2 G_i (1/n: or the weights). */
+static double pegr_penalty(const ref_work *w, double lam, const ref_dims *dm)
+{
+    double acc = 0.0;
+    if (!dm->weights) {
+        for (size_t i = 0; i < dm->n; i++) acc += w->a1[i] * w->a1[i] * w->G[i];
+        return lam / (double)dm->n * acc;
+    }
+    for (size_t i = 0; i < dm->n; i++) acc += dm->weights[i] * w->a1[i] * w->a1[i] * w->G[i];
+    return lam * acc;
+}
+
+/* Per-example weights, when given, must be finite and >= 0. */
+static pegr_status check_example_weights(const double *weights, size_t n, pegr_error *err)
+{
+    for (size_t i = 0; weights && i < n; i++)
+        if (!(weights[i] >= 0.0) || !isfinite(weights[i]))
+            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                                  "example weight %zu is %g: weights must be finite and >= 0", i,
+                                  weights[i]);
+    return PEGR_OK;
+}
+
+pegr_status pegr_ref_evaluate_gram(const double *X, const double *K, const double *y, size_t n,
+                                   size_t P, size_t d, const double *W, size_t m,
+                                   const pegr_eval_request *req, pegr_error *err)
+{
+    ref_dims dm = {n, P, d, m, req->weights};
+    pegr_status st;
+    if ((st = pegr_ref_check_request(req, err)) != PEGR_OK) return st;
+    if ((st = check_example_weights(req->weights, n, err)) != PEGR_OK) return st;
+    if ((st = pegr_ref_check_data(X, y, n, P, d, err)) != PEGR_OK) return st;
+    if ((st = check_weights(W, &dm, req, err)) != PEGR_OK) return st;
+
+    ref_plan pl = make_plan(req);
+    ref_work w;
+    if (!work_alloc(&w, &pl, &dm, K != NULL, req->per_example_grad != NULL)) {
+        work_free(&w);
+        return pegr_error_set(err, PEGR_ERR_NO_MEMORY,
+                              "host reference: out of memory for scratch (n = %zu, P = %zu, d = %zu, "
+                              "m = %zu)", n, P, d, m);
+    }
+    /* Nothing below can fail, so outputs are written only on success. */
+    preactivations(X, W, &dm, w.z);
+    activations(w.z, req->q, &dm, w.f, w.A, w.B);
+    double lsum = 0.0, wsum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        pegr_ref_loss_terms(y[i] * w.f[i], &w.l[i], &w.a1[i], &w.a2[i]);
+        lsum += w.l[i];
+        if (dm.weights) wsum += dm.weights[i] * w.l[i];
+    }
+    double L = dm.weights ? wsum : lsum / (double)n;
+    if (pl.need_G) {
+        if (!K) {
+            pegr_ref_patch_gram(X, n, P, d, w.K);
+            K = w.K;
+        }
+        gram_norms(w.A, K, &dm, w.G);
+    }
+    double penalty = 0.0; /* objective - L */
+    if (req->method == PEGR_METHOD_PEGR && req->objective) penalty = pegr_penalty(&w, req->lam, &dm);
+    if (pl.need_C) {
+        coef_gd(w.A, w.a1, y, &dm, w.C);
+        double gr_penalty = method_gradient(X, K, y, req, &dm, &w);
+        if (req->method == PEGR_METHOD_GR) penalty = gr_penalty;
+    }
+    if (req->margin) memcpy(req->margin, w.f, n * sizeof(double));
+    if (req->loss) memcpy(req->loss, w.l, n * sizeof(double));
+    if (req->norm2)
+        for (size_t i = 0; i < n; i++) req->norm2[i] = w.a1[i] * w.a1[i] * w.G[i];
+    if (req->per_example_grad) per_example_grads(X, w.A, w.a1, y, &dm, w.row, req->per_example_grad);
+    if (req->mean_loss) *req->mean_loss = L;
+    if (req->objective) *req->objective = L + penalty;
+    work_free(&w);
+    return PEGR_OK;
+}
+
+pegr_status pegr_ref_evaluate(const double *X, const double *y, size_t n, size_t P, size_t d,
+                              const double *W, size_t m, const pegr_eval_request *req, pegr_error *err)
+{
+    return pegr_ref_evaluate_gram(X, NULL, y, n, P, d, W, m, req, err);
+}
