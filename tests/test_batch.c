@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/data.h"
+#include "pegr/data.h"
 #include "engine/engine.h"
 #include "host/host_ref.h"
 #include "util/rng.h"
-#include "train/train.h"
+#include "pegr/train.h"
 #include "test_device_pick.h"
 #include "train_support.h"
 
@@ -281,7 +281,7 @@ static void test_batched_training_equals_each_run_on_the_host(void **state)
         for (int span = 0; span <= 1; span++) {
             pegr_train_config c[RUNS];
             batch_configs(c, methods[k], 60);
-            for (size_t i = 0; i < RUNS; i++) c[i].representation = span ? "span" : "primal";
+            for (size_t i = 0; i < RUNS; i++) c[i].representation = span ? PEGR_REPRESENTATION_SPAN : PEGR_REPRESENTATION_PRIMAL;
             batch_against_alone(c, prec, SUPPORT_LIBRARY_GEMM, NULL,
                                 prec == PEGR_FP64 ? 1e-8 : BATCH_TRAIN_FP32_TOL);
         }
@@ -297,7 +297,7 @@ static void test_batched_training_is_bit_identical_with_own_gemms(void **state)
         for (int span = 0; span <= 1; span++) {
             pegr_train_config c[RUNS];
             batch_configs(c, methods[k], 40);
-            for (size_t i = 0; i < RUNS; i++) c[i].representation = span ? "span" : "primal";
+            for (size_t i = 0; i < RUNS; i++) c[i].representation = span ? PEGR_REPRESENTATION_SPAN : PEGR_REPRESENTATION_PRIMAL;
             batch_against_alone(c, PEGR_FP32, PEGR_GEMM_OWN, suite_device, 0.0);
         }
 }
@@ -310,7 +310,7 @@ static void test_a_diverging_run_leaves_the_others_alone(void **state)
     pegr_train_config c[RUNS];
     batch_configs(c, "pegr", 200);
     c[1].lr = 50.0;
-    for (size_t i = 0; i < RUNS; i++) c[i].representation = "primal";
+    for (size_t i = 0; i < RUNS; i++) c[i].representation = PEGR_REPRESENTATION_PRIMAL;
     pegr_train_result batched[RUNS];
     pegr_backend *b = support_open_backend(suite_device, PEGR_FP32, PEGR_GEMM_OWN);
     train_batch(b, c, RUNS, batched);

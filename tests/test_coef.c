@@ -416,7 +416,7 @@ static void test_item_product_saves_the_gemm_launch(void **state)
         pegr_engine_profile_reset(b);
         const size_t steps = 5;
         for (size_t t = 0; t < steps; t++) assert_int_equal(b->ops->step(b, &req, 1e-3, &err), PEGR_OK);
-        const pegr_engine_kernel_time *kt = NULL;
+        const pegr_kernel_time *kt = NULL;
         size_t nk = pegr_engine_profile(b, &kt), gemms = 0, items = 0;
         for (size_t k = 0; k < nk; k++) {
             if (strstr(kt[k].name, "gemm")) gemms += kt[k].launches;

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "data/data.h"
+#include "pegr/data.h"
 #include "util/rng.h"
 
 static pegr_data_config small_config(void)

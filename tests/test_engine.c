@@ -445,7 +445,7 @@ static void test_fused_step_launches(void **state)
             pegr_engine_profile_reset(b);
             const size_t steps = 5;
             for (size_t k = 0; k < steps; k++) assert_int_equal(b->ops->step(b, &req, 1e-3, &err), PEGR_OK);
-            const pegr_engine_kernel_time *kt = NULL;
+            const pegr_kernel_time *kt = NULL;
             size_t nk = pegr_engine_profile(b, &kt), other = 0;
             for (size_t k = 0; k < nk; k++) {
                 if (strstr(kt[k].name, "gemm")) continue;

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/data.h"
+#include "pegr/data.h"
 #include "engine/engine.h"
 #include "engine/engine_internal.h"
 #include "host/host_ref.h"
@@ -418,7 +418,7 @@ static void test_all_sigmas_in_one_launch(void **state)
     pegr_engine_profile_reset(b);
     double rates[RUNS * NSIG];
     check(b->ops->perturbed_test_error(b, 3.0, sigmas, NSIG, seeds, rates, &err), &err);
-    const pegr_engine_kernel_time *t = NULL;
+    const pegr_kernel_time *t = NULL;
     size_t nk = pegr_engine_profile(b, &t);
     size_t wrong = 0, noise = 0, per_sigma = 0;
     for (size_t k = 0; k < nk; k++) {

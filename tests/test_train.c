@@ -14,7 +14,7 @@
 
 #include "engine/engine.h"
 #include "host/host_ref.h"
-#include "train/train.h"
+#include "pegr/train.h"
 #include "test_device_pick.h"
 #include "train_support.h"
 
@@ -101,7 +101,7 @@ static void test_host_and_device_agree_on_every_metric(void **state)
         pegr_train_config c = support_tiny(methods[k], 100);
         c.batch = 5;
         run_config(0, PEGR_FP64, &c, &h);
-        c.representation = k % 2 ? "span" : "primal"; /* both forms against the host */
+        c.representation = k % 2 ? PEGR_REPRESENTATION_SPAN : PEGR_REPRESENTATION_PRIMAL; /* both forms against the host */
         run_config(1, prec, &c, &d);
         if (prec == PEGR_FP64)
             support_assert_same_records(&h, &d, 1e-8);
@@ -122,7 +122,7 @@ static void test_sgd_with_batch_n_is_gd(void **state)
         pegr_train_result g, s, small;
         pegr_train_config c = support_tiny("gd", 50);
         run_config(device, PEGR_FP32, &c, &g);
-        c.method = "sgd";
+        c.method = PEGR_METHOD_SGD;
         c.batch = c.data.n;
         run_config(device, PEGR_FP32, &c, &s);
         support_assert_same_records(&g, &s, 0.0);
@@ -142,7 +142,7 @@ static void test_pegr_with_lam_zero_is_gd(void **state)
         pegr_train_result g, p;
         pegr_train_config c = support_tiny("gd", 50);
         run_config(device, PEGR_FP32, &c, &g);
-        c.method = "pegr";
+        c.method = PEGR_METHOD_PEGR;
         c.lam = 0.0;
         run_config(device, PEGR_FP32, &c, &p);
         support_assert_same_records(&g, &p, 0.0);
@@ -165,9 +165,9 @@ static void test_demo_regime_shows_the_papers_claim(void **state)
         c.n_robust = 0;
         c.log_every = 100;
         pegr_train_result g, p;
-        c.method = "gd";
+        c.method = PEGR_METHOD_GD;
         support_train(b, &c, &g);
-        c.method = "pegr";
+        c.method = PEGR_METHOD_PEGR;
         support_train(b, &c, &p);
         const pegr_metrics *mg = &pegr_train_result_last(&g)->metrics;
         const pegr_metrics *mp = &pegr_train_result_last(&p)->metrics;
@@ -213,9 +213,9 @@ static void test_span_steps_equal_primal_steps(void **state)
         pegr_train_config c = support_tiny(methods[k], 300);
         c.batch = 5;
         c.log_every = 25;
-        c.representation = "primal";
+        c.representation = PEGR_REPRESENTATION_PRIMAL;
         run_config(1, prec, &c, &p);
-        c.representation = "span";
+        c.representation = PEGR_REPRESENTATION_SPAN;
         run_config(1, prec, &c, &sp);
         assert_false(p.span);
         assert_true(sp.span);
@@ -255,9 +255,14 @@ static void test_invalid_configs_are_refused(void **state)
     c.q = 1.5;
     assert_int_equal(pegr_train_config_validate(&c, &err), PEGR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "q = 1.5"));
-    c = support_tiny("adam", 10);
-    assert_int_equal(pegr_train_config_validate(&c, &err), PEGR_ERR_INVALID_ARGUMENT);
+    pegr_method method = PEGR_METHOD_GD; /* names are read by the one table, which refuses */
+    assert_int_equal(pegr_method_parse("adam", "method", &method, &err), PEGR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "'adam'"));
+    assert_int_equal(method, PEGR_METHOD_GD);
+    c = support_tiny("gd", 10);
+    c.method = (pegr_method)PEGR_METHOD_COUNT; /* and a value outside the enum is refused */
+    assert_int_equal(pegr_train_config_validate(&c, &err), PEGR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "method"));
     c = support_tiny("gd", 10);
     c.lr = 0;
     assert_int_equal(pegr_train_config_validate(&c, &err), PEGR_ERR_INVALID_ARGUMENT);

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/backend_open.h"
+#include "pegr/backend.h"
 #include "engine/engine_internal.h"
-#include "train/train.h"
+#include "pegr/train.h"
 #include "test_device_pick.h"
 #include "train_support.h"
 

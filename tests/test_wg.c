@@ -14,12 +14,12 @@
 #include <string.h>
 
 #include "device/context_impl.h"
-#include "data/data.h"
+#include "pegr/data.h"
 #include "engine/engine_internal.h"
 #include "util/fsutil.h"
 #include "device/gemm_tuning.h"
 #include "test_device_pick.h"
-#include "train/train.h"
+#include "pegr/train.h"
 #include "train_support.h"
 
 static pegr_device_info *devices;

@@ -36,7 +36,7 @@ pegr_train_config support_tiny(const char *method, size_t steps)
     c.m = 4;
     c.steps = steps;
     c.log_every = 10;
-    c.method = method;
+    pegr_method_parse(method, "method", &c.method, NULL);
     c.n_robust = 2;
     return c;
 }

@@ -6,6 +6,18 @@
 
 #include <stddef.h>
 
+/* PEGR_API marks what libpegr exports. The library is built with -fvisibility=hidden, so anything
+ * without it stays inside (a test checks that the installed library exports only pegr_ names). */
+#ifndef PEGR_API
+#if defined(_WIN32) && defined(PEGR_BUILDING_LIBRARY)
+#define PEGR_API __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define PEGR_API __attribute__((visibility("default")))
+#else
+#define PEGR_API
+#endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -38,9 +50,9 @@ enum pegr_status_code {
 };
 
 /* The symbolic name of a status ("PEGR_ERR_BUILD", "CL_OUT_OF_RESOURCES"); never NULL. */
-const char *pegr_status_name(pegr_status status);
+PEGR_API const char *pegr_status_name(pegr_status status);
 /* A one-line human message for a status; never NULL. */
-const char *pegr_status_message(pegr_status status);
+PEGR_API const char *pegr_status_message(pegr_status status);
 
 /* An error record: the status and a message with context (the failing call, the device, the file,
  * a build log). The message is heap-allocated and owned by the record; pegr_error_clear frees it.
@@ -53,21 +65,21 @@ typedef struct pegr_error {
 
 /* Record `status` with a printf-style message into err (if err is not NULL); returns status, so a
  * call site can write `return pegr_error_set(err, PEGR_ERR_IO, "cannot open '%s'", path);`. */
-pegr_status pegr_error_set(pegr_error *err, pegr_status status, const char *fmt, ...)
+PEGR_API pegr_status pegr_error_set(pegr_error *err, pegr_status status, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 /* Prefix the current message with more context: "context: old message". */
-void pegr_error_prefix(pegr_error *err, const char *fmt, ...)
+PEGR_API void pegr_error_prefix(pegr_error *err, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
 /* The message, or the status's generic message when none was recorded; never NULL. */
-const char *pegr_error_message(const pegr_error *err);
+PEGR_API const char *pegr_error_message(const pegr_error *err);
 /* Free the message and reset to PEGR_OK. */
-void pegr_error_clear(pegr_error *err);
+PEGR_API void pegr_error_clear(pegr_error *err);
 
 #ifdef __cplusplus
 }

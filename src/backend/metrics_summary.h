@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "backend/backend.h"
+#include "backend/backend_impl.h"
 
 /* gamma: (2m) values c_j <W[j,r] - W0[j,r], mu>, class-major -> gamma_max and gamma_mean. */
 void pegr_metrics_gamma(const double *gamma, size_t m, pegr_metrics *out);

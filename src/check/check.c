@@ -13,7 +13,7 @@
 #include "check/check.h"
 #include "util/clock.h"
 #include "device/context_impl.h"
-#include "data/data.h"
+#include "pegr/data.h"
 #include "engine/engine.h"
 #include "engine/engine_internal.h" /* the fused path's switches: the battery runs each kernel path */
 #include "util/fsutil.h"
@@ -343,7 +343,6 @@ static pegr_eval_request request_into(outputs *o, pegr_method method, double q, 
     return req;
 }
 
-static const char *const METHOD_NAMES[] = {"gd", "pegr", "gr"};
 
 /* Data, representation and weights onto a backend; 0 (and the record failed) on error. */
 static int load(check_run *cr, pegr_backend *b, const problem *p, int span)
@@ -401,11 +400,11 @@ static void eval_against_host(check_run *cr, pegr_backend *b, pegr_backend *ref,
     };
     for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) {
         cmp(cr, out[i].got, out[i].want, out[i].count, "%s, %s q=%g %s, n=%zu P=%zu d=%zu m=%zu",
-            out[i].name, METHOD_NAMES[method], q, span ? "span" : "primal", p->n, p->P, p->d, p->m);
+            out[i].name, pegr_method_name(method), q, span ? "span" : "primal", p->n, p->P, p->d, p->m);
         if (ref)
             cmp(cr, out[i].got, out[i].other, out[i].count,
                 "%s against pegr's own GEMM, %s %s, n=%zu P=%zu d=%zu m=%zu", out[i].name,
-                METHOD_NAMES[method], span ? "span" : "primal", p->n, p->P, p->d, p->m);
+                pegr_method_name(method), span ? "span" : "primal", p->n, p->P, p->d, p->m);
     }
 done:
     pegr_error_clear(&err);
@@ -674,8 +673,8 @@ static pegr_train_config train_config(const char *method, const char *representa
     c.steps = steps;
     c.log_every = 5;
     c.batch = 4;
-    c.method = method;
-    c.representation = representation;
+    pegr_method_parse(method, "method", &c.method, NULL); /* the names below are all known */
+    pegr_representation_parse(representation, "representation", &c.representation, NULL);
     c.n_robust = 1;
     c.robust_sigmas[0] = 0.5;
     return c;
@@ -809,7 +808,7 @@ static void check_batch(check_run *cr, const check_def *def)
                 if (err.status) fail(cr, "host: %s", pegr_error_message(&err));
                 goto done;
             }
-            const char *mn = METHOD_NAMES[method];
+            const char *mn = pegr_method_name(method);
             cmp(cr, bo.grad + k * per, ho.grad, per, "run %zu of 3, %s: gradient", k, mn);
             cmp(cr, bo.margin + k * n, ho.margin, n, "run %zu of 3, %s: margins", k, mn);
             cmp(cr, bo.loss + k * n, ho.loss, n, "run %zu of 3, %s: losses", k, mn);

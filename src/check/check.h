@@ -14,8 +14,8 @@
 #include <stdint.h>
 
 #include "pegr/pegr.h"
-#include "backend/backend.h"
-#include "train/train.h"
+#include "backend/backend_impl.h"
+#include "pegr/train.h"
 
 /* ---- Tolerances ---------------------------------------------------------------------------- */
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "numparse.h"
+#include "pegr/backend.h"
 
 static void print_usage_line(const pegr_command_spec *cmd, FILE *out)
 {
@@ -84,19 +85,35 @@ static int bad_number(const pegr_command_spec *cmd, const pegr_arg *a, const cha
     return pegr_args_usage_error(cmd, "--%s needs %s, not '%s'", a->name, what, value);
 }
 
+/* The kinds given as one word of a '|'-separated list in `allowed`. */
+static int is_choice(pegr_arg_kind kind)
+{
+    return kind == PEGR_ARG_CHOICE || kind == PEGR_ARG_METHOD || kind == PEGR_ARG_REPRESENTATION;
+}
+
 static int set_value(const pegr_command_spec *cmd, pegr_arg *a, const char *value)
 {
+    if (is_choice(a->kind) && !choice_ok(a->allowed, value))
+        return pegr_args_usage_error(cmd, "--%s must be one of %s, not '%s'", a->name, a->allowed,
+                                     value);
     switch (a->kind) {
     case PEGR_ARG_STRING:
         if (!*value) return pegr_args_usage_error(cmd, "--%s needs a non-empty value", a->name);
         *(const char **)a->target = value;
         return -1;
     case PEGR_ARG_CHOICE:
-        if (!choice_ok(a->allowed, value))
-            return pegr_args_usage_error(cmd, "--%s must be one of %s, not '%s'", a->name,
-                                         a->allowed, value);
         *(const char **)a->target = value;
         return -1;
+    case PEGR_ARG_METHOD: /* `allowed` is a subset of the library's names: parsing cannot fail */
+        return pegr_method_parse(value, a->name, (pegr_method *)a->target, NULL) == PEGR_OK
+                   ? -1
+                   : pegr_args_usage_error(cmd, "--%s: unknown method '%s'", a->name, value);
+    case PEGR_ARG_REPRESENTATION:
+        return pegr_representation_parse(value, a->name, (pegr_representation *)a->target, NULL) ==
+                       PEGR_OK
+                   ? -1
+                   : pegr_args_usage_error(cmd, "--%s: unknown representation '%s'", a->name,
+                                           value);
     case PEGR_ARG_SIZE:
     case PEGR_ARG_U64: {
         arg_range r = range_of(a);
@@ -177,8 +194,15 @@ static void print_default(const pegr_arg *a, FILE *out)
         fprintf(out, " [default: %llu]", (unsigned long long)*(const uint64_t *)a->target);
         break;
     case PEGR_ARG_DOUBLE: fprintf(out, " [default: %g]", *(const double *)a->target); break;
+    case PEGR_ARG_METHOD:
+        fprintf(out, " [default: %s]", pegr_method_name(*(const pegr_method *)a->target));
+        break;
+    case PEGR_ARG_REPRESENTATION:
+        fprintf(out, " [default: %s]",
+                pegr_representation_name(*(const pegr_representation *)a->target));
+        break;
     }
-    if (a->kind != PEGR_ARG_CHOICE && a->allowed) {
+    if (!is_choice(a->kind) && a->allowed) {
         (void)range_of(a); /* a malformed range shows up in --help, which the tests run */
         fprintf(out, " [range: %s]", a->allowed);
     }
@@ -191,7 +215,7 @@ void pegr_args_help(const pegr_command_spec *cmd, const pegr_arg *args, size_t n
     for (size_t k = 0; k < nargs; k++) {
         const pegr_arg *a = &args[k];
         char head[64];
-        if (a->kind == PEGR_ARG_CHOICE)
+        if (is_choice(a->kind))
             snprintf(head, sizeof head, "--%s %s", a->name, a->allowed);
         else
             snprintf(head, sizeof head, "--%s%s%s", a->name, a->metavar ? " " : "",

@@ -15,6 +15,8 @@ typedef enum pegr_arg_kind {
     PEGR_ARG_U64,    /* uint64_t: the same */
     PEGR_ARG_DOUBLE, /* double: decimal, finite */
     PEGR_ARG_CHOICE, /* const char *, one of `choices` (a '|'-separated list) */
+    PEGR_ARG_METHOD, /* pegr_method, by its name (pegr_method_parse); `allowed` lists the names */
+    PEGR_ARG_REPRESENTATION, /* pegr_representation, by its name; `allowed` lists the names */
 } pegr_arg_kind;
 
 typedef struct pegr_arg {

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/backend_open.h"
+#include "pegr/backend.h"
 #include "util/clock.h"
 #include "commands.h"
-#include "data/data.h"
+#include "pegr/data.h"
 #include "engine/engine.h"
 #include "util/json.h"
 #include "numparse.h"
@@ -155,7 +155,7 @@ static pegr_status measure(pegr_backend *b, const bench_opts *o, const char *met
     if (s == PEGR_OK) {
         qsort(times, reps, sizeof times[0], cmp_double);
         rec->wall_step = times[reps / 2];
-        const pegr_engine_kernel_time *kt = NULL;
+        const pegr_kernel_time *kt = NULL;
         size_t nk = pegr_engine_profile(b, &kt);
         double dev = 0, per = 1.0 / (double)(reps * o->steps), launches = 0;
         for (size_t k = 0; k < nk; k++) {

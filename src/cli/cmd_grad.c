@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/backend_open.h"
+#include "pegr/backend.h"
 #include "commands.h"
 #include "util/fsutil.h"
 #include "util/json.h"
@@ -101,13 +101,6 @@ static pegr_status write_outputs(const char *dir, const grad_inputs *in, const g
     return s;
 }
 
-static pegr_method method_of(const char *name)
-{
-    if (strcmp(name, "pegr") == 0) return PEGR_METHOD_PEGR;
-    if (strcmp(name, "gr") == 0) return PEGR_METHOD_GR;
-    return PEGR_METHOD_GD;
-}
-
 static pegr_status alloc_outputs(const grad_inputs *in, int per_example, grad_outputs *o,
                                  pegr_error *err)
 {
@@ -179,22 +172,23 @@ int pegr_cmd_grad(int argc, char **argv)
     grad_inputs in = {0};
     grad_outputs o = {0};
     pegr_backend *backend = NULL;
-    char device_desc[512] = "";
-    pegr_precision prec = strcmp(precision, "fp64") == 0 ? PEGR_FP64 : PEGR_FP32;
+    pegr_backend_options bopts;
+    pegr_cli_backend_options(&g, precision, &bopts);
     pegr_status s = read_inputs(xpath, ypath, wpath, &in, &err);
     if (s == PEGR_OK) s = alloc_outputs(&in, per_example, &o, &err);
     if (s == PEGR_OK)
-        s = pegr_backend_open(g.device, prec, g.verbose ? pegr_cli_log : NULL, &backend,
-                              device_desc, sizeof device_desc, &err);
-    if (s == PEGR_OK) s = backend->ops->set_data(backend, in.X.data, in.y.data, in.n, in.P, in.d, &err);
-    if (s == PEGR_OK) s = backend->ops->set_weights(backend, in.W.data, in.m, &err);
+        s = pegr_backend_open(g.device, &bopts, &backend, &err);
+    if (s == PEGR_OK) s = pegr_backend_set_data(backend, in.X.data, in.y.data, in.n, in.P, in.d, &err);
+    if (s == PEGR_OK) s = pegr_backend_set_weights(backend, in.W.data, in.m, &err);
     if (s == PEGR_OK) {
-        pegr_eval_request req = {.method = method_of(method), .q = q, .lam = lam, .grad = o.grad,
+        pegr_eval_request req = {.method = PEGR_METHOD_GD, .q = q, .lam = lam, .grad = o.grad,
                                  .margin = o.margin, .loss = o.loss, .norm2 = o.norm2,
                                  .per_example_grad = o.per_example, .mean_loss = &o.mean_loss,
                                  .objective = &o.objective};
-        s = backend->ops->evaluate(backend, &req, &err);
+        pegr_method_parse(method, "--method", &req.method, NULL); /* a choice of gd|pegr|gr */
+        s = pegr_backend_evaluate(backend, &req, &err);
     }
+    const char *device_desc = backend ? pegr_backend_description(backend) : "";
     if (s == PEGR_OK)
         s = write_outputs(out, &in, &o, method, q, lam, device_desc,
                           pegr_backend_precision_name(backend), &err);
@@ -203,7 +197,7 @@ int pegr_cmd_grad(int argc, char **argv)
                o.mean_loss, o.objective, out);
     else
         pegr_cli_error(SPEC.name, &err);
-    if (backend) backend->ops->destroy(backend);
+    pegr_backend_close(backend);
     free_outputs(&o);
     free_inputs(&in);
     pegr_error_clear(&err);

@@ -34,7 +34,7 @@
 #define MAP_ANONYMOUS MAP_ANON /* the BSD name: some systems define only this one */
 #endif
 
-#include "api/backend_open.h"
+#include "pegr/backend.h"
 #include "check/check.h"
 #include "util/clock.h"
 #include "commands.h"
@@ -379,7 +379,7 @@ static size_t train_batch(const worker_plan *p, pegr_backend *b, const pegr_run_
                           pending_run *runs, size_t count)
 {
     if (count == 0) return 0;
-    if (count > 1 && !b->ops->set_runs) {
+    if (count > 1 && !pegr_backend_can_batch(b)) {
         size_t failed = 0;
         for (size_t i = 0; i < count; i++) failed += train_batch(p, b, info, runs + i, 1);
         return failed;
@@ -398,7 +398,7 @@ static size_t train_batch(const worker_plan *p, pegr_backend *b, const pegr_run_
         ds[i] = runs[i].ds;
     }
     pegr_error err = {0};
-    pegr_train_callbacks cb = {NULL, pegr_cli_should_stop, NULL};
+    pegr_train_callbacks cb = {NULL, pegr_cli_should_stop, NULL, NULL}; /* watches the parent too */
     pegr_status s = pegr_train_run_batch(b, ds, c, count, &cb, r, &err);
     if (s == PEGR_ERR_DEVICE_MEMORY && count > 1) {
         for (size_t i = 0; i < count; i++) pegr_train_result_free(&r[i]);
@@ -490,19 +490,17 @@ static int worker(const worker_plan *p, const char *device)
 {
     pegr_error err = {0};
     pegr_backend *b = NULL;
-    char desc[512] = "";
-    pegr_precision prec = strcmp(p->cli->precision, "fp64") == 0 ? PEGR_FP64 : PEGR_FP32;
-    if (pegr_backend_open(device, prec, p->cli->g.verbose ? pegr_cli_log : NULL, &b, desc,
-                          sizeof desc, &err) != PEGR_OK) {
+    pegr_backend_options bopts;
+    pegr_cli_backend_options(&p->cli->g, p->cli->precision, &bopts);
+    if (pegr_backend_open(device, &bopts, &b, &err) != PEGR_OK) {
         fprintf(stderr, "pegr sweep: worker on '%s': %s\n", device ? device : "(default)",
                 pegr_error_message(&err));
         pegr_error_clear(&err);
         return 1;
     }
-    int is_engine = strcmp(b->ops->name, "opencl") == 0;
-    pegr_context *ctx = is_engine ? pegr_engine_context(b) : NULL;
-    pegr_run_info info = {desc, ctx ? pegr_context_device(ctx) : NULL,
-                          pegr_backend_precision_name(b), is_engine ? pegr_engine_gemm_name(b) : NULL};
+    const pegr_device_info *dev = pegr_backend_device(b);
+    pegr_run_info info = {pegr_backend_description(b), dev, pegr_backend_precision_name(b),
+                          dev ? pegr_backend_gemm_name(b) : NULL};
     size_t failures = 0;
     while (!pegr_cli_stop_requested()) {
         size_t i = __atomic_fetch_add(p->next, 1, __ATOMIC_SEQ_CST);
@@ -510,7 +508,7 @@ static int worker(const worker_plan *p, const char *device)
         size_t failed = run_batch(p, b, &info, i);
         if (!pegr_cli_stop_requested()) failures += failed;
     }
-    b->ops->destroy(b);
+    pegr_backend_close(b);
     return failures ? 1 : 0;
 }
 

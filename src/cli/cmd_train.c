@@ -9,14 +9,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/backend_open.h"
+#include "pegr/backend.h"
 #include "util/clock.h"
 #include "commands.h"
 #include "interrupt.h"
 #include "engine/engine.h"
 #include "util/fsutil.h"
 #include "backend/metrics_summary.h"
-#include "train/train.h"
+#include "pegr/train.h"
 #include "train_args.h"
 #include "train/train_output.h"
 
@@ -80,8 +80,8 @@ static int run_one(pegr_backend *b, const pegr_run_info *info, const pegr_datase
     out->ran = 1;
     pegr_status s = pegr_mkdir_p(dir, &err);
     if (s == PEGR_OK) s = pegr_train_write_config(dir, c, info, &err);
-    run_state st = {dir, c->method, &out->result, !quiet && isatty(2), 0, pegr_now_seconds()};
-    pegr_train_callbacks cb = {on_record_and_write, pegr_cli_should_stop, &st};
+    run_state st = {dir, pegr_method_name(c->method), &out->result, !quiet && isatty(2), 0, pegr_now_seconds()};
+    pegr_train_callbacks cb = {on_record_and_write, NULL, &st, pegr_cli_stop_flag()};
     if (s == PEGR_OK) s = pegr_train_run(b, ds, c, &cb, &out->result, &err);
     if (st.progress) fprintf(stderr, "\r%80s\r", "");
     if (s == PEGR_OK) s = pegr_train_write_results(dir, c, &out->result, ds->d, &err);
@@ -154,23 +154,21 @@ static int run_all(const pegr_global_opts *g, const pegr_train_config *c, const 
     pegr_error err = {0};
     pegr_dataset ds = {0};
     pegr_backend *b = NULL;
-    char desc[512] = "";
-    pegr_precision prec = strcmp(precision, "fp64") == 0 ? PEGR_FP64 : PEGR_FP32;
+    pegr_backend_options bopts;
+    pegr_cli_backend_options(g, precision, &bopts);
     if (pegr_data_generate(&c->data, &ds, &err) != PEGR_OK ||
-        pegr_backend_open(g->device, prec, g->verbose ? pegr_cli_log : NULL, &b, desc, sizeof desc,
-                          &err) != PEGR_OK) {
+        pegr_backend_open(g->device, &bopts, &b, &err) != PEGR_OK) {
         pegr_cli_error(SPEC.name, &err);
         pegr_error_clear(&err);
         pegr_dataset_free(&ds);
         return PEGR_EXIT_FAILURE;
     }
-    int is_engine = strcmp(b->ops->name, "opencl") == 0;
-    pegr_context *ctx = is_engine ? pegr_engine_context(b) : NULL;
-    pegr_run_info info = {desc, ctx ? pegr_context_device(ctx) : NULL,
-                          pegr_backend_precision_name(b), is_engine ? pegr_engine_gemm_name(b) : NULL};
+    const pegr_device_info *dev = pegr_backend_device(b);
+    pegr_run_info info = {pegr_backend_description(b), dev, pegr_backend_precision_name(b),
+                          dev ? pegr_backend_gemm_name(b) : NULL};
     if (!quiet)
         fprintf(stderr, "pegr train: %s, %s; n %zu, d %zu, P %zu, ||mu|| %g, m %zu, q %g, %zu steps\n",
-                desc, info.precision, c->data.n, c->data.d, c->data.P, ds.mu_norm, c->m, c->q,
+                info.device, info.precision, c->data.n, c->data.d, c->data.P, ds.mu_norm, c->m, c->q,
                 c->steps);
     pegr_cli_catch_stop_signals();
     run_outcome runs[8];
@@ -186,7 +184,7 @@ static int run_all(const pegr_global_opts *g, const pegr_train_config *c, const 
     }
     for (size_t k = 0; k < nmethods && !pegr_cli_stop_requested(); k++) {
         pegr_train_config ck = *c;
-        ck.method = methods[k];
+        pegr_method_parse(methods[k], "--compare", &ck.method, NULL); /* checked above */
         char *dir = compare ? pegr_path_join(out, methods[k]) : strdup(out);
         if (!dir || !run_one(b, &info, &ds, &ck, dir, quiet, &runs[k])) code = PEGR_EXIT_FAILURE;
         else if (runs[k].result.diverged && code == PEGR_EXIT_OK) code = EXIT_DIVERGED;
@@ -204,7 +202,7 @@ static int run_all(const pegr_global_opts *g, const pegr_train_config *c, const 
         code = EXIT_INTERRUPTED;
     }
     for (size_t k = 0; k < nmethods; k++) pegr_train_result_free(&runs[k].result);
-    b->ops->destroy(b);
+    pegr_backend_close(b);
     pegr_dataset_free(&ds);
     return code;
 }
@@ -217,8 +215,8 @@ static size_t split_methods(char *buf, const char **methods, size_t max)
     size_t count = 0;
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
         if (count == max) return 0;
-        if (strcmp(tok, "gd") && strcmp(tok, "sgd") && strcmp(tok, "gr") && strcmp(tok, "pegr"))
-            return 0;
+        pegr_method m;
+        if (pegr_method_parse(tok, "--compare", &m, NULL) != PEGR_OK) return 0;
         methods[count++] = tok;
     }
     return count;
@@ -254,7 +252,7 @@ int pegr_cmd_train(int argc, char **argv)
     rc = pegr_cli_finish_experiment_args(&SPEC, args, nargs, &c, sigmas);
     if (rc >= 0) return rc;
     char compare_buf[256] = "";
-    const char *methods[8] = {c.method};
+    const char *methods[8] = {pegr_method_name(c.method)};
     size_t nmethods = 1;
     if (compare) {
         snprintf(compare_buf, sizeof compare_buf, "%s", compare);
@@ -266,7 +264,7 @@ int pegr_cmd_train(int argc, char **argv)
     pegr_error err = {0};
     for (size_t k = 0; k < nmethods; k++) {
         pegr_train_config ck = c;
-        ck.method = methods[k];
+        pegr_method_parse(methods[k], "--compare", &ck.method, NULL); /* checked above */
         if (pegr_train_config_validate(&ck, &err) != PEGR_OK) {
             rc = pegr_args_usage_error(&SPEC, "%s", pegr_error_message(&err));
             pegr_error_clear(&err);
@@ -276,8 +274,7 @@ int pegr_cmd_train(int argc, char **argv)
     /* What the chosen backend cannot do is refused here, not silently replaced (the host
      * reference is fp64 and primal only); --precision counts only when given. */
     int precision_given = pegr_args_given(args, nargs, "precision");
-    if (pegr_backend_check_request(g.device, precision_given ? precision : NULL, c.representation,
-                                   &err) != PEGR_OK) {
+    if (pegr_backend_check_request(g.device, precision_given ? precision : NULL, pegr_representation_name(c.representation), &err) != PEGR_OK) {
         rc = pegr_args_usage_error(&SPEC, "%s", pegr_error_message(&err));
         pegr_error_clear(&err);
         return rc;

@@ -21,6 +21,9 @@ int pegr_cmd_check(int argc, char **argv);
  * a clear message on failure. OUT: *ctx. Returns PEGR_EXIT_OK or PEGR_EXIT_FAILURE. */
 int pegr_cli_open_device(const char *cmd_name, const pegr_global_opts *g, int profiling,
                          pegr_context **ctx);
+/* The backend options the global flags and --precision ask for (fp32|fp64; --verbose logs). */
+void pegr_cli_backend_options(const pegr_global_opts *g, const char *precision,
+                              pegr_backend_options *options);
 /* The log callback the CLI installs with --verbose: "pegr: message" on stderr. */
 void pegr_cli_log(void *user, pegr_log_level level, const char *message);
 /* Print "pegr CMD: error: MESSAGE" on stderr. */

@@ -4,7 +4,7 @@
 #define PEGR_CLI_DATA_ARGS_H
 
 #include "args.h"
-#include "data/data.h"
+#include "pegr/data.h"
 
 /* The ranges are the ones pegr_data_config_validate accepts (n, d, P >= 1; sigma_p, mu_norm,
  * snr finite and >= 0; label_flip in [0, 0.5]; n_test any), so a bad value is refused by the

@@ -38,6 +38,8 @@ int pegr_cli_stop_requested(void)
     return stop_requested != 0;
 }
 
+const volatile sig_atomic_t *pegr_cli_stop_flag(void) { return &stop_requested; }
+
 int pegr_cli_should_stop(void *user)
 {
     (void)user;

@@ -3,6 +3,7 @@
 #ifndef PEGR_CLI_INTERRUPT_H
 #define PEGR_CLI_INTERRUPT_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 /* Most processes a stop signal is handed on to (pegr sweep's workers). */
@@ -12,7 +13,9 @@
 void pegr_cli_catch_stop_signals(void);
 /* Non-zero once a stop was asked for (or the watched parent is gone). */
 int pegr_cli_stop_requested(void);
-/* The same as a pegr_train_callbacks.should_stop. */
+/* The flag the signal handlers set: a pegr_train_callbacks.cancel. */
+const volatile sig_atomic_t *pegr_cli_stop_flag(void);
+/* pegr_cli_stop_requested as a pegr_train_callbacks.should_stop (it also watches the parent). */
 int pegr_cli_should_stop(void *user);
 
 /* Hand every later SIGINT/SIGTERM on to `pid` (a worker), from the handler itself, so no signal is

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/backend_open.h"
+#include "pegr/backend.h"
 #include "train_args.h"
 
 const pegr_command_spec SWEEP_COMMAND = {
@@ -113,7 +113,8 @@ static int check_device_request(const sweep_cli *cli, const char *device)
     const sweep_spec *spec = &cli->spec;
     const char *precision = cli->precision_given ? cli->precision : NULL;
     pegr_error err = {0};
-    pegr_status s = pegr_backend_check_request(device, precision, spec->base.representation, &err);
+    pegr_status s = pegr_backend_check_request(device, precision,
+                                                   pegr_representation_name(spec->base.representation), &err);
     for (size_t a = 0; a < spec->naxes && s == PEGR_OK; a++)
         for (size_t v = 0; !strcmp(spec->axes[a].name, "representation") &&
                            v < spec->axes[a].count && s == PEGR_OK; v++)

@@ -63,7 +63,7 @@ pegr_status sweep_write_row(const char *run_dir, const char *id, const pegr_trai
     if (!f) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
     const pegr_data_config *d = &c->data;
     double mu = pegr_data_config_mu_norm(d);
-    fprintf(f, "%s,%s,%llu,%zu,%zu,%zu,%zu", id, c->method, (unsigned long long)d->seed, d->n,
+    fprintf(f, "%s,%s,%llu,%zu,%zu,%zu,%zu", id, pegr_method_name(c->method), (unsigned long long)d->seed, d->n,
             d->n_test, d->d, d->P);
     csv_num(f, mu);
     csv_num(f, mu / (d->sigma_p * sqrt((double)d->d)));

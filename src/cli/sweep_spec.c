@@ -269,7 +269,7 @@ int sweep_run_config(const sweep_spec *spec, size_t k, pegr_train_config *out)
     size_t vi[SWEEP_MAX_AXES], mi, si;
     sweep_run_coords(spec, k, vi, &mi, &si);
     *out = spec->base;
-    out->method = spec->methods[mi];
+    pegr_method_parse(spec->methods[mi], "--methods", &out->method, NULL); /* checked at parse */
     out->data.seed = spec->seeds[si];
     const char *names[SWEEP_MAX_AXES], *values[SWEEP_MAX_AXES];
     for (size_t a = 0; a < spec->naxes; a++) {
@@ -299,7 +299,7 @@ static void write_config(FILE *f, const pegr_train_config *c)
             d->sigma_p, d->isotropic, d->label_flip, d->flip_test);
     fprintf(f, "model m %zu q %.17g sigma0 %.17g\n", c->m, c->q, c->sigma0);
     fprintf(f, "training lam %.17g lr %.17g steps %zu batch %zu log_every %zu representation %s "
-               "robust", c->lam, c->lr, c->steps, c->batch, c->log_every, c->representation);
+               "robust", c->lam, c->lr, c->steps, c->batch, c->log_every, pegr_representation_name(c->representation));
     for (size_t k = 0; k < c->n_robust; k++) fprintf(f, " %.17g", c->robust_sigmas[k]);
     fprintf(f, "\n");
 }
@@ -311,7 +311,7 @@ static char *config_text(const pegr_train_config *c)
     size_t len = 0;
     FILE *f = open_memstream(&s, &len);
     if (!f) return NULL;
-    fprintf(f, "method %s seed %llu\n", c->method, (unsigned long long)c->data.seed);
+    fprintf(f, "method %s seed %llu\n", pegr_method_name(c->method), (unsigned long long)c->data.seed);
     write_config(f, c);
     fclose(f);
     return s;

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "args.h"
-#include "train/train.h"
+#include "pegr/train.h"
 
 #define SWEEP_MAX_AXES 4
 #define SWEEP_MAX_VALUES 256

@@ -11,7 +11,7 @@
 size_t pegr_cli_experiment_args(pegr_train_config *c, const char **robust_sigmas, pegr_arg *out)
 {
     const pegr_arg rows[] = {
-        {"method", PEGR_ARG_CHOICE, &c->method, NULL, "training method", "gd|sgd|gr|pegr", 0},
+        {"method", PEGR_ARG_METHOD, &c->method, NULL, "training method", "gd|sgd|gr|pegr", 0},
         {"m", PEGR_ARG_SIZE, &c->m, "M", "filters per class", "1..", 0},
         {"q", PEGR_ARG_DOUBLE, &c->q, "Q", "activation max(z,0)^q (q = 1 or q >= 2 for gr and pegr)",
          NULL, 0},
@@ -21,7 +21,7 @@ size_t pegr_cli_experiment_args(pegr_train_config *c, const char **robust_sigmas
         {"steps", PEGR_ARG_SIZE, &c->steps, "N", "training steps", NULL, 0},
         {"batch", PEGR_ARG_SIZE, &c->batch, "B", "sgd mini-batch size (reshuffled each epoch)", NULL, 0},
         {"log-every", PEGR_ARG_SIZE, &c->log_every, "N", "metrics every N steps", "1..", 0},
-        {"representation", PEGR_ARG_CHOICE, &c->representation, NULL,
+        {"representation", PEGR_ARG_REPRESENTATION, &c->representation, NULL,
          "train in the weights (primal) or in the span of the training patches (docs/math.md); auto: "
          "the cheaper for the sizes", "auto|primal|span", 0},
         {"robust-sigmas", PEGR_ARG_STRING, robust_sigmas, "LIST",

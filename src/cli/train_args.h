@@ -4,7 +4,7 @@
 #define PEGR_CLI_TRAIN_ARGS_H
 
 #include "args.h"
-#include "train/train.h"
+#include "pegr/train.h"
 
 #define PEGR_EXPERIMENT_MAX_ARGS 32
 

@@ -1,6 +1,6 @@
 /* data.c: config defaults and validation, generation of the signal-noise dataset, and the initial
  * weights. The drawing rules (which stream and index each value comes from) are in data.h. */
-#include "data/data.h"
+#include "pegr/data.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -99,3 +99,24 @@ size_t pegr_context_max_work_group_size(const pegr_context *ctx)
     if (cap && cap < limit) limit = cap;
     return limit ? limit : 1;
 }
+
+pegr_status pegr_context_open(const char *spec, int need_fp64, const pegr_context_options *options,
+                              pegr_context **out, pegr_error *err)
+{
+    pegr_device_info *list = NULL;
+    size_t count = 0, chosen = 0;
+    char reason[1024];
+    pegr_context_options none = {0};
+    if (!options) options = &none;
+    *out = NULL;
+    pegr_status s = pegr_device_list(&list, &count, err);
+    if (s == PEGR_OK)
+        s = pegr_device_select_for(list, count, pegr_device_spec_effective(spec), need_fp64,
+                                   &chosen, reason, sizeof reason, err);
+    if (s == PEGR_OK) {
+        if (options->log) options->log(options->log_user, PEGR_LOG_INFO, reason);
+        s = pegr_context_create(&list[chosen], options, out, err);
+    }
+    pegr_device_list_free(list);
+    return s;
+}

@@ -414,6 +414,13 @@ static const pegr_backend_ops ENGINE_OPS = {
     .set_representation = engine_set_representation,
     .set_runs = engine_set_runs,
     .destroy = engine_destroy,
+    .context = pegr_engine_context,
+    .gemm_name = pegr_engine_gemm_name,
+    .bytes_in_use = pegr_engine_bytes_in_use,
+    .bytes_peak = pegr_engine_bytes_peak,
+    .reset_peak = pegr_engine_reset_peak,
+    .profile = pegr_engine_profile,
+    .profile_reset = pegr_engine_profile_reset,
 };
 
 static pegr_status create_kernels(pegr_engine *e)

@@ -3,14 +3,8 @@
 #ifndef PEGR_ENGINE_H
 #define PEGR_ENGINE_H
 
-#include "backend/backend.h"
+#include "backend/backend_impl.h"
 #include "pegr/pegr.h"
-
-typedef enum pegr_gemm_impl {
-    PEGR_GEMM_AUTO = 0,    /* the measured-faster choice for the device (see engine_gemm.c) */
-    PEGR_GEMM_OWN = 1,     /* pegr's kernels in cl/gemm.cl */
-    PEGR_GEMM_CLBLAST = 2, /* CLBlast (when built with it) */
-} pegr_gemm_impl;
 
 typedef struct pegr_engine_options {
     pegr_precision precision;
@@ -39,13 +33,7 @@ const char *pegr_engine_gemm_name(const pegr_backend *b);
 
 /* Device time per kernel, from profiling events (the context needs profiling = 1). */
 #define PEGR_ENGINE_MAX_PROFILED 32
-typedef struct pegr_engine_kernel_time {
-    const char *name; /* the kernel, or "clblast_gemm" */
-    double seconds;   /* summed device time */
-    size_t launches;
-} pegr_engine_kernel_time;
-/* The totals since the last reset (waits for the queue). OUT: *times, valid until the next call. */
-size_t pegr_engine_profile(pegr_backend *b, const pegr_engine_kernel_time **times);
+size_t pegr_engine_profile(pegr_backend *b, const pegr_kernel_time **times);
 void pegr_engine_profile_reset(pegr_backend *b);
 
 #endif

@@ -73,7 +73,7 @@ typedef struct engine_pending_event {
 typedef struct engine_profile_state {
     engine_pending_event *events;
     size_t pending, cap;
-    pegr_engine_kernel_time kernels[PEGR_ENGINE_MAX_PROFILED];
+    pegr_kernel_time kernels[PEGR_ENGINE_MAX_PROFILED];
     size_t nkernels;
 } engine_profile_state;
 

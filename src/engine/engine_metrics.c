@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/data.h"
+#include "pegr/data.h"
 #include "engine/engine_internal.h"
 #include "backend/metrics_summary.h"
 #include "util/rng.h"

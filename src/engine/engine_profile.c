@@ -23,12 +23,12 @@ cl_event *engine_profile_event(pegr_engine *e, const char *name)
     return &p->event;
 }
 
-static pegr_engine_kernel_time *slot_for(pegr_engine *e, const char *name)
+static pegr_kernel_time *slot_for(pegr_engine *e, const char *name)
 {
     for (size_t k = 0; k < e->prof.nkernels; k++)
         if (strcmp(e->prof.kernels[k].name, name) == 0) return &e->prof.kernels[k];
     if (e->prof.nkernels == PEGR_ENGINE_MAX_PROFILED) return NULL;
-    pegr_engine_kernel_time *t = &e->prof.kernels[e->prof.nkernels++];
+    pegr_kernel_time *t = &e->prof.kernels[e->prof.nkernels++];
     t->name = name;
     t->seconds = 0;
     t->launches = 0;
@@ -48,7 +48,7 @@ void engine_profile_collect(pegr_engine *e)
                                     NULL) == CL_SUCCESS &&
             clGetEventProfilingInfo(p->event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL) ==
                 CL_SUCCESS) {
-            pegr_engine_kernel_time *t = slot_for(e, p->name);
+            pegr_kernel_time *t = slot_for(e, p->name);
             if (t) {
                 t->seconds += 1e-9 * (double)(end - start);
                 t->launches++;
@@ -59,7 +59,7 @@ void engine_profile_collect(pegr_engine *e)
     e->prof.pending = 0;
 }
 
-size_t pegr_engine_profile(pegr_backend *b, const pegr_engine_kernel_time **times)
+size_t pegr_engine_profile(pegr_backend *b, const pegr_kernel_time **times)
 {
     pegr_engine *e = (pegr_engine *)b;
     engine_profile_collect(e);

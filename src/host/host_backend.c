@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/data.h"
+#include "pegr/data.h"
 #include "host/host_ref.h"
 #include "backend/metrics_summary.h"
 

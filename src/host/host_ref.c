@@ -113,12 +113,8 @@ void pegr_ref_patch_gram(const double *X, size_t n, size_t P, size_t d, double *
 
 static const char *method_name(pegr_method method)
 {
-    switch (method) {
-    case PEGR_METHOD_GD: return "gd";
-    case PEGR_METHOD_PEGR: return "pegr";
-    case PEGR_METHOD_GR: return "gr";
-    }
-    return "unknown";
+    const char *name = pegr_method_name(method);
+    return name ? name : "unknown";
 }
 
 pegr_status pegr_ref_check_data(const double *X, const double *y, size_t n, size_t P, size_t d,

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "backend/backend.h"
+#include "backend/backend_impl.h"
 #include "pegr/status.h"
 
 /* Activation s(z) = max(z, 0)^q and its first two derivatives at z (any of the outputs may be NULL).

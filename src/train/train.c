@@ -1,6 +1,6 @@
 /* train.c: see train.h. The loop keeps everything d-sized on the backend: each step passes at most
  * n per-example weights (sgd) and, at log steps, reads back the metrics' scalars. */
-#include "train/train.h"
+#include "pegr/train.h"
 #include "util/clock.h"
 
 #include <math.h>
@@ -28,28 +28,22 @@ void pegr_train_config_default(pegr_train_config *c)
     c->m = 10;
     c->q = 3.0;
     c->sigma0 = 0.01;
-    c->method = "pegr";
+    c->method = PEGR_METHOD_PEGR;
     c->lam = 0.01;
     c->lr = 0.1;
     c->steps = 1000;
     c->batch = 10;
     c->log_every = 10;
-    c->representation = "auto";
+    c->representation = PEGR_REPRESENTATION_AUTO;
     const double sigmas[] = {0.1, 0.2, 0.5, 1.0};
     c->n_robust = 4;
     memcpy(c->robust_sigmas, sigmas, sizeof sigmas);
 }
 
-static int method_known(const char *m)
+/* The objective a backend computes for a training method: sgd is gd on a mini-batch. */
+static pegr_method backend_method(pegr_method m)
 {
-    return m && (!strcmp(m, "gd") || !strcmp(m, "sgd") || !strcmp(m, "gr") || !strcmp(m, "pegr"));
-}
-
-static pegr_method backend_method(const char *m)
-{
-    if (!strcmp(m, "pegr")) return PEGR_METHOD_PEGR;
-    if (!strcmp(m, "gr")) return PEGR_METHOD_GR;
-    return PEGR_METHOD_GD; /* gd, and sgd: gd on a mini-batch */
+    return m == PEGR_METHOD_SGD ? PEGR_METHOD_GD : m;
 }
 
 pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *err)
@@ -57,23 +51,21 @@ pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *e
     pegr_status s = pegr_data_config_validate(&c->data, err);
     if (s != PEGR_OK) return s;
 #define BAD(...) pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, __VA_ARGS__)
-    if (!method_known(c->method))
-        return BAD("method '%s' is unknown: use gd, sgd, gr or pegr", c->method ? c->method : "");
+    if (!pegr_method_name(c->method))
+        return BAD("method %d is unknown: use gd, sgd, gr or pegr", (int)c->method);
     if (c->m == 0) return BAD("m (filters per class) must be >= 1");
     if (!(c->q >= 1.0) || !isfinite(c->q)) return BAD("q = %g: the activation needs q >= 1", c->q);
-    if (strcmp(c->method, "pegr") == 0 || strcmp(c->method, "gr") == 0)
+    if (c->method == PEGR_METHOD_PEGR || c->method == PEGR_METHOD_GR)
         if (c->q > 1.0 && c->q < 2.0)
             return BAD("q = %g cannot be used with %s: s'' blows up at 0+ for 1 < q < 2; use q = 1 "
-                       "or q >= 2", c->q, c->method);
+                       "or q >= 2", c->q, pegr_method_name(c->method));
     if (!(c->sigma0 >= 0.0) || !isfinite(c->sigma0)) return BAD("sigma0 = %g must be >= 0", c->sigma0);
     if (!(c->lr > 0.0) || !isfinite(c->lr)) return BAD("lr = %g must be > 0", c->lr);
     if (!(c->lam >= 0.0) || !isfinite(c->lam)) return BAD("lam = %g must be >= 0", c->lam);
     if (c->log_every == 0) return BAD("log-every must be >= 1");
-    if (!c->representation || (strcmp(c->representation, "auto") && strcmp(c->representation, "primal") &&
-                               strcmp(c->representation, "span")))
-        return BAD("representation '%s' is unknown: use auto, primal or span",
-                   c->representation ? c->representation : "");
-    if (strcmp(c->method, "sgd") == 0 && c->batch == 0) return BAD("batch must be >= 1 for sgd");
+    if (!pegr_representation_name(c->representation))
+        return BAD("representation %d is unknown: use auto, primal or span", (int)c->representation);
+    if (c->method == PEGR_METHOD_SGD && c->batch == 0) return BAD("batch must be >= 1 for sgd");
     if (c->n_robust > PEGR_MAX_ROBUST) return BAD("at most %d robust sigmas", PEGR_MAX_ROBUST);
     for (size_t k = 0; k < c->n_robust; k++)
         if (!(c->robust_sigmas[k] >= 0.0) || !isfinite(c->robust_sigmas[k]))
@@ -168,11 +160,11 @@ int pegr_train_prefers_span(const pegr_train_config *c)
 int pegr_train_batchable(const pegr_train_config *a, const pegr_train_config *b)
 {
     const pegr_data_config *x = &a->data, *y = &b->data;
-    int sgd = strcmp(a->method, "sgd") == 0;
+    int sgd = a->method == PEGR_METHOD_SGD;
     return x->n == y->n && x->n_test == y->n_test && x->d == y->d && x->P == y->P && a->m == b->m &&
-           a->q == b->q && !strcmp(a->method, b->method) && a->steps == b->steps &&
+           a->q == b->q && a->method == b->method && a->steps == b->steps &&
            a->log_every == b->log_every && (!sgd || a->batch == b->batch) &&
-           !strcmp(a->representation, b->representation) && a->n_robust == b->n_robust &&
+           a->representation == b->representation && a->n_robust == b->n_robust &&
            !memcmp(a->robust_sigmas, b->robust_sigmas, a->n_robust * sizeof(double));
 }
 
@@ -286,8 +278,8 @@ static pegr_status setup(pegr_backend *b, batch *B, pegr_error *err)
                              side_by_side(B, B->y_all, B->n, train_y), B->n, ds->P, ds->d, err);
     /* The span form where the backend has it and it is asked for or (auto) cheaper. */
     int span = b->ops->set_representation &&
-               (!strcmp(c->representation, "span") ||
-                (!strcmp(c->representation, "auto") && pegr_train_prefers_span(c)));
+               (c->representation == PEGR_REPRESENTATION_SPAN ||
+                (c->representation == PEGR_REPRESENTATION_AUTO && pegr_train_prefers_span(c)));
     if (s == PEGR_OK && b->ops->set_representation)
         s = b->ops->set_representation(b, span, err);
     for (size_t k = 0; k < R; k++) B->r[k].span = span;
@@ -404,7 +396,7 @@ pegr_status pegr_train_run_batch(pegr_backend *b, const pegr_dataset *ds, const 
     double t0 = pegr_now_seconds();
     batch B = {.runs = runs, .n = ds->train.n, .ds = ds, .c = c, .r = r};
     /* sgd with a batch of n or more is gd exactly: no weights at all. */
-    int sgd = strcmp(c->method, "sgd") == 0 && c->batch < ds->train.n;
+    int sgd = c->method == PEGR_METHOD_SGD && c->batch < ds->train.n;
     int has_test = ds->test.n > 0;
     s = batch_init(&B, err);
     if (s == PEGR_OK) s = setup(b, &B, err);
@@ -413,7 +405,7 @@ pegr_status pegr_train_run_batch(pegr_backend *b, const pegr_dataset *ds, const 
                              .run_lam = B.lam, .run_lr = B.lr};
     size_t t = 0, active = runs;
     for (; s == PEGR_OK && t < c->steps && active; t++) {
-        if (cb && cb->should_stop && cb->should_stop(cb->user)) {
+        if (cb && ((cb->should_stop && cb->should_stop(cb->user)) || (cb->cancel && *cb->cancel))) {
             for (size_t k = 0; k < runs; k++) r[k].interrupted = 1;
             break;
         }

@@ -51,13 +51,13 @@ pegr_status pegr_train_write_config(const char *dir, const pegr_train_config *c,
     pegr_json_end_object(&j);
     pegr_json_key(&j, "training");
     pegr_json_begin_object(&j);
-    pegr_json_kv_string(&j, "method", c->method);
+    pegr_json_kv_string(&j, "method", pegr_method_name(c->method));
     pegr_json_kv_number(&j, "lam", c->lam);
     pegr_json_kv_number(&j, "lr", c->lr);
     pegr_json_kv_uint(&j, "steps", c->steps);
     pegr_json_kv_uint(&j, "batch", c->batch);
     pegr_json_kv_uint(&j, "log_every", c->log_every);
-    pegr_json_kv_string(&j, "representation", c->representation);
+    pegr_json_kv_string(&j, "representation", pegr_representation_name(c->representation));
     pegr_json_key(&j, "robust_sigmas");
     pegr_json_begin_array(&j);
     for (size_t k = 0; k < c->n_robust; k++) pegr_json_number(&j, c->robust_sigmas[k]);
@@ -186,7 +186,7 @@ pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c
     pegr_json j;
     pegr_json_init(&j, 1);
     pegr_json_begin_object(&j);
-    pegr_json_kv_string(&j, "method", c->method);
+    pegr_json_kv_string(&j, "method", pegr_method_name(c->method));
     if (last) {
         /* A diverged run's final numbers were measured at non-finite weights: null, never the
          * plausible-looking values such weights give (loss ln 2, grad_norm 0, test error 1). */

@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "pegr/pegr.h"
-#include "train/train.h"
+#include "pegr/train.h"
 
 typedef struct pegr_run_info {
     const char *device;          /* one line: "host reference ..." or "device 0: ..." */

@@ -4,10 +4,15 @@
 #ifndef PEGR_TRAIN_H
 #define PEGR_TRAIN_H
 
+#include <signal.h>
 #include <stddef.h>
 
-#include "backend/backend.h"
-#include "data/data.h"
+#include "pegr/backend.h"
+#include "pegr/data.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define PEGR_MAX_ROBUST 16
 
@@ -16,15 +21,15 @@ typedef struct pegr_train_config {
     size_t m;         /* filters per class */
     double q;         /* activation exponent */
     double sigma0;    /* init scale */
-    const char *method; /* "gd", "sgd", "gr" or "pegr" */
+    pegr_method method; /* gd, sgd, gr or pegr (pegr_method_parse reads the names) */
     double lam, lr;
     size_t steps;
     size_t batch;     /* sgd's mini-batch size (reshuffled each epoch) */
     size_t log_every; /* metrics every this many steps (and at the end) */
-    const char *representation; /* "auto", "primal" or "span" (docs/math.md's dual form); a backend
-                                   without the span form trains primal (result.span says which;
-                                   tests compare span runs against the host that way), so a
-                                   command refuses span on the host up front:
+    pegr_representation representation; /* auto, primal or span (docs/math.md's dual form); a
+                                   backend without the span form trains primal (result.span says
+                                   which; tests compare span runs against the host that way), so
+                                   a command refuses span on the host up front:
                                    pegr_backend_check_request */
     double robust_sigmas[PEGR_MAX_ROBUST];
     size_t n_robust;
@@ -33,9 +38,9 @@ typedef struct pegr_train_config {
 /* docs/math.md's demo regime: n 50, n_test 1000, d 1000, P 2, ||mu|| 3, sigma_p 1, m 10, q 3,
  * sigma0 0.01, lr 0.1, 1000 steps, lam 0.01, batch 10, log every 10, method pegr,
  * robust sigmas 0.1 0.2 0.5 1. */
-void pegr_train_config_default(pegr_train_config *c);
+PEGR_API void pegr_train_config_default(pegr_train_config *c);
 /* PEGR_ERR_INVALID_ARGUMENT naming the option and what is allowed. */
-pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *err);
+PEGR_API pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *err);
 
 typedef struct pegr_train_record {
     size_t step;         /* the metrics are at the weights after `step` updates */
@@ -46,9 +51,12 @@ typedef struct pegr_train_record {
 typedef struct pegr_train_callbacks {
     /* After each record (a log step); may be NULL. */
     void (*on_record)(void *user, const pegr_train_config *c, const pegr_train_record *rec);
-    /* Asked before each step; non-zero stops the run there (Ctrl-C); may be NULL. */
+    /* Asked before each step; non-zero stops the run there; may be NULL. */
     int (*should_stop)(void *user);
     void *user;
+    /* A cancel flag read before each step: non-zero stops the run there (what a SIGINT handler or
+     * another thread sets; the CLI's Ctrl-C is this). May be NULL. */
+    const volatile sig_atomic_t *cancel;
 } pegr_train_callbacks;
 
 typedef struct pegr_train_result {
@@ -72,31 +80,34 @@ typedef struct pegr_train_result {
 /* Train on `backend` (fresh: the run sets its data and weights) with the data `ds` generated from
  * c->data. OUT: *result (free with pegr_train_result_free), filled also when the run diverged or
  * was interrupted; only a failure (device error, memory) returns non-OK. */
-pegr_status pegr_train_run(pegr_backend *backend, const pegr_dataset *ds, const pegr_train_config *c,
+PEGR_API pegr_status pegr_train_run(pegr_backend *backend, const pegr_dataset *ds, const pegr_train_config *c,
                            const pegr_train_callbacks *cb, pegr_train_result *result,
                            pegr_error *err);
-void pegr_train_result_free(pegr_train_result *r);
+PEGR_API void pegr_train_result_free(pegr_train_result *r);
 
 /* 1 when two runs can train in one batch: the same shapes and schedule (n, n_test, d, P, m, q,
  * method, steps, log_every, sgd's batch, representation, robust sigmas). Seeds, lam, lr, sigma0
  * and the data's values (||mu||, snr, sigma_p, noise kind, label flips) may differ. */
-int pegr_train_batchable(const pegr_train_config *a, const pegr_train_config *b);
+PEGR_API int pegr_train_batchable(const pegr_train_config *a, const pegr_train_config *b);
 
 /* Train `runs` batchable runs together on a backend with set_runs (one set of kernel launches per
  * step for all of them; a backend without it takes runs = 1 only). ds, c and result are arrays of
  * `runs`. Each run's result equals its result alone -- the same data, steps, metrics at the same
  * steps, divergence caught at the same step (a diverged run is frozen while the others go on) --
  * to rounding (the batched GEMMs may sum in another order). The callbacks' c names the run. */
-pegr_status pegr_train_run_batch(pegr_backend *backend, const pegr_dataset *ds,
+PEGR_API pegr_status pegr_train_run_batch(pegr_backend *backend, const pegr_dataset *ds,
                                  const pegr_train_config *c, size_t runs,
                                  const pegr_train_callbacks *cb, pegr_train_result *result,
                                  pegr_error *err);
 
 /* auto's choice: 1 when the span form costs fewer operations over the whole run (steps, log
  * steps and its one-time Gram products) than the primal form. */
-int pegr_train_prefers_span(const pegr_train_config *c);
+PEGR_API int pegr_train_prefers_span(const pegr_train_config *c);
 
 /* The last record (the final metrics), or NULL when there is none. */
 const pegr_train_record *pegr_train_result_last(const pegr_train_result *r);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

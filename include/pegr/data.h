@@ -43,16 +43,16 @@ typedef struct pegr_data_config {
 
 /* n 50, n_test 1000, d 1000, P 2, mu_norm 3, snr 0, sigma_p 1, isotropic 0, label_flip 0,
  * flip_test 0, seed 0 (the regime of docs/math.md). */
-void pegr_data_config_default(pegr_data_config *c);
+PEGR_API void pegr_data_config_default(pegr_data_config *c);
 
 /* PEGR_ERR_INVALID_ARGUMENT, with a message naming the option, its value and what is allowed, for:
  * n, d or P of 0; sigma_p, mu_norm or snr negative or not finite; label_flip outside [0, 0.5];
  * isotropic or flip_test other than 0/1; sizes whose byte counts overflow size_t; an snr that makes
  * mu_norm overflow. */
-pegr_status pegr_data_config_validate(const pegr_data_config *c, pegr_error *err);
+PEGR_API pegr_status pegr_data_config_validate(const pegr_data_config *c, pegr_error *err);
 
 /* The ||mu|| a valid config generates: snr * sigma_p * sqrt(d) if snr > 0, else mu_norm. */
-double pegr_data_config_mu_norm(const pegr_data_config *c);
+PEGR_API double pegr_data_config_mu_norm(const pegr_data_config *c);
 
 typedef struct pegr_split {
     size_t n;
@@ -71,19 +71,19 @@ typedef struct pegr_dataset {
 
 /* Validate c and generate both splits into *out (overwritten; free with pegr_dataset_free). A split
  * with n = 0 has NULL arrays. On failure *out is left empty (all zero) and nothing leaks. */
-pegr_status pegr_data_generate(const pegr_data_config *c, pegr_dataset *out, pegr_error *err);
+PEGR_API pegr_status pegr_data_generate(const pegr_data_config *c, pegr_dataset *out, pegr_error *err);
 
 /* Free every array and zero the struct. NULL and an already-freed (zeroed) dataset are fine. */
-void pegr_dataset_free(pegr_dataset *ds);
+PEGR_API void pegr_dataset_free(pegr_dataset *ds);
 
 /* W (2, m, d), each entry N(0, sigma0^2), from the INIT_WEIGHTS stream, index = flat position.
  * m >= 1, d >= 1, sigma0 finite and >= 0, W not NULL (2*m*d doubles, caller-owned). */
-pegr_status pegr_init_weights(uint64_t seed, size_t m, size_t d, double sigma0, double *W,
+PEGR_API pegr_status pegr_init_weights(uint64_t seed, size_t m, size_t d, double sigma0, double *W,
                               pegr_error *err);
 
 /* dst[k] = src[k] + sigma * N(0, 1), the normals from the PERTURB stream of seed at index k: the
  * input perturbation of the robustness metric, identical on every backend. */
-void pegr_perturb(uint64_t seed, double sigma, const double *src, size_t count, double *dst);
+PEGR_API void pegr_perturb(uint64_t seed, double sigma, const double *src, size_t count, double *dst);
 
 #ifdef __cplusplus
 }
