@@ -5,7 +5,7 @@
 
 #include "check/check.h"
 #include "engine/engine.h"
-#include "train/train.h"
+#include "pegr/train.h"
 
 /* CLBlast where pegr was built with it (forced: AUTO sends small products to pegr's kernels). */
 #ifdef PEGR_HAVE_CLBLAST
