@@ -39,7 +39,7 @@ typedef enum pegr_method {
 } pegr_method;
 #define PEGR_METHOD_COUNT 4
 
-/* How a training run holds its weights (docs/math.md, "Span form"). */
+/* How a training run holds its weights (docs/math.md, "The span (dual) representation"). */
 typedef enum pegr_representation {
     PEGR_REPRESENTATION_AUTO = 0,   /* whichever costs fewer operations over the run */
     PEGR_REPRESENTATION_PRIMAL = 1, /* W itself, (2, m, d) */
@@ -88,7 +88,7 @@ typedef struct pegr_eval_request {
     const double *run_lr;
 } pegr_eval_request;
 
-/* The paper's metrics (docs/math.md, "What to log") at one set of weights. */
+/* The paper's metrics (docs/math.md, "What is logged") at one set of weights. */
 typedef struct pegr_metrics {
     double loss;          /* mean training loss L */
     double objective;     /* the method's objective */
