@@ -104,8 +104,11 @@ PEGR_API pegr_status pegr_train_run_batch(pegr_backend *backend, const pegr_data
  * steps and its one-time Gram products) than the primal form. */
 PEGR_API int pegr_train_prefers_span(const pegr_train_config *c);
 
-/* The last record (the final metrics), or NULL when there is none. */
-const pegr_train_record *pegr_train_result_last(const pegr_train_result *r);
+/* The records of a result: how many, record i (0 <= i < count; NULL outside), the last one (the
+ * final metrics; NULL when there is none). Owned by the result. */
+PEGR_API size_t pegr_train_result_record_count(const pegr_train_result *r);
+PEGR_API const pegr_train_record *pegr_train_result_record(const pegr_train_result *r, size_t i);
+PEGR_API const pegr_train_record *pegr_train_result_last(const pegr_train_result *r);
 
 #ifdef __cplusplus
 }

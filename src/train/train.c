@@ -458,6 +458,13 @@ void pegr_train_result_free(pegr_train_result *r)
     memset(r, 0, sizeof *r);
 }
 
+size_t pegr_train_result_record_count(const pegr_train_result *r) { return r->n_records; }
+
+const pegr_train_record *pegr_train_result_record(const pegr_train_result *r, size_t i)
+{
+    return i < r->n_records ? &r->records[i] : NULL;
+}
+
 const pegr_train_record *pegr_train_result_last(const pegr_train_result *r)
 {
     return r->n_records ? &r->records[r->n_records - 1] : NULL;
