@@ -17,6 +17,7 @@
 #include "pegr/data.h"
 #include "pegr/backend.h"
 #include "pegr/train.h"
+#include "pegr/io.h"
 
 #ifdef __cplusplus
 extern "C" {
