@@ -42,6 +42,48 @@ PEGR_API void pegr_train_config_default(pegr_train_config *c);
 /* PEGR_ERR_INVALID_ARGUMENT naming the option and what is allowed. */
 PEGR_API pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *err);
 
+/* ---- The training options by name: the one table of them (src/train/train_options.c) -------- */
+
+/* What an option's value is, and how its text is read (strictly: decimal only, no space, no sign
+ * on integers, no hex, inf or nan; a range is checked). */
+typedef enum pegr_option_type {
+    PEGR_OPTION_SIZE,           /* size_t: decimal digits */
+    PEGR_OPTION_U64,            /* uint64_t: decimal digits */
+    PEGR_OPTION_DOUBLE,         /* double: a finite decimal number */
+    PEGR_OPTION_FLAG,           /* int 0/1: "0" or "1" (a command line gives the flag alone) */
+    PEGR_OPTION_METHOD,         /* pegr_method by name */
+    PEGR_OPTION_REPRESENTATION, /* pegr_representation by name */
+    PEGR_OPTION_SIGMAS,         /* robust_sigmas/n_robust: "none" or a comma list of distinct
+                                   numbers >= 0, at most PEGR_MAX_ROBUST */
+} pegr_option_type;
+
+typedef struct pegr_train_option {
+    const char *name;    /* as on the command line without "--": "lam", "label-noise" */
+    pegr_option_type type;
+    size_t offset;       /* where it lives: offsetof(pegr_train_config, ...) */
+    const char *metavar; /* "N", "X", ... (NULL for flags and choices) */
+    const char *help;    /* one line */
+    /* SIZE, U64, DOUBLE: the accepted range "MIN..MAX" (an end may be empty: "1..", "0..0.5"),
+     * NULL for any value of the type; METHOD, REPRESENTATION: the names, '|'-separated. */
+    const char *allowed;
+    const char *column;  /* its column name in a sweep's results ("label-noise" -> "label_noise") */
+    int data;            /* 1: a data-model option (in c->data) */
+} pegr_train_option;
+
+/* The table of every training option (model, training and data), in the order `pegr train
+ * --help` lists them. OUT: *table (static storage). Returns the count. Thread-safe. */
+PEGR_API size_t pegr_train_options(const pegr_train_option **table);
+/* The option of that name, or NULL. */
+PEGR_API const pegr_train_option *pegr_train_option_find(const char *name);
+/* Set the option `name` of *c from its text, as `pegr train --NAME VALUE` would: parsed strictly,
+ * its range checked ("--snr" must be > 0 when given). Only that field changes (robust-sigmas:
+ * robust_sigmas and n_robust); the whole config is not validated (pegr_train_config_validate).
+ * PEGR_ERR_INVALID_ARGUMENT naming the option and what it takes: "--label-noise needs a number from
+ * 0 to 0.5, not '0.9'"; an unknown name: "unknown option '--NAME'". c is unchanged on failure.
+ * Thread-safe (on distinct configs). */
+PEGR_API pegr_status pegr_train_config_set(pegr_train_config *c, const char *name,
+                                           const char *value_text, pegr_error *err);
+
 typedef struct pegr_train_record {
     size_t step;         /* the metrics are at the weights after `step` updates */
     double wall_seconds; /* since the start of the run */
