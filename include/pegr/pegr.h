@@ -18,6 +18,9 @@
 #include "pegr/backend.h"
 #include "pegr/train.h"
 #include "pegr/io.h"
+#include "pegr/run_files.h"
+#include "pegr/check.h"
+#include "pegr/tune.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,18 +1,16 @@
-/* check.h: `pegr check`'s conformance battery, in the library (the CLI and the Python package call
- * it): on one OpenCL device, every kernel path pegr uses against the exact host reference
- * (host_ref.c, fp64) on edge shapes, several training steps and short trainings of every method in
- * both representations, batched runs against single runs, every GEMM path (pegr's variants, the
- * simple kernels, CLBlast), and the kernel binary cache; one record per check and precision with
- * the worst error against its tolerance.
+/* check.h: the inside of `pegr check`'s conformance battery: the tolerances, the comparisons the
+ * battery and the device test suites share, and the random problem they evaluate. The battery's
+ * calls (pegr_check_run, pegr_check_device, records, options) are public: pegr/check.h.
  *
  * Tolerances live here, in one place, each with where it comes from. Errors are relative to the
  * largest magnitude of the reference array (pegr_check_rel_err) unless a record says otherwise. */
-#ifndef PEGR_CHECK_H
-#define PEGR_CHECK_H
+#ifndef PEGR_CHECK_INTERNAL_H
+#define PEGR_CHECK_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pegr/check.h"
 #include "pegr/pegr.h"
 #include "backend/backend_impl.h"
 #include "pegr/train.h"
@@ -80,66 +78,5 @@ typedef struct pegr_check_problem {
 int pegr_check_problem_make(pegr_check_problem *p, size_t n, size_t P, size_t d, size_t m,
                             uint64_t seed);
 void pegr_check_problem_free(pegr_check_problem *p);
-
-/* ---- The battery ----------------------------------------------------------------------------- */
-
-typedef enum pegr_check_status {
-    PEGR_CHECK_PASS = 0,
-    PEGR_CHECK_FAIL = 1,
-    PEGR_CHECK_SKIP = 2, /* not applicable here: no fp64, CLBlast not built, cache off, ... */
-} pegr_check_status;
-
-typedef struct pegr_check_record {
-    char name[64];             /* stable identifier: "eval-primal-gd", "cache", ... */
-    const char *what;          /* one line on what it compares */
-    pegr_precision precision;
-    pegr_check_status status;
-    double error;              /* worst error measured (NaN: skipped, or failed before measuring) */
-    double tolerance;
-    char detail[320];          /* where the worst error is; why it was skipped; what failed */
-    double seconds;
-} pegr_check_record;
-
-typedef struct pegr_check_options {
-    int fp32, fp64; /* the precisions to run (fp64 on a device without it: skipped records) */
-    /* Called with each record as it is made (may be NULL). */
-    void (*on_record)(void *user, const pegr_check_record *record);
-    void *user;
-    pegr_log_fn log; /* the contexts' log (may be NULL) */
-    void *log_user;
-    /* TEST HOOK: the check of this name (NULL: $PEGR_CHECK_FAULT, when set) has one device value
-     * perturbed before its comparison, so it must fail -- how the tests show that a wrong result
-     * fails the battery and is named. Never set it otherwise. */
-    const char *fault;
-} pegr_check_options;
-
-typedef struct pegr_check_summary {
-    size_t passed, failed, skipped;
-    double seconds;
-} pegr_check_summary;
-
-/* Run the battery on `device` (from pegr_device_list): every check in fp32, then in fp64, as
- * asked, one record each. A failure inside a check (a build or device error) is a FAIL record
- * with the message, and the battery goes on. OUT: *summary. Returns PEGR_ERR_INVALID_ARGUMENT
- * when no precision is asked or the fault hook names no check, else PEGR_OK (the records say
- * whether the device passed). */
-pegr_status pegr_check_run(const pegr_device_info *device, const pegr_check_options *options,
-                           pegr_check_summary *summary, pegr_error *err);
-
-/* The battery in one precision, for a command about to use the device (`pegr sweep`): skipped
- * when this pegr (version, revision, CLBlast or not) has already passed it on this device, driver
- * and precision -- a pass is cached in the cache directory (program_cache.h's pegr_cache_dir; no
- * caching with PEGR_NO_CACHE), a failure is not. `base` (may be NULL): the log, the fault hook and
- * a record callback. OUT: *cached (1: the stored pass, nothing ran), *summary, and `failed` (may be
- * NULL): the failed checks, "name (detail), ...", cut to failed_size. */
-pegr_status pegr_check_device(const pegr_device_info *device, pegr_precision precision,
-                              const pegr_check_options *base, int *cached,
-                              pegr_check_summary *summary, char *failed, size_t failed_size,
-                              pegr_error *err);
-
-/* 1 when `name` is one of the battery's checks ("eval-primal-gd", "gemm-direct-v8-m4-n2", ...). */
-int pegr_check_known(const char *name);
-
-const char *pegr_check_status_name(pegr_check_status status); /* "pass", "FAIL", "skipped" */
 
 #endif

@@ -8,8 +8,7 @@
 #define PEGR_GEMM_TUNING_H
 
 #include "device/context_impl.h"
-
-#define PEGR_TUNING_PARAMS 10
+#include "pegr/tune.h" /* the calls `pegr tune` makes, the classes and the choices */
 
 /* ---- pegr's own GEMM variants (cl/gemm_tiled.cl), built and launched by engine_gemm.c */
 typedef enum pegr_gemm_shape {
@@ -17,20 +16,8 @@ typedef enum pegr_gemm_shape {
     PEGR_GEMM_TN = 1  /* C (M x N) = A^T B, A (K x M), B (K x N): gradients */
 } pegr_gemm_shape;
 
-/* The shape classes a GEMM is chosen for: the shape, and whether one run's product is below
- * PEGR_GEMM_SMALL_MACS multiply-adds (a span step's products are small; a primal step's, at
- * n 200, d 2000, m 20, large). */
-enum {
-    PEGR_GEMM_NT_SMALL = 0,
-    PEGR_GEMM_NT_LARGE = 1,
-    PEGR_GEMM_TN_SMALL = 2,
-    PEGR_GEMM_TN_LARGE = 3,
-    PEGR_GEMM_CLASSES = 4
-};
+/* The shape classes (pegr/tune.h): a product is small below PEGR_GEMM_SMALL_MACS multiply-adds. */
 #define PEGR_GEMM_SMALL_MACS ((size_t)1 << 23)
-/* A class's choice: the index of one of pegr's variants (>= 0), or one of these */
-#define PEGR_GEMM_CHOICE_SIMPLE (-1)  /* the simple kernels of cl/gemm.cl */
-#define PEGR_GEMM_CHOICE_CLBLAST (-2) /* CLBlast */
 
 typedef struct pegr_gemm_variant {
     const char *name; /* as `pegr tune` prints and stores it */
@@ -44,9 +31,6 @@ size_t pegr_gemm_variant_count(void);
 const pegr_gemm_variant *pegr_gemm_variant_at(size_t index);
 /* The class of one run's product (M x N x K, as in pegr_gemm_shape). */
 int pegr_gemm_class(pegr_gemm_shape shape, size_t M, size_t N, size_t K);
-const char *pegr_gemm_class_name(int cls);
-/* A choice's name: "simple", "clblast" or the variant's. */
-const char *pegr_gemm_choice_name(int choice);
 /* The choices of a device `pegr tune` has not measured, by its type (engine_gemm.c says which
  * measurements they come from); have_clblast: CLBlast may be chosen. */
 void pegr_gemm_default_choices(const pegr_device_info *dev, int have_clblast,
@@ -72,16 +56,6 @@ pegr_status pegr_gemm_variant_enqueue(pegr_context *ctx, size_t index, const peg
                                       size_t a_stride, cl_mem B, size_t b_stride, cl_mem C,
                                       size_t c_stride, size_t batch, cl_event *event);
 
-typedef struct pegr_tuning_result {
-    size_t values[PEGR_TUNING_PARAMS]; /* WGD MDIMCD NDIMCD MDIMAD NDIMBD KWID VWMD VWND PADA PADB */
-    double seconds;                     /* the three GEMMs of a step, best of the repeats */
-    int is_default;                     /* CLBlast's own choice, no override */
-    int failed;                         /* CLBlast refused or failed with these values */
-} pegr_tuning_result;
-
-/* The stored tuning's file for this device and precision (malloc'ed), or NULL without a cache
- * directory. */
-char *pegr_tuning_path(const pegr_device_info *dev, pegr_precision precision);
 
 /* What a stored tuning holds. Version 2 (what `pegr tune` writes now):
  *   pegr-gemm-tuning 2
@@ -115,27 +89,6 @@ int pegr_tuning_apply(pegr_context *ctx, pegr_precision precision);
 int pegr_tuning_choices(pegr_context *ctx, pegr_precision precision,
                         int choices[PEGR_GEMM_CLASSES]);
 
-/* The search over pegr's own kernels: per class, the seconds of each candidate on the class's
- * product at the tuned (n, d, m) (< 0: skipped -- it does not fit the device, or CLBlast is
- * missing), best of the repeats. */
-typedef struct pegr_gemm_search {
-    size_t count;      /* candidates */
-    int *choice;       /* (count) the candidate: PEGR_GEMM_CHOICE_* or a variant */
-    double *seconds;   /* (count x PEGR_GEMM_CLASSES) */
-    int best[PEGR_GEMM_CLASSES];  /* index into choice */
-    size_t dims[PEGR_GEMM_CLASSES][3]; /* M, N, K measured */
-} pegr_gemm_search;
-void pegr_gemm_search_free(pegr_gemm_search *s);
-
-/* Measure CLBlast's own parameters and the first max_candidates candidates (0: all of them) on
- * the GEMM shapes of a step at (n, P = 2, d, m): the span product and the two primal ones (none
- * without CLBlast); then every class's candidates (own). Each candidate is a new kernel for the
- * driver to compile (seconds on a cold PoCL cache). OUT: results (count of them), best index,
- * own; the best of everything is stored. */
-pegr_status pegr_tuning_run(pegr_context *ctx, pegr_precision precision, size_t n, size_t d,
-                            size_t m, size_t max_candidates, pegr_tuning_result **results,
-                            size_t *count, size_t *best, pegr_gemm_search *own);
-const char *const *pegr_tuning_names(void);
 
 /* ---- The verdict of engine_gemm.c's CLBlast check (CLBlast's GEMM against pegr's own on a
  * small product, issue 12 item 9), cached next to the tuning, one file per device, precision,

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pegr/pegr.h"
 #include "util/fsutil.h"
 #include "util/json.h"
 #include "backend/metrics_summary.h"
