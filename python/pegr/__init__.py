@@ -1,0 +1,779 @@
+# __init__.py: the pegr Python API -- devices, data, grad, train, compare -- over libpegr's public C API.
+"""pegr from Python: per-example gradient regularization on the signal-noise model, numpy in and out.
+
+The functions call libpegr (the same library as the ``pegr`` command) through ctypes, so each
+gives the numbers of the command on the same inputs: ``pegr.data`` is bit-identical to
+``pegr data``, ``pegr.grad`` to ``pegr grad`` on the same device, ``pegr.train`` and
+``pegr.compare`` to ``pegr train`` and ``pegr train --compare``.
+
+Example::
+
+    import pegr
+    runs = pegr.compare(["gd", "pegr"], preset="tiny", device="host", progress=False)
+    for method, run in runs.items():
+        print(method, run.summary["test_error"])
+
+Errors: a bad argument raises ValueError or TypeError before anything is computed; a failure
+inside the library raises pegr.Error (its ``name`` is the C status name, e.g.
+"PEGR_ERR_NO_DEVICE"). Why ctypes rather than cffi: see pegr/_lib.py.
+"""
+import ctypes
+import math
+import numbers
+import signal
+import sys
+import threading
+
+import numpy as np
+
+from . import _lib
+from ._lib import lib, text
+
+__all__ = ["Error", "Run", "devices", "data", "grad", "train", "compare", "PRESETS",
+           "__version__", "git_revision"]
+
+__version__ = text(lib.pegr_version())
+
+
+def git_revision():
+    """The git revision libpegr was built from ("unknown" outside a checkout).
+
+    Example::
+
+        >>> pegr.git_revision()   # doctest: +SKIP
+        '931b8a3'
+    """
+    return text(lib.pegr_git_revision())
+
+
+class Error(RuntimeError):
+    """A failure reported by libpegr: ``name`` is the status name ("PEGR_ERR_NO_DEVICE", or an
+    OpenCL one such as "CL_OUT_OF_RESOURCES"), ``status`` its code, ``message`` the library's
+    message with its context, ``device`` the device it happened on when known.
+
+    Example::
+
+        try:
+            pegr.grad(X, y, W, device="no-such-device")
+        except pegr.Error as e:
+            print(e.name, e.message)
+    """
+
+    def __init__(self, name, message, status=None, device=None):
+        super().__init__("%s: %s" % (name, message))
+        self.name = name
+        self.message = message
+        self.status = status
+        self.device = device
+
+
+def _raise_if(status, err, device=None, exc=None):
+    """Turn a non-OK status (with its error record, then cleared) into an exception."""
+    if status == 0:
+        lib.pegr_error_clear(ctypes.byref(err))
+        return
+    message = text(lib.pegr_error_message(ctypes.byref(err)))
+    lib.pegr_error_clear(ctypes.byref(err))
+    if exc is not None:
+        raise exc(message)
+    raise Error(text(lib.pegr_status_name(status)), message, status, device)
+
+
+# ---- argument checks (before any computation) ----------------------------------------------
+
+def _size(name, v, lo=0):
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError("%s must be an integer, not %r" % (name, v))
+    v = int(v)
+    if v < lo or v >= 2**63:
+        raise ValueError("%s must be an integer >= %d, not %d" % (name, lo, v))
+    return v
+
+
+def _real(name, v, lo=None, hi=None):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError("%s must be a number, not %r" % (name, v))
+    v = float(v)
+    if not math.isfinite(v):
+        raise ValueError("%s must be finite, not %r" % (name, v))
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        rng = "in [%g, %g]" % (lo, hi) if hi is not None else ">= %g" % lo
+        raise ValueError("%s must be %s, not %g" % (name, rng, v))
+    return v
+
+
+def _flag(name, v):
+    if not isinstance(v, (bool, np.bool_)) and v not in (0, 1):
+        raise TypeError("%s must be True or False, not %r" % (name, v))
+    return int(bool(v))
+
+
+def _text_arg(name, v):
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise TypeError("%s must be a string or None, not %r" % (name, v))
+    return v.encode()
+
+
+def _parse_enum(parse, name, value, what):
+    """A method, representation or precision name through the library's one name table."""
+    if not isinstance(value, str):
+        raise TypeError("%s must be a string, not %r" % (what, value))
+    out = _lib.c_enum()
+    err = _lib.pegr_error()
+    s = parse(value.encode(), what.encode(), ctypes.byref(out), ctypes.byref(err))
+    _raise_if(s, err, exc=ValueError)
+    return out.value
+
+
+def _method(value, what="method"):
+    return _parse_enum(lib.pegr_method_parse, "method", value, what)
+
+
+def _check_request(device, precision, representation):
+    err = _lib.pegr_error()
+    s = lib.pegr_backend_check_request(_text_arg("device", device), _text_arg("precision", precision),
+                                       _text_arg("representation", representation),
+                                       ctypes.byref(err))
+    _raise_if(s, err, exc=ValueError)
+
+
+def _array(name, a, ndim):
+    """a as a C-contiguous float64 array of ndim dimensions, every value finite; refuses what
+    cannot be converted exactly to real numbers (strings, objects, complex) with TypeError."""
+    arr = np.asarray(a)
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating)
+                                     or np.issubdtype(arr.dtype, np.integer)):
+        raise TypeError("%s must be an array of real numbers (float or int), not dtype %s"
+                        % (name, arr.dtype))
+    if arr.ndim != ndim:
+        raise ValueError("%s must have %d dimensions, it has %d (shape %s)"
+                         % (name, ndim, arr.ndim, arr.shape))
+    # float64, C order: what the library takes; a copy only when a is not that already
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError("%s holds a NaN or Inf at index %s" % (name, np.argwhere(bad)[0].tolist()))
+    return arr
+
+
+def _ptr(arr):
+    return arr.ctypes.data_as(ctypes.POINTER(ctypes.c_double)) if arr is not None else None
+
+
+def _log_callback(verbose):
+    """A log function for the library's messages (on stderr, as the CLI's --verbose) or None."""
+    if not verbose:
+        return _lib.LOG_FN()
+    names = {0: "debug", 1: "info", 2: "warning"}
+
+    def log(user, level, message):
+        sys.stderr.write("pegr: %s: %s\n" % (names.get(level, "warning"), text(message)))
+    return _lib.LOG_FN(log)
+
+
+class _Backend:
+    """An open pegr_backend (closed on exit)."""
+
+    def __init__(self, device, precision, verbose=False):
+        self.opts = _lib.pegr_backend_options()
+        lib.pegr_backend_options_default(ctypes.byref(self.opts))
+        if precision is not None:
+            self.opts.precision = _parse_enum(lib.pegr_precision_parse, "precision", precision,
+                                              "precision")
+            self.opts.precision_set = 1
+        self._log = _log_callback(verbose)  # kept alive as long as the backend
+        self.opts.log = self._log
+        self.handle = ctypes.c_void_p()
+        self.device = device
+        err = _lib.pegr_error()
+        s = lib.pegr_backend_open(_text_arg("device", device), ctypes.byref(self.opts),
+                                  ctypes.byref(self.handle), ctypes.byref(err))
+        _raise_if(s, err, device=device)
+        self.description = text(lib.pegr_backend_description(self.handle))
+        self.precision = text(lib.pegr_backend_precision_name(self.handle))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        lib.pegr_backend_close(self.handle)
+        self.handle = None
+
+
+# ---- devices ---------------------------------------------------------------------------------
+
+def devices():
+    """The OpenCL devices, as ``pegr devices --json`` lists them: a list of dicts with index,
+    spec ("P:D"), selected (the default choice), name, vendor, type, version, driver_version,
+    opencl_c_version, platform_name, platform_vendor, platform_version, compute_units,
+    max_work_group_size, local_mem_bytes, global_mem_bytes (also as ``memory``),
+    max_alloc_bytes, fp64, pocl. An empty list when no OpenCL platform is installed.
+
+    Example::
+
+        >>> [d["name"] for d in pegr.devices()]   # doctest: +SKIP
+        ['pthread-haswell-AMD EPYC']
+    """
+    lst = ctypes.POINTER(_lib.pegr_device_info)()
+    count = ctypes.c_size_t()
+    err = _lib.pegr_error()
+    s = lib.pegr_device_list(ctypes.byref(lst), ctypes.byref(count), ctypes.byref(err))
+    if s == -10003:  # PEGR_ERR_NO_PLATFORM: nothing to list, as `pegr devices` says
+        lib.pegr_error_clear(ctypes.byref(err))
+        return []
+    _raise_if(s, err)
+    try:
+        chosen = ctypes.c_size_t()
+        e2 = _lib.pegr_error()
+        sel = lib.pegr_device_select_for(lst, count, lib.pegr_device_spec_effective(None), 0,
+                                         ctypes.byref(chosen), None, 0, ctypes.byref(e2))
+        lib.pegr_error_clear(ctypes.byref(e2))
+        out = []
+        for i in range(count.value):
+            d = lst[i]
+            out.append({
+                "index": d.index,
+                "spec": "%d:%d" % (d.platform_index, d.device_index),
+                "selected": sel == 0 and chosen.value == i,
+                "name": text(d.name), "vendor": text(d.vendor),
+                "type": text(lib.pegr_device_type_name(d.type)),
+                "version": text(d.version), "driver_version": text(d.driver_version),
+                "opencl_c_version": text(d.opencl_c_version),
+                "platform_name": text(d.platform_name),
+                "platform_vendor": text(d.platform_vendor),
+                "platform_version": text(d.platform_version),
+                "compute_units": d.compute_units,
+                "max_work_group_size": d.max_work_group_size,
+                "local_mem_bytes": d.local_mem_size,
+                "global_mem_bytes": d.global_mem_size,
+                "memory": d.global_mem_size,
+                "max_alloc_bytes": d.max_mem_alloc_size,
+                "fp64": bool(d.fp64), "pocl": bool(d.is_pocl),
+            })
+        return out
+    finally:
+        lib.pegr_device_list_free(lst)
+
+
+# ---- data ------------------------------------------------------------------------------------
+
+_DATA_KEYS = ["n", "n_test", "d", "patches", "mu_norm", "snr", "sigma_p", "isotropic",
+              "label_noise", "flip_test", "seed"]
+
+
+def _data_config(cfg, opts):
+    """Apply the data options (names as the CLI's flags with _) to a pegr_data_config; checks
+    each as the CLI's parser does, then the library's validation. Returns cfg."""
+    if opts.get("mu_norm") is not None and opts.get("snr") is not None:
+        raise ValueError("give mu_norm or snr, not both")
+    if opts.get("n") is not None: cfg.n = _size("n", opts["n"], 1)
+    if opts.get("n_test") is not None: cfg.n_test = _size("n_test", opts["n_test"])
+    if opts.get("d") is not None: cfg.d = _size("d", opts["d"], 1)
+    if opts.get("patches") is not None: cfg.P = _size("patches", opts["patches"], 1)
+    if opts.get("mu_norm") is not None: cfg.mu_norm = _real("mu_norm", opts["mu_norm"], 0)
+    if opts.get("snr") is not None:
+        cfg.snr = _real("snr", opts["snr"], 0)
+        if cfg.snr <= 0:
+            raise ValueError("snr must be > 0, not %g" % cfg.snr)
+    if opts.get("sigma_p") is not None: cfg.sigma_p = _real("sigma_p", opts["sigma_p"], 0)
+    if opts.get("isotropic") is not None: cfg.isotropic = _flag("isotropic", opts["isotropic"])
+    if opts.get("label_noise") is not None:
+        cfg.label_flip = _real("label_noise", opts["label_noise"], 0, 0.5)
+    if opts.get("flip_test") is not None: cfg.flip_test = _flag("flip_test", opts["flip_test"])
+    if opts.get("seed") is not None:
+        s = opts["seed"]
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or not 0 <= s < 2**64:
+            raise ValueError("seed must be an integer in [0, 2^64), not %r" % (s,))
+        cfg.seed = int(s)
+    err = _lib.pegr_error()
+    _raise_if(lib.pegr_data_config_validate(ctypes.byref(cfg), ctypes.byref(err)), err,
+              exc=ValueError)
+    return cfg
+
+
+def _copy(ptr, shape, dtype=np.float64):
+    count = int(np.prod(shape, dtype=np.int64))
+    if count == 0 or not ptr:
+        return np.zeros(shape, dtype=dtype)
+    return np.ctypeslib.as_array(ptr, shape=(count,)).astype(dtype, copy=True).reshape(shape)
+
+
+class _Dataset:
+    """A generated pegr_dataset (freed on exit)."""
+
+    def __init__(self, cfg):
+        self.ds = _lib.pegr_dataset()
+        err = _lib.pegr_error()
+        _raise_if(lib.pegr_data_generate(ctypes.byref(cfg), ctypes.byref(self.ds),
+                                         ctypes.byref(err)), err, exc=ValueError)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        lib.pegr_dataset_free(ctypes.byref(self.ds))
+
+
+def data(n=None, n_test=None, d=None, patches=None, mu_norm=None, snr=None, sigma_p=None,
+         isotropic=None, label_noise=None, flip_test=None, seed=None):
+    """Generate the signal-noise dataset of ``pegr data`` (the same options, bit-identical arrays).
+
+    Defaults (None): the library's, docs/math.md's regime -- n 50, n_test 1000, d 1000,
+    patches 2, mu_norm 3 (or snr > 0: mu_norm = snr sigma_p sqrt(d)), sigma_p 1, noise
+    orthogonal to mu (isotropic=True: plain Gaussian), label_noise 0 (flip probability of the
+    training labels; flip_test=True flips test labels too), seed 0.
+
+    Returns a dict of numpy float64 arrays: X (n, patches, d), y (n,), mu (d,), X_test, y_test
+    (as the .npy files of ``pegr data``), plus y_clean and y_test_clean (labels before flips),
+    signal_patch and signal_patch_test (int64: which patch holds the signal), and mu_norm (float).
+
+    Example::
+
+        >>> D = pegr.data(n=20, n_test=100, d=50, seed=1)
+        >>> D["X"].shape, D["y"][:3]                 # doctest: +SKIP
+        ((20, 2, 50), array([ 1., -1.,  1.]))
+    """
+    cfg = _lib.pegr_data_config()
+    lib.pegr_data_config_default(ctypes.byref(cfg))
+    _data_config(cfg, dict(n=n, n_test=n_test, d=d, patches=patches, mu_norm=mu_norm, snr=snr,
+                           sigma_p=sigma_p, isotropic=isotropic, label_noise=label_noise,
+                           flip_test=flip_test, seed=seed))
+    with _Dataset(cfg) as g:
+        ds = g.ds
+        P, dd = ds.P, ds.d
+        out = {}
+        for split, suffix in ((ds.train, ""), (ds.test, "_test")):
+            out["X" + suffix] = _copy(split.X, (split.n, P, dd))
+            out["y" + suffix] = _copy(split.y, (split.n,))
+            out["y%s_clean" % suffix] = _copy(split.y_clean, (split.n,))
+            out["signal_patch" + suffix] = _copy(split.signal_patch, (split.n,), np.int64)
+        out["mu"] = _copy(ds.mu, (dd,))
+        out["mu_norm"] = float(ds.mu_norm)
+    return out
+
+
+# ---- grad ------------------------------------------------------------------------------------
+
+def grad(X, y, W, method="pegr", q=3, lam=0.01, device=None, precision=None, per_example=False,
+         verbose=False):
+    """The gradient of gd's, pegr's or gr's objective at W, as ``pegr grad`` computes it.
+
+    X: (n, patches, d) patches; y: (n,) labels +1/-1; W: (2, m, d) weights (W[0] the +1 class's
+    filters). Any real dtype and memory order is accepted (converted to C-order float64, as
+    ``pegr grad`` converts .npy files); NaN/Inf, wrong shapes or labels raise ValueError.
+    method: "gd", "pegr" or "gr"; q: activation exponent (q = 1 or q >= 2 for pegr and gr);
+    lam: penalty weight. device: "host" (the exact fp64 reference), a device spec as
+    ``pegr devices`` lists them, or None ($PEGR_DEVICE, else the default device).
+    precision: "fp32" or "fp64" on a device; None is each backend's own (fp32 on a device,
+    fp64 on the host, which refuses an explicit "fp32" as the CLI does).
+    per_example: also return per_example_grad (n, 2, m, d).
+
+    Returns a dict: grad (2, m, d), margin (n,), per_example_loss (n,), per_example_norm2 (n,),
+    [per_example_grad], mean_loss and objective (floats), device (description), precision.
+
+    Example::
+
+        >>> D = pegr.data(n=20, n_test=0, d=50)
+        >>> W = 0.01 * np.random.default_rng(0).standard_normal((2, 4, 50))
+        >>> g = pegr.grad(D["X"], D["y"], W, method="pegr", device="host")
+        >>> g["grad"].shape, g["objective"]          # doctest: +SKIP
+        ((2, 4, 50), 0.69...)
+    """
+    if method not in ("gd", "pegr", "gr"):
+        raise ValueError("method must be one of gd, pegr, gr, not %r" % (method,))
+    req = _lib.pegr_eval_request()
+    req.method = _method(method)
+    req.q = _real("q", q)
+    req.lam = _real("lam", lam)
+    X = _array("X", X, 3)
+    y = _array("y", y, 1)
+    W = _array("W", W, 3)
+    n, P, d = X.shape
+    if n == 0 or P == 0 or d == 0:
+        raise ValueError("X has shape %s: every size must be >= 1" % (X.shape,))
+    if y.shape[0] != n:
+        raise ValueError("y must have shape (%d,) to match X's %d examples, it has %d values"
+                         % (n, n, y.shape[0]))
+    bad = np.flatnonzero((y != 1) & (y != -1))
+    if bad.size:
+        raise ValueError("y must hold labels +1 or -1; y[%d] is %r" % (bad[0], y[bad[0]]))
+    if W.shape[0] != 2 or W.shape[2] != d or W.shape[1] == 0:
+        raise ValueError("W must have shape (2, m, %d) with m >= 1 (W[0]: the +1 class's "
+                         "filters, d from X), it has shape %s" % (d, W.shape))
+    m = W.shape[1]
+    per_example = _flag("per_example", per_example)
+    _check_request(device, precision, None)
+    out = {"grad": np.zeros((2, m, d)), "margin": np.zeros(n), "per_example_loss": np.zeros(n),
+           "per_example_norm2": np.zeros(n)}
+    if per_example:
+        out["per_example_grad"] = np.zeros((n, 2, m, d))
+    mean_loss, objective = ctypes.c_double(), ctypes.c_double()
+    req.grad, req.margin = _ptr(out["grad"]), _ptr(out["margin"])
+    req.loss, req.norm2 = _ptr(out["per_example_loss"]), _ptr(out["per_example_norm2"])
+    req.per_example_grad = _ptr(out.get("per_example_grad"))
+    req.mean_loss = ctypes.pointer(mean_loss)
+    req.objective = ctypes.pointer(objective)
+    with _Backend(device, precision, verbose) as b:
+        err = _lib.pegr_error()
+        _raise_if(lib.pegr_backend_set_data(b.handle, _ptr(X), _ptr(y), n, P, d,
+                                            ctypes.byref(err)), err, b.description)
+        _raise_if(lib.pegr_backend_set_weights(b.handle, _ptr(W), m, ctypes.byref(err)), err,
+                  b.description)
+        _raise_if(lib.pegr_backend_evaluate(b.handle, ctypes.byref(req), ctypes.byref(err)), err,
+                  b.description)
+        out["device"], out["precision"] = b.description, b.precision
+    out["mean_loss"] = mean_loss.value
+    out["objective"] = objective.value
+    return out
+
+
+# ---- train -----------------------------------------------------------------------------------
+
+# The presets of `pegr train --preset` (src/cli/train_args.c, pegr_cli_apply_preset): overrides
+# of the library's defaults (pegr_train_config_default, which is "demo"). The test
+# test_train.py::test_presets_match_cli checks them against `pegr train --preset P --help`.
+PRESETS = {
+    "demo": {},
+    "large": {"n": 200, "d": 2000, "mu_norm": 2.0, "m": 20, "steps": 2000, "log_every": 20},
+    "tiny": {"n": 20, "n_test": 200, "d": 200, "m": 4, "steps": 200},
+}
+
+_TRAIN_KEYS = ["m", "q", "sigma0", "lam", "lr", "steps", "batch", "log_every", "representation",
+               "robust_sigmas"] + _DATA_KEYS
+
+# The columns of metrics.csv, in its order, and where each comes from in a record.
+METRIC_COLUMNS = ["step", "wall_seconds", "train_loss", "objective", "train_error", "test_error",
+                  "gamma_max_pos", "gamma_max_neg", "gamma_mean", "rho_mean", "norm2_mean",
+                  "norm2_var", "grad_norm"]
+
+
+def _record_values(rec):
+    m = rec.metrics
+    return [rec.step, rec.wall_seconds, m.loss, m.objective, m.train_error, m.test_error,
+            m.gamma_max[0], m.gamma_max[1], m.gamma_mean, m.rho_mean, m.norm2_mean, m.norm2_var,
+            m.grad_norm]
+
+
+def _sigmas(v):
+    """robust_sigmas: "none"/None/[] (no robustness test), a comma list or a sequence of distinct
+    numbers >= 0 (at most 16), as --robust-sigmas."""
+    if v is None or (isinstance(v, str) and v == "none"):
+        return []
+    if isinstance(v, str):
+        try:
+            v = [float(t) for t in v.split(",")]
+        except ValueError:
+            raise ValueError("robust_sigmas must be 'none' or a comma list of numbers, not %r"
+                             % (v,)) from None
+    vals = [_real("robust_sigmas[%d]" % i, s, 0) for i, s in enumerate(v)]
+    if len(vals) > _lib.PEGR_MAX_ROBUST or len(set(vals)) != len(vals):
+        raise ValueError("robust_sigmas must hold distinct numbers >= 0, at most %d, not %r"
+                         % (_lib.PEGR_MAX_ROBUST, v))
+    return vals
+
+
+def _train_config(method, preset, options):
+    """A validated pegr_train_config from the preset and keyword options."""
+    unknown = sorted(set(options) - set(_TRAIN_KEYS))
+    if unknown:
+        raise TypeError("unknown option(s) %s; the options are %s"
+                        % (", ".join(unknown), ", ".join(_TRAIN_KEYS)))
+    if preset is None:
+        preset = "demo"
+    if preset not in PRESETS:
+        raise ValueError("preset must be one of %s, not %r" % ("|".join(PRESETS), preset))
+    c = _lib.pegr_train_config()
+    lib.pegr_train_config_default(ctypes.byref(c))
+    opts = dict(PRESETS[preset])
+    opts.update({k: v for k, v in options.items() if v is not None})
+    if "mu_norm" in options and options["mu_norm"] is not None and "snr" in options \
+            and options["snr"] is not None:
+        raise ValueError("give mu_norm or snr, not both")
+    if options.get("snr") is not None:
+        opts.pop("mu_norm", None)  # a preset's mu_norm is not the user's: snr wins as in the CLI
+    _data_config(c.data, {k: opts.get(k) for k in _DATA_KEYS})
+    c.method = _method(method)
+    if "m" in opts: c.m = _size("m", opts["m"], 1)
+    if "q" in opts: c.q = _real("q", opts["q"])
+    if "sigma0" in opts: c.sigma0 = _real("sigma0", opts["sigma0"])
+    if "lam" in opts: c.lam = _real("lam", opts["lam"])
+    if "lr" in opts: c.lr = _real("lr", opts["lr"])
+    if "steps" in opts: c.steps = _size("steps", opts["steps"])
+    if "batch" in opts: c.batch = _size("batch", opts["batch"])
+    if "log_every" in opts: c.log_every = _size("log_every", opts["log_every"], 1)
+    if "representation" in opts:
+        c.representation = _parse_enum(lib.pegr_representation_parse, "representation",
+                                       opts["representation"], "representation")
+    sig = _sigmas(opts["robust_sigmas"]) if "robust_sigmas" in opts else \
+        [c.robust_sigmas[i] for i in range(c.n_robust)]
+    c.n_robust = len(sig)
+    for i, s in enumerate(sig):
+        c.robust_sigmas[i] = s
+    err = _lib.pegr_error()
+    _raise_if(lib.pegr_train_config_validate(ctypes.byref(c), ctypes.byref(err)), err,
+              exc=ValueError)
+    return c
+
+
+def _config_dict(c):
+    dc = c.data
+    return {"method": text(lib.pegr_method_name(c.method)), "m": c.m, "q": c.q,
+            "sigma0": c.sigma0, "lam": c.lam, "lr": c.lr, "steps": c.steps, "batch": c.batch,
+            "log_every": c.log_every,
+            "representation": text(lib.pegr_representation_name(c.representation)),
+            "robust_sigmas": [c.robust_sigmas[i] for i in range(c.n_robust)],
+            "n": dc.n, "n_test": dc.n_test, "d": dc.d, "patches": dc.P, "mu_norm": dc.mu_norm,
+            "snr": dc.snr, "sigma_p": dc.sigma_p, "isotropic": bool(dc.isotropic),
+            "label_noise": dc.label_flip, "flip_test": bool(dc.flip_test), "seed": dc.seed}
+
+
+class Run:
+    """One training run: what ``pegr train`` writes into its directory, as Python objects.
+
+    - ``summary``: dict, summary.json's content: method, metrics_at_step, the final metrics
+      (train_loss, objective, train_error, test_error, gamma_max [+, -], gamma_mean, rho_mean,
+      norm2_mean, norm2_var, grad_norm; NaN for a diverged run), robust_test_error (list of
+      {sigma, test_error}), steps_run, representation, diverged (and diverged_step),
+      interrupted, wall_seconds, batch_runs; plus device and precision.
+    - ``metrics``: dict of numpy columns, metrics.csv's (step, wall_seconds, train_loss, ...).
+    - ``W``, ``W0``: final and initial weights (2, m, d); W is None when the run diverged.
+    - ``config``: the options the run used.
+
+    Example::
+
+        >>> run = pegr.train("pegr", preset="tiny", steps=50, progress=False)
+        >>> run.summary["test_error"], run.metrics["train_loss"][-1]   # doctest: +SKIP
+        >>> run.to_pandas().plot(x="step", y="test_error")             # doctest: +SKIP
+    """
+
+    def __init__(self, config, summary, metrics, W, W0):
+        self.config = config
+        self.summary = summary
+        self.metrics = metrics
+        self.W = W
+        self.W0 = W0
+
+    @property
+    def method(self):
+        return self.summary["method"]
+
+    def to_pandas(self):
+        """metrics as a pandas DataFrame (pandas is optional: ImportError naming it if absent).
+
+        Example::
+
+            >>> df = run.to_pandas(); df[["step", "test_error"]].tail(1)   # doctest: +SKIP
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Run.to_pandas needs pandas (pip install pandas); run.metrics is "
+                              "the same table as a dict of numpy columns") from None
+        return pd.DataFrame(self.metrics, columns=METRIC_COLUMNS)
+
+    def __repr__(self):
+        s = self.summary
+        return "<pegr.Run %s: %d steps, test error %s%s%s>" % (
+            s["method"], s["steps_run"], s.get("test_error"),
+            ", diverged" if s["diverged"] else "", ", interrupted" if s["interrupted"] else "")
+
+
+def _make_run(c, r, description, precision):
+    n_rec = r.n_records
+    rows = [_record_values(r.records[k]) for k in range(n_rec)]
+    metrics = {}
+    for j, name in enumerate(METRIC_COLUMNS):
+        col = np.array([row[j] for row in rows], dtype=np.int64 if j == 0 else np.float64)
+        metrics[name] = col
+    shape = (2, c.m, c.data.d)
+    W0 = _copy(r.W0, shape) if r.W0 else None
+    W = _copy(r.W, shape) if r.W else None
+    w_finite = bool(not r.diverged and W is not None and np.isfinite(W).all())
+    summary = {"method": text(lib.pegr_method_name(c.method))}
+    if n_rec:
+        last = dict(zip(METRIC_COLUMNS, rows[-1]))
+        summary["metrics_at_step"] = int(last["step"])
+        for k in METRIC_COLUMNS[2:6]:
+            summary[k] = float("nan") if r.diverged else last[k]
+        summary["gamma_max"] = [float("nan")] * 2 if r.diverged else \
+            [last["gamma_max_pos"], last["gamma_max_neg"]]
+        for k in METRIC_COLUMNS[8:]:
+            summary[k] = float("nan") if r.diverged else last[k]
+    summary["robust_test_error"] = [{"sigma": c.robust_sigmas[i], "test_error": r.robust_error[i]}
+                                    for i in range(c.n_robust)]
+    summary["steps_run"] = r.steps_run
+    summary["representation"] = "span" if r.span else "primal"
+    summary["diverged"] = bool(r.diverged)
+    if r.diverged:
+        summary["diverged_step"] = max(r.diverged_step, 0)
+    summary["interrupted"] = bool(r.interrupted)
+    summary["weights_written"] = w_finite
+    summary["wall_seconds"] = r.wall_seconds
+    summary["batch_runs"] = r.batch_runs or 1
+    summary["device"] = description
+    summary["precision"] = precision
+    return Run(_config_dict(c), summary, metrics, W if w_finite else None, W0)
+
+
+class _Interrupt:
+    """While training: Ctrl-C (SIGINT) sets the C cancel flag, so the run stops before its next
+    step and returns what ran, instead of a KeyboardInterrupt that would lose it. Only the main
+    thread can take signals; elsewhere the handler is left as it is."""
+
+    def __init__(self):
+        self.flag = _lib.c_sig_atomic(0)
+        self.previous = None
+
+    def _handler(self, signum, frame):
+        self.flag.value = 1
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    @property
+    def requested(self):
+        return bool(self.flag.value)
+
+
+def _callbacks(progress, callback, interrupt, state):
+    """The C callbacks: each record to the progress line and the user's callback; before each
+    step a call into Python, which is where a pending SIGINT's handler runs (Python runs signal
+    handlers between bytecodes, never inside C), so Ctrl-C is seen at the next step."""
+
+    def on_record(user, cfg, rec):
+        try:
+            r = rec.contents
+            values = dict(zip(METRIC_COLUMNS, _record_values(r)))
+            method = state["method"]
+            if progress:
+                steps = cfg.contents.steps
+                rate = r.step / r.wall_seconds if r.wall_seconds > 0 else 0.0
+                eta = (steps - r.step) / rate if rate > 0 else 0.0
+                sys.stderr.write("\r%-5s step %d/%d  loss %.4g  test err %.3f  %.0f steps/s  "
+                                 "ETA %.0fs   " % (method, r.step, steps, values["train_loss"],
+                                                   values["test_error"], rate, eta))
+                sys.stderr.flush()
+            if callback is not None:
+                values["method"] = method
+                callback(values)
+        except BaseException as e:  # an exception cannot cross C: keep it, stop the run, re-raise
+            state["error"] = e
+            interrupt.flag.value = 1
+
+    def should_stop(user):
+        return interrupt.flag.value
+
+    cb = _lib.pegr_train_callbacks()
+    cb.on_record = _lib.ON_RECORD_FN(on_record)
+    cb.should_stop = _lib.SHOULD_STOP_FN(should_stop)
+    cb.cancel = ctypes.pointer(interrupt.flag)
+    return cb, (cb.on_record, cb.should_stop)
+
+
+def _train_many(methods, device, precision, progress, callback, preset, verbose, options):
+    """Train each method from the same data and initial weights on one backend (as
+    `pegr train --compare`): dict method -> Run, in order; an interruption stops it there."""
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be callable (it receives each record as a dict)")
+    progress = _flag("progress", progress)
+    configs = []
+    for mth in methods:
+        configs.append(_train_config(mth, preset, options))
+    rep = text(lib.pegr_representation_name(configs[0].representation))
+    _check_request(device, precision, rep)
+    runs = {}
+    state = {"error": None, "method": None}
+    with _Dataset(configs[0].data) as g, _Backend(device, precision, verbose) as b, \
+            _Interrupt() as intr:
+        cb, keep = _callbacks(progress, callback, intr, state)
+        for mth, c in zip(methods, configs):
+            if intr.requested:
+                break
+            state["method"] = mth
+            r = _lib.pegr_train_result()
+            err = _lib.pegr_error()
+            try:
+                s = lib.pegr_train_run(b.handle, ctypes.byref(g.ds), ctypes.byref(c),
+                                       ctypes.byref(cb), ctypes.byref(r), ctypes.byref(err))
+                if progress:
+                    sys.stderr.write("\r%80s\r" % "")
+                _raise_if(s, err, b.description)
+                runs[mth] = _make_run(c, r, b.description, b.precision)
+            finally:
+                lib.pegr_train_result_free(ctypes.byref(r))
+            if state["error"] is not None:
+                raise state["error"]
+        del keep
+    if intr.requested:
+        sys.stderr.write("pegr: interrupted; returning what ran\n")
+    return runs
+
+
+def train(method="pegr", device=None, progress=True, callback=None, preset=None,
+          precision=None, verbose=False, **options):
+    """Train the two-layer CNN on the signal-noise model, as ``pegr train`` does.
+
+    method: "gd", "sgd", "gr" or "pegr". device: "host", a device spec, or None ($PEGR_DEVICE,
+    else the default device). precision: "fp32"/"fp64" on a device (None: fp32; the host is
+    fp64 and refuses an explicit "fp32"). preset: "demo" (the default), "large" or "tiny", as
+    ``--preset``; keyword options override it. progress: a progress line on stderr.
+    callback: called with each logged record as a dict (step, wall_seconds, train_loss, ...,
+    method) -- e.g. ``callback=lambda r: wandb.log(r)``. verbose: the library's messages on
+    stderr (``--verbose``).
+
+    Options (``pegr train``'s flags with _ for -, same defaults): m, q, sigma0, lam, lr, steps,
+    batch, log_every, representation ("auto", "primal", "span"), robust_sigmas (a list, a comma
+    string, or "none"), n, n_test, d, patches, mu_norm, snr, sigma_p, isotropic, label_noise,
+    flip_test, seed.
+
+    Ctrl-C (KeyboardInterrupt) stops the run before its next step and returns what ran
+    (``run.summary["interrupted"]`` is True). An exception raised by the callback stops the run
+    and is re-raised.
+
+    Returns a Run (``.summary``, ``.metrics``, ``.W``, ``.W0``, ``.to_pandas()``).
+
+    Example::
+
+        >>> run = pegr.train("pegr", preset="tiny", device="host", progress=False)
+        >>> run.summary["test_error"]            # doctest: +SKIP
+        0.0
+    """
+    if not isinstance(method, str):
+        raise TypeError("method must be a string (gd, sgd, gr or pegr), not %r" % (method,))
+    runs = _train_many([method], device, precision, progress, callback, preset, verbose, options)
+    if method not in runs:  # interrupted before it started: cannot happen with one method
+        raise KeyboardInterrupt
+    return runs[method]
+
+
+def compare(methods=("gd", "pegr"), device=None, progress=True, callback=None, preset=None,
+            precision=None, verbose=False, **options):
+    """Train each method from the same data and initial weights, as
+    ``pegr train --compare gd,pegr``: a dict method -> Run (in the order given). Options as
+    for ``train``. Ctrl-C stops the current run and skips the rest: the dict holds what ran.
+
+    Example::
+
+        >>> runs = pegr.compare(["gd", "pegr"], preset="tiny", progress=False)
+        >>> {m: r.summary["test_error"] for m, r in runs.items()}   # doctest: +SKIP
+        {'gd': 0.045, 'pegr': 0.03}
+    """
+    if isinstance(methods, str):
+        methods = methods.split(",")
+    methods = list(methods)
+    if not methods or len(methods) > 8 or len(set(methods)) != len(methods):
+        raise ValueError("methods must be 1 to 8 distinct names of gd, sgd, gr, pegr, not %r"
+                         % (methods,))
+    for mth in methods:
+        if not isinstance(mth, str):
+            raise TypeError("each method must be a string, not %r" % (mth,))
+        _method(mth, "methods")
+    return _train_many(methods, device, precision, progress, callback, preset, verbose, options)
