@@ -8,13 +8,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "pegr/backend.h"
-#include "util/clock.h"
 #include "commands.h"
-#include "pegr/data.h"
-#include "engine/engine.h"
-#include "util/json.h"
 #include "numparse.h"
+#include "pegr/backend.h"
+#include "pegr/data.h"
+#include "pegr/io.h"
+#include "wallclock.h"
 
 static const pegr_command_spec SPEC = {
     "bench", "time training steps on a device over a grid of sizes (wall and profiled device time)",
@@ -51,28 +50,23 @@ static double step_flops(const char *method, int span, size_t n, size_t P, size_
 
 typedef struct bench_opts {
     const char *device;
-    pegr_precision precision;
+    pegr_backend_options backend; /* --precision, --verbose's log, and profiling on */
     size_t repeats, steps, warmup;
-    int verbose;
     int profile; /* print the per-kernel breakdown */
 } bench_opts;
 
+/* The OpenCL engine on the device the flags select (pegr_backend_open, the one way a device is
+ * opened), with profiling. The host reference has no kernels to time: refused, as a spec that
+ * names no device is. */
 static pegr_status open_engine(const bench_opts *o, pegr_backend **b, pegr_error *err)
 {
-    pegr_device_info *list = NULL;
-    size_t count = 0, chosen = 0;
-    pegr_status s = pegr_device_list(&list, &count, err);
-    if (s == PEGR_OK) s = pegr_device_select(list, count, pegr_device_spec_effective(o->device),
-                                             &chosen, err);
-    pegr_context *ctx = NULL;
-    pegr_context_options copts = {0};
-    copts.profiling = 1;
-    if (o->verbose) copts.log = pegr_cli_log;
-    if (s == PEGR_OK) s = pegr_context_create(&list[chosen], &copts, &ctx, err);
-    pegr_engine_options eopts = {.precision = o->precision};
-    if (s == PEGR_OK && !(*b = pegr_engine_create(ctx, &eopts, err))) s = err->status;
-    pegr_device_list_free(list);
-    return s;
+    const char *spec = pegr_device_spec_effective(o->device);
+    *b = NULL;
+    if (spec && strcmp(spec, "host") == 0)
+        return pegr_error_set(err, PEGR_ERR_NO_DEVICE, "pegr bench times an OpenCL device's "
+                              "kernels; 'host' is the host reference, which has none: name a "
+                              "device (pegr devices)");
+    return pegr_backend_open(o->device, &o->backend, b, err);
 }
 
 /* Set up data and weights of one size on the engine; *generated (when not NULL) gets the
@@ -89,10 +83,12 @@ static pegr_status load(pegr_backend *b, bench_size z, int span, pegr_dataset *d
     double *W = s == PEGR_OK ? malloc(2 * z.m * z.d * sizeof(double)) : NULL;
     if (s == PEGR_OK && !W) s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
     if (s == PEGR_OK) s = pegr_init_weights(0, z.m, z.d, 0.01, W, err);
-    if (generated) *generated = pegr_now_seconds();
-    if (s == PEGR_OK) s = b->ops->set_data(b, ds->train.X, ds->train.y, z.n, ds->P, z.d, err);
-    if (s == PEGR_OK) s = b->ops->set_representation(b, span, err);
-    if (s == PEGR_OK) s = b->ops->set_weights(b, W, z.m, err);
+    if (generated) *generated = pegr_cli_now_seconds();
+    if (s == PEGR_OK) s = pegr_backend_set_data(b, ds->train.X, ds->train.y, z.n, ds->P, z.d, err);
+    if (s == PEGR_OK)
+        s = pegr_backend_set_representation(b, span ? PEGR_REPRESENTATION_SPAN
+                                                    : PEGR_REPRESENTATION_PRIMAL, err);
+    if (s == PEGR_OK) s = pegr_backend_set_weights(b, W, z.m, err);
     free(W);
     return s;
 }
@@ -104,20 +100,20 @@ static pegr_status work(pegr_backend *b, const char *method, const double *batch
 {
     if (!strcmp(method, "per_example")) {
         pegr_eval_request r = {.method = PEGR_METHOD_GD, .q = 3.0, .per_example_grad = pe};
-        return b->ops->evaluate(b, &r, err);
+        return pegr_backend_evaluate(b, &r, err);
     }
     pegr_method m = !strcmp(method, "pegr") ? PEGR_METHOD_PEGR
                     : !strcmp(method, "gr") ? PEGR_METHOD_GR
                                             : PEGR_METHOD_GD;
     pegr_eval_request r = {.method = m, .q = 3.0, .lam = 0.01,
                            .weights = !strcmp(method, "sgd") ? batch : NULL};
-    return b->ops->step(b, &r, 1e-6, err); /* a tiny lr: many steps stay finite */
+    return pegr_backend_step(b, &r, 1e-6, err); /* a tiny lr: many steps stay finite */
 }
 
 static pegr_status sync(pegr_backend *b, pegr_error *err)
 {
     long bad;
-    return b->ops->first_nonfinite_step(b, &bad, err); /* a blocking read: the queue is done */
+    return pegr_backend_first_nonfinite_step(b, &bad, err); /* a blocking read: the queue is done */
 }
 
 static pegr_status measure(pegr_backend *b, const bench_opts *o, const char *method, bench_size z,
@@ -143,20 +139,20 @@ static pegr_status measure(pegr_backend *b, const bench_opts *o, const char *met
     pegr_status s = PEGR_OK;
     for (size_t k = 0; k < o->warmup && s == PEGR_OK; k++) s = work(b, method, batch, pe, err);
     if (s == PEGR_OK) s = sync(b, err);
-    pegr_engine_profile_reset(b);
+    pegr_backend_profile_reset(b);
     double times[64];
     size_t reps = o->repeats < 64 ? o->repeats : 64;
     for (size_t r = 0; r < reps && s == PEGR_OK; r++) {
-        double t0 = pegr_now_seconds();
+        double t0 = pegr_cli_now_seconds();
         for (size_t k = 0; k < o->steps && s == PEGR_OK; k++) s = work(b, method, batch, pe, err);
         if (s == PEGR_OK) s = sync(b, err);
-        times[r] = (pegr_now_seconds() - t0) / (double)o->steps;
+        times[r] = (pegr_cli_now_seconds() - t0) / (double)o->steps;
     }
     if (s == PEGR_OK) {
         qsort(times, reps, sizeof times[0], cmp_double);
         rec->wall_step = times[reps / 2];
         const pegr_kernel_time *kt = NULL;
-        size_t nk = pegr_engine_profile(b, &kt);
+        size_t nk = pegr_backend_profile(b, &kt);
         double dev = 0, per = 1.0 / (double)(reps * o->steps), launches = 0;
         for (size_t k = 0; k < nk; k++) {
             dev += kt[k].seconds;
@@ -169,7 +165,7 @@ static pegr_status measure(pegr_backend *b, const bench_opts *o, const char *met
                    1e3 * kt[k].seconds * per, 100.0 * kt[k].seconds / dev,
                    (size_t)((double)kt[k].launches * per + 0.5));
         rec->gflop = step_flops(method, !strcmp(rec->representation, "span"), z.n, 2, z.d, z.m) / 1e9;
-        rec->mib_peak = (double)pegr_engine_bytes_peak(b) / 1048576.0;
+        rec->mib_peak = (double)pegr_backend_bytes_peak(b) / 1048576.0;
     }
     free(batch);
     free(pe);
@@ -188,22 +184,22 @@ static pegr_status first_step_seconds(const bench_opts *o, int cache, first_step
                                       pegr_error *err)
 {
     if (!cache) setenv("PEGR_NO_CACHE", "1", 1);
-    double t0 = pegr_now_seconds(), opened = t0, generated = t0, loaded = t0;
+    double t0 = pegr_cli_now_seconds(), opened = t0, generated = t0, loaded = t0;
     pegr_backend *b = NULL;
     pegr_dataset ds = {0};
     bench_size z = {200, 2000, 20};
     pegr_status s = open_engine(o, &b, err);
     if (s == PEGR_OK) {
-        opened = pegr_now_seconds();
+        opened = pegr_cli_now_seconds();
         s = load(b, z, 0, &ds, &generated, err);
     }
     if (s == PEGR_OK) s = sync(b, err); /* the setup done before the step's clock starts */
-    loaded = pegr_now_seconds();
+    loaded = pegr_cli_now_seconds();
     if (s == PEGR_OK) s = work(b, "pegr", NULL, NULL, err);
     if (s == PEGR_OK) s = sync(b, err);
-    double end = pegr_now_seconds();
+    double end = pegr_cli_now_seconds();
     *t = (first_step_parts){end - t0, opened - t0, generated - opened, loaded - generated, end - loaded};
-    if (b) b->ops->destroy(b);
+    pegr_backend_close(b);
     pegr_dataset_free(&ds);
     if (!cache) unsetenv("PEGR_NO_CACHE");
     return s;
@@ -328,8 +324,8 @@ int pegr_cmd_bench(int argc, char **argv)
         mlist[nm++] = t;
     }
     o.device = g.device;
-    o.verbose = g.verbose;
-    o.precision = strcmp(precision, "fp64") == 0 ? PEGR_FP64 : PEGR_FP32;
+    pegr_cli_backend_options(&g, precision, &o.backend);
+    o.backend.profiling = 1;
     const char *reps[2] = {"primal", "span"};
     size_t rep_first = !strcmp(rep, "span"), rep_last = !strcmp(rep, "primal") ? 0 : 1;
 
@@ -340,12 +336,12 @@ int pegr_cmd_bench(int argc, char **argv)
         pegr_error_clear(&err);
         return PEGR_EXIT_FAILURE;
     }
-    const pegr_device_info *dev = pegr_context_device(pegr_engine_context(b));
+    const pegr_device_info *dev = pegr_backend_device(b);
     char device_name[2 * PEGR_INFO_STR + 8];
     snprintf(device_name, sizeof device_name, "%s (%s)", dev->name, dev->platform_name);
-    const char *gemm_name = pegr_engine_gemm_name(b);
+    const char *gemm_name = pegr_backend_gemm_name(b);
     printf("pegr bench on %s (%s), %s, GEMM %s; median of %zu repeats of %zu steps\n", dev->name,
-           dev->platform_name, precision, pegr_engine_gemm_name(b), o.repeats, o.steps);
+           dev->platform_name, precision, gemm_name, o.repeats, o.steps);
     printf("%-11s %-6s %5s %6s %4s %10s %10s %9s %8s %9s %13s\n", "method", "form", "n", "d", "m",
            "wall ms", "device ms", "GFLOP", "GFLOP/s", "peak MiB", "launches/step");
     bench_record recs[32 * 8 * 2];
@@ -355,7 +351,7 @@ int pegr_cmd_bench(int argc, char **argv)
         for (size_t ri = rep_first; ri <= rep_last && s == PEGR_OK; ri++) {
             pegr_dataset ds = {0};
             s = load(b, sizes[zi], (int)ri, &ds, NULL, &err); /* frees the previous size's buffers */
-            pegr_engine_reset_peak(b); /* the peak of this size: its buffers plus transients */
+            pegr_backend_reset_peak(b); /* the peak of this size: its buffers plus transients */
             for (size_t mi = 0; mi < nm && s == PEGR_OK; mi++) {
                 if (ri == 1 && !strcmp(mlist[mi], "per_example")) continue; /* the same in both forms */
                 bench_record *r = &recs[nrec++];
@@ -377,7 +373,7 @@ int pegr_cmd_bench(int argc, char **argv)
             }
             pegr_dataset_free(&ds);
         }
-    b->ops->destroy(b);
+    pegr_backend_close(b);
     first_step_parts cold = {NAN, NAN, NAN, NAN, NAN}, warm = cold;
     if (s == PEGR_OK && !no_first) {
         s = first_step_seconds(&o, 0, &cold, &err);

@@ -1,4 +1,4 @@
-/* cmd_check.c: `pegr check` -- the conformance battery (src/check/check.h) on the selected device or on
+/* cmd_check.c: `pegr check` -- the conformance battery (pegr/check.h) on the selected device or on
  * every device: a table per device (check, precision, worst error, tolerance, result), a summary
  * line, the same records as JSON with --json, and exit 1 when any check failed. */
 #include <math.h>
@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check/check.h"
 #include "commands.h"
-#include "util/json.h"
+#include "pegr/check.h"
+#include "pegr/io.h"
 
 static const pegr_command_spec SPEC = {
     "check",
@@ -138,7 +138,7 @@ int pegr_cmd_check(int argc, char **argv)
     int rc = pegr_args_parse(&SPEC, args, sizeof args / sizeof args[0], argc, argv);
     if (rc >= 0) return rc;
     if (json && !*json) return pegr_args_usage_error(&SPEC, "--json needs a file name, not ''");
-    const char *fault = getenv("PEGR_CHECK_FAULT"); /* the battery's test hook (check.h) */
+    const char *fault = getenv("PEGR_CHECK_FAULT"); /* the battery's test hook (pegr/check.h) */
     if (fault && *fault && !pegr_check_known(fault))
         return pegr_args_usage_error(&SPEC, "PEGR_CHECK_FAULT='%s' names no check (a test hook: "
                                             "unset it)", fault);
@@ -157,24 +157,20 @@ int pegr_cmd_check(int argc, char **argv)
                                             "compares against, not a device to check; name an "
                                             "OpenCL device (pegr devices) or all");
     int fp64_only = strcmp(precision, "fp64") == 0;
-    if (pegr_device_list(&list, &count, &err) != PEGR_OK) {
-        pegr_cli_error(SPEC.name, &err);
+    /* --device all: every device; otherwise the one the spec selects */
+    size_t one = 0;
+    char reason[1024];
+    if (pegr_cli_pick_device(SPEC.name, spec, fp64_only, &list, &count, all ? NULL : &one, reason,
+                             sizeof reason) != PEGR_EXIT_OK)
         goto done;
-    }
     chosen = calloc(count ? count : 1, sizeof *chosen);
     sums = calloc(count ? count : 1, sizeof *sums);
     if (!chosen || !sums) goto done;
     if (all) {
         for (size_t i = 0; i < count; i++) chosen[nchosen++] = i;
     } else {
-        char reason[1024];
-        if (pegr_device_select_for(list, count, spec, fp64_only, &chosen[0], reason, sizeof reason,
-                                   &err) != PEGR_OK) {
-            pegr_cli_error(SPEC.name, &err);
-            goto done;
-        }
         if (g.verbose) pegr_cli_log(NULL, PEGR_LOG_INFO, reason);
-        nchosen = 1;
+        chosen[nchosen++] = one;
     }
 
     pegr_check_options opts = {0};

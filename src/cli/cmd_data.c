@@ -5,10 +5,8 @@
 
 #include "commands.h"
 #include "data_args.h"
-#include "util/fsutil.h"
-#include "util/json.h"
-#include "util/npy.h"
-#include "train/train_output.h"
+#include "pegr/io.h"
+#include "pegr/run_files.h"
 
 static const pegr_command_spec SPEC = {
     "data", "generate a signal-noise dataset (X, y, mu, X_test, y_test, meta.json) into a directory",

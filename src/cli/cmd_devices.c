@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "commands.h"
-#include "util/json.h"
+#include "pegr/io.h"
 
 static const pegr_command_spec SPEC = {
     "devices", "list every OpenCL device; '*' marks the one the flag/environment/default selects",
@@ -74,23 +74,14 @@ int pegr_cmd_devices(int argc, char **argv)
     int rc = pegr_args_parse(&SPEC, args, sizeof args / sizeof args[0], argc, argv);
     if (rc >= 0) return rc;
 
-    pegr_error err = {0};
     pegr_device_info *list = NULL;
     size_t count = 0, chosen = 0;
-    if (pegr_device_list(&list, &count, &err) != PEGR_OK) {
-        pegr_cli_error(SPEC.name, &err);
-        pegr_error_clear(&err);
-        return PEGR_EXIT_FAILURE;
-    }
     const char *spec = pegr_device_spec_effective(g.device);
-    int code = PEGR_EXIT_OK;
     char reason[1024];
-    if (pegr_device_select_for(list, count, spec, 0, &chosen, reason, sizeof reason, &err) !=
-        PEGR_OK) {
-        /* A spec that matches nothing is an error, but the list is still worth showing. */
-        pegr_cli_error(SPEC.name, &err);
-        code = PEGR_EXIT_FAILURE;
-    } else {
+    /* A spec that matches nothing is an error (the message lists the devices). */
+    int code = pegr_cli_pick_device(SPEC.name, spec, 0, &list, &count, &chosen, reason,
+                                    sizeof reason);
+    if (code == PEGR_EXIT_OK) {
         if (json) print_json(list, count, chosen, 1);
         else print_table(list, count, chosen, 1);
         if (!json && g.verbose)
@@ -98,7 +89,6 @@ int pegr_cmd_devices(int argc, char **argv)
                     g.device && *g.device ? "--device" : spec ? "PEGR_DEVICE" : "the default rule",
                     reason);
     }
-    pegr_error_clear(&err);
     pegr_device_list_free(list);
     return code;
 }

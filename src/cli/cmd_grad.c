@@ -6,11 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pegr/backend.h"
 #include "commands.h"
-#include "util/fsutil.h"
-#include "util/json.h"
-#include "util/npy.h"
+#include "pegr/backend.h"
+#include "pegr/io.h"
 
 static const pegr_command_spec SPEC = {
     "grad", "the gradient of gd, pegr or gr at W, with margins, losses and per-example norms",

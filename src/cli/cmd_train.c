@@ -9,16 +9,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pegr/backend.h"
-#include "util/clock.h"
 #include "commands.h"
 #include "interrupt.h"
-#include "engine/engine.h"
-#include "util/fsutil.h"
-#include "backend/metrics_summary.h"
+#include "pegr/backend.h"
+#include "pegr/io.h"
+#include "pegr/run_files.h"
 #include "pegr/train.h"
 #include "train_args.h"
-#include "train/train_output.h"
+#include "wallclock.h"
 
 static const pegr_command_spec SPEC = {
     "train", "train the two-layer CNN on the signal-noise model with gd, sgd, gr or pegr",
@@ -53,7 +51,7 @@ static void on_record(void *user, const pegr_train_config *c, const pegr_train_r
 /* The records so far go to disk at most once a second, so a killed run leaves valid files. */
 static void write_live(run_state *st)
 {
-    double now = pegr_now_seconds();
+    double now = pegr_cli_now_seconds();
     if (now - st->last_write < 1.0) return;
     st->last_write = now;
     pegr_train_write_metrics(st->dir, st->result, NULL);
@@ -80,7 +78,7 @@ static int run_one(pegr_backend *b, const pegr_run_info *info, const pegr_datase
     out->ran = 1;
     pegr_status s = pegr_mkdir_p(dir, &err);
     if (s == PEGR_OK) s = pegr_train_write_config(dir, c, info, &err);
-    run_state st = {dir, pegr_method_name(c->method), &out->result, !quiet && isatty(2), 0, pegr_now_seconds()};
+    run_state st = {dir, pegr_method_name(c->method), &out->result, !quiet && isatty(2), 0, pegr_cli_now_seconds()};
     pegr_train_callbacks cb = {on_record_and_write, NULL, &st, pegr_cli_stop_flag()};
     if (s == PEGR_OK) s = pegr_train_run(b, ds, c, &cb, &out->result, &err);
     if (st.progress) fprintf(stderr, "\r%80s\r", "");
@@ -117,14 +115,13 @@ static void print_table(const char *const *methods, const run_outcome *runs, siz
             continue;
         }
         /* A diverged run has no final metrics (its last finite record is from before): "-". */
-        pegr_metrics unknown;
-        pegr_metrics_unknown(&unknown);
-        const pegr_metrics *m = r->diverged ? &unknown : &last->metrics;
+        const pegr_metrics *m = r->diverged ? NULL : &last->metrics;
         printf("%-6s", methods[k]);
-        if (isfinite(m->loss)) printf(" %10.4g", m->loss);
+        if (m && isfinite(m->loss)) printf(" %10.4g", m->loss);
         else printf(" %10s", "-");
-        const double cells[] = {m->train_error, m->test_error, m->gamma_max[0], m->gamma_max[1],
-                                m->rho_mean};
+        const double cells[] = {m ? m->train_error : NAN, m ? m->test_error : NAN,
+                                m ? m->gamma_max[0] : NAN, m ? m->gamma_max[1] : NAN,
+                                m ? m->rho_mean : NAN};
         for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++) print_cell(9, 3, cells[i]);
         printf(" %7zu %9s %8.2f\n", r->steps_run, r->diverged ? "yes" : "no", r->wall_seconds);
     }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "device/gemm_tuning.h"
+#include "pegr/tune.h"
 
 static const pegr_command_spec SPEC = {
     "tune", "choose the fastest GEMMs (pegr's variants, CLBlast) for this device on a training "

@@ -1,4 +1,5 @@
-/* device_open.c: open the device the flags select, with the messages a user needs when that fails. */
+/* device_open.c: open (or only choose) the device the flags select, with the messages a user needs
+ * when that fails; the CLI's log and error lines. */
 #include <stdio.h>
 
 #include "commands.h"
@@ -35,4 +36,20 @@ int pegr_cli_open_device(const char *cmd_name, const pegr_global_opts *g, int pr
     if (code != PEGR_EXIT_OK) pegr_cli_error(cmd_name, &err);
     pegr_error_clear(&err);
     return code;
+}
+
+int pegr_cli_pick_device(const char *cmd_name, const char *spec, int need_fp64,
+                         pegr_device_info **list, size_t *count, size_t *chosen, char *reason,
+                         size_t reason_size)
+{
+    pegr_error err = {0};
+    *list = NULL;
+    *count = 0;
+    pegr_status s = pegr_device_list(list, count, &err);
+    if (s == PEGR_OK && chosen)
+        s = pegr_device_select_for(*list, *count, pegr_device_spec_effective(spec), need_fp64,
+                                   chosen, reason, reason_size, &err);
+    if (s != PEGR_OK) pegr_cli_error(cmd_name, &err);
+    pegr_error_clear(&err);
+    return s == PEGR_OK ? PEGR_EXIT_OK : PEGR_EXIT_FAILURE;
 }
