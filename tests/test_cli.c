@@ -14,9 +14,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "util/fsutil.h"
 #include "cli_support.h"
-#include "util/npy.h"
+#include "pegr/io.h"
 #include "test_device_pick.h"
 
 /* The device the device cases run on (PEGR_TEST_DEVICE, else the first; NULL: none), picked once in
@@ -224,6 +223,37 @@ static void test_devices_lists_and_rejects_unknown_specs(void **state)
     assert_int_equal(cli_run(&out, "$PEGR --device 0 devices --json"), 0);
     assert_non_null(strstr(out, "\"selected\": true"));
     free(out);
+}
+
+/* pegr bench opens its device through pegr_backend_open, which opens the host reference for
+ * "host": bench must refuse it (it has no kernels to time) rather than time nothing or crash on
+ * a backend without a device; and on a device it times every method and writes its JSON. */
+static void test_bench_refuses_host_and_times_a_device(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(cli_run(&out, "timeout 30 $PEGR bench --device host --grid 20:100:4"), 1);
+    if (!strstr(out, "'host' is the host reference")) fail_msg("no reason given: %s", out);
+    free(out);
+    assert_int_equal(cli_run(&out, "PEGR_DEVICE=host timeout 30 $PEGR bench --grid 20:100:4"), 1);
+    if (!strstr(out, "'host' is the host reference")) fail_msg("no reason given: %s", out);
+    free(out);
+    if (!suite_device) skip(); /* no OpenCL device */
+    int rc = cli_run(&out, "timeout 120 $PEGR bench %s --grid 20:100:4 --repeats 1 --steps 1 "
+                     "--warmup 0 --no-first-step --methods gd,pegr,sgd,per_example "
+                     "--representation primal --json $T/bench.json", device_option);
+    if (rc != 0) fail_msg("exit %d: %s", rc, out);
+    if (!strstr(out, "pegr bench on ") || !strstr(out, "per_example primal")) fail_msg("%s", out);
+    free(out);
+    char path[512], *json = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/bench.json", cli_tmp());
+    assert_int_equal(pegr_file_read_all(path, &json, &len, NULL), PEGR_OK);
+    static const char *const keys[] = {"\"gemm\": \"", "\"method\": \"sgd\"",
+                                       "\"peak_device_mib\": ", "\"launches_per_step\": "};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        if (!strstr(json, keys[k])) fail_msg("no %s in %s", keys[k], json);
+    free(json);
 }
 
 static void test_train_compare_writes_every_file(void **state)
@@ -526,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_runtime_errors_exit_1_naming_the_problem),
         cmocka_unit_test(test_version_and_help),
         cmocka_unit_test(test_devices_lists_and_rejects_unknown_specs),
+        cmocka_unit_test(test_bench_refuses_host_and_times_a_device),
         cmocka_unit_test(test_train_compare_writes_every_file),
         cmocka_unit_test(test_train_divergence_exits_3_with_advice),
         cmocka_unit_test(test_train_interrupted_leaves_valid_files),

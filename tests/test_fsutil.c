@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "util/fsutil.h"
+#include "pegr/io.h" /* the file calls are public */
 
 static char *tmpdir;
 

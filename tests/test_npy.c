@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/npy.h"
+#include "pegr/io.h" /* the .npy calls are public */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers: temp dir fixture, byte buffers, NumPy-layout crafting                             */
