@@ -20,16 +20,18 @@ inside the library raises pegr.Error (its ``name`` is the C status name, e.g.
 import ctypes
 import math
 import numbers
+import os
 import signal
 import sys
 import threading
+import time
 
 import numpy as np
 
 from . import _lib
 from ._lib import lib, text
 
-__all__ = ["Error", "Run", "devices", "data", "grad", "train", "compare", "PRESETS",
+__all__ = ["Error", "Run", "devices", "check", "data", "grad", "train", "compare", "PRESETS",
            "__version__", "git_revision"]
 
 __version__ = text(lib.pegr_version())
@@ -255,6 +257,103 @@ def devices():
         return out
     finally:
         lib.pegr_device_list_free(lst)
+
+
+def _pick_device(spec, need_fp64=False):
+    """(list pointer, count, position) of the device `spec` selects by the library's rules (None:
+    $PEGR_DEVICE, else the default device); the caller frees the list."""
+    lst = ctypes.POINTER(_lib.pegr_device_info)()
+    count = ctypes.c_size_t()
+    err = _lib.pegr_error()
+    _raise_if(lib.pegr_device_list(ctypes.byref(lst), ctypes.byref(count), ctypes.byref(err)), err)
+    chosen = ctypes.c_size_t()
+    s = lib.pegr_device_select_for(lst, count, lib.pegr_device_spec_effective(spec),
+                                   int(need_fp64), ctypes.byref(chosen), None, 0,
+                                   ctypes.byref(err))
+    if s != 0:
+        lib.pegr_device_list_free(lst)
+        _raise_if(s, err, device=spec and spec.decode())
+    return lst, count.value, chosen.value
+
+
+_CHECK_STATUS = {0: "pass", 1: "fail", 2: "skipped"}
+
+
+def check(device=None, precision="both", verbose=False, callback=None):
+    """``pegr check`` as a call: can pegr's numbers be trusted on this device? Runs the
+    conformance battery (every kernel path, training steps, batched runs, the GEMMs and the
+    binary cache against the exact host reference) on the device ``device`` selects (a spec as
+    ``pegr devices`` lists them; None: $PEGR_DEVICE, else the default device; "all": every
+    device). precision: "fp32", "fp64" or "both". callback: called with each record as it is
+    made. A failing check is a record with status "fail", not an exception.
+
+    Returns a dict as ``pegr check --json`` writes it: devices (index, name, platform,
+    driver_version, fp64, passed, failed, skipped, seconds), records (device_index, device,
+    check, precision, status "pass"/"fail"/"skipped", error (NaN when not measured),
+    tolerance, detail, what, seconds), passed, failed, skipped; plus ok (no check failed).
+
+    Example::
+
+        >>> r = pegr.check(precision="fp32")                    # doctest: +SKIP
+        >>> r["ok"], r["passed"], [x["check"] for x in r["records"] if x["status"] == "fail"]
+        (True, 52, [])
+    """
+    if precision not in ("fp32", "fp64", "both"):
+        raise ValueError("precision must be fp32, fp64 or both, not %r" % (precision,))
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be callable (it receives each record as a dict)")
+    spec = _text_arg("device", device)
+    eff = lib.pegr_device_spec_effective(spec)
+    if eff == b"host":
+        raise ValueError("device 'host': the host is the reference every check compares against, "
+                         "not a device to check; name an OpenCL device (pegr.devices()) or 'all'")
+    every = eff == b"all"
+    lst, count, one = _pick_device(None if every else spec, precision == "fp64")
+    result = {"devices": [], "records": [], "passed": 0, "failed": 0, "skipped": 0}
+    state = {"error": None, "device": None}
+
+    def on_record(user, rec):
+        try:
+            r = rec.contents
+            d = state["device"]
+            item = {"device_index": d.index, "device": text(d.name), "check": text(r.name),
+                    "precision": "fp64" if r.precision == 1 else "fp32",
+                    "status": _CHECK_STATUS.get(r.status, "fail"), "error": r.error,
+                    "tolerance": r.tolerance, "detail": text(r.detail),
+                    "what": text(r.what) or "", "seconds": r.seconds}
+            result["records"].append(item)
+            if callback is not None:
+                callback(item)
+        except BaseException as e:  # cannot cross C: kept and raised after the battery
+            state["error"] = e
+    try:
+        opts = _lib.pegr_check_options()
+        opts.fp32 = int(precision != "fp64")
+        opts.fp64 = int(precision != "fp32")
+        opts.on_record = _lib.CHECK_RECORD_FN(on_record)
+        log = _log_callback(verbose)
+        opts.log = log
+        for i in (range(count) if every else [one]):
+            d = lst[i]
+            state["device"] = d
+            summary = _lib.pegr_check_summary()
+            err = _lib.pegr_error()
+            _raise_if(lib.pegr_check_run(ctypes.byref(d), ctypes.byref(opts),
+                                         ctypes.byref(summary), ctypes.byref(err)), err,
+                      device=text(d.name))
+            if state["error"] is not None:
+                raise state["error"]
+            result["devices"].append({
+                "index": d.index, "name": text(d.name), "platform": text(d.platform_name),
+                "driver_version": text(d.driver_version), "fp64": bool(d.fp64),
+                "passed": summary.passed, "failed": summary.failed, "skipped": summary.skipped,
+                "seconds": summary.seconds})
+            for k in ("passed", "failed", "skipped"):
+                result[k] += getattr(summary, k)
+    finally:
+        lib.pegr_device_list_free(lst)
+    result["ok"] = result["failed"] == 0
+    return result
 
 
 # ---- data ------------------------------------------------------------------------------------
@@ -549,6 +648,7 @@ class Run:
     """
 
     def __init__(self, config, summary, metrics, W, W0):
+        self.dir = None  # the directory of its files (train/compare with out=)
         self.config = config
         self.summary = summary
         self.metrics = metrics
@@ -661,6 +761,8 @@ def _callbacks(progress, callback, interrupt, state):
                                  "ETA %.0fs   " % (method, r.step, steps, values["train_loss"],
                                                    values["test_error"], rate, eta))
                 sys.stderr.flush()
+            if state.get("files") is not None:
+                state["files"].live()
             if callback is not None:
                 values["method"] = method
                 callback(values)
@@ -678,12 +780,67 @@ def _callbacks(progress, callback, interrupt, state):
     return cb, (cb.on_record, cb.should_stop)
 
 
-def _train_many(methods, device, precision, progress, callback, preset, verbose, options):
+def _out_dir(out):
+    if out is None:
+        return None
+    if not isinstance(out, (str, bytes, os.PathLike)):
+        raise TypeError("out must be a directory path or None, not %r" % (out,))
+    out = os.fsencode(out)
+    if not out:
+        raise ValueError("out must name a directory, not ''")
+    return out
+
+
+def _check_status(s, err, device=None):
+    _raise_if(s, err, device)
+
+
+class _RunFiles:
+    """The files `pegr train` writes for one run into `dir` (pegr/run_files.h): config.json
+    before, metrics.jsonl/.csv at most once a second while it runs (so a killed run leaves valid
+    files), then summary.json, W.npy, W0.npy."""
+
+    def __init__(self, dir, backend):
+        self.dir = dir
+        dev = lib.pegr_backend_device(backend.handle)
+        self.info = _lib.pegr_run_info(
+            lib.pegr_backend_description(backend.handle), dev,
+            lib.pegr_backend_precision_name(backend.handle),
+            lib.pegr_backend_gemm_name(backend.handle) if dev else None)
+        self.last_write = 0.0
+        self.result = None
+
+    def before(self, c, r):
+        err = _lib.pegr_error()
+        _check_status(lib.pegr_mkdir_p(self.dir, ctypes.byref(err)), err)
+        _check_status(lib.pegr_train_write_config(self.dir, ctypes.byref(c),
+                                                  ctypes.byref(self.info), ctypes.byref(err)), err)
+        self.result = r
+        self.last_write = 0.0
+
+    def live(self):
+        now = time.monotonic()
+        if self.result is None or now - self.last_write < 1.0:
+            return
+        self.last_write = now
+        lib.pegr_train_write_metrics(self.dir, ctypes.byref(self.result), None)
+
+    def after(self, c, r, d):
+        err = _lib.pegr_error()
+        self.result = None
+        _check_status(lib.pegr_train_write_results(self.dir, ctypes.byref(c), ctypes.byref(r), d,
+                                                   ctypes.byref(err)), err)
+
+
+def _train_many(methods, device, precision, progress, callback, preset, verbose, options,
+                out=None, compare=False):
     """Train each method from the same data and initial weights on one backend (as
-    `pegr train --compare`): dict method -> Run, in order; an interruption stops it there."""
+    `pegr train --compare`): dict method -> Run, in order; an interruption stops it there.
+    out: also write each run's files as the command does (out, or out/METHOD with compare)."""
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable (it receives each record as a dict)")
     progress = _flag("progress", progress)
+    out = _out_dir(out)
     configs = []
     for mth in methods:
         configs.append(_train_config(mth, preset, options))
@@ -693,6 +850,13 @@ def _train_many(methods, device, precision, progress, callback, preset, verbose,
     state = {"error": None, "method": None}
     with _Dataset(configs[0].data) as g, _Backend(device, precision, verbose) as b, \
             _Interrupt() as intr:
+        files = None
+        if out is not None:
+            # nothing of an older run may survive beside this one's files (as the command)
+            err = _lib.pegr_error()
+            _check_status(lib.pegr_train_clear_outputs(out, ctypes.byref(err)), err)
+            files = _RunFiles(out, b)
+        state["files"] = files
         cb, keep = _callbacks(progress, callback, intr, state)
         for mth, c in zip(methods, configs):
             if intr.requested:
@@ -701,12 +865,19 @@ def _train_many(methods, device, precision, progress, callback, preset, verbose,
             r = _lib.pegr_train_result()
             err = _lib.pegr_error()
             try:
+                if files is not None:
+                    files.dir = os.path.join(out, mth.encode()) if compare else out
+                    files.before(c, r)
                 s = lib.pegr_train_run(b.handle, ctypes.byref(g.ds), ctypes.byref(c),
                                        ctypes.byref(cb), ctypes.byref(r), ctypes.byref(err))
                 if progress:
                     sys.stderr.write("\r%80s\r" % "")
                 _raise_if(s, err, b.description)
+                if files is not None:
+                    files.after(c, r, g.ds.d)
                 runs[mth] = _make_run(c, r, b.description, b.precision)
+                if files is not None:
+                    runs[mth].dir = os.fsdecode(files.dir)
             finally:
                 lib.pegr_train_result_free(ctypes.byref(r))
             if state["error"] is not None:
@@ -718,7 +889,7 @@ def _train_many(methods, device, precision, progress, callback, preset, verbose,
 
 
 def train(method="pegr", device=None, progress=True, callback=None, preset=None,
-          precision=None, verbose=False, **options):
+          precision=None, verbose=False, out=None, **options):
     """Train the two-layer CNN on the signal-noise model, as ``pegr train`` does.
 
     method: "gd", "sgd", "gr" or "pegr". device: "host", a device spec, or None ($PEGR_DEVICE,
@@ -727,7 +898,9 @@ def train(method="pegr", device=None, progress=True, callback=None, preset=None,
     ``--preset``; keyword options override it. progress: a progress line on stderr.
     callback: called with each logged record as a dict (step, wall_seconds, train_loss, ...,
     method) -- e.g. ``callback=lambda r: wandb.log(r)``. verbose: the library's messages on
-    stderr (``--verbose``).
+    stderr (``--verbose``). out: also write the run's files into this directory as
+    ``pegr train --out`` does (config.json, metrics.jsonl/.csv, summary.json, W.npy, W0.npy;
+    ``run.dir`` names it); None (the default) writes nothing.
 
     Options (``pegr train``'s flags with _ for -, same defaults): m, q, sigma0, lam, lr, steps,
     batch, log_every, representation ("auto", "primal", "span"), robust_sigmas (a list, a comma
@@ -748,17 +921,18 @@ def train(method="pegr", device=None, progress=True, callback=None, preset=None,
     """
     if not isinstance(method, str):
         raise TypeError("method must be a string (gd, sgd, gr or pegr), not %r" % (method,))
-    runs = _train_many([method], device, precision, progress, callback, preset, verbose, options)
+    runs = _train_many([method], device, precision, progress, callback, preset, verbose, options,
+                       out=out)
     if method not in runs:  # interrupted before it started: cannot happen with one method
         raise KeyboardInterrupt
     return runs[method]
 
 
 def compare(methods=("gd", "pegr"), device=None, progress=True, callback=None, preset=None,
-            precision=None, verbose=False, **options):
+            precision=None, verbose=False, out=None, **options):
     """Train each method from the same data and initial weights, as
     ``pegr train --compare gd,pegr``: a dict method -> Run (in the order given). Options as
-    for ``train``. Ctrl-C stops the current run and skips the rest: the dict holds what ran.
+    for ``train``; with out=DIR each run's files go to DIR/METHOD as with the command. Ctrl-C stops the current run and skips the rest: the dict holds what ran.
 
     Example::
 
@@ -776,4 +950,5 @@ def compare(methods=("gd", "pegr"), device=None, progress=True, callback=None, p
         if not isinstance(mth, str):
             raise TypeError("each method must be a string, not %r" % (mth,))
         _method(mth, "methods")
-    return _train_many(methods, device, precision, progress, callback, preset, verbose, options)
+    return _train_many(methods, device, precision, progress, callback, preset, verbose, options,
+                       out=out, compare=True)

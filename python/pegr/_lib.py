@@ -115,14 +115,40 @@ class pegr_train_result(Structure):
                 ("batch_runs", c_size_t)]
 
 
+class pegr_check_record(Structure):
+    _fields_ = [("name", c_char * 64), ("what", c_char_p), ("precision", c_enum),
+                ("status", c_enum), ("error", c_double), ("tolerance", c_double),
+                ("detail", c_char * 320), ("seconds", c_double)]
+
+
+CHECK_RECORD_FN = CFUNCTYPE(None, c_void_p, POINTER(pegr_check_record))
+
+
+class pegr_check_options(Structure):
+    _fields_ = [("fp32", c_int), ("fp64", c_int), ("on_record", CHECK_RECORD_FN),
+                ("user", c_void_p), ("log", LOG_FN), ("log_user", c_void_p), ("fault", c_char_p)]
+
+
+class pegr_check_summary(Structure):
+    _fields_ = [("passed", c_size_t), ("failed", c_size_t), ("skipped", c_size_t),
+                ("seconds", c_double)]
+
+
+class pegr_run_info(Structure):
+    _fields_ = [("device", c_char_p), ("dev", POINTER(pegr_device_info)), ("precision", c_char_p),
+                ("gemm", c_char_p)]
+
+
 # Every mirror with the C name the layout test compiles against.
 STRUCTS = [pegr_error, pegr_data_config, pegr_split, pegr_dataset, pegr_device_info,
            pegr_backend_options, pegr_metrics, pegr_eval_request, pegr_train_config,
-           pegr_train_record, pegr_train_callbacks, pegr_train_result]
+           pegr_train_record, pegr_train_callbacks, pegr_train_result, pegr_check_record,
+           pegr_check_options, pegr_check_summary, pegr_run_info]
 # C types whose size the mirrors assume: (C name, ctypes type).
 SCALARS = [("pegr_method", c_enum), ("pegr_representation", c_enum), ("pegr_precision", c_enum),
            ("pegr_device_type", c_enum), ("pegr_gemm_impl", c_enum), ("pegr_log_level", c_enum),
-           ("pegr_status", c_int), ("sig_atomic_t", c_sig_atomic), ("long", c_long)]
+           ("pegr_status", c_int), ("sig_atomic_t", c_sig_atomic), ("long", c_long),
+           ("pegr_check_status", c_enum)]
 
 _st = c_int
 _err = POINTER(pegr_error)
@@ -165,6 +191,19 @@ _PROTOTYPES = {
     "pegr_train_run": (_st, [_backend, POINTER(pegr_dataset), POINTER(pegr_train_config),
                              POINTER(pegr_train_callbacks), POINTER(pegr_train_result), _err]),
     "pegr_train_result_free": (None, [POINTER(pegr_train_result)]),
+    "pegr_backend_device": (POINTER(pegr_device_info), [_backend]),
+    "pegr_backend_gemm_name": (c_char_p, [_backend]),
+    "pegr_check_run": (_st, [POINTER(pegr_device_info), POINTER(pegr_check_options),
+                             POINTER(pegr_check_summary), _err]),
+    "pegr_check_known": (c_int, [c_char_p]),
+    "pegr_check_status_name": (c_char_p, [c_enum]),
+    "pegr_mkdir_p": (_st, [c_char_p, _err]),
+    "pegr_train_clear_outputs": (_st, [c_char_p, _err]),
+    "pegr_train_write_config": (_st, [c_char_p, POINTER(pegr_train_config),
+                                      POINTER(pegr_run_info), _err]),
+    "pegr_train_write_metrics": (_st, [c_char_p, POINTER(pegr_train_result), _err]),
+    "pegr_train_write_results": (_st, [c_char_p, POINTER(pegr_train_config),
+                                       POINTER(pegr_train_result), c_size_t, _err]),
 }
 
 

@@ -8,8 +8,10 @@ if [ $# -lt 2 ]; then
     echo "usage: $0 LIBPEGR PEGR_EXE [pytest args...]" >&2
     exit 2
 fi
-lib=$1
-exe=$2
+# absolute paths: the tests run commands from other directories
+abspath() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+lib=$(abspath "$1")
+exe=$(abspath "$2")
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 for py in "${PEGR_PYTHON:-}" /usr/bin/python3 python3; do
