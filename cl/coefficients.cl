@@ -185,6 +185,17 @@ __kernel void pegr_span_update(const uint rows, const uint cols, __global const 
                   first_bad + run);
 }
 
+/* The parameters pegr_coef_fused and pegr_coef_item share, in order (the host sets them in one
+ * place, engine_eval.c's coef_fused_args); each kernel's own follow them. */
+#define PEGR_COEF_SHARED_PARAMS                                                                    \
+    const uint n, const uint P, const uint m, const REAL q, const int method, const uint n_run,    \
+        const int add_z0, const int update, const int step, __global REAL *Z,                      \
+        __global const REAL *Z0, __global const REAL *K, __global const REAL *y,                   \
+        __global const REAL *omega, __global const REAL *run_lam, __global const REAL *run_lr,     \
+        __global REAL *A, __global REAL *S2, __global REAL *margin, __global REAL *loss,           \
+        __global REAL *a1, __global REAL *a2, __global REAL *G, __global REAL *norm2,              \
+        __global REAL *C, __global REAL *Gam, __global int *first_bad
+
 /* Work-groups of get_local_size(1) examples (of every run) x get_local_size(0) work-items that
  * take the example's columns in turn: pegr_coef_terms, pegr_example_terms and pegr_coef_final in
  * one launch with the same arithmetic. Each column's margin and G shares go to local memory
@@ -193,16 +204,7 @@ __kernel void pegr_span_update(const uint rows, const uint cols, __global const 
  * included). fpart and Gpart are not written.
  * add_z0: Z += Z0 first (the span form). update: also the span update Gam -= lr C^T of the
  * example's rows at `step` (the caller's choice when nothing reads the pre-update Gam). */
-__kernel void pegr_coef_fused(const uint n, const uint P, const uint m, const REAL q,
-                              const int method, const uint n_run, const int add_z0,
-                              const int update, const int step, __global REAL *Z,
-                              __global const REAL *Z0, __global const REAL *K,
-                              __global const REAL *y, __global const REAL *omega,
-                              __global const REAL *run_lam, __global const REAL *run_lr,
-                              __global REAL *A, __global REAL *S2, __global REAL *margin,
-                              __global REAL *loss, __global REAL *a1, __global REAL *a2,
-                              __global REAL *G, __global REAL *norm2, __global REAL *C,
-                              __global REAL *Gam, __global int *first_bad, __local REAL *scratch)
+__kernel void pegr_coef_fused(PEGR_COEF_SHARED_PARAMS, __local REAL *scratch)
 {
     const uint lid = get_local_id(0);
     const uint L = get_local_size(0);
@@ -399,18 +401,8 @@ PEGR_INLINE void pegr_item_product(const uint rows, const uint cols, __global co
  * swaps the two), since other work-items still read Gam for their products -- with the update and
  * a frozen run alike, every example writes all of its entries of Gam_out. Without product,
  * Gam_out is Gam (the update in place). */
-__kernel void pegr_coef_item(const uint n, const uint P, const uint m, const REAL q,
-                             const int method, const uint n_run, const int add_z0,
-                             const int update, const int step, __global REAL *Z,
-                             __global const REAL *Z0, __global const REAL *K,
-                             __global const REAL *y, __global const REAL *omega,
-                             __global const REAL *run_lam, __global const REAL *run_lr,
-                             __global REAL *A, __global REAL *S2, __global REAL *margin,
-                             __global REAL *loss, __global REAL *a1, __global REAL *a2,
-                             __global REAL *G, __global REAL *norm2, __global REAL *C,
-                             __global REAL *Gam, __global int *first_bad, __global REAL *fpart,
-                             __global REAL *Gpart, const int product, __global const REAL *S,
-                             __global REAL *Gam_out)
+__kernel void pegr_coef_item(PEGR_COEF_SHARED_PARAMS, __global REAL *fpart, __global REAL *Gpart,
+                             const int product, __global const REAL *S, __global REAL *Gam_out)
 {
     const uint i = get_global_id(0);
     if (i >= n) return;

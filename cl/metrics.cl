@@ -30,21 +30,16 @@ __kernel void pegr_rho(const uint n, const uint P, const uint m, __global const 
     rho[i] = best; /* 0 when the example has no noise patch (P = 1) */
 }
 
-#define PEGR_STATS 5
-
-#ifndef PEGR_REDUCE_WG /* as in reduce.cl: the reductions' work-group size, fitted to local memory */
-#define PEGR_REDUCE_WG PEGR_WG_SIZE
-#endif
-
 /* Work-group g sums run g's n examples: out[g * out_stride + slot + 0..4] = sum loss,
  * #(y f <= 0), sum ||g_i||^2, sum ||g_i||^4, sum rho -- in a fixed order, so the result does not
- * depend on timing. */
+ * depend on timing. The host reserves PEGR_STATS_COUNT (5) slots for them; the __local arrays
+ * are sized by PEGR_REDUCE_WG (reduce.cl). */
 __kernel void pegr_train_stats(const uint n, __global const REAL *y, __global const REAL *margin,
                                __global const REAL *loss, __global const REAL *norm2,
                                __global const REAL *rho, __global REAL *out,
                                const uint out_stride, const uint slot)
 {
-    __local REAL partial[PEGR_STATS][PEGR_REDUCE_WG];
+    __local REAL partial[PEGR_STATS_COUNT][PEGR_REDUCE_WG];
     const uint lid = get_local_id(0);
     const uint lsize = get_local_size(0);
     const size_t run = get_group_id(0);
@@ -54,7 +49,7 @@ __kernel void pegr_train_stats(const uint n, __global const REAL *y, __global co
     norm2 += run * n;
     rho += run * n;
     out += run * out_stride;
-    REAL s[PEGR_STATS] = {0, 0, 0, 0, 0};
+    REAL s[PEGR_STATS_COUNT] = {0};
     for (uint i = lid; i < n; i += lsize) {
         s[0] += loss[i];
         s[1] += y[i] * margin[i] <= 0 ? (REAL)1 : (REAL)0;
@@ -62,15 +57,15 @@ __kernel void pegr_train_stats(const uint n, __global const REAL *y, __global co
         s[3] += norm2[i] * norm2[i];
         s[4] += rho[i];
     }
-    for (uint k = 0; k < PEGR_STATS; k++) partial[k][lid] = s[k];
+    for (uint k = 0; k < PEGR_STATS_COUNT; k++) partial[k][lid] = s[k];
     barrier(CLK_LOCAL_MEM_FENCE);
     for (uint stride = lsize / 2; stride > 0; stride /= 2) {
         if (lid < stride)
-            for (uint k = 0; k < PEGR_STATS; k++) partial[k][lid] += partial[k][lid + stride];
+            for (uint k = 0; k < PEGR_STATS_COUNT; k++) partial[k][lid] += partial[k][lid + stride];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (lid == 0)
-        for (uint k = 0; k < PEGR_STATS; k++) out[slot + k] = partial[k][0];
+        for (uint k = 0; k < PEGR_STATS_COUNT; k++) out[slot + k] = partial[k][0];
 }
 
 __kernel void pegr_test_wrong(const uint n, const uint P, const uint m, const REAL q,

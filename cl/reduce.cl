@@ -2,19 +2,19 @@
  * of runs that share shapes keeps its runs one after another in every buffer; each run's scalars
  * are a row of out (out_stride apart).
  *   pegr_reduce_sum (one work-group per run): out[run * out_stride + slot] = scale * sum_k term_k
- *                   over the run's `count` elements, term_k = x[k] (mode 0), x[k]^2 (mode 1) or
- *                   x[k] w[k] (mode 2)
+ *                   over the run's `count` elements, term_k = x[k] (mode PEGR_REDUCE_SUM),
+ *                   x[k]^2 (PEGR_REDUCE_SQUARES) or x[k] w[k] (PEGR_REDUCE_DOT)
  *   pegr_reduce_pair (one work-group per run): two weighted sums x1.w and x2.w in one launch (the
  *                   step's loss and penalty), each in pegr_reduce_sum's order
  *   pegr_update: W -= lr[run] * G, recording per run the first step whose weights are not finite;
  *                a run whose lr is 0 is left as it is (a batch freezes a diverged run that way) */
 
-/* PEGR_REDUCE_WG sizes the __local arrays of the one-work-group-per-run reductions here and in
- * metrics.cl: the engine compiles it (engine.c) as large as PEGR_WG_SIZE allows and the device's
- * local memory holds (pegr_train_stats needs 5 x PEGR_REDUCE_WG REALs); alone (the kernel checks)
- * it is PEGR_WG_SIZE. */
+/* PEGR_REDUCE_WG (-D, from the engine: engine_reduce.c) sizes the __local arrays of the
+ * one-work-group-per-run reductions here and in metrics.cl: as large as PEGR_WG_SIZE allows and
+ * the device's local memory holds (pegr_train_stats needs PEGR_STATS_COUNT x PEGR_REDUCE_WG
+ * REALs). */
 #ifndef PEGR_REDUCE_WG
-#define PEGR_REDUCE_WG PEGR_WG_SIZE
+#error "PEGR_REDUCE_WG must be defined by the host (the engine's program)"
 #endif
 
 /* The work-group's sum of `partial` (get_local_size(0) <= PEGR_REDUCE_WG entries, a power of two,
@@ -44,14 +44,17 @@ __kernel void pegr_reduce_sum(const uint count, __global const REAL *x, __global
     w += run * count;
     out += run * out_stride;
     REAL s = 0;
-    for (uint k = lid; k < count; k += lsize) s += mode == 0 ? x[k] : mode == 1 ? x[k] * x[k] : x[k] * w[k];
+    for (uint k = lid; k < count; k += lsize)
+        s += mode == PEGR_REDUCE_SUM       ? x[k]
+             : mode == PEGR_REDUCE_SQUARES ? x[k] * x[k]
+                                           : x[k] * w[k];
     partial[lid] = s;
     const REAL total = pegr_group_sum(partial, lid, lsize);
     if (lid == 0) out[slot] = scale * total;
 }
 
 /* out[slot1] = sum_k x1[k] w[k] and out[slot2] = sum_k x2[k] w[k] per run (pegr_reduce_sum's
- * mode 2 with scale 1, twice, in its order). */
+ * PEGR_REDUCE_DOT with scale 1, twice, in its order). */
 __kernel void pegr_reduce_pair(const uint count, __global const REAL *x1,
                                __global const REAL *x2, __global const REAL *w,
                                __global REAL *out, const uint out_stride, const uint slot1,
@@ -80,8 +83,8 @@ __kernel void pegr_reduce_pair(const uint count, __global const REAL *x1,
     }
 }
 
-/* first_bad holds the smallest step index whose update produced a NaN or Inf (INT_MAX: none);
- * checking costs one comparison per weight and one int read at log steps. */
+/* first_bad holds the smallest step index whose update produced a NaN or Inf (PEGR_NO_DIVERGENCE:
+ * none); checking costs one comparison per weight and one int read at log steps. */
 __kernel void pegr_update(const uint per_run, const uint runs, __global const REAL *lr,
                           __global const REAL *G, __global REAL *W, const int step,
                           __global int *first_bad)

@@ -5,20 +5,23 @@
 # compilers; a helper that clang emits no body for (a bare `inline`) fails here with
 # "undefined hidden symbol", as it fails on those drivers, while PoCL's optimized build hides it.
 # OpenCL builtins come from libclc's amdgcn bitcode, so every symbol must resolve.
-# Usage: check_kernels_amdgcn.sh CLANG LD_LLD FILE.cl...  (CLANG must read libclc's bitcode: the
-# same LLVM major version, e.g. clang-15 with libclc-15). Exit 77 (skip) without them.
+# Usage: check_kernels_amdgcn.sh ABI_OPTIONS CLANG LD_LLD FILE.cl...  (CLANG must read libclc's
+# bitcode: the same LLVM major version, e.g. clang-15 with libclc-15). Exit 77 (skip) without them.
+# ABI_OPTIONS: the kernel_abi_options program (tests/kernel_abi_options.c), which prints the -D
+# options of src/device/kernel_abi.h the library passes.
 # Environment: PEGR_LIBCLC_AMDGCN, the bitcode file (default: searched in the usual directories).
 set -u
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=cl_program.sh
 . "$here/cl_program.sh"
 
-if [ $# -lt 3 ]; then
-  echo "usage: check_kernels_amdgcn.sh CLANG LD_LLD FILE.cl..." >&2
+if [ $# -lt 4 ]; then
+  echo "usage: check_kernels_amdgcn.sh ABI_OPTIONS CLANG LD_LLD FILE.cl..." >&2
   exit 2
 fi
-clang="$1" lld="$2"
-shift 2
+pegr_cl_abi "$1" || exit 2
+clang="$2" lld="$3"
+shift 3
 if [ -z "$clang" ] || ! [ -x "$clang" ] || [ -z "$lld" ] || ! [ -x "$lld" ]; then
   echo "clang or ld.lld not found: skipping the amdgcn -O0 link check (apt-get install clang-15 lld)"
   exit 77
@@ -54,8 +57,9 @@ for precision in fp32 fp64; do
   # The triple is libclc's (amdgcn-unknown-amdhsa, i.e. amdgcn-amd-amdhsa's HSA ABI); gfx900 is
   # Vega, a GPU with fp64. -nogpulib: no ROCm device library, libclc provides the builtins.
   # shellcheck disable=SC2086
-  if ! "$clang" "${amdgcn[@]}" $defs -D PEGR_WG_SIZE=256 -D PEGR_IS_CPU=0 \
-      -c "$work/program.cl" -o "$work/program-$precision.o"; then
+  if ! "$clang" "${amdgcn[@]}" $defs -D PEGR_WG_SIZE="$PEGR_CL_WG_MAX" -D PEGR_IS_CPU=0 \
+      -D PEGR_REDUCE_WG="$PEGR_CL_WG_MAX" $PEGR_CL_ABI -c "$work/program.cl" \
+      -o "$work/program-$precision.o"; then
     echo "FAIL: amdgcn -O0 compile ($precision)"
     status=1
     continue

@@ -3,8 +3,10 @@
 # as src/device/program.c does) must compile as portable OpenCL C for the SPIR targets, which define no
 # extension the program does not ask for: fp32 with every extension off (a double literal or type
 # in an fp32 kernel is an error, as on Apple GPUs and Intel Arc), fp64 with cl_khr_fp64 only; with
-# -Werror -Wall -Wdouble-promotion, for each PEGR_WG_SIZE/PEGR_IS_CPU the host can pass.
-# Usage: check_kernels_cl12.sh [--self-test] [--std CL1.1|CL1.2] CLANG FILE.cl...
+# -Werror -Wall -Wdouble-promotion, for each PEGR_WG_SIZE/PEGR_IS_CPU the host can pass, with the
+# constants of src/device/kernel_abi.h as the library passes them.
+# Usage: check_kernels_cl12.sh [--self-test] [--std CL1.1|CL1.2] ABI_OPTIONS CLANG FILE.cl...
+#   ABI_OPTIONS  the kernel_abi_options program (tests/kernel_abi_options.c): prints those -D options.
 #   --std      the OpenCL C version (default CL1.2; pegr passes -cl-std=CL1.2 where the device has
 #              it and nothing, i.e. the driver's 1.x default, elsewhere).
 #   --self-test  plant a double literal in a copy of the last kernel file and require the check to
@@ -28,12 +30,13 @@ case "$std" in
   CL1.1|CL1.2) ;;
   *) echo "check_kernels_cl12.sh: --std must be CL1.1 or CL1.2, not '$std'" >&2; exit 2 ;;
 esac
-clang="${1:-}"
-[ $# -gt 0 ] && shift
-if [ $# -eq 0 ]; then
-  echo "usage: check_kernels_cl12.sh [--self-test] [--std CL1.1|CL1.2] CLANG FILE.cl..." >&2
+if [ $# -lt 3 ]; then
+  echo "usage: check_kernels_cl12.sh [--self-test] [--std CL1.1|CL1.2] ABI_OPTIONS CLANG FILE.cl..." >&2
   exit 2
 fi
+pegr_cl_abi "$1" || exit 2
+clang="$2"
+shift 2
 if [ -z "$clang" ] || ! [ -x "$clang" ]; then
   echo "clang not found: skipping the OpenCL C check (apt-get install clang)"
   exit 77
@@ -49,12 +52,12 @@ check_program() {
   for target in spir spir64; do
     for precision in fp32 fp64; do
       if [ $precision = fp32 ]; then defs=$PEGR_CL_FP32; exts=-all; else defs=$PEGR_CL_FP64; exts=-all,+cl_khr_fp64; fi
-      for wg in 1 256; do
+      for wg in 1 "$PEGR_CL_WG_MAX"; do
         for cpu in 0 1; do
           # shellcheck disable=SC2086
           if ! "$clang" -target $target -x cl -cl-std="$std" -fsyntax-only -Werror -Wall \
               -Wdouble-promotion -Xclang -cl-ext="$exts" $defs -D PEGR_WG_SIZE=$wg \
-              -D PEGR_IS_CPU=$cpu "$program"; then
+              -D PEGR_IS_CPU=$cpu -D PEGR_REDUCE_WG=$wg $PEGR_CL_ABI "$program"; then
             echo "FAIL: $target $std $precision (cl-ext=$exts, PEGR_WG_SIZE=$wg, PEGR_IS_CPU=$cpu)"
             status=1
           fi

@@ -29,7 +29,25 @@ pegr_cl_concat() {
 }
 
 # The -D sets the library passes (src/device/program.c build_options): REAL and PEGR_FP64 per precision,
-# PEGR_WG_SIZE a power of two (1 is the smallest a device can force, 256 the largest pegr uses),
-# PEGR_IS_CPU per device type.
+# PEGR_WG_SIZE a power of two (1 is the smallest a device can force, PEGR_WG_SIZE_MAX the largest),
+# PEGR_IS_CPU per device type; the engine adds PEGR_REDUCE_WG (at most PEGR_WG_SIZE).
 PEGR_CL_FP32="-D REAL=float -D PEGR_FP64=0"
 PEGR_CL_FP64="-D REAL=double -D PEGR_FP64=1"
+
+# pegr_cl_abi PROG: the constants host and kernels share (src/device/kernel_abi.h), as the -D
+# options PROG (tests/kernel_abi_options.c, built from that header) prints, into PEGR_CL_ABI, and
+# the largest work-group size among them into PEGR_CL_WG_MAX. Returns 1 (saying why) when PROG
+# gives no such options.
+pegr_cl_abi() {
+  local prog="$1"
+  if [ -z "$prog" ] || ! [ -x "$prog" ]; then
+    echo "pegr_cl_abi: '$prog' is not the kernel_abi_options program (tests/kernel_abi_options.c)" >&2
+    return 1
+  fi
+  PEGR_CL_ABI="$("$prog")" || { echo "pegr_cl_abi: $prog failed" >&2; return 1; }
+  PEGR_CL_WG_MAX="$(printf '%s\n' "$PEGR_CL_ABI" | sed -n 's/.*-D PEGR_WG_SIZE_MAX=\([0-9][0-9]*\).*/\1/p')"
+  if [ -z "$PEGR_CL_WG_MAX" ]; then
+    echo "pegr_cl_abi: no PEGR_WG_SIZE_MAX in the options of $prog: $PEGR_CL_ABI" >&2
+    return 1
+  fi
+}

@@ -8,6 +8,7 @@
 
 #include "device/context_impl.h"
 #include "util/clock.h"
+#include "device/kernel_abi.h"
 #include "device/kernel_source.h"
 #include "device/program_cache.h"
 
@@ -30,21 +31,30 @@ static int c_version_at_least_12(const char *opencl_c_version)
     return major > 1 || (major == 1 && minor >= 2);
 }
 
-/* The -D preamble: everything per-device goes in here, never into the kernel text. */
+/* The -D preamble: everything per-device goes in here, never into the kernel text; then the
+ * constants host and kernels share (kernel_abi.h), then the caller's extra options. */
 static char *build_options(const pegr_context *ctx, pegr_precision precision, const char *extra)
 {
     const pegr_device_info *dev = &ctx->device;
-    size_t wg = pegr_context_max_work_group_size(ctx);
     /* A power of two not above the cap, so tree reductions in local memory are simple. */
-    size_t wg_pow2 = 1;
-    while (wg_pow2 * 2 <= wg && wg_pow2 < 256) wg_pow2 *= 2;
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s-D REAL=%s -D PEGR_FP64=%d -D PEGR_WG_SIZE=%zu -D PEGR_IS_CPU=%d%s%s",
-             c_version_at_least_12(dev->opencl_c_version) ? "-cl-std=CL1.2 " : "",
-             precision == PEGR_FP64 ? "double" : "float", precision == PEGR_FP64 ? 1 : 0, wg_pow2,
-             dev->type == PEGR_DEVICE_TYPE_CPU ? 1 : 0, extra && *extra ? " " : "",
-             extra ? extra : "");
-    return strdup(buf);
+    size_t wg = pegr_kernel_wg_size(pegr_context_max_work_group_size(ctx));
+    size_t abi_len = pegr_kernel_abi_options(NULL, 0);
+    char *abi = malloc(abi_len + 1);
+    if (!abi) return NULL;
+    pegr_kernel_abi_options(abi, abi_len + 1);
+    const char *std = c_version_at_least_12(dev->opencl_c_version) ? "-cl-std=CL1.2 " : "";
+    const char *real = precision == PEGR_FP64 ? "double" : "float";
+    const char *sep = extra && *extra ? " " : "";
+    const char *more = extra ? extra : "";
+    const int fp64 = precision == PEGR_FP64, cpu = dev->type == PEGR_DEVICE_TYPE_CPU;
+    /* Sized by a first pass: the extra options have no bound. */
+#define OPTIONS_FORMAT "%s-D REAL=%s -D PEGR_FP64=%d -D PEGR_WG_SIZE=%zu -D PEGR_IS_CPU=%d %s%s%s"
+    int len = snprintf(NULL, 0, OPTIONS_FORMAT, std, real, fp64, wg, cpu, abi, sep, more);
+    char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (buf) snprintf(buf, (size_t)len + 1, OPTIONS_FORMAT, std, real, fp64, wg, cpu, abi, sep, more);
+#undef OPTIONS_FORMAT
+    free(abi);
+    return buf;
 }
 
 /* common.cl followed by each file, each behind its own #line directive. */

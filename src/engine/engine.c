@@ -1,5 +1,6 @@
-/* engine.c: the OpenCL engine as a backend object: creation (program, kernels), device buffers
- * within the device's limits, and set_data / set_weights. Evaluation is in engine_eval.c. */
+/* engine.c: the OpenCL engine as a backend object, the top of its layers (engine_internal.h):
+ * creation (program, kernels), set_data / set_weights / set_runs / get_weights, destroy and the
+ * function table. Buffers are in engine_buffers.c, evaluation in engine_eval.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,164 +8,6 @@
 
 #include "engine/engine_internal.h"
 #include "host/host_ref.h"
-
-#define MIB (1024.0 * 1024.0)
-
-pegr_status engine_alloc(pegr_engine *e, cl_mem *buf, size_t bytes, const char *name)
-{
-    const pegr_device_info *dev = &e->ctx->device;
-    if (bytes == 0) bytes = e->elem; /* OpenCL refuses empty buffers */
-    if (bytes > dev->max_mem_alloc_size || e->bytes_in_use + bytes > e->bytes_cap)
-        return pegr_ctx_fail(e->ctx, PEGR_ERR_DEVICE_MEMORY,
-                             "buffer '%s' needs %.1f MiB; the device allows %.1f MiB per allocation "
-                             "and pegr's cap is %.1f MiB in all (%.0f%% of %.1f MiB global memory), "
-                             "%.1f MiB already in use",
-                             name, bytes / MIB, dev->max_mem_alloc_size / MIB, e->bytes_cap / MIB,
-                             100.0 * e->options.memory_fraction, dev->global_mem_size / MIB,
-                             e->bytes_in_use / MIB);
-    cl_int rc = CL_SUCCESS;
-    *buf = clCreateBuffer(e->ctx->cl_ctx, CL_MEM_READ_WRITE, bytes, NULL, &rc);
-    if (rc != CL_SUCCESS) {
-        *buf = NULL;
-        char what[160];
-        snprintf(what, sizeof what, "buffer '%s' of %.1f MiB", name, bytes / MIB);
-        return pegr_ctx_cl_fail(e->ctx, rc, "clCreateBuffer", what);
-    }
-    e->bytes_in_use += bytes;
-    if (e->bytes_in_use > e->bytes_peak) e->bytes_peak = e->bytes_in_use;
-    return PEGR_OK;
-}
-
-void engine_free(pegr_engine *e, cl_mem *buf, size_t bytes)
-{
-    if (!*buf) return;
-    clReleaseMemObject(*buf);
-    *buf = NULL;
-    if (bytes == 0) bytes = e->elem;
-    e->bytes_in_use -= bytes < e->bytes_in_use ? bytes : e->bytes_in_use;
-}
-
-pegr_status engine_alloc_runs(pegr_engine *e, cl_mem *buf, size_t bytes, const char *name)
-{
-    return engine_alloc(e, buf, e->runs * bytes, name);
-}
-
-void engine_free_runs(pegr_engine *e, cl_mem *buf, size_t bytes)
-{
-    engine_free(e, buf, e->runs * bytes);
-}
-
-pegr_status engine_set_run_values(pegr_engine *e, cl_mem buf, double *held, const double *values,
-                                  double value)
-{
-    int same = 1;
-    for (size_t r = 0; r < e->runs; r++) same &= held[r] == (values ? values[r] : value);
-    if (same) return PEGR_OK;
-    for (size_t r = 0; r < e->runs; r++) held[r] = values ? values[r] : value;
-    pegr_status s = engine_upload(e, buf, held, e->runs);
-    if (s != PEGR_OK)
-        for (size_t r = 0; r < e->runs; r++) held[r] = NAN; /* unknown now */
-    return s;
-}
-
-/* An upload in flight: its host copy (in the device's precision) and the write's event. Uploads
- * are non-blocking so that a step that sends data (sgd's example weights, a changed learning
- * rate) does not make the host wait for the queue to drain: a blocking write on an in-order
- * queue waits for every command before it. */
-typedef struct engine_staged {
-    void *host;
-    cl_event done;
-} engine_staged;
-
-/* At most this many uploads in flight; beyond it the host waits for them (bounds the memory). */
-#define STAGED_MAX 64
-
-/* Free the copies whose writes are done (all of them, waiting, with wait_all). */
-static void staged_reap(pegr_engine *e, int wait_all)
-{
-    if (wait_all && e->nstaged) e->host_waits++;
-    size_t kept = 0;
-    for (size_t k = 0; k < e->nstaged; k++) {
-        engine_staged *st = &e->staged[k];
-        cl_int status = CL_COMPLETE;
-        if (wait_all ||
-            clGetEventInfo(st->done, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,
-                           NULL) != CL_SUCCESS)
-            clWaitForEvents(1, &st->done); /* done (or failed) afterwards: the copy is free */
-        else if (status > CL_COMPLETE) { /* queued, submitted or running: keep it */
-            e->staged[kept++] = *st;
-            continue;
-        }
-        clReleaseEvent(st->done);
-        free(st->host);
-    }
-    e->nstaged = kept;
-}
-
-void engine_uploads_settle(pegr_engine *e)
-{
-    staged_reap(e, 1);
-    free(e->staged);
-    e->staged = NULL;
-    e->staged_cap = 0;
-}
-
-pegr_status engine_upload(pegr_engine *e, cl_mem buf, const double *src, size_t count)
-{
-    if (count == 0) return PEGR_OK;
-    staged_reap(e, e->nstaged >= STAGED_MAX);
-    if (e->nstaged == e->staged_cap) {
-        size_t cap = e->staged_cap ? 2 * e->staged_cap : 8;
-        engine_staged *grown = realloc(e->staged, cap * sizeof *grown);
-        if (!grown) return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory for an upload");
-        e->staged = grown;
-        e->staged_cap = cap;
-    }
-    void *tmp = malloc(count * e->elem);
-    if (!tmp) return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory for an upload");
-    if (e->elem == sizeof(double)) memcpy(tmp, src, count * sizeof(double));
-    else
-        for (size_t i = 0; i < count; i++) ((float *)tmp)[i] = (float)src[i];
-    cl_event done = NULL;
-    cl_int rc = clEnqueueWriteBuffer(e->ctx->queue, buf, CL_FALSE, 0, count * e->elem, tmp, 0, NULL,
-                                     &done);
-    if (rc != CL_SUCCESS) {
-        free(tmp);
-        return pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueWriteBuffer", NULL);
-    }
-    e->staged[e->nstaged++] = (engine_staged){tmp, done};
-    return PEGR_OK;
-}
-
-pegr_status engine_download(pegr_engine *e, cl_mem buf, size_t offset, double *dst, size_t count)
-{
-    if (count == 0) return PEGR_OK;
-    void *tmp = malloc(count * e->elem);
-    if (!tmp) return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory for a download");
-    cl_int rc = clEnqueueReadBuffer(e->ctx->queue, buf, CL_TRUE, offset * e->elem, count * e->elem,
-                                    tmp, 0, NULL, NULL);
-    e->host_waits++;
-    staged_reap(e, 0); /* the queue has drained: every upload before it is done */
-    if (rc == CL_SUCCESS) {
-        if (e->elem == sizeof(double)) memcpy(dst, tmp, count * sizeof(double));
-        else
-            for (size_t i = 0; i < count; i++) dst[i] = (double)((float *)tmp)[i];
-    }
-    free(tmp);
-    return rc == CL_SUCCESS ? PEGR_OK : pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueReadBuffer", NULL);
-}
-
-pegr_status engine_report(pegr_engine *e, pegr_status s, pegr_error *err)
-{
-    if (s == PEGR_OK) return s;
-    const pegr_error *ctx_err = &e->ctx->error;
-    if (ctx_err->status != PEGR_OK && ctx_err->message)
-        return pegr_error_set(err, s, "%s", ctx_err->message);
-    /* A failure that left no message on the context (a bug): never report it as "success". */
-    return pegr_error_set(err, s, "the OpenCL engine failed with %s (%s) and recorded no detail "
-                          "(device '%s')", pegr_status_name(s), pegr_status_message(s),
-                          e->ctx->device.name);
-}
 
 static void free_run_buffers(pegr_engine *e);
 
@@ -288,7 +131,7 @@ static pegr_status engine_set_weights(pegr_backend *b, const double *W, size_t m
     cl_int *none = malloc(R * sizeof(cl_int));
     if (!none) s = pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
     if (s == PEGR_OK) {
-        for (size_t r = 0; r < R; r++) none[r] = 0x7fffffff;
+        for (size_t r = 0; r < R; r++) none[r] = PEGR_NO_DIVERGENCE;
         cl_int rc = clEnqueueWriteBuffer(e->ctx->queue, e->b.first_bad, CL_TRUE, 0,
                                          R * sizeof(cl_int), none, 0, NULL, NULL);
         e->host_waits++;
@@ -319,13 +162,6 @@ static void engine_destroy(pegr_backend *b)
     free(e);
 }
 
-cl_mem engine_current_weights(pegr_engine *e, pegr_status *s)
-{
-    if (!e->span) return e->b.W;
-    *s = engine_span_weights(e, e->b.grad); /* the gradient buffer serves as scratch */
-    return e->b.grad;
-}
-
 static pegr_status engine_get_weights(pegr_backend *b, double *W, pegr_error *err)
 {
     pegr_engine *e = (pegr_engine *)b;
@@ -347,9 +183,9 @@ static pegr_status engine_first_nonfinite_step(pegr_backend *b, long *step, pegr
     cl_int rc = clEnqueueReadBuffer(e->ctx->queue, e->b.first_bad, CL_TRUE, 0,
                                     e->runs * sizeof(cl_int), first, 0, NULL, NULL);
     e->host_waits++;
-    staged_reap(e, 0);
+    engine_uploads_reap(e); /* the queue has drained */
     for (size_t r = 0; r < e->runs && rc == CL_SUCCESS; r++)
-        if (first[r] != 0x7fffffff) step[r] = first[r];
+        if (first[r] != PEGR_NO_DIVERGENCE) step[r] = first[r];
     free(first);
     if (rc != CL_SUCCESS)
         return engine_report(e, pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueReadBuffer", "first_bad"), err);
@@ -440,20 +276,7 @@ static pegr_status create_kernels(pegr_engine *e)
         ks[i] = clCreateKernel((cl_program)pegr_program_cl(e->program), names[i], &rc);
         if (rc != CL_SUCCESS) return pegr_ctx_cl_fail(e->ctx, rc, "clCreateKernel", names[i]);
     }
-    /* The reductions run one work-group per run: within the compiled PEGR_REDUCE_WG and the
-     * kernels' own limits (all three run with reduce_wg), a power of two. */
-    size_t limit = 1;
     cl_device_id dev = (cl_device_id)e->ctx->device.cl_device;
-    size_t stats_limit = 1, pair_limit = 1;
-    if (clGetKernelWorkGroupInfo(e->k.reduce_sum, dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof limit,
-                                 &limit, NULL) != CL_SUCCESS ||
-        clGetKernelWorkGroupInfo(e->k.train_stats, dev, CL_KERNEL_WORK_GROUP_SIZE,
-                                 sizeof stats_limit, &stats_limit, NULL) != CL_SUCCESS ||
-        clGetKernelWorkGroupInfo(e->k.reduce_pair, dev, CL_KERNEL_WORK_GROUP_SIZE,
-                                 sizeof pair_limit, &pair_limit, NULL) != CL_SUCCESS)
-        limit = stats_limit = pair_limit = 1;
-    if (stats_limit < limit) limit = stats_limit;
-    if (pair_limit < limit) limit = pair_limit;
     /* The fused coefficient kernel's limits; its local memory is sized per shape at launch.
      * Unknown limits leave it unused (0): the three-kernel path needs neither. */
     cl_ulong fused_local = 0;
@@ -466,36 +289,8 @@ static pegr_status create_kernels(pegr_engine *e)
     if (clGetKernelWorkGroupInfo(e->k.coef_item, dev, CL_KERNEL_WORK_GROUP_SIZE,
                                  sizeof e->item_wg_limit, &e->item_wg_limit, NULL) != CL_SUCCESS)
         e->item_wg_limit = 1; /* unknown: groups of 1 are always allowed */
-    if (limit > e->reduce_wg_compiled) limit = e->reduce_wg_compiled;
-    e->reduce_wg = 1;
-    while (e->reduce_wg * 2 <= limit) e->reduce_wg *= 2;
+    engine_reduce_fit(e);
     return PEGR_OK;
-}
-
-/* The local memory one of the reductions' kernels takes (CL_KERNEL_LOCAL_MEM_SIZE: its __local
- * arrays and what the implementation adds); 0 when the driver does not say. */
-static cl_ulong kernel_local_bytes(pegr_engine *e, cl_kernel k)
-{
-    cl_ulong bytes = 0;
-    if (clGetKernelWorkGroupInfo(k, (cl_device_id)e->ctx->device.cl_device,
-                                 CL_KERNEL_LOCAL_MEM_SIZE, sizeof bytes, &bytes, NULL) != CL_SUCCESS)
-        return 0;
-    return bytes;
-}
-
-/* The reductions' __local arrays are sized at compile time (PEGR_REDUCE_WG, cl/reduce.cl), the
- * largest pegr_train_stats' 5 x PEGR_REDUCE_WG REALs: a power of two within PEGR_WG_SIZE's bounds
- * (the cap, the device, 256) that the device's local memory holds. PEGR_WG_SIZE alone ignored
- * local memory: 5 x 256 doubles (10 KiB) fail with CL_OUT_OF_RESOURCES on a device with less. */
-static size_t reduce_wg_for_local_memory(const pegr_engine *e)
-{
-    size_t wg = pegr_context_max_work_group_size(e->ctx);
-    if (wg > 256) wg = 256; /* the bound program.c puts on PEGR_WG_SIZE */
-    size_t fits = (size_t)(e->ctx->device.local_mem_size / (5 * e->elem));
-    if (wg > fits) wg = fits;
-    size_t pow2 = 1;
-    while (pow2 * 2 <= wg) pow2 *= 2;
-    return pow2;
 }
 
 /* Build the engine's program and its kernels with the largest PEGR_REDUCE_WG whose kernels fit
@@ -506,7 +301,7 @@ static pegr_status build_engine_program(pegr_engine *e)
     static const char *const files[] = {"gemm.cl", "coefficients.cl", "reduce.cl", "metrics.cl",
                                         "span.cl"};
     cl_ulong local_mem = e->ctx->device.local_mem_size;
-    for (size_t wg = reduce_wg_for_local_memory(e);; wg /= 2) {
+    for (size_t wg = engine_reduce_wg_largest(e);; wg /= 2) {
         char option[48];
         snprintf(option, sizeof option, "-D PEGR_REDUCE_WG=%zu", wg);
         e->reduce_wg_compiled = wg;
@@ -514,9 +309,7 @@ static pegr_status build_engine_program(pegr_engine *e)
                                            e->options.precision, option, &e->program);
         if (s == PEGR_OK) s = create_kernels(e);
         if (s != PEGR_OK) return s;
-        cl_ulong used = kernel_local_bytes(e, e->k.train_stats);
-        cl_ulong pair = kernel_local_bytes(e, e->k.reduce_pair);
-        if (pair > used) used = pair;
+        cl_ulong used = engine_reduce_local_bytes(e);
         if (used <= local_mem) return PEGR_OK;
         if (wg == 1)
             return pegr_ctx_fail(e->ctx, PEGR_ERR_DEVICE_MEMORY,

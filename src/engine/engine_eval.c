@@ -3,23 +3,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "engine/engine_internal.h"
+#include "engine/engine_eval.h"
 #include "host/host_ref.h"
-
-pegr_status engine_reduce(pegr_engine *e, cl_mem x, cl_mem w, size_t count, int mode, double scale,
-                          int slot)
-{
-    engine_args a = engine_args_begin(e, e->k.reduce_sum, "pegr_reduce_sum");
-    engine_arg_u32(&a, count);
-    engine_arg_mem(&a, x);
-    engine_arg_mem(&a, w ? w : x);
-    engine_arg_i32(&a, mode);
-    engine_arg_real(&a, scale);
-    engine_arg_mem(&a, e->b.scalars);
-    engine_arg_u32(&a, SLOT_COUNT);
-    engine_arg_u32(&a, (size_t)slot);
-    return engine_launch_group_per_run(&a, e->reduce_wg);
-}
 
 /* The elementwise kernels below see every example of every run: n * runs of them. */
 static size_t all_examples(const pegr_engine *e) { return e->runs * e->n; }
@@ -147,10 +132,6 @@ static pegr_status coef_fused(pegr_engine *e, double q, pegr_method method, cons
  * within noise), and one fixed size means one compiled work-group function for every shape. */
 #define ITEM_LOCAL 4
 
-/* Up to this many rows n P per run pegr_coef_item forms the span product S Gam^T itself on CPUs
- * (one launch a step instead of two). */
-#define ITEM_PRODUCT_ROWS 256
-
 /* The same work as pegr_coef_fused in pegr_coef_item: one work-item per example, its column
  * shares in fpart and Gpart; the local size within the kernel's limit and the work-group cap.
  * With product (span) the kernel also forms S Gam^T (no GEMM launch before it) and, taking the
@@ -178,13 +159,6 @@ static pegr_status coef_item(pegr_engine *e, double q, pegr_method method, int a
         e->b.Gam2 = old;
     }
     return s;
-}
-
-int engine_item_product_wanted(const pegr_engine *e)
-{
-    if (!e->coef_item) return 0;
-    if (e->item_product >= 0) return e->item_product;
-    return e->n * e->P <= ITEM_PRODUCT_ROWS;
 }
 
 /* Whether this pass's pegr_coef_item forms the span product itself (its second Gam is there). */
@@ -226,14 +200,14 @@ static pegr_status gr_terms(pegr_engine *e, int sums)
     if (e->span) {
         if (s == PEGR_OK) s = engine_span_times_S(e, e->b.C, e->b.ZV);
         if (s == PEGR_OK && sums)
-            s = engine_reduce(e, e->b.C, e->b.ZV, rows * cols, REDUCE_DOT, 1.0, SLOT_GNORM2);
+            s = engine_reduce(e, e->b.C, e->b.ZV, rows * cols, PEGR_REDUCE_DOT, 1.0, SLOT_GNORM2);
     } else {
         if (s == PEGR_OK && !e->b.V)
             s = engine_alloc_runs(e, &e->b.V, cols * e->d * e->elem, "V (gr)");
         if (s == PEGR_OK) s = engine_gemm_tn(e, rows, cols, e->d, e->b.C, e->b.X, e->b.V);
         if (s == PEGR_OK) s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.V, e->b.ZV);
         if (s == PEGR_OK && sums)
-            s = engine_reduce(e, e->b.V, NULL, cols * e->d, REDUCE_SQUARES, 1.0, SLOT_GNORM2);
+            s = engine_reduce(e, e->b.V, NULL, cols * e->d, PEGR_REDUCE_SQUARES, 1.0, SLOT_GNORM2);
     }
     if (s != PEGR_OK) return s;
     engine_args a = engine_args_begin(e, e->k.gr_final, "pegr_gr_final");
@@ -254,27 +228,10 @@ static pegr_status gr_terms(pegr_engine *e, int sums)
     return engine_launch(&a, 2, global);
 }
 
-/* Per run: scalars[slot_a] = x_a . w and scalars[slot_b] = x_b . w over the run's `count`
- * elements, in one launch (each as engine_reduce's REDUCE_DOT with scale 1 computes it). */
-static pegr_status reduce_pair(pegr_engine *e, cl_mem xa, cl_mem xb, cl_mem w, size_t count,
-                               int slot_a, int slot_b)
-{
-    engine_args a = engine_args_begin(e, e->k.reduce_pair, "pegr_reduce_pair");
-    engine_arg_u32(&a, count);
-    engine_arg_mem(&a, xa);
-    engine_arg_mem(&a, xb);
-    engine_arg_mem(&a, w);
-    engine_arg_mem(&a, e->b.scalars);
-    engine_arg_u32(&a, SLOT_COUNT);
-    engine_arg_u32(&a, (size_t)slot_a);
-    engine_arg_u32(&a, (size_t)slot_b);
-    return engine_launch_group_per_run(&a, e->reduce_wg);
-}
-
 /* The index the next step's non-finite flag records (steps since set_weights, clamped). */
 static int step_index(const pegr_engine *e)
 {
-    return e->steps_done < 0x7fffffff ? (int)e->steps_done : 0x7ffffffe;
+    return e->steps_done < PEGR_NO_DIVERGENCE ? (int)e->steps_done : PEGR_NO_DIVERGENCE - 1;
 }
 
 /* Everything up to the coefficient tensor C of the method, plus the scalar reductions. With
@@ -313,7 +270,7 @@ static pegr_status coefficients(pegr_engine *e, const pegr_eval_request *req, in
     int sums = req->mean_loss || req->objective || req->metrics;
     if (s == PEGR_OK && method == PEGR_METHOD_GR) s = gr_terms(e, sums);
     if (s == PEGR_OK && sums)
-        s = reduce_pair(e, e->b.loss, e->b.norm2, e->b.omega, e->n, SLOT_LOSS, SLOT_PENALTY);
+        s = engine_reduce_pair(e, e->b.loss, e->b.norm2, e->b.omega, e->n, SLOT_LOSS, SLOT_PENALTY);
     return s;
 }
 
@@ -359,15 +316,6 @@ static pegr_status per_example_grads(pegr_engine *e, double *out)
 static pegr_status gradient(pegr_engine *e)
 {
     return engine_gemm_tn(e, e->n * e->P, 2 * e->m, e->d, e->b.C, e->b.X, e->b.grad);
-}
-
-/* The outputs the request asks for, read back (the gradient must be in e->b.grad when asked). */
-double engine_objective(const pegr_eval_request *req, size_t r, const double *slots)
-{
-    double L = slots[SLOT_LOSS], lam = pegr_request_lam(req, r);
-    return req->method == PEGR_METHOD_PEGR ? L + lam * slots[SLOT_PENALTY]
-           : req->method == PEGR_METHOD_GR ? L + lam * slots[SLOT_GNORM2]
-                                           : L;
 }
 
 /* The outputs the request asks for, read back (the gradient must be in e->b.grad when asked). */

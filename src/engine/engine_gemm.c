@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/engine_internal.h"
+#include "engine/engine_gemm.h"
 #include "device/gemm_tuning.h"
 
 #ifdef PEGR_HAVE_CLBLAST
@@ -627,11 +627,19 @@ static void clblast_failed(pegr_engine *e)
 }
 #endif
 
-pegr_status engine_gemm_nt(pegr_engine *e, size_t rows, size_t cols, size_t d, cl_mem X, cl_mem W,
-                           cl_mem Z)
+/* One product of either shape, on what the shape's class chose: CLBlast (checked before its
+ * first product, abandoned for pegr's own kernels when it disagrees or fails), one of pegr's
+ * variants, or the simple kernels. NT: out (rows x cols) = A (rows x d) B^T, B (cols x d);
+ * TN: out (cols x d) = A^T B, A (rows x cols), B (rows x d). */
+static pegr_status gemm(pegr_engine *e, pegr_gemm_shape shape, size_t rows, size_t cols, size_t d,
+                        cl_mem A, cl_mem B, cl_mem out)
 {
-    gemm_strides st = {rows * d, cols * d, rows * cols};
-    const int cls = pegr_gemm_class(PEGR_GEMM_NT, rows, cols, d);
+    const int nt = shape == PEGR_GEMM_NT;
+    /* The product out (M x N) = op(A) op(B) over K, and each operand's stride between runs. */
+    const size_t M = nt ? rows : cols, N = nt ? cols : d, K = nt ? d : rows;
+    gemm_strides st = nt ? (gemm_strides){rows * d, cols * d, rows * cols}
+                         : (gemm_strides){rows * cols, rows * d, cols * d};
+    const int cls = pegr_gemm_class(shape, M, N, K);
     int choice = e->gemm_state->choice[cls];
 #ifdef PEGR_HAVE_CLBLAST
     if (choice == PEGR_GEMM_CHOICE_CLBLAST) {
@@ -640,8 +648,10 @@ pegr_status engine_gemm_nt(pegr_engine *e, size_t rows, size_t cols, size_t d, c
         choice = e->gemm_state->choice[cls];
     }
     if (choice == PEGR_GEMM_CHOICE_CLBLAST) {
-        if (clblast_gemm(e, CLBlastTransposeNo, CLBlastTransposeYes, rows, cols, d, X, d, W, d, Z,
-                         cols, st) == PEGR_OK)
+        /* row-major leading dimensions: A's rows hold K (NT) or M (TN) values, B's K or N */
+        if (clblast_gemm(e, nt ? CLBlastTransposeNo : CLBlastTransposeYes,
+                         nt ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, A, nt ? K : M, B,
+                         nt ? K : N, out, N, st) == PEGR_OK)
             return PEGR_OK;
         clblast_failed(e);
         choice = e->gemm_state->choice[cls];
@@ -649,36 +659,21 @@ pegr_status engine_gemm_nt(pegr_engine *e, size_t rows, size_t cols, size_t d, c
 #endif
     if (choice >= 0) {
         int done = 0;
-        pegr_status s = variant_gemm(e, choice, PEGR_GEMM_NT, rows, cols, d, X, W, Z, st, &done);
+        pegr_status s = variant_gemm(e, choice, shape, M, N, K, A, B, out, st, &done);
         if (s != PEGR_OK || done) return s;
     }
-    return simple_gemm(e, e->k.gemm_nt, "pegr_gemm_nt", rows, cols, d, X, W, Z, st, 1);
+    return nt ? simple_gemm(e, e->k.gemm_nt, "pegr_gemm_nt", rows, cols, d, A, B, out, st, 1)
+              : simple_gemm(e, e->k.gemm_tn, "pegr_gemm_tn", rows, cols, d, A, B, out, st, 0);
+}
+
+pegr_status engine_gemm_nt(pegr_engine *e, size_t rows, size_t cols, size_t d, cl_mem X, cl_mem W,
+                           cl_mem Z)
+{
+    return gemm(e, PEGR_GEMM_NT, rows, cols, d, X, W, Z);
 }
 
 pegr_status engine_gemm_tn(pegr_engine *e, size_t rows, size_t cols, size_t d, cl_mem C, cl_mem X,
                            cl_mem G)
 {
-    gemm_strides st = {rows * cols, rows * d, cols * d};
-    const int cls = pegr_gemm_class(PEGR_GEMM_TN, cols, d, rows);
-    int choice = e->gemm_state->choice[cls];
-#ifdef PEGR_HAVE_CLBLAST
-    if (choice == PEGR_GEMM_CHOICE_CLBLAST) {
-        pegr_status s = clblast_check(e);
-        if (s != PEGR_OK) return s;
-        choice = e->gemm_state->choice[cls];
-    }
-    if (choice == PEGR_GEMM_CHOICE_CLBLAST) {
-        if (clblast_gemm(e, CLBlastTransposeYes, CLBlastTransposeNo, cols, d, rows, C, cols, X, d, G,
-                         d, st) == PEGR_OK)
-            return PEGR_OK;
-        clblast_failed(e);
-        choice = e->gemm_state->choice[cls];
-    }
-#endif
-    if (choice >= 0) {
-        int done = 0;
-        pegr_status s = variant_gemm(e, choice, PEGR_GEMM_TN, cols, d, rows, C, X, G, st, &done);
-        if (s != PEGR_OK || done) return s;
-    }
-    return simple_gemm(e, e->k.gemm_tn, "pegr_gemm_tn", rows, cols, d, C, X, G, st, 0);
+    return gemm(e, PEGR_GEMM_TN, rows, cols, d, C, X, G);
 }

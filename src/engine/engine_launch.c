@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/engine_internal.h"
+#include "engine/engine_launch.h"
 
 engine_args engine_args_begin(pegr_engine *e, cl_kernel kernel, const char *name)
 {

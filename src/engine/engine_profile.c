@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/engine_internal.h"
+#include "engine/engine_profile.h"
 
 cl_event *engine_profile_event(pegr_engine *e, const char *name)
 {

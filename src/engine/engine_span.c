@@ -4,9 +4,20 @@
  * step instead of 4 m nP d. W is formed only when asked for (W0 + Gam X). */
 #include <stdlib.h>
 
-#include "engine/engine_internal.h"
+#include "engine/engine_span.h"
 
 static size_t rows_of(const pegr_engine *e) { return e->n * e->P; }
+
+/* Up to this many rows n P per run pegr_coef_item forms the span product S Gam^T itself on CPUs
+ * (one launch a step instead of two). */
+#define ITEM_PRODUCT_ROWS 256
+
+int engine_item_product_wanted(const pegr_engine *e)
+{
+    if (!e->coef_item) return 0;
+    if (e->item_product >= 0) return e->item_product;
+    return e->n * e->P <= ITEM_PRODUCT_ROWS;
+}
 
 void engine_span_free(pegr_engine *e)
 {
@@ -153,4 +164,11 @@ pegr_status engine_span_test_forward(pegr_engine *e)
     size_t ntP = e->n_test * e->P, cols = 2 * e->m;
     pegr_status s = engine_gemm_nt(e, ntP, cols, rows_of(e), e->b.Sx, e->b.Gam, e->b.Z_test);
     return s == PEGR_OK ? add(e, e->b.Zt0, e->b.Z_test, ntP * cols) : s;
+}
+
+cl_mem engine_current_weights(pegr_engine *e, pegr_status *s)
+{
+    if (!e->span) return e->b.W;
+    *s = engine_span_weights(e, e->b.grad); /* the gradient buffer serves as scratch */
+    return e->b.grad;
 }
