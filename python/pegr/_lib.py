@@ -139,11 +139,45 @@ class pegr_run_info(Structure):
                 ("gemm", c_char_p)]
 
 
+PEGR_SWEEP_TALLY_IDS = 20
+
+
+class pegr_sweep_landed(Structure):
+    _fields_ = [("run", c_size_t), ("id", c_char_p), ("config", POINTER(pegr_train_config)),
+                ("result", POINTER(pegr_train_result))]
+
+
+SWEEP_LANDED_FN = CFUNCTYPE(None, c_void_p, POINTER(pegr_sweep_landed))
+SWEEP_MESSAGE_FN = CFUNCTYPE(None, c_void_p, c_char_p)
+
+
+class pegr_sweep_callbacks(Structure):
+    _fields_ = [("on_landed", SWEEP_LANDED_FN), ("on_message", SWEEP_MESSAGE_FN),
+                ("should_stop", SHOULD_STOP_FN), ("user", c_void_p),
+                ("cancel", POINTER(c_sig_atomic))]
+
+
+class pegr_sweep_options(Structure):
+    _fields_ = [("batch_runs", c_size_t), ("extend", c_int), ("args", POINTER(c_char_p)),
+                ("nargs", c_size_t)]
+
+
+class pegr_sweep_tally(Structure):
+    _fields_ = [("found", c_size_t), ("missing", c_size_t), ("duplicated", c_size_t),
+                ("bad", c_size_t), ("missing_ids", c_char_p * PEGR_SWEEP_TALLY_IDS)]
+
+
+class pegr_sweep_summary(Structure):
+    _fields_ = [("runs", c_size_t), ("done", c_size_t), ("landed", c_size_t), ("failed", c_size_t),
+                ("interrupted", c_int), ("tally", pegr_sweep_tally)]
+
+
 # Every mirror with the C name the layout test compiles against.
 STRUCTS = [pegr_error, pegr_data_config, pegr_split, pegr_dataset, pegr_device_info,
            pegr_backend_options, pegr_metrics, pegr_eval_request, pegr_train_config,
            pegr_train_record, pegr_train_callbacks, pegr_train_result, pegr_check_record,
-           pegr_check_options, pegr_check_summary, pegr_run_info]
+           pegr_check_options, pegr_check_summary, pegr_run_info, pegr_sweep_landed,
+           pegr_sweep_callbacks, pegr_sweep_options, pegr_sweep_tally, pegr_sweep_summary]
 # C types whose size the mirrors assume: (C name, ctypes type).
 SCALARS = [("pegr_method", c_enum), ("pegr_representation", c_enum), ("pegr_precision", c_enum),
            ("pegr_device_type", c_enum), ("pegr_gemm_impl", c_enum), ("pegr_log_level", c_enum),
@@ -204,6 +238,23 @@ _PROTOTYPES = {
     "pegr_train_write_metrics": (_st, [c_char_p, POINTER(pegr_train_result), _err]),
     "pegr_train_write_results": (_st, [c_char_p, POINTER(pegr_train_config),
                                        POINTER(pegr_train_result), c_size_t, _err]),
+    "pegr_sweep_create": (_st, [POINTER(pegr_train_config), c_enum, POINTER(c_void_p), _err]),
+    "pegr_sweep_free": (None, [c_void_p]),
+    "pegr_sweep_add_axis_values": (_st, [c_void_p, c_char_p, POINTER(c_char_p), c_size_t, _err]),
+    "pegr_sweep_add_axis": (_st, [c_void_p, c_char_p, _err]),
+    "pegr_sweep_set_methods": (_st, [c_void_p, POINTER(c_enum), c_size_t, _err]),
+    "pegr_sweep_set_seeds": (_st, [c_void_p, POINTER(c_uint64), c_size_t, _err]),
+    "pegr_sweep_parse_seeds": (_st, [c_void_p, c_char_p, _err]),
+    "pegr_sweep_check": (_st, [c_void_p, _err]),
+    "pegr_sweep_run_count": (c_size_t, [c_void_p]),
+    "pegr_sweep_axis_count": (c_size_t, [c_void_p]),
+    "pegr_sweep_axis_name": (c_char_p, [c_void_p, c_size_t]),
+    "pegr_sweep_axis_value_count": (c_size_t, [c_void_p, c_size_t]),
+    "pegr_sweep_axis_value": (c_char_p, [c_void_p, c_size_t, c_size_t]),
+    "pegr_sweep_run_all": (_st, [c_void_p, _backend, c_char_p, POINTER(pegr_sweep_options),
+                                 POINTER(pegr_sweep_callbacks), POINTER(pegr_sweep_summary),
+                                 _err]),
+    "pegr_sweep_tally_free": (None, [POINTER(pegr_sweep_tally)]),
 }
 
 
@@ -227,13 +278,27 @@ def _load():
             "`pip install .` from the pegr source tree, or point $PEGR_LIBRARY at a built "
             "libpegr.so." % (path, e)) from None
     for name, (restype, argtypes) in _PROTOTYPES.items():
-        fn = getattr(lib, name)
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:  # an older libpegr: the functions that need it say so
+            MISSING.add(name)
+            continue
         fn.restype = restype
         fn.argtypes = argtypes
     return lib
 
 
+MISSING = set()
 lib = _load()
+
+
+def need(*names):
+    """Raise ImportError naming the C functions this libpegr lacks (an older library than the
+    Python package), before anything calls them."""
+    missing = [n for n in names if n in MISSING]
+    if missing:
+        raise ImportError("pegr: the C library '%s' lacks %s: it is older than this package; "
+                          "rebuild it (pip install .)" % (_library_path(), ", ".join(missing)))
 LIBRARY_PATH = _library_path()
 
 

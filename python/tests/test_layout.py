@@ -14,9 +14,11 @@ import pytest
 from pegr import _lib
 
 
-def _c_program():
-    lines = ['#include <signal.h>', '#include <stddef.h>', '#include <stdio.h>',
-             '#include "pegr/pegr.h"', 'int main(void) {']
+def _c_program(include_dir):
+    # every public header, not just the umbrella (sweep.h is not in pegr.h)
+    headers = sorted(f for f in os.listdir(os.path.join(include_dir, "pegr")) if f.endswith(".h"))
+    lines = ['#include <signal.h>', '#include <stddef.h>', '#include <stdio.h>'] + \
+        ['#include "pegr/%s"' % h for h in headers] + ['int main(void) {']
     expected = []
     for st in _lib.STRUCTS:
         name = st.__name__
@@ -38,7 +40,7 @@ def test_struct_mirrors_match_c_layout(tmp_path, include_dir):
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if not cc:
         pytest.skip("no C compiler (cc) to check the layouts with")
-    src, expected = _c_program()
+    src, expected = _c_program(include_dir)
     (tmp_path / "layout.c").write_text(src)
     exe = tmp_path / "layout"
     subprocess.run([cc, "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-I", include_dir,
