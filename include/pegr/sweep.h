@@ -84,7 +84,8 @@ typedef struct pegr_sweep pegr_sweep;
 
 /* ---- Describing a grid ------------------------------------------------------------------------ */
 
-/* A new sweep over `base` (copied; validated with pegr_train_config_validate) in `precision`, the
+/* A new sweep over `base` (copied; not validated alone -- every run's configuration is, by
+ * pegr_sweep_check, since each run replaces the method and seed) in `precision`, the
  * arithmetic the runs ask of a device (it is part of every run's fingerprint; the host reference
  * computes in fp64 whatever is asked, so ask PEGR_FP64 there). No axes, no methods, no seeds yet.
  * OUT: *out, freed with pegr_sweep_free. */
@@ -92,12 +93,16 @@ PEGR_API pegr_status pegr_sweep_create(const pegr_train_config *base, pegr_preci
                                        pegr_sweep **out, pegr_error *err);
 /* NULL is fine. */
 PEGR_API void pegr_sweep_free(pegr_sweep *s);
+/* Replace the base and the precision (as pegr_sweep_create takes them); the sweep must be
+ * checked again. For a caller that reads the axes before the options they apply to. */
+PEGR_API pegr_status pegr_sweep_set_base(pegr_sweep *s, const pegr_train_config *base,
+                                         pegr_precision precision, pegr_error *err);
 
 /* Add an axis from its text: "NAME=FROM:TO:STEP" (inclusive, decimal numbers, at most
  * PEGR_SWEEP_MAX_VALUES values, each written "%.10g") or "NAME=V1,V2,...". NAME is a training
  * option (pegr_train_option_find) other than method and seed that takes a value (not a flag); each
- * value is made of PEGR_SWEEP_ID_CHARS, at most PEGR_SWEEP_MAX_VALUE_LEN bytes, given once; an
- * axis name once per sweep. The values are checked against the option in pegr_sweep_check.
+ * value is made of PEGR_SWEEP_ID_CHARS, at most PEGR_SWEEP_MAX_VALUE_LEN bytes, given once. An axis
+ * name given twice, and the values against the option, are refused by pegr_sweep_check.
  * PEGR_ERR_INVALID_ARGUMENT naming what is wrong; the sweep is unchanged then. */
 PEGR_API pegr_status pegr_sweep_add_axis(pegr_sweep *s, const char *text, pegr_error *err);
 /* The same from a name and `count` value texts. */
@@ -113,8 +118,8 @@ PEGR_API pegr_status pegr_sweep_set_seeds(pegr_sweep *s, const uint64_t *seeds, 
 /* The seeds from text: numbers and ranges, "0-4", "0,3,7", "0-2,9" (decimal digits only). */
 PEGR_API pegr_status pegr_sweep_parse_seeds(pegr_sweep *s, const char *text, pegr_error *err);
 
-/* Check the whole sweep and make it ready to enumerate and run: each axis value through
- * pegr_train_config_set on the base (two values that give the same configuration, "20,020", are
+/* Check the whole sweep and make it ready to enumerate and run: each axis name once, each value
+ * through pegr_train_config_set on the base (two values that give the same configuration, "20,020", are
  * refused), the longest run id within PEGR_SWEEP_ID_MAX, at most PEGR_SWEEP_MAX_RUNS runs (the
  * count in the message), and every run's configuration valid (the message names the run). Methods
  * default to gd and pegr, seeds to 0, when none were set. Every call below requires it to have
@@ -128,6 +133,8 @@ PEGR_API size_t pegr_sweep_axis_value_count(const pegr_sweep *s, size_t axis);
 PEGR_API const char *pegr_sweep_axis_value(const pegr_sweep *s, size_t axis, size_t value);
 /* An axis's column in results.csv and sweep.json ("mu-norm" -> "mu_norm"). */
 PEGR_API const char *pegr_sweep_axis_column(const pegr_sweep *s, size_t axis);
+PEGR_API size_t pegr_sweep_method_count(const pegr_sweep *s);
+PEGR_API size_t pegr_sweep_seed_count(const pegr_sweep *s);
 PEGR_API const pegr_train_config *pegr_sweep_base(const pegr_sweep *s);
 PEGR_API pegr_precision pegr_sweep_precision(const pegr_sweep *s);
 

@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "commands.h"
-#include "util/fsutil.h"
+#include "pegr/io.h"
+#include "pegr/sweep.h"
 #include "sweep_cli.h"
 
 static const pegr_command_spec SPEC = {
@@ -126,33 +127,34 @@ int pegr_cmd_collect(int argc, char **argv)
         return rc;
     }
     sweep_cli cli;
+    memset(&cli, 0, sizeof cli); /* cli.sweep NULL when sweep.args cannot be read */
     char *args_text = NULL;
     rc = read_sweep(dirs[0], &cli, &args_text);
-    char *canon = rc < 0 ? sweep_canonical(&cli.spec) : NULL;
+    char *canon = rc < 0 ? pegr_sweep_canonical(cli.sweep) : NULL;
     if (rc < 0 && !canon) {
         fprintf(stderr, "pegr collect: out of memory\n");
         rc = PEGR_EXIT_FAILURE;
     }
     if (rc < 0 && !same_sweeps(dirs, ndirs, canon)) rc = PEGR_EXIT_FAILURE;
-    free(canon);
-    sweep_tally t = {0};
+    pegr_sweep_text_free(canon);
+    pegr_sweep_tally t = {0};
+    pegr_sweep_callbacks tell = {NULL, sweep_cli_message, NULL, (void *)SPEC.name, NULL};
     const char *target = out ? out : dirs[0];
     pegr_error err = {0};
     if (rc < 0 && (pegr_mkdir_p(target, &err) != PEGR_OK ||
-                   sweep_collect_results(&cli.spec, dirs, ndirs, target, SPEC.name, &t, &err) !=
-                       PEGR_OK)) {
+                   pegr_sweep_collect(cli.sweep, dirs, ndirs, target, &tell, &t, &err) != PEGR_OK)) {
         pegr_cli_error(SPEC.name, &err);
         rc = PEGR_EXIT_FAILURE;
     }
     if (rc < 0) {
-        size_t total = sweep_run_count(&cli.spec);
+        size_t total = pegr_sweep_run_count(cli.sweep);
         printf("pegr collect: %zu of %zu runs in %s/results.csv; %zu missing, %zu found more than "
                "once\n", t.found, total, target, t.missing, t.duplicated);
         if (t.missing) {
             printf("missing:");
-            for (size_t k = 0; k < SWEEP_TALLY_IDS && t.missing_ids[k]; k++)
+            for (size_t k = 0; k < PEGR_SWEEP_TALLY_IDS && t.missing_ids[k]; k++)
                 printf(" %s", t.missing_ids[k]);
-            printf("%s\n", t.missing > SWEEP_TALLY_IDS ? " ..." : "");
+            printf("%s\n", t.missing > PEGR_SWEEP_TALLY_IDS ? " ..." : "");
         }
         /* a damaged row is an error (said above, naming each file), not just a missing run */
         if (t.bad)
@@ -161,7 +163,8 @@ int pegr_cmd_collect(int argc, char **argv)
         rc = t.bad ? PEGR_EXIT_FAILURE
              : t.missing || t.duplicated ? COLLECT_EXIT_INCOMPLETE : PEGR_EXIT_OK;
     }
-    sweep_tally_free(&t);
+    pegr_sweep_tally_free(&t);
+    sweep_cli_free(&cli);
     pegr_error_clear(&err);
     free(args_text);
     free(dirs);

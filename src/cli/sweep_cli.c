@@ -1,12 +1,12 @@
-/* sweep_cli.c: parsing `pegr sweep`'s command line. --grid may repeat, so grid arguments are taken
- * out of argv first; the rest goes through the shared option parser. */
+/* sweep_cli.c: parsing `pegr sweep`'s command line into a pegr_sweep. --grid may repeat, so grid
+ * arguments are taken out of argv first; the rest goes through the shared option parser. The
+ * library's messages about the grid, seeds and runs are printed as usage errors. */
 #include "sweep_cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pegr/backend.h"
 #include "train_args.h"
 
 const pegr_command_spec SWEEP_COMMAND = {
@@ -84,25 +84,34 @@ static int refuse_control_characters(const pegr_command_spec *cmd, int argc, cha
     return -1;
 }
 
-/* --methods' comma list into spec->methods (static strings), each method once. */
-static int parse_methods(const pegr_command_spec *cmd, const char *text, sweep_spec *spec)
+/* --methods' comma list, each method once, into the sweep (in the order given). */
+static int parse_methods(const pegr_command_spec *cmd, const char *text, pegr_sweep *sweep)
 {
     static const char *const known[] = {"gd", "sgd", "gr", "pegr"};
-    spec->nmethods = 0;
+    pegr_method methods[PEGR_SWEEP_MAX_METHODS];
+    size_t count = 0;
     for (const char *p = text;;) {
         size_t len = strcspn(p, ","), k = 0;
         while (k < 4 && (strlen(known[k]) != len || strncmp(known[k], p, len))) k++;
         if (k == 4)
             return pegr_args_usage_error(cmd, "--methods takes gd, sgd, gr, pegr, not '%.*s'",
                                          (int)len, p);
-        for (size_t m = 0; m < spec->nmethods; m++)
-            if (spec->methods[m] == known[k])
+        pegr_method m;
+        pegr_method_parse(known[k], "--methods", &m, NULL); /* a known name: cannot fail */
+        for (size_t j = 0; j < count; j++)
+            if (methods[j] == m)
                 return pegr_args_usage_error(cmd, "--methods names '%s' twice (each run once)",
                                              known[k]);
-        spec->methods[spec->nmethods++] = known[k]; /* 4 known, each once: room enough */
-        if (p[len] == '\0') return -1;
+        methods[count++] = m; /* 4 known, each once: room enough */
+        if (p[len] == '\0') break;
         p += len + 1;
     }
+    pegr_error err = {0};
+    int rc = -1;
+    if (pegr_sweep_set_methods(sweep, methods, count, &err) != PEGR_OK)
+        rc = pegr_args_usage_error(cmd, "%s", pegr_error_message(&err));
+    pegr_error_clear(&err);
+    return rc;
 }
 
 /* pegr_backend_check_request for one worker's device spec (NULL: --device, else $PEGR_DEVICE or
@@ -110,15 +119,16 @@ static int parse_methods(const pegr_command_spec *cmd, const char *text, sweep_s
  * representation axis. -1 to go on, else the exit code of a usage error (printed). */
 static int check_device_request(const sweep_cli *cli, const char *device)
 {
-    const sweep_spec *spec = &cli->spec;
+    const pegr_sweep *sweep = cli->sweep;
     const char *precision = cli->precision_given ? cli->precision : NULL;
     pegr_error err = {0};
-    pegr_status s = pegr_backend_check_request(device, precision,
-                                                   pegr_representation_name(spec->base.representation), &err);
-    for (size_t a = 0; a < spec->naxes && s == PEGR_OK; a++)
-        for (size_t v = 0; !strcmp(spec->axes[a].name, "representation") &&
-                           v < spec->axes[a].count && s == PEGR_OK; v++)
-            s = pegr_backend_check_request(device, precision, spec->axes[a].values[v], &err);
+    pegr_status s = pegr_backend_check_request(
+        device, precision, pegr_representation_name(pegr_sweep_base(sweep)->representation), &err);
+    for (size_t a = 0; a < pegr_sweep_axis_count(sweep) && s == PEGR_OK; a++)
+        for (size_t v = 0; !strcmp(pegr_sweep_axis_name(sweep, a), "representation") &&
+                           v < pegr_sweep_axis_value_count(sweep, a) && s == PEGR_OK; v++)
+            s = pegr_backend_check_request(device, precision, pegr_sweep_axis_value(sweep, a, v),
+                                           &err);
     if (s == PEGR_OK) return -1;
     /* with --devices, the host is one worker of several: the others must not compute otherwise */
     int rc = pegr_args_usage_error(&SWEEP_COMMAND, "%s%s",
@@ -167,28 +177,39 @@ static int check_backend_requests(const sweep_cli *cli)
 int sweep_parse_cli(int argc, char **argv, sweep_cli *cli)
 {
     int rc = sweep_parse_cli_as(&SWEEP_COMMAND, argc, argv, cli);
-    if (rc >= 0) return rc;
-    return check_backend_requests(cli);
+    if (rc < 0) rc = check_backend_requests(cli);
+    if (rc >= 0) sweep_cli_free(cli);
+    return rc;
 }
 
-int sweep_parse_cli_as(const pegr_command_spec *cmd, int argc, char **argv, sweep_cli *cli)
+void sweep_cli_free(sweep_cli *cli)
 {
-    memset(cli, 0, sizeof *cli);
-    sweep_spec *spec = &cli->spec;
-    spec->cmd = cmd;
-    /* argv beyond this would be dropped from sweep.args (and the grid arguments' copy) */
-    if (argc > SWEEP_MAX_ARGV)
-        return pegr_args_usage_error(cmd, "too many arguments (%d; at most %d)", argc - 1,
-                                     SWEEP_MAX_ARGV - 1);
-    int rc = refuse_control_characters(cmd, argc, argv);
-    if (rc >= 0) return rc;
-    spec->preset = pegr_cli_find_preset(argc, argv);
-    if (!pegr_cli_apply_preset(spec->preset, &spec->base))
-        return pegr_args_usage_error(cmd, "--preset must be one of " PEGR_PRESETS ", not '%s'",
-                                     spec->preset);
-    /* the grid arguments, out of argv */
-    char *rest[SWEEP_MAX_ARGV];
-    int nrest = 0;
+    pegr_sweep_free(cli->sweep);
+    cli->sweep = NULL;
+}
+
+void sweep_cli_message(void *user, const char *message)
+{
+    fprintf(stderr, "pegr %s: %s\n", (const char *)user, message);
+}
+
+/* A library refusal as a usage error: "pegr NAME: [PREFIX]MESSAGE". -1 when st is PEGR_OK. */
+static int refused(const pegr_command_spec *cmd, pegr_status st, pegr_error *err, const char *what,
+                   const char *value)
+{
+    if (st == PEGR_OK) return -1;
+    int rc = what ? pegr_args_usage_error(cmd, "%s '%s': %s", what, value, pegr_error_message(err))
+                  : pegr_args_usage_error(cmd, "%s", pegr_error_message(err));
+    pegr_error_clear(err);
+    return rc;
+}
+
+/* The grid arguments into the sweep, each axis name once (said as the flag says it); the others
+ * into rest. -1 to go on, else the exit code. */
+static int take_grids(const pegr_command_spec *cmd, int argc, char **argv, pegr_sweep *sweep,
+                      char **rest, int *nrest)
+{
+    pegr_error err = {0};
     for (int i = 0; i < argc; i++) {
         const char *grid = NULL;
         if (i > 0 && !strcmp(argv[i], "--grid")) {
@@ -198,20 +219,45 @@ int sweep_parse_cli_as(const pegr_command_spec *cmd, int argc, char **argv, swee
             grid = argv[i] + 7;
         }
         if (!grid) {
-            rest[nrest++] = argv[i];
+            rest[(*nrest)++] = argv[i];
             continue;
         }
-        if (spec->naxes == SWEEP_MAX_AXES)
-            return pegr_args_usage_error(cmd, "at most %d grid axes", SWEEP_MAX_AXES);
-        char buf[256];
-        const char *msg = sweep_parse_axis(grid, &spec->axes[spec->naxes], buf, sizeof buf);
-        if (msg) return pegr_args_usage_error(cmd, "--grid '%s': %s", grid, msg);
-        for (size_t a = 0; a < spec->naxes; a++)
-            if (!strcmp(spec->axes[a].name, spec->axes[spec->naxes].name))
-                return pegr_args_usage_error(cmd, "--grid names '%s' twice", spec->axes[a].name);
-        spec->naxes++;
+        size_t naxes = pegr_sweep_axis_count(sweep);
+        if (naxes == PEGR_SWEEP_MAX_AXES)
+            return pegr_args_usage_error(cmd, "at most %d grid axes", PEGR_SWEEP_MAX_AXES);
+        int rc = refused(cmd, pegr_sweep_add_axis(sweep, grid, &err), &err, "--grid", grid);
+        if (rc >= 0) return rc;
+        for (size_t a = 0; a < naxes; a++)
+            if (!strcmp(pegr_sweep_axis_name(sweep, a), pegr_sweep_axis_name(sweep, naxes)))
+                return pegr_args_usage_error(cmd, "--grid names '%s' twice",
+                                             pegr_sweep_axis_name(sweep, a));
     }
-    const char *methods = "gd,pegr", *seeds = "0", *sigmas = "0.1,0.2,0.5,1", *preset = spec->preset;
+    return -1;
+}
+
+static int parse_cli(const pegr_command_spec *cmd, int argc, char **argv, sweep_cli *cli)
+{
+    /* argv beyond this would be dropped from sweep.args (and the grid arguments' copy) */
+    if (argc > SWEEP_MAX_ARGV)
+        return pegr_args_usage_error(cmd, "too many arguments (%d; at most %d)", argc - 1,
+                                     SWEEP_MAX_ARGV - 1);
+    int rc = refuse_control_characters(cmd, argc, argv);
+    if (rc >= 0) return rc;
+    cli->preset = pegr_cli_find_preset(argc, argv);
+    pegr_train_config base;
+    if (!pegr_cli_apply_preset(cli->preset, &base))
+        return pegr_args_usage_error(cmd, "--preset must be one of " PEGR_PRESETS ", not '%s'",
+                                     cli->preset);
+    pegr_error err = {0};
+    rc = refused(cmd, pegr_sweep_create(&base, PEGR_FP32, &cli->sweep, &err), &err, NULL, NULL);
+    if (rc >= 0) return rc;
+    pegr_sweep *sweep = cli->sweep;
+    /* the grid arguments, out of argv */
+    char *rest[SWEEP_MAX_ARGV];
+    int nrest = 0;
+    rc = take_grids(cmd, argc, argv, sweep, rest, &nrest);
+    if (rc >= 0) return rc;
+    const char *methods = "gd,pegr", *seeds = "0", *sigmas = "0.1,0.2,0.5,1", *preset = cli->preset;
     cli->out = NULL;
     cli->precision = "fp32";
     cli->jobs_per_device = 1;
@@ -248,32 +294,39 @@ int sweep_parse_cli_as(const pegr_command_spec *cmd, int argc, char **argv, swee
     };
     size_t nargs = 0;
     while (args[nargs].name) nargs++;
-    nargs += pegr_cli_experiment_args(&spec->base, &sigmas, args + nargs);
+    nargs += pegr_cli_experiment_args(&base, &sigmas, args + nargs);
     rc = pegr_args_parse(cmd, args, nargs, nrest, rest);
     if (rc >= 0) return rc;
     cli->precision_given = pegr_args_given(args, nargs, "precision");
-    rc = pegr_cli_finish_experiment_args(cmd, args, nargs, &spec->base, sigmas);
+    rc = pegr_cli_finish_experiment_args(cmd, args, nargs, &base, sigmas);
     if (rc >= 0) return rc;
     if (!cli->out) return pegr_args_usage_error(cmd, "--out DIR is required");
     /* a fixed --snr wins over a --mu-norm axis (and a fixed --mu-norm is ignored beside an snr
      * axis): every value would be the same run; pegr train refuses the pair too */
-    for (size_t a = 0; a < spec->naxes; a++) {
-        const char *name = spec->axes[a].name;
+    for (size_t a = 0; a < pegr_sweep_axis_count(sweep); a++) {
+        const char *name = pegr_sweep_axis_name(sweep, a);
         const char *other = !strcmp(name, "mu-norm") ? "snr" : !strcmp(name, "snr") ? "mu-norm" : NULL;
         if (other && pegr_args_given(args, nargs, other))
             return pegr_args_usage_error(cmd, "give --%s or a --grid over %s, not both", other,
                                          name);
     }
-    char buf[256];
-    const char *msg = sweep_parse_seeds(seeds, spec, buf, sizeof buf);
-    if (msg) return pegr_args_usage_error(cmd, "--seeds '%s': %s", seeds, msg);
-    rc = parse_methods(cmd, methods, spec);
+    pegr_precision precision = PEGR_FP32;
+    pegr_precision_parse(cli->precision, "--precision", &precision, NULL); /* a choice: parses */
+    rc = refused(cmd, pegr_sweep_set_base(sweep, &base, precision, &err), &err, NULL, NULL);
+    if (rc < 0) rc = refused(cmd, pegr_sweep_parse_seeds(sweep, seeds, &err), &err, "--seeds", seeds);
+    if (rc >= 0) return rc;
+    rc = parse_methods(cmd, methods, sweep);
     if (rc >= 0) return rc;
     record_spec_args(cli, args, nargs, argc, argv);
-    spec->precision = cli->precision;
-    rc = sweep_check_axes(spec);
-    if (rc != PEGR_EXIT_OK) return rc;
-    rc = sweep_check_runs(spec); /* at most SWEEP_MAX_RUNS runs, each valid */
-    if (rc != PEGR_EXIT_OK) return rc;
-    return -1;
+    /* the axes' values through the library's option table, the ids' length, at most
+     * PEGR_SWEEP_MAX_RUNS runs, each valid */
+    return refused(cmd, pegr_sweep_check(sweep, &err), &err, NULL, NULL);
+}
+
+int sweep_parse_cli_as(const pegr_command_spec *cmd, int argc, char **argv, sweep_cli *cli)
+{
+    memset(cli, 0, sizeof *cli);
+    int rc = parse_cli(cmd, argc, argv, cli);
+    if (rc >= 0) sweep_cli_free(cli);
+    return rc;
 }

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "util/fsutil.h"
+#include "pegr/io.h"
 #include "sweep_cli.h"
 
 /* 'S' for the shell: single quotes, each ' inside as '\'' (nothing is special inside). */

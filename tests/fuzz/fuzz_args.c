@@ -1,8 +1,8 @@
 /* fuzz_args.c: a fuzz target for pegr's command line parsers. The input is an argv (arguments
  * separated by NUL or newline bytes) given to the parser of a whole `pegr sweep` command line
  * (sweep_parse_cli: the option table of pegr train and sweep, grids, seeds, methods), and each
- * argument alone to the grid axis and seed list parsers and to the strict number parser, whose
- * results are checked against what they promise. Built two ways (tests/fuzz/meson.build): with
+ * argument alone to the library's grid axis and seed list parsers (pegr/sweep.h) and to the strict
+ * number parser, whose results are checked against what they promise. Built two ways (tests/fuzz/meson.build): with
  * libFuzzer (clang -fsanitize=fuzzer), and with fuzz_main.c, a plain driver for any compiler. */
 #include <ctype.h>
 #include <inttypes.h>
@@ -14,7 +14,7 @@
 
 #include "cli/numparse.h"
 #include "cli/sweep_cli.h"
-#include "cli/sweep_spec.h"
+#include "pegr/sweep.h"
 
 /* An argv longer than the sweep parser takes is refused there; a bit past that is enough. */
 #define FUZZ_MAX_ARGS (SWEEP_MAX_ARGV + 8)
@@ -78,15 +78,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     argv[argc] = NULL;
 
-    static sweep_cli cli; /* large (the axes' values): not on the stack */
-    (void)sweep_parse_cli(argc, argv, &cli);
+    static sweep_cli cli;
+    if (sweep_parse_cli(argc, argv, &cli) < 0) sweep_cli_free(&cli);
 
+    /* each argument alone as a grid axis and as a seed list of a fresh sweep (the library's
+     * parsers, pegr/sweep.h) */
+    pegr_train_config base;
+    pegr_train_config_default(&base);
     for (int i = 1; i < argc; i++) {
-        static sweep_axis axis;
-        static sweep_spec spec;
-        char msg[256];
-        (void)sweep_parse_axis(argv[i], &axis, msg, sizeof msg);
-        (void)sweep_parse_seeds(argv[i], &spec, msg, sizeof msg);
+        pegr_sweep *sweep = NULL;
+        if (pegr_sweep_create(&base, PEGR_FP32, &sweep, NULL) != PEGR_OK) abort();
+        (void)pegr_sweep_add_axis(sweep, argv[i], NULL);
+        (void)pegr_sweep_parse_seeds(sweep, argv[i], NULL);
+        pegr_sweep_free(sweep);
         check_u64(argv[i]);
         check_double(argv[i]);
     }

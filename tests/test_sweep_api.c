@@ -1,0 +1,274 @@
+/* test_sweep_api.c: the sweep through the public API alone (pegr/sweep.h, issue 14): a 2x2 grid on
+ * the host reference run into a temporary directory, resumed without training anything again, its
+ * results.csv rows in run order under the ids the sweep enumerates; the training options set by
+ * name with the command line's messages; and the CLI's option rows checked against the library's
+ * one table (the CLI builds its train and data flags separately: they must say the same). */
+#define _DEFAULT_SOURCE 1 /* mkdtemp */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pegr/io.h"
+#include "pegr/pegr.h"
+#include "pegr/sweep.h"
+
+#include "cli/train_args.h"
+
+/* A tiny base: four runs in well under a second each on the host. */
+static void tiny_base(pegr_train_config *c)
+{
+    pegr_train_config_default(c);
+    c->data.n = 10;
+    c->data.n_test = 40;
+    c->data.d = 20;
+    c->m = 2;
+    c->steps = 10;
+    c->log_every = 5;
+}
+
+static pegr_sweep *grid_2x2(void)
+{
+    pegr_train_config base;
+    tiny_base(&base);
+    pegr_sweep *s = NULL;
+    pegr_error err = {0};
+    assert_int_equal(pegr_sweep_create(&base, PEGR_FP64, &s, &err), PEGR_OK);
+    assert_int_equal(pegr_sweep_add_axis(s, "lam=0.01,0.1", &err), PEGR_OK);
+    const char *snr[] = {"0.5", "1"};
+    assert_int_equal(pegr_sweep_add_axis_values(s, "snr", snr, 2, &err), PEGR_OK);
+    pegr_method gd = PEGR_METHOD_GD;
+    assert_int_equal(pegr_sweep_set_methods(s, &gd, 1, &err), PEGR_OK);
+    assert_int_equal(pegr_sweep_parse_seeds(s, "3", &err), PEGR_OK);
+    assert_int_equal(pegr_sweep_check(s, &err), PEGR_OK);
+    pegr_error_clear(&err);
+    return s;
+}
+
+typedef struct landed_log {
+    size_t count;
+    size_t runs[8];
+} landed_log;
+
+static void on_landed(void *user, const pegr_sweep_landed *run)
+{
+    landed_log *log = user;
+    assert_non_null(run->id);
+    assert_non_null(run->result);
+    if (log->count < 8) log->runs[log->count] = run->run;
+    log->count++;
+}
+
+static void test_grid_runs_resumes_and_collects(void **state)
+{
+    (void)state;
+    pegr_sweep *s = grid_2x2();
+    assert_int_equal(pegr_sweep_run_count(s), 4);
+    /* the order: the first axis slowest, then the second, then method and seed */
+    char id[PEGR_SWEEP_ID_MAX + 1];
+    assert_int_equal(pegr_sweep_run_id(s, 0, id, sizeof id, NULL), PEGR_OK);
+    assert_memory_equal(id, "gd-s3-lam=0.01-snr=0.5-", 23);
+    assert_int_equal(strlen(id), 23 + PEGR_SWEEP_FINGERPRINT_HEX);
+    assert_int_equal(pegr_sweep_run_id(s, 3, id, sizeof id, NULL), PEGR_OK);
+    assert_memory_equal(id, "gd-s3-lam=0.1-snr=1-", 20);
+    assert_int_equal(pegr_sweep_run_id(s, 4, id, sizeof id, NULL), PEGR_ERR_INVALID_ARGUMENT);
+    pegr_train_config c;
+    assert_int_equal(pegr_sweep_run_config(s, 2, &c, NULL), PEGR_OK);
+    assert_true(c.lam == 0.1 && c.data.snr == 0.5 && c.data.seed == 3 &&
+                c.method == PEGR_METHOD_GD);
+    assert_string_equal(pegr_sweep_axis_column(s, 0), "lam");
+
+    char tmpl[] = "/tmp/pegr-sweep-api-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    char *dir = pegr_path_join(tmpl, "sweep");
+    pegr_backend *b = NULL;
+    pegr_error err = {0};
+    assert_int_equal(pegr_backend_open("host", NULL, &b, &err), PEGR_OK);
+
+    landed_log log = {0};
+    pegr_sweep_callbacks cb = {on_landed, NULL, NULL, &log, NULL};
+    pegr_sweep_summary sum;
+    assert_int_equal(pegr_sweep_run_all(s, b, dir, NULL, &cb, &sum, &err), PEGR_OK);
+    assert_int_equal(sum.runs, 4);
+    assert_int_equal(sum.done, 0);
+    assert_int_equal(sum.landed, 4);
+    assert_int_equal(sum.failed, 0);
+    assert_int_equal(sum.tally.found, 4);
+    assert_int_equal(sum.tally.missing, 0);
+    assert_int_equal(log.count, 4);
+    pegr_sweep_tally_free(&sum.tally);
+
+    /* resumed: every run is found done, nothing trains again */
+    log.count = 0;
+    assert_int_equal(pegr_sweep_run_all(s, b, dir, NULL, &cb, &sum, &err), PEGR_OK);
+    assert_int_equal(sum.done, 4);
+    assert_int_equal(sum.landed, 0);
+    assert_int_equal(log.count, 0);
+    assert_int_equal(sum.tally.found, 4);
+    pegr_sweep_tally_free(&sum.tally);
+
+    /* results.csv: the header, then one row per run in run order, each starting with its id and
+     * carrying its lam and snr */
+    char *path = pegr_path_join(dir, "results.csv"), *text = NULL;
+    size_t len = 0;
+    assert_int_equal(pegr_file_read_all(path, &text, &len, &err), PEGR_OK);
+    assert_memory_equal(text, "run_id,method,seed,n,n_test,d,patches,mu_norm,snr,", 50);
+    const char *line = strchr(text, '\n') + 1;
+    for (size_t k = 0; k < 4; k++) {
+        assert_int_equal(pegr_sweep_run_id(s, k, id, sizeof id, NULL), PEGR_OK);
+        assert_memory_equal(line, id, strlen(id));
+        assert_int_equal(line[strlen(id)], ',');
+        assert_memory_equal(line + strlen(id), ",gd,3,10,40,20,2,", 17);
+        line = strchr(line, '\n');
+        assert_non_null(line);
+        line++;
+    }
+    assert_int_equal(*line, '\0');
+    free(text);
+    free(path);
+
+    /* a directory that holds another sweep is refused unless extended */
+    pegr_sweep *other = grid_2x2();
+    pegr_method pegr = PEGR_METHOD_PEGR;
+    assert_int_equal(pegr_sweep_set_methods(other, &pegr, 1, NULL), PEGR_OK);
+    assert_int_equal(pegr_sweep_check(other, NULL), PEGR_OK);
+    assert_int_equal(pegr_sweep_dir_differs(other, dir), 1);
+    assert_int_equal(pegr_sweep_dir_differs(s, dir), 0);
+    assert_int_equal(pegr_sweep_run_all(other, b, dir, NULL, NULL, NULL, &err),
+                     PEGR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(pegr_error_message(&err), "holds a different sweep"));
+    pegr_error_clear(&err);
+    pegr_sweep_free(other);
+
+    pegr_backend_close(b);
+    assert_int_equal(pegr_remove_tree(tmpl, NULL), PEGR_OK);
+    free(dir);
+    pegr_sweep_free(s);
+}
+
+static void expect_refused(pegr_sweep *s, const char *axis, const char *words)
+{
+    pegr_error err = {0};
+    pegr_status st = pegr_sweep_add_axis(s, axis, &err);
+    if (st == PEGR_OK) st = pegr_sweep_check(s, &err);
+    assert_int_equal(st, PEGR_ERR_INVALID_ARGUMENT);
+    if (!strstr(pegr_error_message(&err), words))
+        fail_msg("'%s': '%s' does not say '%s'", axis, pegr_error_message(&err), words);
+    pegr_error_clear(&err);
+}
+
+static void test_grids_are_checked_with_the_command_lines_words(void **state)
+{
+    (void)state;
+    pegr_train_config base;
+    tiny_base(&base);
+    static const struct { const char *axis, *words; } cases[] = {
+        {"label-noise=0,0.9", "--label-noise needs a number from 0 to 0.5, not '0.9'"},
+        {"n=20,020", "the values '20' and '020' are the same setting"},
+        {"method=gd", "method and seed are not grid axes"},
+        {"isotropic=0,1", "not an option of pegr train"},
+        {"lam", "a grid axis is NAME="},
+        {"lam=a/b", "holds '/'"},
+        {"snr=0,1", "--snr must be > 0, not 0"},
+        {"representation=primal,dual", "--representation must be one of auto|primal|span"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        pegr_sweep *s = NULL;
+        assert_int_equal(pegr_sweep_create(&base, PEGR_FP32, &s, NULL), PEGR_OK);
+        expect_refused(s, cases[k].axis, cases[k].words);
+        pegr_sweep_free(s);
+    }
+    /* an axis named twice */
+    pegr_sweep *s = NULL;
+    assert_int_equal(pegr_sweep_create(&base, PEGR_FP32, &s, NULL), PEGR_OK);
+    assert_int_equal(pegr_sweep_add_axis(s, "lam=1,2", NULL), PEGR_OK);
+    expect_refused(s, "lam=3", "--grid names 'lam' twice");
+    pegr_sweep_free(s);
+    /* nothing to enumerate before the check */
+    assert_int_equal(pegr_sweep_create(&base, PEGR_FP32, &s, NULL), PEGR_OK);
+    assert_int_equal(pegr_sweep_run_count(s), 0);
+    assert_int_equal(pegr_sweep_parse_seeds(s, "0-2,2", NULL), PEGR_ERR_INVALID_ARGUMENT);
+    pegr_sweep_free(s);
+}
+
+static void test_options_set_by_name(void **state)
+{
+    (void)state;
+    pegr_train_config c;
+    pegr_train_config_default(&c);
+    pegr_error err = {0};
+    assert_int_equal(pegr_train_config_set(&c, "label-noise", "0.25", &err), PEGR_OK);
+    assert_true(c.data.label_flip == 0.25);
+    assert_int_equal(pegr_train_config_set(&c, "n", "7", &err), PEGR_OK);
+    assert_int_equal(c.data.n, 7);
+    assert_int_equal(pegr_train_config_set(&c, "method", "sgd", &err), PEGR_OK);
+    assert_int_equal(c.method, PEGR_METHOD_SGD);
+    assert_int_equal(pegr_train_config_set(&c, "robust-sigmas", "0.5,2", &err), PEGR_OK);
+    assert_int_equal(c.n_robust, 2);
+    assert_int_equal(pegr_train_config_set(&c, "isotropic", "1", &err), PEGR_OK);
+    assert_int_equal(c.data.isotropic, 1);
+    /* refusals leave c alone and name the flag */
+    pegr_train_config before = c;
+    assert_int_equal(pegr_train_config_set(&c, "n", " 7", &err), PEGR_ERR_INVALID_ARGUMENT);
+    assert_string_equal(pegr_error_message(&err), "--n needs an integer from 1 to 18446744073709551615, not ' 7'");
+    assert_int_equal(pegr_train_config_set(&c, "robust-sigmas", "1,1", &err),
+                     PEGR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(pegr_train_config_set(&c, "no-such", "1", &err), PEGR_ERR_INVALID_ARGUMENT);
+    assert_string_equal(pegr_error_message(&err), "unknown option '--no-such'");
+    assert_memory_equal(&c, &before, sizeof c);
+    pegr_error_clear(&err);
+    const pegr_train_option *o = pegr_train_option_find("mu-norm");
+    assert_non_null(o);
+    assert_int_equal(o->offset, offsetof(pegr_train_config, data.mu_norm));
+    assert_string_equal(o->column, "mu_norm");
+}
+
+/* The CLI's rows of the experiment's options (src/cli/train_args.c, data_args.h) and the library's
+ * table agree on every name, kind, range and help text, in the same order. */
+static void test_cli_rows_match_the_library_table(void **state)
+{
+    (void)state;
+    pegr_train_config c;
+    const char *sigmas = NULL;
+    pegr_arg rows[PEGR_EXPERIMENT_MAX_ARGS];
+    size_t n = pegr_cli_experiment_args(&c, &sigmas, rows);
+    const pegr_train_option *table = NULL;
+    size_t count = pegr_train_options(&table);
+    assert_int_equal(n, count);
+    for (size_t k = 0; k < n; k++) {
+        const pegr_train_option *o = &table[k];
+        assert_string_equal(rows[k].name, o->name);
+        static const struct { pegr_arg_kind arg; pegr_option_type option; } kinds[] = {
+            {PEGR_ARG_SIZE, PEGR_OPTION_SIZE}, {PEGR_ARG_U64, PEGR_OPTION_U64},
+            {PEGR_ARG_DOUBLE, PEGR_OPTION_DOUBLE}, {PEGR_ARG_FLAG, PEGR_OPTION_FLAG},
+            {PEGR_ARG_METHOD, PEGR_OPTION_METHOD},
+            {PEGR_ARG_REPRESENTATION, PEGR_OPTION_REPRESENTATION},
+            {PEGR_ARG_STRING, PEGR_OPTION_SIGMAS},
+        };
+        size_t j = 0;
+        while (j < sizeof kinds / sizeof kinds[0] && kinds[j].arg != rows[k].kind) j++;
+        assert_true(j < sizeof kinds / sizeof kinds[0]);
+        if (kinds[j].option != o->type) fail_msg("--%s: the kinds differ", o->name);
+        if ((rows[k].allowed == NULL) != (o->allowed == NULL) ||
+            (o->allowed && strcmp(rows[k].allowed, o->allowed)))
+            fail_msg("--%s: the ranges differ", o->name);
+        assert_string_equal(rows[k].help, o->help);
+        if (o->type != PEGR_OPTION_SIGMAS) /* the CLI reads the sigmas' text into a string */
+            assert_ptr_equal(rows[k].target, (char *)&c + o->offset);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grid_runs_resumes_and_collects),
+        cmocka_unit_test(test_grids_are_checked_with_the_command_lines_words),
+        cmocka_unit_test(test_options_set_by_name),
+        cmocka_unit_test(test_cli_rows_match_the_library_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
