@@ -17,6 +17,7 @@
 #include "pegr/data.h"
 #include "pegr/backend.h"
 #include "pegr/train.h"
+#include "pegr/sweep.h"
 #include "pegr/io.h"
 #include "pegr/run_files.h"
 #include "pegr/check.h"
