@@ -35,23 +35,8 @@ size_t pegr_cli_experiment_args(pegr_train_config *c, const char **robust_sigmas
 
 int pegr_cli_parse_sigmas(const char *list, pegr_train_config *c)
 {
-    c->n_robust = 0;
-    if (strcmp(list, "none") == 0) return 1;
-    /* by hand rather than strtok: "0.1,,0.2", a trailing comma or an empty list are mistakes */
-    for (const char *p = list;;) {
-        size_t len = strcspn(p, ",");
-        char tok[64];
-        double v;
-        if (len == 0 || len >= sizeof tok || c->n_robust == PEGR_MAX_ROBUST) return 0;
-        memcpy(tok, p, len);
-        tok[len] = '\0';
-        if (pegr_parse_double(tok, 0, HUGE_VAL, &v) != PEGR_NUM_OK) return 0;
-        for (size_t k = 0; k < c->n_robust; k++)
-            if (c->robust_sigmas[k] == v) return 0; /* two columns of one name in results.csv */
-        c->robust_sigmas[c->n_robust++] = v;
-        if (p[len] == '\0') return 1;
-        p += len + 1;
-    }
+    /* the library's one reading of the option (pegr_train_config_set), as sweep axes use it */
+    return pegr_train_config_set(c, "robust-sigmas", list, NULL) == PEGR_OK;
 }
 
 int pegr_cli_finish_experiment_args(const pegr_command_spec *cmd, const pegr_arg *args, size_t nargs,
