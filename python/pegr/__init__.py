@@ -360,38 +360,63 @@ def check(device=None, precision="both", verbose=False, callback=None):
 
 # ---- data ------------------------------------------------------------------------------------
 
-_DATA_KEYS = ["n", "n_test", "d", "patches", "mu_norm", "snr", "sigma_p", "isotropic",
-              "label_noise", "flip_test", "seed"]
+def _option_table():
+    """The training options by keyword (the library's one table, pegr_train_options: the CLI's
+    flags with _ for -): keyword -> (option name, pegr_option_type, is a data option)."""
+    _lib.need("pegr_train_options", "pegr_train_config_set")
+    tbl = ctypes.POINTER(_lib.pegr_train_option)()
+    count = lib.pegr_train_options(ctypes.byref(tbl))
+    return {text(tbl[i].name).replace("-", "_"): (text(tbl[i].name), tbl[i].type, bool(tbl[i].data))
+            for i in range(count)}
 
 
-def _data_config(cfg, opts):
-    """Apply the data options (names as the CLI's flags with _) to a pegr_data_config; checks
-    each as the CLI's parser does, then the library's validation. Returns cfg."""
+_OPTIONS = _option_table()
+_DATA_KEYS = [k for k, v in _OPTIONS.items() if v[2]]
+_TRAIN_KEYS = [k for k in _OPTIONS if k != "method"]  # method is train()'s first argument
+
+
+def _option_text(key, kind, v):
+    """A keyword's value as the text `pegr train --NAME VALUE` would take, after the Python type
+    check (TypeError); the library then parses it strictly and checks its range (ValueError)."""
+    if kind in (_lib.OPTION_SIZE, _lib.OPTION_U64):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise TypeError("%s must be an integer, not %r" % (key, v))
+        return str(int(v))
+    if kind == _lib.OPTION_DOUBLE:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+            raise TypeError("%s must be a number, not %r" % (key, v))
+        return repr(float(v))  # the shortest text that reads back to the same double
+    if kind == _lib.OPTION_FLAG:
+        return str(_flag(key, v))
+    if kind == _lib.OPTION_SIGMAS:
+        if isinstance(v, str):
+            return v
+        if isinstance(v, numbers.Real):
+            v = [v]
+        vals = list(v)
+        return ",".join(_option_text(key, _lib.OPTION_DOUBLE, x) for x in vals) if vals \
+            else "none"
+    if not isinstance(v, str):
+        raise TypeError("%s must be a string, not %r" % (key, v))
+    return v
+
+
+def _set_options(c, opts):
+    """Set keyword options on a pegr_train_config through pegr_train_config_set: the same
+    parsing and ranges as the command line's flags, the library's message in the ValueError."""
     if opts.get("mu_norm") is not None and opts.get("snr") is not None:
         raise ValueError("give mu_norm or snr, not both")
-    if opts.get("n") is not None: cfg.n = _size("n", opts["n"], 1)
-    if opts.get("n_test") is not None: cfg.n_test = _size("n_test", opts["n_test"])
-    if opts.get("d") is not None: cfg.d = _size("d", opts["d"], 1)
-    if opts.get("patches") is not None: cfg.P = _size("patches", opts["patches"], 1)
-    if opts.get("mu_norm") is not None: cfg.mu_norm = _real("mu_norm", opts["mu_norm"], 0)
-    if opts.get("snr") is not None:
-        cfg.snr = _real("snr", opts["snr"], 0)
-        if cfg.snr <= 0:
-            raise ValueError("snr must be > 0, not %g" % cfg.snr)
-    if opts.get("sigma_p") is not None: cfg.sigma_p = _real("sigma_p", opts["sigma_p"], 0)
-    if opts.get("isotropic") is not None: cfg.isotropic = _flag("isotropic", opts["isotropic"])
-    if opts.get("label_noise") is not None:
-        cfg.label_flip = _real("label_noise", opts["label_noise"], 0, 0.5)
-    if opts.get("flip_test") is not None: cfg.flip_test = _flag("flip_test", opts["flip_test"])
-    if opts.get("seed") is not None:
-        s = opts["seed"]
-        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or not 0 <= s < 2**64:
-            raise ValueError("seed must be an integer in [0, 2^64), not %r" % (s,))
-        cfg.seed = int(s)
     err = _lib.pegr_error()
-    _raise_if(lib.pegr_data_config_validate(ctypes.byref(cfg), ctypes.byref(err)), err,
-              exc=ValueError)
-    return cfg
+    for key, value in opts.items():
+        if value is None:
+            continue
+        if key not in _OPTIONS:
+            raise TypeError("unknown option %r; the options are %s"
+                            % (key, ", ".join(_TRAIN_KEYS)))
+        name, kind, _ = _OPTIONS[key]
+        t = _option_text(key, kind, value)
+        _raise_if(lib.pegr_train_config_set(ctypes.byref(c), name.encode(), t.encode(),
+                                            ctypes.byref(err)), err, exc=ValueError)
 
 
 def _copy(ptr, shape, dtype=np.float64):
@@ -436,11 +461,15 @@ def data(n=None, n_test=None, d=None, patches=None, mu_norm=None, snr=None, sigm
         >>> D["X"].shape, D["y"][:3]                 # doctest: +SKIP
         ((20, 2, 50), array([ 1., -1.,  1.]))
     """
-    cfg = _lib.pegr_data_config()
-    lib.pegr_data_config_default(ctypes.byref(cfg))
-    _data_config(cfg, dict(n=n, n_test=n_test, d=d, patches=patches, mu_norm=mu_norm, snr=snr,
-                           sigma_p=sigma_p, isotropic=isotropic, label_noise=label_noise,
-                           flip_test=flip_test, seed=seed))
+    c = _lib.pegr_train_config()
+    lib.pegr_train_config_default(ctypes.byref(c))  # its data part: pegr_data_config_default
+    _set_options(c, dict(n=n, n_test=n_test, d=d, patches=patches, mu_norm=mu_norm, snr=snr,
+                         sigma_p=sigma_p, isotropic=isotropic, label_noise=label_noise,
+                         flip_test=flip_test, seed=seed))
+    cfg = c.data
+    err = _lib.pegr_error()
+    _raise_if(lib.pegr_data_config_validate(ctypes.byref(cfg), ctypes.byref(err)), err,
+              exc=ValueError)
     with _Dataset(cfg) as g:
         ds = g.ds
         P, dd = ds.P, ds.d
@@ -541,9 +570,6 @@ PRESETS = {
     "tiny": {"n": 20, "n_test": 200, "d": 200, "m": 4, "steps": 200},
 }
 
-_TRAIN_KEYS = ["m", "q", "sigma0", "lam", "lr", "steps", "batch", "log_every", "representation",
-               "robust_sigmas"] + _DATA_KEYS
-
 # The columns of metrics.csv, in its order, and where each comes from in a record.
 METRIC_COLUMNS = ["step", "wall_seconds", "train_loss", "objective", "train_error", "test_error",
                   "gamma_max_pos", "gamma_max_neg", "gamma_mean", "rho_mean", "norm2_mean",
@@ -555,24 +581,6 @@ def _record_values(rec):
     return [rec.step, rec.wall_seconds, m.loss, m.objective, m.train_error, m.test_error,
             m.gamma_max[0], m.gamma_max[1], m.gamma_mean, m.rho_mean, m.norm2_mean, m.norm2_var,
             m.grad_norm]
-
-
-def _sigmas(v):
-    """robust_sigmas: "none"/None/[] (no robustness test), a comma list or a sequence of distinct
-    numbers >= 0 (at most 16), as --robust-sigmas."""
-    if v is None or (isinstance(v, str) and v == "none"):
-        return []
-    if isinstance(v, str):
-        try:
-            v = [float(t) for t in v.split(",")]
-        except ValueError:
-            raise ValueError("robust_sigmas must be 'none' or a comma list of numbers, not %r"
-                             % (v,)) from None
-    vals = [_real("robust_sigmas[%d]" % i, s, 0) for i, s in enumerate(v)]
-    if len(vals) > _lib.PEGR_MAX_ROBUST or len(set(vals)) != len(vals):
-        raise ValueError("robust_sigmas must hold distinct numbers >= 0, at most %d, not %r"
-                         % (_lib.PEGR_MAX_ROBUST, v))
-    return vals
 
 
 def _train_config(method, preset, options):
@@ -587,31 +595,12 @@ def _train_config(method, preset, options):
         raise ValueError("preset must be one of %s, not %r" % ("|".join(PRESETS), preset))
     c = _lib.pegr_train_config()
     lib.pegr_train_config_default(ctypes.byref(c))
-    opts = dict(PRESETS[preset])
-    opts.update({k: v for k, v in options.items() if v is not None})
-    if "mu_norm" in options and options["mu_norm"] is not None and "snr" in options \
-            and options["snr"] is not None:
+    if options.get("mu_norm") is not None and options.get("snr") is not None:
         raise ValueError("give mu_norm or snr, not both")
-    if options.get("snr") is not None:
-        opts.pop("mu_norm", None)  # a preset's mu_norm is not the user's: snr wins as in the CLI
-    _data_config(c.data, {k: opts.get(k) for k in _DATA_KEYS})
+    _set_options(c, PRESETS[preset])
+    # a preset's mu_norm is not the user's: with snr given, snr wins as in the CLI
+    _set_options(c, options)
     c.method = _method(method)
-    if "m" in opts: c.m = _size("m", opts["m"], 1)
-    if "q" in opts: c.q = _real("q", opts["q"])
-    if "sigma0" in opts: c.sigma0 = _real("sigma0", opts["sigma0"])
-    if "lam" in opts: c.lam = _real("lam", opts["lam"])
-    if "lr" in opts: c.lr = _real("lr", opts["lr"])
-    if "steps" in opts: c.steps = _size("steps", opts["steps"])
-    if "batch" in opts: c.batch = _size("batch", opts["batch"])
-    if "log_every" in opts: c.log_every = _size("log_every", opts["log_every"], 1)
-    if "representation" in opts:
-        c.representation = _parse_enum(lib.pegr_representation_parse, "representation",
-                                       opts["representation"], "representation")
-    sig = _sigmas(opts["robust_sigmas"]) if "robust_sigmas" in opts else \
-        [c.robust_sigmas[i] for i in range(c.n_robust)]
-    c.n_robust = len(sig)
-    for i, s in enumerate(sig):
-        c.robust_sigmas[i] = s
     err = _lib.pegr_error()
     _raise_if(lib.pegr_train_config_validate(ctypes.byref(c), ctypes.byref(err)), err,
               exc=ValueError)
@@ -960,7 +949,7 @@ def compare(methods=("gd", "pegr"), device=None, progress=True, callback=None, p
 
 def _num_text(v):
     """A value as the command line would spell it: integers in digits, floats in the shortest
-    plain decimal that reads back to the same double (no exponent: the CLI's parser is strict)."""
+    text that reads back to the same double."""
     if isinstance(v, str):
         return v
     if isinstance(v, bool):
@@ -970,7 +959,7 @@ def _num_text(v):
     if isinstance(v, numbers.Real):
         if not math.isfinite(v):
             raise ValueError("a sweep value must be finite, not %r" % (v,))
-        return np.format_float_positional(float(v), trim="-")
+        return repr(float(v))
     raise TypeError("a sweep value must be a number or a string, not %r" % (v,))
 
 
@@ -1087,15 +1076,12 @@ def sweep(grid=None, methods=("gd", "pegr"), seeds=(0,), out=None, device=None, 
     for k, v in options.items():
         if v is None:
             continue
-        name = "--" + k.replace("_", "-")
-        if isinstance(v, (bool, np.bool_)):
-            if v:
-                args.append(name)
-        elif k == "robust_sigmas":
-            sig = _sigmas(v)
-            args += [name, ",".join(_num_text(x) for x in sig) if sig else "none"]
+        name, kind, _ = _OPTIONS[k]
+        if kind == _lib.OPTION_FLAG:
+            if _flag(k, v):
+                args.append("--" + name)
         else:
-            args += [name, _num_text(v)]
+            args += ["--" + name, _option_text(k, kind, v)]
     if precision is not None:
         args += ["--precision", precision]
     handle = ctypes.c_void_p()

@@ -94,6 +94,16 @@ class pegr_train_config(Structure):
                 ("n_robust", c_size_t)]
 
 
+class pegr_train_option(Structure):
+    _fields_ = [("name", c_char_p), ("type", c_enum), ("offset", c_size_t), ("metavar", c_char_p),
+                ("help", c_char_p), ("allowed", c_char_p), ("column", c_char_p), ("data", c_int)]
+
+
+# pegr_option_type
+OPTION_SIZE, OPTION_U64, OPTION_DOUBLE, OPTION_FLAG, OPTION_METHOD, OPTION_REPRESENTATION, \
+    OPTION_SIGMAS = range(7)
+
+
 class pegr_train_record(Structure):
     _fields_ = [("step", c_size_t), ("wall_seconds", c_double), ("metrics", pegr_metrics)]
 
@@ -175,14 +185,15 @@ class pegr_sweep_summary(Structure):
 # Every mirror with the C name the layout test compiles against.
 STRUCTS = [pegr_error, pegr_data_config, pegr_split, pegr_dataset, pegr_device_info,
            pegr_backend_options, pegr_metrics, pegr_eval_request, pegr_train_config,
-           pegr_train_record, pegr_train_callbacks, pegr_train_result, pegr_check_record,
+           pegr_train_option, pegr_train_record, pegr_train_callbacks, pegr_train_result,
+           pegr_check_record,
            pegr_check_options, pegr_check_summary, pegr_run_info, pegr_sweep_landed,
            pegr_sweep_callbacks, pegr_sweep_options, pegr_sweep_tally, pegr_sweep_summary]
 # C types whose size the mirrors assume: (C name, ctypes type).
 SCALARS = [("pegr_method", c_enum), ("pegr_representation", c_enum), ("pegr_precision", c_enum),
            ("pegr_device_type", c_enum), ("pegr_gemm_impl", c_enum), ("pegr_log_level", c_enum),
            ("pegr_status", c_int), ("sig_atomic_t", c_sig_atomic), ("long", c_long),
-           ("pegr_check_status", c_enum)]
+           ("pegr_check_status", c_enum), ("pegr_option_type", c_enum)]
 
 _st = c_int
 _err = POINTER(pegr_error)
@@ -225,6 +236,8 @@ _PROTOTYPES = {
     "pegr_train_run": (_st, [_backend, POINTER(pegr_dataset), POINTER(pegr_train_config),
                              POINTER(pegr_train_callbacks), POINTER(pegr_train_result), _err]),
     "pegr_train_result_free": (None, [POINTER(pegr_train_result)]),
+    "pegr_train_options": (c_size_t, [POINTER(POINTER(pegr_train_option))]),
+    "pegr_train_config_set": (_st, [POINTER(pegr_train_config), c_char_p, c_char_p, _err]),
     "pegr_backend_device": (POINTER(pegr_device_info), [_backend]),
     "pegr_backend_gemm_name": (c_char_p, [_backend]),
     "pegr_check_run": (_st, [POINTER(pegr_device_info), POINTER(pegr_check_options),

@@ -201,3 +201,13 @@ def test_out_writes_the_cli_files(cli, tmp_path):
     # train (not compare) writes into out itself
     run = pegr.train("gd", device="host", progress=False, out=tmp_path / "one", **OPTS)
     assert run.dir == str(tmp_path / "one") and (tmp_path / "one" / "summary.json").exists()
+
+
+def test_every_cli_train_option_is_a_keyword(cli):
+    """Each option `pegr train --help` lists is a keyword of train (with _ for -), or one of
+    train's own arguments."""
+    text = cli("train", "--help").stdout
+    names = {m.replace("-", "_") for m in re.findall(r"^\s+--([a-z0-9-]+)", text, re.M)}
+    own = {"preset", "precision", "device", "verbose", "method", "out"}
+    replaced = {"compare": "pegr.compare", "quiet": "progress=False", "help": "the docstring"}
+    assert names - own - set(replaced) == set(pegr._TRAIN_KEYS)
