@@ -211,3 +211,21 @@ def test_every_cli_train_option_is_a_keyword(cli):
     own = {"preset", "precision", "device", "verbose", "method", "out"}
     replaced = {"compare": "pegr.compare", "quiet": "progress=False", "help": "the docstring"}
     assert names - own - set(replaced) == set(pegr._TRAIN_KEYS)
+
+
+def test_ctrl_c_while_in_c_stops_at_the_next_step():
+    """SIGINT while the library is inside a step (no Python callback running, no record due):
+    Python runs its handler at the next call into Python -- the per-step stop check -- which
+    sets the cancel flag, so the run stops there rather than at its end."""
+    import threading
+    steps = 200000  # minutes on the host; stopped after about 0.3 s
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        run = pegr.train("gd", device="host", progress=False, preset="tiny", steps=steps,
+                         log_every=steps)
+    finally:
+        timer.cancel()
+    assert run.summary["interrupted"]
+    assert 0 < run.summary["steps_run"] < steps
+    assert run.W is not None and run.W.shape == (2, 4, 200)
