@@ -214,7 +214,8 @@ static void test_options_set_by_name(void **state)
     /* refusals leave c alone and name the flag */
     pegr_train_config before = c;
     assert_int_equal(pegr_train_config_set(&c, "n", " 7", &err), PEGR_ERR_INVALID_ARGUMENT);
-    assert_string_equal(pegr_error_message(&err), "--n needs an integer from 1 to 18446744073709551615, not ' 7'");
+    assert_string_equal(pegr_error_message(&err),
+                        "--n needs an integer from 1 to 18446744073709551615, not ' 7'");
     assert_int_equal(pegr_train_config_set(&c, "robust-sigmas", "1,1", &err),
                      PEGR_ERR_INVALID_ARGUMENT);
     assert_int_equal(pegr_train_config_set(&c, "no-such", "1", &err), PEGR_ERR_INVALID_ARGUMENT);

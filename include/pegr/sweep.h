@@ -1,7 +1,7 @@
-/* sweep.h: a sweep -- every run of a grid of training configurations x methods x seeds -- described,
- * enumerated in one fixed order, trained into an output directory where each run lands atomically
- * (so a sweep killed at any moment and started again trains each missing run exactly once), and
- * collected into one results.csv.
+/* sweep.h: a sweep -- every run of a grid of training configurations x methods x seeds --
+ * described, enumerated in one fixed order, trained into an output directory where each run lands
+ * atomically (so a sweep killed at any moment and started again trains each missing run exactly
+ * once), and collected into one results.csv.
  *
  * A sweep is a base pegr_train_config, up to PEGR_SWEEP_MAX_AXES named axes (each a training option
  * by its option name -- "lam", "snr", "label-noise", see pegr_train_options -- with values given as
@@ -24,15 +24,17 @@
  *
  * Typical use (a whole sweep in one process, e.g. from a Python binding):
  *     pegr_sweep *s;  pegr_sweep_create(&base, PEGR_FP64, &s, &err);
- *     pegr_sweep_add_axis(s, "lam=0.001,0.01", &err);  pegr_sweep_add_axis(s, "snr=0.5:1:0.5", &err);
+ *     pegr_sweep_add_axis(s, "lam=0.001,0.01", &err);
+ *     pegr_sweep_add_axis(s, "snr=0.5:1:0.5", &err);
  *     pegr_method m[] = {PEGR_METHOD_GD, PEGR_METHOD_PEGR};  pegr_sweep_set_methods(s, m, 2, &err);
  *     uint64_t seeds[] = {0};  pegr_sweep_set_seeds(s, seeds, 1, &err);
  *     pegr_sweep_check(s, &err);                   (required before anything below)
  *     pegr_backend_open("host", NULL, &b, &err);
- *     pegr_sweep_run_all(s, b, "out", NULL, NULL, &summary, &err);   (resumes: landed runs skipped)
+ *     pegr_sweep_run_all(s, b, "out", NULL, NULL, &summary, &err);  (landed runs are skipped)
  * A program that spreads a sweep over processes (the CLI: one worker per device, shards) uses the
- * lower layer instead: pegr_sweep_prepare_dir, pegr_sweep_lock, pegr_sweep_plan_create, then
- * pegr_sweep_plan_run_batch for each batch a worker claims, then pegr_sweep_collect.
+ * lower layer instead: pegr_sweep_dir_init, pegr_sweep_lock_dir, pegr_sweep_dir_differs and
+ * pegr_sweep_write_description, pegr_sweep_plan_create, then pegr_sweep_plan_run_batch for each
+ * batch a worker claims (in any process forked after the plan was made), then pegr_sweep_collect.
  *
  * Errors: every fallible call returns a pegr_status and fills the optional `err` with a message
  * naming what was wrong (an option, a value, a file) and what would be right; options are named as
@@ -82,7 +84,7 @@ extern "C" {
 
 typedef struct pegr_sweep pegr_sweep;
 
-/* ---- Describing a grid ------------------------------------------------------------------------ */
+/* ---- Describing a grid ---------------------------------------------------------------------- */
 
 /* A new sweep over `base` (copied; not validated alone -- every run's configuration is, by
  * pegr_sweep_check, since each run replaces the method and seed) in `precision`, the
@@ -119,8 +121,8 @@ PEGR_API pegr_status pegr_sweep_set_seeds(pegr_sweep *s, const uint64_t *seeds, 
 PEGR_API pegr_status pegr_sweep_parse_seeds(pegr_sweep *s, const char *text, pegr_error *err);
 
 /* Check the whole sweep and make it ready to enumerate and run: each axis name once, each value
- * through pegr_train_config_set on the base (two values that give the same configuration, "20,020", are
- * refused), the longest run id within PEGR_SWEEP_ID_MAX, at most PEGR_SWEEP_MAX_RUNS runs (the
+ * through pegr_train_config_set on the base (two values that give the same configuration, "20,020",
+ * are refused), the longest run id within PEGR_SWEEP_ID_MAX, at most PEGR_SWEEP_MAX_RUNS runs (the
  * count in the message), and every run's configuration valid (the message names the run). Methods
  * default to gd and pegr, seeds to 0, when none were set. Every call below requires it to have
  * passed (they return PEGR_ERR_INVALID_ARGUMENT, or 0 / NULL, before). */
@@ -138,7 +140,7 @@ PEGR_API size_t pegr_sweep_seed_count(const pegr_sweep *s);
 PEGR_API const pegr_train_config *pegr_sweep_base(const pegr_sweep *s);
 PEGR_API pegr_precision pegr_sweep_precision(const pegr_sweep *s);
 
-/* ---- Its runs --------------------------------------------------------------------------------- */
+/* ---- Its runs ------------------------------------------------------------------------------- */
 
 /* The number of runs (axes' value counts x methods x seeds); 0 before pegr_sweep_check. */
 PEGR_API size_t pegr_sweep_run_count(const pegr_sweep *s);
@@ -156,7 +158,7 @@ PEGR_API char *pegr_sweep_canonical(const pegr_sweep *s);
 /* Free a text this header's calls returned. NULL is fine. */
 PEGR_API void pegr_sweep_text_free(char *text);
 
-/* ---- Its directory ---------------------------------------------------------------------------- */
+/* ---- Its directory -------------------------------------------------------------------------- */
 
 /* Make DIR and DIR/runs (a DIR too long for the runs' paths to stay under PATH_MAX is refused,
  * naming the limit, before anything is made). */
@@ -187,7 +189,7 @@ PEGR_API pegr_status pegr_sweep_lock_dir(const char *dir, size_t shard, size_t s
 /* NULL is fine. */
 PEGR_API void pegr_sweep_unlock(pegr_sweep_lock *lock);
 
-/* ---- Running ---------------------------------------------------------------------------------- */
+/* ---- Running -------------------------------------------------------------------------------- */
 
 /* What a landed run reports. */
 typedef struct pegr_sweep_landed {
@@ -246,7 +248,7 @@ PEGR_API size_t pegr_sweep_plan_failed(const pegr_sweep_plan *p);
 PEGR_API size_t pegr_sweep_plan_run_batch(const pegr_sweep_plan *p, pegr_backend *backend, size_t i,
                                           const pegr_sweep_callbacks *cb);
 
-/* ---- Collecting ------------------------------------------------------------------------------- */
+/* ---- Collecting ----------------------------------------------------------------------------- */
 
 /* What a merge found. */
 typedef struct pegr_sweep_tally {
@@ -267,7 +269,7 @@ PEGR_API pegr_status pegr_sweep_collect(const pegr_sweep *s, const char *const *
                                         pegr_sweep_tally *t, pegr_error *err);
 PEGR_API void pegr_sweep_tally_free(pegr_sweep_tally *t);
 
-/* ---- A whole sweep in one call ---------------------------------------------------------------- */
+/* ---- A whole sweep in one call -------------------------------------------------------------- */
 
 typedef struct pegr_sweep_options {
     size_t batch_runs; /* most runs trained together (0: PEGR_SWEEP_DEFAULT_BATCH_RUNS; 1: alone) */

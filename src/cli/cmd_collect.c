@@ -11,7 +11,8 @@
 #include "sweep_cli.h"
 
 static const pegr_command_spec SPEC = {
-    "collect", "merge the shards of a sweep into one results.csv; report missing and duplicated runs",
+    "collect",
+    "merge the shards of a sweep into one results.csv; report missing and duplicated runs",
     "pegr collect DIR... [--out DIR]"};
 
 /* Exit status when runs are missing or duplicated (documented in the README). */
@@ -141,8 +142,9 @@ int pegr_cmd_collect(int argc, char **argv)
     pegr_sweep_callbacks tell = {NULL, sweep_cli_message, NULL, (void *)SPEC.name, NULL};
     const char *target = out ? out : dirs[0];
     pegr_error err = {0};
-    if (rc < 0 && (pegr_mkdir_p(target, &err) != PEGR_OK ||
-                   pegr_sweep_collect(cli.sweep, dirs, ndirs, target, &tell, &t, &err) != PEGR_OK)) {
+    if (rc < 0 &&
+        (pegr_mkdir_p(target, &err) != PEGR_OK ||
+         pegr_sweep_collect(cli.sweep, dirs, ndirs, target, &tell, &t, &err) != PEGR_OK)) {
         pegr_cli_error(SPEC.name, &err);
         rc = PEGR_EXIT_FAILURE;
     }

@@ -220,9 +220,9 @@ static size_t worker_devices(const sweep_cli *cli, const char **specs, size_t ma
     return count;
 }
 
-/* The child of devices_pass_check: pegr check (pegr/check.h) in the sweep's precision on each OpenCL
- * device of the workers, once per device, unless this pegr passed it there before (cached per
- * device, driver, precision and pegr version). Exit status: 0 when every device passed. */
+/* The child of devices_pass_check: pegr check (pegr/check.h) in the sweep's precision on each
+ * OpenCL device of the workers, once per device, unless this pegr passed it there before (cached
+ * per device, driver, precision and pegr version). Exit status: 0 when every device passed. */
 static int check_devices_child(const sweep_cli *cli, const char **specs, size_t ndev)
 {
     pegr_precision prec = strcmp(cli->precision, "fp64") == 0 ? PEGR_FP64 : PEGR_FP32;
@@ -406,7 +406,8 @@ static int run_sweep(const sweep_cli *cli, size_t shard, size_t shards)
         return PEGR_EXIT_FAILURE;
     }
     printf("pegr sweep: %zu runs finished in %.1f s (%.2f runs/s); %s/results.csv holds %zu of %zu "
-           "runs\n", landed, wall, wall > 0 ? (double)landed / wall : 0.0, cli->out, t.found, total);
+           "runs\n",
+           landed, wall, wall > 0 ? (double)landed / wall : 0.0, cli->out, t.found, total);
     pegr_sweep_tally_free(&t);
     if (pegr_cli_stop_requested()) {
         fprintf(stderr, "pegr sweep: interrupted; run the same command again to finish\n");

@@ -166,11 +166,13 @@ static int check_backend_requests(const sweep_cli *cli)
         p += len + 1;
     }
     if (rc < 0 && host && other && strcmp(cli->precision, "fp64") != 0)
-        return pegr_args_usage_error(&SWEEP_COMMAND, "--devices '%s' mixes host (fp64 only) with "
-                                     "OpenCL devices, which would train their runs in %s: give "
-                                     "--precision fp64 so that every worker computes alike, or list "
-                                     "only OpenCL devices or only host", cli->devices,
-                                     cli->precision);
+        return pegr_args_usage_error(
+            &SWEEP_COMMAND,
+            "--devices '%s' mixes host (fp64 only) with "
+            "OpenCL devices, which would train their runs in %s: give "
+            "--precision fp64 so that every worker computes alike, or list "
+            "only OpenCL devices or only host",
+            cli->devices, cli->precision);
     return rc;
 }
 
@@ -265,29 +267,35 @@ static int parse_cli(const pegr_command_spec *cmd, int argc, char **argv, sweep_
     cli->shards = 10;
     pegr_arg args[PEGR_EXPERIMENT_MAX_ARGS + 20] = {
         {"preset", PEGR_ARG_CHOICE, &preset, NULL, "named base configuration", PEGR_PRESETS, 0},
-        {"methods", PEGR_ARG_STRING, &methods, "LIST", "methods to train (gd, sgd, gr, pegr)", NULL, 0},
+        {"methods", PEGR_ARG_STRING, &methods, "LIST", "methods to train (gd, sgd, gr, pegr)", NULL,
+         0},
         {"seeds", PEGR_ARG_STRING, &seeds, "LIST", "seeds, e.g. 0-4 or 0,3,7", NULL, 0},
         /* the lock is said here, beside DIR, rather than in the usage lines every usage error
          * repeats */
         {"out", PEGR_ARG_STRING, &cli->out, "DIR",
          "the sweep's directory (required). A running sweep locks DIR (DIR/.lock; shard I/N also "
          "DIR/.lock.shard-I-of-N): a second sweep on the same DIR or shard exits 1 naming the "
-         "holder's pid; shards of one sweep run side by side", NULL, 0},
+         "holder's pid; shards of one sweep run side by side",
+         NULL, 0},
         {"devices", PEGR_ARG_STRING, &cli->devices, "LIST",
          "one worker per device: all, or a comma list of specs (host included)", NULL, 0},
         /* at most MAX_WORKERS (cmd_sweep.c) workers run in all */
-        {"jobs-per-device", PEGR_ARG_SIZE, &cli->jobs_per_device, "J", "workers on each device", "1..64", 0},
+        {"jobs-per-device", PEGR_ARG_SIZE, &cli->jobs_per_device, "J", "workers on each device",
+         "1..64", 0},
         {"batch-runs", PEGR_ARG_SIZE, &cli->batch_runs, "K",
-         "train up to K runs of the same shapes together on a device (1: one at a time)", "1..4096", 0},
+         "train up to K runs of the same shapes together on a device (1: one at a time)", "1..4096",
+         0},
         {"shard", PEGR_ARG_STRING, &cli->shard, "I/N",
-         "run only share I of N (default: $SLURM_ARRAY_TASK_ID of $SLURM_ARRAY_TASK_COUNT)", NULL, 0},
+         "run only share I of N (default: $SLURM_ARRAY_TASK_ID of $SLURM_ARRAY_TASK_COUNT)", NULL,
+         0},
         {"emit", PEGR_ARG_CHOICE, &cli->emit, NULL,
          "write a Slurm job-array script or GNU parallel commands into DIR instead of running",
          "slurm|parallel", 0},
         /* 100000: far past any cluster's array size (Slurm's MaxArraySize defaults to 1001) and
          * sweep.parallel stays near 10 MB; uncapped, a typo wrote gigabytes */
         {"shards", PEGR_ARG_SIZE, &cli->shards, "N", "shards of --emit", "1..100000", 0},
-        {"extend", PEGR_ARG_FLAG, &cli->extend, NULL, "allow a changed grid in an existing DIR", NULL, 0},
+        {"extend", PEGR_ARG_FLAG, &cli->extend, NULL, "allow a changed grid in an existing DIR",
+         NULL, 0},
         {"precision", PEGR_ARG_CHOICE, &cli->precision, NULL, "device arithmetic", "fp32|fp64", 0},
         {"quiet", PEGR_ARG_FLAG, &cli->quiet, NULL, "one line per run only", NULL, 0},
         PEGR_GLOBAL_ARGS(&cli->g),
@@ -305,7 +313,9 @@ static int parse_cli(const pegr_command_spec *cmd, int argc, char **argv, sweep_
      * axis): every value would be the same run; pegr train refuses the pair too */
     for (size_t a = 0; a < pegr_sweep_axis_count(sweep); a++) {
         const char *name = pegr_sweep_axis_name(sweep, a);
-        const char *other = !strcmp(name, "mu-norm") ? "snr" : !strcmp(name, "snr") ? "mu-norm" : NULL;
+        const char *other = !strcmp(name, "mu-norm") ? "snr"
+                            : !strcmp(name, "snr")   ? "mu-norm"
+                                                     : NULL;
         if (other && pegr_args_given(args, nargs, other))
             return pegr_args_usage_error(cmd, "give --%s or a --grid over %s, not both", other,
                                          name);
@@ -313,7 +323,8 @@ static int parse_cli(const pegr_command_spec *cmd, int argc, char **argv, sweep_
     pegr_precision precision = PEGR_FP32;
     pegr_precision_parse(cli->precision, "--precision", &precision, NULL); /* a choice: parses */
     rc = refused(cmd, pegr_sweep_set_base(sweep, &base, precision, &err), &err, NULL, NULL);
-    if (rc < 0) rc = refused(cmd, pegr_sweep_parse_seeds(sweep, seeds, &err), &err, "--seeds", seeds);
+    if (rc < 0)
+        rc = refused(cmd, pegr_sweep_parse_seeds(sweep, seeds, &err), &err, "--seeds", seeds);
     if (rc >= 0) return rc;
     rc = parse_methods(cmd, methods, sweep);
     if (rc >= 0) return rc;

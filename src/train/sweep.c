@@ -85,7 +85,8 @@ static pegr_status range_values(const char *text, sweep_axis *axis, pegr_error *
     }
     double a = ends[0], b = ends[1], step = ends[2];
     if (!(step > 0) || !(b >= a))
-        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "a range needs FROM <= TO and STEP > 0");
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "a range needs FROM <= TO and STEP > 0");
     /* count with a relative tolerance, so 0.5:5:0.25 includes 5; TO - FROM may overflow to inf,
      * which is too many values too */
     double count = floor((b - a) / step + 1e-9) + 1;
@@ -166,7 +167,8 @@ static pegr_status commit_axis(pegr_sweep *s)
 static pegr_status room_for_axis(const pegr_sweep *s, pegr_error *err)
 {
     if (s->naxes < PEGR_SWEEP_MAX_AXES) return PEGR_OK;
-    return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "at most %d grid axes", PEGR_SWEEP_MAX_AXES);
+    return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "at most %d grid axes",
+                          PEGR_SWEEP_MAX_AXES);
 }
 
 pegr_status pegr_sweep_add_axis(pegr_sweep *s, const char *text, pegr_error *err)
@@ -212,8 +214,9 @@ pegr_status pegr_sweep_set_methods(pegr_sweep *s, const pegr_method *methods, si
                                    pegr_error *err)
 {
     if (count == 0 || count > PEGR_SWEEP_MAX_METHODS)
-        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "a sweep has 1 to %d methods, not %zu",
-                              PEGR_SWEEP_MAX_METHODS, count);
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "a sweep has 1 to %d methods, not %zu", PEGR_SWEEP_MAX_METHODS,
+                              count);
     for (size_t m = 0; m < count; m++) {
         if (!pegr_method_name(methods[m]))
             return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "method %d is not a method",
@@ -295,7 +298,8 @@ pegr_status pegr_sweep_parse_seeds(pegr_sweep *s, const char *text, pegr_error *
             break;
         }
         if (!dash) b = a;
-        if (b < a) st = pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "a seed range A-B needs A <= B");
+        if (b < a)
+            st = pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "a seed range A-B needs A <= B");
         else if (b - a >= PEGR_SWEEP_MAX_SEEDS - n)
             st = pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "too many seeds (at most 1024)");
         if (st != PEGR_OK) break;
@@ -403,9 +407,11 @@ pegr_status pegr_sweep_run_config(const pegr_sweep *s, size_t k, pegr_train_conf
 static void write_config(FILE *f, const pegr_train_config *c)
 {
     const pegr_data_config *d = &c->data;
-    fprintf(f, "data n %zu n_test %zu d %zu P %zu mu_norm %.17g snr %.17g sigma_p %.17g isotropic %d "
-               "label_flip %.17g flip_test %d\n", d->n, d->n_test, d->d, d->P, d->mu_norm, d->snr,
-            d->sigma_p, d->isotropic, d->label_flip, d->flip_test);
+    fprintf(f,
+            "data n %zu n_test %zu d %zu P %zu mu_norm %.17g snr %.17g sigma_p %.17g isotropic %d "
+            "label_flip %.17g flip_test %d\n",
+            d->n, d->n_test, d->d, d->P, d->mu_norm, d->snr, d->sigma_p, d->isotropic,
+            d->label_flip, d->flip_test);
     fprintf(f, "model m %zu q %.17g sigma0 %.17g\n", c->m, c->q, c->sigma0);
     fprintf(f, "training lam %.17g lr %.17g steps %zu batch %zu log_every %zu representation %s "
                "robust", c->lam, c->lr, c->steps, c->batch, c->log_every,
@@ -546,7 +552,8 @@ static pegr_status check_runs(const pegr_sweep *s, size_t *nruns, pegr_error *er
     /* Whether a run's configuration is valid does not depend on its seed (any seed is valid, and
      * no check reads it), so one seed of each axis tuple and method is enough: runs / seeds
      * checks, each a few microseconds. The combinations themselves are all checked, since one can
-     * be invalid when its values alone are not (q 1.5 with pegr, or n * patches * d past size_t). */
+     * be invalid when its values alone are not (q 1.5 with pegr, or n * patches * d past
+     * size_t). */
     for (size_t k = 0; k < (size_t)count; k += s->nseeds) {
         pegr_train_config c;
         pegr_status st = run_config(s, k, &c, err);
@@ -653,7 +660,8 @@ size_t pegr_sweep_robust_columns(const pegr_sweep *s, double *sigmas)
         for (size_t k = 0; k < c.n_robust; k++) {
             size_t j = 0;
             while (j < count && sigmas[j] != c.robust_sigmas[k]) j++;
-            if (j == count && count < PEGR_SWEEP_MAX_ROBUST_COLUMNS) sigmas[count++] = c.robust_sigmas[k];
+            if (j == count && count < PEGR_SWEEP_MAX_ROBUST_COLUMNS)
+                sigmas[count++] = c.robust_sigmas[k];
         }
     }
     return count;

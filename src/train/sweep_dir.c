@@ -111,7 +111,7 @@ static long lock_holder(int fd)
     return end != text && pid > 0 ? pid : 0;
 }
 
-/* Lock DIR/NAME with `op` (LOCK_EX or LOCK_SH); the fd in *fd with this process's pid written in. */
+/* Lock DIR/NAME with `op` (LOCK_EX or LOCK_SH); the fd in *fd, this process's pid written in. */
 static pegr_status lock_one(const char *dir, const char *name, int op, int *fd, pegr_error *err)
 {
     char *path = pegr_path_join(dir, name);

@@ -67,8 +67,8 @@ pegr_status pegr_sweep_write_row(const char *run_dir, const char *id, const pegr
     if (!f) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
     const pegr_data_config *d = &c->data;
     double mu = pegr_data_config_mu_norm(d);
-    fprintf(f, "%s,%s,%llu,%zu,%zu,%zu,%zu", id, pegr_method_name(c->method), (unsigned long long)d->seed, d->n,
-            d->n_test, d->d, d->P);
+    fprintf(f, "%s,%s,%llu,%zu,%zu,%zu,%zu", id, pegr_method_name(c->method),
+            (unsigned long long)d->seed, d->n, d->n_test, d->d, d->P);
     csv_num(f, mu);
     csv_num(f, mu / (d->sigma_p * sqrt((double)d->d)));
     csv_num(f, d->sigma_p);
@@ -302,14 +302,16 @@ pegr_status pegr_sweep_collect(const pegr_sweep *spec, const char *const *dirs, 
         }
         if (copies > 1) {
             t->duplicated++;
-            pegr_sweep_tell(cb, "run %s was found in %zu directories (one row kept)", ids[k], copies);
+            pegr_sweep_tell(cb, "run %s was found in %zu directories (one row kept)", ids[k],
+                            copies);
         }
         if (row) {
             put_row(f, &c, fields, sigmas, nsig);
             t->found++;
             free(row);
         } else {
-            if (t->missing < PEGR_SWEEP_TALLY_IDS) t->missing_ids[t->missing] = ids[k], ids[k] = NULL;
+            if (t->missing < PEGR_SWEEP_TALLY_IDS)
+                t->missing_ids[t->missing] = ids[k], ids[k] = NULL;
             t->missing++;
         }
     }
@@ -344,7 +346,8 @@ pegr_status pegr_sweep_write_description(const pegr_sweep *spec, const char *dir
     pegr_json_end_array(&j);
     pegr_json_key(&j, "methods");
     pegr_json_begin_array(&j);
-    for (size_t m = 0; m < spec->nmethods; m++) pegr_json_string(&j, pegr_method_name(spec->methods[m]));
+    for (size_t m = 0; m < spec->nmethods; m++)
+        pegr_json_string(&j, pegr_method_name(spec->methods[m]));
     pegr_json_end_array(&j);
     pegr_json_key(&j, "seeds");
     pegr_json_begin_array(&j);

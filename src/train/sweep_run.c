@@ -1,6 +1,7 @@
 /* sweep_run.c: running a sweep's runs: the plan of a share (which runs are still to do, in batches
  * of runs that train together), a batch trained and each of its runs landed atomically in
- * DIR/runs/ID (trained in DIR/runs/.ID.tmp.HOST.PID, then renamed), and a whole sweep in one call. */
+ * DIR/runs/ID (trained in DIR/runs/.ID.tmp.HOST.PID, then renamed), and a whole sweep in one
+ * call. */
 #define _DEFAULT_SOURCE 1 /* gethostname and friends where POSIX 2008 hides them */
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,7 +148,8 @@ size_t pegr_sweep_plan_failed(const pegr_sweep_plan *p) { return p ? p->failed :
 typedef struct pending_run {
     size_t k; /* the run's index in the sweep */
     char id[PEGR_SWEEP_ID_MAX + 1];
-    char *final, *tmp; /* DIR/runs/ID and DIR/runs/.ID.tmp.HOST.PID (malloc'ed; tmp NULL once gone) */
+    /* DIR/runs/ID and DIR/runs/.ID.tmp.HOST.PID (malloc'ed; tmp NULL once gone) */
+    char *final, *tmp;
     pegr_train_config c;
     pegr_dataset ds;
     pegr_train_result r;

@@ -15,7 +15,8 @@
  * value alone (n, d, P >= 1; sigma_p, mu_norm, snr >= 0; label noise in [0, 0.5]); what depends on
  * other values (q with the method, sizes that overflow) is validate's. */
 static const pegr_train_option OPTIONS[] = {
-    {"method", PEGR_OPTION_METHOD, AT(method), NULL, "training method", "gd|sgd|gr|pegr", "method", 0},
+    {"method", PEGR_OPTION_METHOD, AT(method), NULL, "training method", "gd|sgd|gr|pegr", "method",
+     0},
     {"m", PEGR_OPTION_SIZE, AT(m), "M", "filters per class", "1..", "m", 0},
     {"q", PEGR_OPTION_DOUBLE, AT(q), "Q", "activation max(z,0)^q (q = 1 or q >= 2 for gr and pegr)",
      NULL, "q", 0},
@@ -26,30 +27,33 @@ static const pegr_train_option OPTIONS[] = {
     {"steps", PEGR_OPTION_SIZE, AT(steps), "N", "training steps", NULL, "steps", 0},
     {"batch", PEGR_OPTION_SIZE, AT(batch), "B", "sgd mini-batch size (reshuffled each epoch)", NULL,
      "batch", 0},
-    {"log-every", PEGR_OPTION_SIZE, AT(log_every), "N", "metrics every N steps", "1..", "log_every", 0},
+    {"log-every", PEGR_OPTION_SIZE, AT(log_every), "N", "metrics every N steps", "1..", "log_every",
+     0},
     {"representation", PEGR_OPTION_REPRESENTATION, AT(representation), NULL,
      "train in the weights (primal) or in the span of the training patches (docs/math.md); auto: "
-     "the cheaper for the sizes", "auto|primal|span", "representation", 0},
+     "the cheaper for the sizes",
+     "auto|primal|span", "representation", 0},
     {"robust-sigmas", PEGR_OPTION_SIGMAS, AT(robust_sigmas), "LIST",
      "input-noise levels of the final robustness test ('none': skip)", NULL, "robust-sigmas", 0},
     {"n", PEGR_OPTION_SIZE, AT(data.n), "N", "training examples", "1..", "n", 1},
     {"n-test", PEGR_OPTION_SIZE, AT(data.n_test), "N", "test examples", NULL, "n_test", 1},
     {"d", PEGR_OPTION_SIZE, AT(data.d), "D", "patch dimension", "1..", "d", 1},
-    {"patches", PEGR_OPTION_SIZE, AT(data.P), "P", "patches per example (one holds the signal)", "1..",
-     "patches", 1},
-    {"mu-norm", PEGR_OPTION_DOUBLE, AT(data.mu_norm), "X", "signal strength ||mu||", "0..", "mu_norm",
-     1},
+    {"patches", PEGR_OPTION_SIZE, AT(data.P), "P", "patches per example (one holds the signal)",
+     "1..", "patches", 1},
+    {"mu-norm", PEGR_OPTION_DOUBLE, AT(data.mu_norm), "X", "signal strength ||mu||", "0..",
+     "mu_norm", 1},
     {"snr", PEGR_OPTION_DOUBLE, AT(data.snr), "X",
      "signal-to-noise ratio ||mu|| / (sigma_p sqrt(d)), > 0 when given; sets ||mu|| instead of "
-     "--mu-norm", "0..", "snr", 1},
+     "--mu-norm",
+     "0..", "snr", 1},
     {"sigma-p", PEGR_OPTION_DOUBLE, AT(data.sigma_p), "X", "noise standard deviation", "0..",
      "sigma_p", 1},
     {"isotropic", PEGR_OPTION_FLAG, AT(data.isotropic), NULL,
      "isotropic noise (default: noise orthogonal to mu)", NULL, "isotropic", 1},
     {"label-noise", PEGR_OPTION_DOUBLE, AT(data.label_flip), "P",
      "probability of flipping a training label", "0..0.5", "label_noise", 1},
-    {"flip-test", PEGR_OPTION_FLAG, AT(data.flip_test), NULL, "flip test labels with --label-noise too",
-     NULL, "flip_test", 1},
+    {"flip-test", PEGR_OPTION_FLAG, AT(data.flip_test), NULL,
+     "flip test labels with --label-noise too", NULL, "flip_test", 1},
     {"seed", PEGR_OPTION_U64, AT(data.seed), "S", "random seed (data and initial weights)", NULL,
      "seed", 1},
 };
@@ -70,7 +74,8 @@ const pegr_train_option *pegr_train_option_find(const char *name)
 
 /* An option's range "MIN..MAX" (either end may be empty) as numbers; the table's own text, so a
  * malformed one is a bug that the library's tests catch (it then reads as no bound). */
-static void range_of(const pegr_train_option *o, uint64_t *lo, uint64_t *hi, double *dlo, double *dhi)
+static void range_of(const pegr_train_option *o, uint64_t *lo, uint64_t *hi, double *dlo,
+                     double *dhi)
 {
     *lo = 0;
     *hi = o->type == PEGR_OPTION_SIZE ? (uint64_t)SIZE_MAX : UINT64_MAX;
@@ -141,7 +146,8 @@ pegr_status pegr_train_config_set(pegr_train_config *c, const char *name, const 
 {
     const pegr_train_option *o = pegr_train_option_find(name);
     if (!c || !value)
-        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "pegr_train_config_set: NULL argument");
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "pegr_train_config_set: NULL argument");
     if (!o) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "unknown option '--%s'",
                                   name ? name : "(null)");
     void *at = (char *)c + o->offset;
@@ -152,8 +158,8 @@ pegr_status pegr_train_config_set(pegr_train_config *c, const char *name, const 
     case PEGR_OPTION_METHOD:
     case PEGR_OPTION_REPRESENTATION:
         if (!choice_ok(o->allowed, value))
-            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "--%s must be one of %s, not '%s'",
-                                  o->name, o->allowed, value);
+            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                                  "--%s must be one of %s, not '%s'", o->name, o->allowed, value);
         if (o->type == PEGR_OPTION_METHOD)
             return pegr_method_parse(value, o->name, (pegr_method *)at, err);
         return pegr_representation_parse(value, o->name, (pegr_representation *)at, err);
@@ -174,8 +180,8 @@ pegr_status pegr_train_config_set(pegr_train_config *c, const char *name, const 
         range_of(o, &lo, &hi, &dlo, &dhi);
         if (pegr_parse_u64(value, lo, hi, &u) != PEGR_NUM_OK) {
             pegr_describe_uint(lo, hi, what, sizeof what);
-            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "--%s needs %s, not '%s'", o->name,
-                                  what, value);
+            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "--%s needs %s, not '%s'",
+                                  o->name, what, value);
         }
         if (o->type == PEGR_OPTION_SIZE) *(size_t *)at = (size_t)u; /* hi <= SIZE_MAX */
         else *(uint64_t *)at = u;
@@ -184,8 +190,8 @@ pegr_status pegr_train_config_set(pegr_train_config *c, const char *name, const 
         range_of(o, &lo, &hi, &dlo, &dhi);
         if (pegr_parse_double(value, dlo, dhi, &v) != PEGR_NUM_OK) {
             pegr_describe_double(dlo, dhi, what, sizeof what);
-            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "--%s needs %s, not '%s'", o->name,
-                                  what, value);
+            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "--%s needs %s, not '%s'",
+                                  o->name, what, value);
         }
         /* an snr that is given must be > 0: 0 means "use --mu-norm", which giving snr is not */
         if (strcmp(o->name, "snr") == 0 && !(v > 0))

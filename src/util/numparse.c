@@ -1,5 +1,5 @@
-/* numparse.c: see numparse.h (util/: the library's copy; src/cli/numparse.c is the CLI's until it may
- * use a public one). */
+/* numparse.c: see numparse.h (util/: the library's copy; src/cli/numparse.c is the CLI's until it
+ * may use a public one). */
 #include "util/numparse.h"
 
 #include <errno.h>
@@ -19,7 +19,8 @@ pegr_num_status pegr_parse_u64(const char *text, uint64_t min, uint64_t max, uin
     for (const char *p = text; *p; p++) {
         if (!is_digit(*p)) return PEGR_NUM_SYNTAX;
         unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10) overflow = 1; /* keep scanning: junk after is a syntax error */
+        if (v > (UINT64_MAX - d) / 10)
+            overflow = 1; /* keep scanning: junk after is a syntax error */
         else v = v * 10 + d;
     }
     if (overflow || v < min || v > max) return PEGR_NUM_RANGE;

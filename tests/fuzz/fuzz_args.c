@@ -2,8 +2,9 @@
  * separated by NUL or newline bytes) given to the parser of a whole `pegr sweep` command line
  * (sweep_parse_cli: the option table of pegr train and sweep, grids, seeds, methods), and each
  * argument alone to the library's grid axis and seed list parsers (pegr/sweep.h) and to the strict
- * number parser, whose results are checked against what they promise. Built two ways (tests/fuzz/meson.build): with
- * libFuzzer (clang -fsanitize=fuzzer), and with fuzz_main.c, a plain driver for any compiler. */
+ * number parser, whose results are checked against what they promise. Built two ways
+ * (tests/fuzz/meson.build): with libFuzzer (clang -fsanitize=fuzzer), and with fuzz_main.c, a plain
+ * driver for any compiler. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
