@@ -39,7 +39,7 @@ need() { command -v "$1" >/dev/null 2>&1 || skip "no $1 (needed by $2)"; }
 # ---- the examples: built in the tree, or compiled against an installed copy ---------------------
 bin="$tmp/bin"
 mkdir -p "$bin"
-examples="grad train"
+examples="grad train sweep"
 if [ "$mode" = --in-tree ]; then
     for name in $examples; do ln -s "$build/examples/example_$name" "$bin/$name"; done
 else
@@ -166,6 +166,29 @@ for be in $backends; do
     done
     cat "$tmp/train_ex_$be"
 
+    # sweep: the 2x2 grid x gd, pegr into a directory; results.csv as pegr sweep's but for the
+    # wall_seconds column. The host computes in fp64, and the example's sweep says so.
+    if [ "$be" = host ]; then sweep_flags="--devices host --precision fp64"; else sweep_flags=; fi
+    # shellcheck disable=SC2086
+    "$pegr" sweep --preset tiny --steps $steps --grid n=10,20 --grid mu-norm=2,4 $sweep_flags \
+        --quiet --out "$tmp/cli_sweep_$be" >/dev/null 2>"$tmp/sweep.err" ||
+        { cat "$tmp/sweep.err"; die "pegr sweep on $be"; continue; }
+    "$bin/sweep" "$tmp/ex_sweep_$be" "$dev_arg" || { die "example sweep on $be"; continue; }
+    # wall_seconds is the last column (the device column before it is quoted and holds commas).
+    for who in cli ex; do
+        head -n 1 "$tmp/${who}_sweep_$be/results.csv" | grep -q ',wall_seconds$' ||
+            die "sweep on $be: results.csv's last column is not wall_seconds"
+        sed 's/,[^,]*$//' "$tmp/${who}_sweep_$be/results.csv" >"$tmp/results_$who"
+    done
+    [ "$(wc -l <"$tmp/results_ex")" -eq 9 ] || die "sweep on $be: results.csv has not 8 runs"
+    if ! cmp -s "$tmp/results_cli" "$tmp/results_ex"; then
+        die "sweep on $be: the example's results.csv differs from pegr sweep's"
+        diff "$tmp/results_cli" "$tmp/results_ex"
+    fi
+    # Started again, it finds every run done and trains none.
+    again=$("$bin/sweep" "$tmp/ex_sweep_$be" "$dev_arg") || die "example sweep on $be, again"
+    case "$again" in "8 runs: 0 trained now, 8 found done, 0 failed;"*) ;;
+        *) die "sweep on $be, again: '$again'" ;; esac
 done
 
 # The built-in control: a different lam must give a different objective (the comparison can fail).
