@@ -17,6 +17,7 @@
 #include "pegr/pegr.h"
 #include "pegr/sweep.h"
 
+#include "cli/data_args.h"
 #include "cli/train_args.h"
 
 /* A tiny base: four runs in well under a second each on the host. */
@@ -228,8 +229,37 @@ static void test_options_set_by_name(void **state)
     assert_string_equal(o->column, "mu_norm");
 }
 
-/* The CLI's rows of the experiment's options (src/cli/train_args.c, data_args.h) and the library's
- * table agree on every name, kind, range and help text, in the same order. */
+/* One CLI row says what the library's option says: name, kind, range, metavar, help, and its
+ * target is the option's field (at `base` + the option's offset less `shift`). */
+static void expect_row_is_option(const pegr_arg *row, const pegr_train_option *o, void *base,
+                                 size_t shift)
+{
+    static const struct { pegr_arg_kind arg; pegr_option_type option; } kinds[] = {
+        {PEGR_ARG_SIZE, PEGR_OPTION_SIZE}, {PEGR_ARG_U64, PEGR_OPTION_U64},
+        {PEGR_ARG_DOUBLE, PEGR_OPTION_DOUBLE}, {PEGR_ARG_FLAG, PEGR_OPTION_FLAG},
+        {PEGR_ARG_METHOD, PEGR_OPTION_METHOD},
+        {PEGR_ARG_REPRESENTATION, PEGR_OPTION_REPRESENTATION},
+        {PEGR_ARG_STRING, PEGR_OPTION_SIGMAS},
+    };
+    assert_string_equal(row->name, o->name);
+    size_t j = 0;
+    while (j < sizeof kinds / sizeof kinds[0] && kinds[j].arg != row->kind) j++;
+    assert_true(j < sizeof kinds / sizeof kinds[0]);
+    if (kinds[j].option != o->type) fail_msg("--%s: the kinds differ", o->name);
+    if ((row->allowed == NULL) != (o->allowed == NULL) ||
+        (o->allowed && strcmp(row->allowed, o->allowed)))
+        fail_msg("--%s: the ranges differ", o->name);
+    assert_string_equal(row->help, o->help);
+    if ((row->metavar == NULL) != (o->metavar == NULL) ||
+        (o->metavar && strcmp(row->metavar, o->metavar)))
+        fail_msg("--%s: the metavars differ", o->name);
+    if (o->type != PEGR_OPTION_SIGMAS) /* the CLI reads the sigmas' text into a string */
+        assert_ptr_equal(row->target, (char *)base + o->offset - shift);
+}
+
+/* The CLI's option rows agree with the library's one table of training options: pegr train's and
+ * pegr sweep's (src/cli/train_args.c), in the table's order, and pegr data's (PEGR_DATA_ARGS), the
+ * table's data options. */
 static void test_cli_rows_match_the_library_table(void **state)
 {
     (void)state;
@@ -240,27 +270,17 @@ static void test_cli_rows_match_the_library_table(void **state)
     const pegr_train_option *table = NULL;
     size_t count = pegr_train_options(&table);
     assert_int_equal(n, count);
-    for (size_t k = 0; k < n; k++) {
-        const pegr_train_option *o = &table[k];
-        assert_string_equal(rows[k].name, o->name);
-        static const struct { pegr_arg_kind arg; pegr_option_type option; } kinds[] = {
-            {PEGR_ARG_SIZE, PEGR_OPTION_SIZE}, {PEGR_ARG_U64, PEGR_OPTION_U64},
-            {PEGR_ARG_DOUBLE, PEGR_OPTION_DOUBLE}, {PEGR_ARG_FLAG, PEGR_OPTION_FLAG},
-            {PEGR_ARG_METHOD, PEGR_OPTION_METHOD},
-            {PEGR_ARG_REPRESENTATION, PEGR_OPTION_REPRESENTATION},
-            {PEGR_ARG_STRING, PEGR_OPTION_SIGMAS},
-        };
-        size_t j = 0;
-        while (j < sizeof kinds / sizeof kinds[0] && kinds[j].arg != rows[k].kind) j++;
-        assert_true(j < sizeof kinds / sizeof kinds[0]);
-        if (kinds[j].option != o->type) fail_msg("--%s: the kinds differ", o->name);
-        if ((rows[k].allowed == NULL) != (o->allowed == NULL) ||
-            (o->allowed && strcmp(rows[k].allowed, o->allowed)))
-            fail_msg("--%s: the ranges differ", o->name);
-        assert_string_equal(rows[k].help, o->help);
-        if (o->type != PEGR_OPTION_SIGMAS) /* the CLI reads the sigmas' text into a string */
-            assert_ptr_equal(rows[k].target, (char *)&c + o->offset);
+    for (size_t k = 0; k < n; k++) expect_row_is_option(&rows[k], &table[k], &c, 0);
+
+    pegr_data_config d;
+    const pegr_arg data_rows[] = {PEGR_DATA_ARGS(&d)};
+    size_t nd = 0;
+    for (size_t k = 0; k < count; k++) {
+        if (!table[k].data) continue;
+        assert_true(nd < sizeof data_rows / sizeof data_rows[0]);
+        expect_row_is_option(&data_rows[nd++], &table[k], &d, offsetof(pegr_train_config, data));
     }
+    assert_int_equal(nd, sizeof data_rows / sizeof data_rows[0]);
 }
 
 int main(void)

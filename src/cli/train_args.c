@@ -10,26 +10,27 @@
 
 size_t pegr_cli_experiment_args(pegr_train_config *c, const char **robust_sigmas, pegr_arg *out)
 {
-    const pegr_arg rows[] = {
-        {"method", PEGR_ARG_METHOD, &c->method, NULL, "training method", "gd|sgd|gr|pegr", 0},
-        {"m", PEGR_ARG_SIZE, &c->m, "M", "filters per class", "1..", 0},
-        {"q", PEGR_ARG_DOUBLE, &c->q, "Q", "activation max(z,0)^q (q = 1 or q >= 2 for gr and pegr)",
-         NULL, 0},
-        {"sigma0", PEGR_ARG_DOUBLE, &c->sigma0, "S", "initial weights ~ N(0, sigma0^2)", NULL, 0},
-        {"lam", PEGR_ARG_DOUBLE, &c->lam, "LAM", "penalty weight of pegr and gr", NULL, 0},
-        {"lr", PEGR_ARG_DOUBLE, &c->lr, "LR", "learning rate", NULL, 0},
-        {"steps", PEGR_ARG_SIZE, &c->steps, "N", "training steps", NULL, 0},
-        {"batch", PEGR_ARG_SIZE, &c->batch, "B", "sgd mini-batch size (reshuffled each epoch)", NULL, 0},
-        {"log-every", PEGR_ARG_SIZE, &c->log_every, "N", "metrics every N steps", "1..", 0},
-        {"representation", PEGR_ARG_REPRESENTATION, &c->representation, NULL,
-         "train in the weights (primal) or in the span of the training patches (docs/math.md); auto: "
-         "the cheaper for the sizes", "auto|primal|span", 0},
-        {"robust-sigmas", PEGR_ARG_STRING, robust_sigmas, "LIST",
-         "input-noise levels of the final robustness test ('none': skip)", NULL, 0},
-        PEGR_DATA_ARGS(&c->data),
+    /* The rows are the library's one table of training options (pegr_train_options: name, type,
+     * range, field, help), each target the option's field of c; --robust-sigmas' text goes to
+     * *robust_sigmas, read after parsing (pegr_cli_finish_experiment_args). */
+    static const pegr_arg_kind kinds[] = {
+        [PEGR_OPTION_SIZE] = PEGR_ARG_SIZE,
+        [PEGR_OPTION_U64] = PEGR_ARG_U64,
+        [PEGR_OPTION_DOUBLE] = PEGR_ARG_DOUBLE,
+        [PEGR_OPTION_FLAG] = PEGR_ARG_FLAG,
+        [PEGR_OPTION_METHOD] = PEGR_ARG_METHOD,
+        [PEGR_OPTION_REPRESENTATION] = PEGR_ARG_REPRESENTATION,
+        [PEGR_OPTION_SIGMAS] = PEGR_ARG_STRING,
     };
-    size_t n = sizeof rows / sizeof rows[0];
-    memcpy(out, rows, sizeof rows);
+    const pegr_train_option *table = NULL;
+    size_t n = pegr_train_options(&table);
+    if (n > PEGR_EXPERIMENT_MAX_ARGS) n = PEGR_EXPERIMENT_MAX_ARGS; /* test_sweep_api: they fit */
+    for (size_t k = 0; k < n; k++) {
+        const pegr_train_option *o = &table[k];
+        void *target = o->type == PEGR_OPTION_SIGMAS ? (void *)robust_sigmas
+                                                     : (void *)((char *)c + o->offset);
+        out[k] = (pegr_arg){o->name, kinds[o->type], target, o->metavar, o->help, o->allowed, 0};
+    }
     return n;
 }
 
