@@ -1,6 +1,6 @@
-/* kernel_abi.h: the constants the host and the kernels (the .cl files) must agree on, defined once here
- * and handed to every program as -D options (pegr_kernel_abi_options; program.c appends them to
- * the per-device ones). No .cl file defines any of them: common.cl refuses to compile without
+/* kernel_abi.h: the constants the host and the kernels (the .cl files) must agree on, defined once
+ * here and handed to every program as -D options (pegr_kernel_abi_options; program.c appends them
+ * to the per-device ones). No .cl file defines any of them: common.cl refuses to compile without
  * them, and the standalone kernel checks (tests/cl_program.sh) take the same options from
  * tests/kernel_abi_options.c, which prints what this header says. Header-only, so that program.c
  * and that printer share it without linking the library. */

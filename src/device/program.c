@@ -51,7 +51,8 @@ static char *build_options(const pegr_context *ctx, pegr_precision precision, co
 #define OPTIONS_FORMAT "%s-D REAL=%s -D PEGR_FP64=%d -D PEGR_WG_SIZE=%zu -D PEGR_IS_CPU=%d %s%s%s"
     int len = snprintf(NULL, 0, OPTIONS_FORMAT, std, real, fp64, wg, cpu, abi, sep, more);
     char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    if (buf) snprintf(buf, (size_t)len + 1, OPTIONS_FORMAT, std, real, fp64, wg, cpu, abi, sep, more);
+    if (buf)
+        snprintf(buf, (size_t)len + 1, OPTIONS_FORMAT, std, real, fp64, wg, cpu, abi, sep, more);
 #undef OPTIONS_FORMAT
     free(abi);
     return buf;

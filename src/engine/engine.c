@@ -333,7 +333,7 @@ static pegr_status build_engine_program(pegr_engine *e)
 static pegr_status choose_coef_kernel(pegr_engine *e)
 {
     /* PEGR_COEF_PRODUCT=1|0: pegr_coef_item forms the span product itself, or never (default:
-     * by size, engine_eval.c) */
+     * by size, engine_span.c) */
     const char *product = getenv("PEGR_COEF_PRODUCT");
     e->item_product = -1;
     if (product && *product) {

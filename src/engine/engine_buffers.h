@@ -1,6 +1,6 @@
-/* engine_buffers.h: the buffer layer of the OpenCL engine (engine_buffers.c): device buffers within the limits,
- * uploads and downloads, and the failure report every op ends with (engine_internal.h has the
- * layers). */
+/* engine_buffers.h: the buffer layer of the OpenCL engine (engine_buffers.c): device buffers
+ * within the limits, uploads and downloads, and the failure report every op ends with
+ * (engine_internal.h has the layers). */
 #ifndef PEGR_ENGINE_BUFFERS_H
 #define PEGR_ENGINE_BUFFERS_H
 

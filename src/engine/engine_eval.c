@@ -1,5 +1,6 @@
 /* engine_eval.c: one evaluation of an objective on the device -- Z = X W^T, the coefficient
- * kernels, (for gr the extra GEMM pair), grad = C^T X -- and what is read back of it. */
+ * kernels, (for gr the extra GEMM pair), grad = C^T X -- and what is read back of it: the
+ * backend's evaluate and step. Calls the metrics layer and those below it (engine_internal.h). */
 #include <math.h>
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
-/* engine_eval.h: the evaluation layer of the OpenCL engine (engine_eval.c): the backend's evaluate and step
- * (engine_internal.h has the layers). */
+/* engine_eval.h: the evaluation layer of the OpenCL engine (engine_eval.c): the backend's evaluate
+ * and step (engine_internal.h has the layers). */
 #ifndef PEGR_ENGINE_EVAL_H
 #define PEGR_ENGINE_EVAL_H
 

@@ -20,10 +20,10 @@
 #include <clblast_c.h>
 #endif
 
-double engine_gemm_test_clblast_scale = 1.0; /* engine_internal.h: a test hook */
-double engine_gemm_test_variant_scale = 1.0; /* engine_internal.h: a test hook */
-int engine_gemm_test_clblast_error = 0;      /* engine_internal.h: a test hook */
-unsigned engine_gemm_variants_refused = 0;   /* engine_internal.h: variants a check turned down */
+double engine_gemm_test_clblast_scale = 1.0; /* engine_gemm.h: a test hook */
+double engine_gemm_test_variant_scale = 1.0; /* engine_gemm.h: a test hook */
+int engine_gemm_test_clblast_error = 0;      /* engine_gemm.h: a test hook */
+unsigned engine_gemm_variants_refused = 0;   /* engine_gemm.h: variants a check turned down */
 
 /* The parameter sets shipped (each one program, compiled on first use and then cached).
  * Direct variants suit CPUs. Measured with `pegr tune` (PoCL 3.1, pthread-haswell, 2-core EPYC,

@@ -1,5 +1,5 @@
-/* engine_gemm.h: the GEMM layer of the OpenCL engine (engine_gemm.c): Z = X W^T and G = C^T X on pegr's
- * kernels or CLBlast (engine_internal.h has the layers). */
+/* engine_gemm.h: the GEMM layer of the OpenCL engine (engine_gemm.c): Z = X W^T and G = C^T X on
+ * pegr's kernels or CLBlast (engine_internal.h has the layers). */
 #ifndef PEGR_ENGINE_GEMM_H
 #define PEGR_ENGINE_GEMM_H
 

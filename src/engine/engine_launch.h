@@ -1,6 +1,6 @@
-/* engine_launch.h: the launch layer of the OpenCL engine (engine_launch.c): typed kernel arguments (the
- * first failure is kept) and launches that choose their work-group sizes (engine_internal.h has
- * the layers). */
+/* engine_launch.h: the launch layer of the OpenCL engine (engine_launch.c): typed kernel arguments
+ * (the first failure is kept) and launches that choose their work-group sizes (engine_internal.h
+ * has the layers). */
 #ifndef PEGR_ENGINE_LAUNCH_H
 #define PEGR_ENGINE_LAUNCH_H
 

@@ -146,7 +146,8 @@ pegr_status engine_test_error(pegr_engine *e, cl_mem X, cl_mem W, size_t nt, dou
     size_t global[1] = {e->runs * nt};
     s = engine_launch(&a, 1, global);
     if (s == PEGR_OK)
-        s = engine_reduce(e, e->b.wrong, NULL, nt, PEGR_REDUCE_SUM, 1.0 / (double)nt, SLOT_TEST_ERROR);
+        s = engine_reduce(e, e->b.wrong, NULL, nt, PEGR_REDUCE_SUM, 1.0 / (double)nt,
+                          SLOT_TEST_ERROR);
     return s;
 }
 
@@ -184,11 +185,13 @@ pegr_status engine_metrics(pegr_engine *e, const pegr_eval_request *req, pegr_me
     if (e->span) { /* ||C^T X||^2 = <C, S C>; mu W^T - mu W0^T = Gam X mu */
         if (s == PEGR_OK) s = engine_span_times_S(e, e->b.C, e->b.SC);
         if (s == PEGR_OK)
-            s = engine_reduce(e, e->b.C, e->b.SC, rows * cols, PEGR_REDUCE_DOT, 1.0, SLOT_GRADNORM2);
+            s = engine_reduce(e, e->b.C, e->b.SC, rows * cols, PEGR_REDUCE_DOT, 1.0,
+                              SLOT_GRADNORM2);
         if (s == PEGR_OK) s = engine_span_gamma(e, e->b.Zmu);
     } else {
         if (s == PEGR_OK)
-            s = engine_reduce(e, e->b.grad, NULL, cols * e->d, PEGR_REDUCE_SQUARES, 1.0, SLOT_GRADNORM2);
+            s = engine_reduce(e, e->b.grad, NULL, cols * e->d, PEGR_REDUCE_SQUARES, 1.0,
+                              SLOT_GRADNORM2);
         if (s == PEGR_OK) s = engine_gemm_nt(e, 1, cols, e->d, e->b.mu, e->b.W, e->b.Zmu);
     }
     if (s == PEGR_OK && e->n_test)

@@ -1,6 +1,6 @@
-/* engine_metrics.h: the metrics layer of the OpenCL engine (engine_metrics.c): the reference, the paper's
- * metrics, the perturbed test error and the Philox debug entries (engine_internal.h has the
- * layers). */
+/* engine_metrics.h: the metrics layer of the OpenCL engine (engine_metrics.c): the reference, the
+ * paper's metrics, the perturbed test error and the Philox debug entries (engine_internal.h has
+ * the layers). */
 #ifndef PEGR_ENGINE_METRICS_H
 #define PEGR_ENGINE_METRICS_H
 

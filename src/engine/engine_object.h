@@ -44,7 +44,8 @@ typedef struct engine_buffers {
     cl_mem margin, loss, a1, a2, G, norm2; /* n */
     cl_mem omega;                   /* n: per-example weights (1/n, or a mini-batch's) */
     cl_mem scalars;                 /* SLOT_COUNT */
-    cl_mem first_bad;               /* int: first step with non-finite weights (PEGR_NO_DIVERGENCE: none) */
+    cl_mem first_bad;               /* int: first step with non-finite weights
+                                       (PEGR_NO_DIVERGENCE: none) */
     cl_mem run_lam, run_lr;         /* 1: the run's lam and learning rate */
     cl_mem gemm_temp;               /* CLBlast's temporary buffer, when it asks for one */
     /* the reference of the metrics (set_reference) */

@@ -1,5 +1,6 @@
-/* engine_profile.h: the profiling layer of the OpenCL engine (engine_profile.c): each enqueue's event, collected
- * into per-kernel device times. Calls no other engine file (engine_internal.h has the layers). */
+/* engine_profile.h: the profiling layer of the OpenCL engine (engine_profile.c): each enqueue's
+ * event, collected into per-kernel device times. Calls no other engine file (engine_internal.h has
+ * the layers). */
 #ifndef PEGR_ENGINE_PROFILE_H
 #define PEGR_ENGINE_PROFILE_H
 

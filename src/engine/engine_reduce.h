@@ -1,12 +1,12 @@
-/* engine_reduce.h: the reduction layer of the OpenCL engine (engine_reduce.c): one work-group per run into
- * the run's row of scalar slots, and what a row means (engine_internal.h has the layers). */
+/* engine_reduce.h: the reduction layer of the OpenCL engine (engine_reduce.c): one work-group per
+ * run into the run's row of scalar slots, and what a row means (engine_internal.h has the layers). */
 #ifndef PEGR_ENGINE_REDUCE_H
 #define PEGR_ENGINE_REDUCE_H
 
 #include "engine/engine_launch.h"
 
-/* Per run: out[slot] = scale * reduction of the run's `count` elements of x (mode PEGR_REDUCE_*, w for
- * REDUCE_DOT) */
+/* Per run: out[slot] = scale * reduction of the run's `count` elements of x (mode PEGR_REDUCE_*,
+ * w for PEGR_REDUCE_DOT) */
 pegr_status engine_reduce(pegr_engine *e, cl_mem x, cl_mem w, size_t count, int mode, double scale,
                           int slot);
 /* Per run: scalars[slot_a] = x_a . w and scalars[slot_b] = x_b . w over the run's `count`

@@ -1,7 +1,8 @@
 /* engine_span.c: the span (dual) representation of docs/math.md on the device. Every gradient is a
  * combination of the training patches, so W_t = W_0 + Gam_t X; with S = X X^T (computed once) a
  * step is Z = Z0 + S Gam^T, the usual coefficient kernels, and Gam -= lr C^T: 2m (nP)^2 work per
- * step instead of 4 m nP d. W is formed only when asked for (W0 + Gam X). */
+ * step instead of 4 m nP d. W is formed only when asked for (W0 + Gam X; engine_current_weights
+ * serves either representation). Calls the GEMM layer and those below it (engine_internal.h). */
 #include <stdlib.h>
 
 #include "engine/engine_span.h"

@@ -1,5 +1,5 @@
-/* engine_span.h: the span layer of the OpenCL engine (engine_span.c): the span (dual) representation
- * W = W0 + Gam X on the device (engine_internal.h has the layers). */
+/* engine_span.h: the span layer of the OpenCL engine (engine_span.c): the span (dual)
+ * representation W = W0 + Gam X on the device (engine_internal.h has the layers). */
 #ifndef PEGR_ENGINE_SPAN_H
 #define PEGR_ENGINE_SPAN_H
 
