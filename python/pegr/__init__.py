@@ -119,7 +119,7 @@ def _text_arg(name, v):
     return v.encode()
 
 
-def _parse_enum(parse, name, value, what):
+def _parse_enum(parse, value, what):
     """A method, representation or precision name through the library's one name table."""
     if not isinstance(value, str):
         raise TypeError("%s must be a string, not %r" % (what, value))
@@ -131,7 +131,7 @@ def _parse_enum(parse, name, value, what):
 
 
 def _method(value, what="method"):
-    return _parse_enum(lib.pegr_method_parse, "method", value, what)
+    return _parse_enum(lib.pegr_method_parse, value, what)
 
 
 def _check_request(device, precision, representation):
@@ -183,7 +183,7 @@ class _Backend:
         self.opts = _lib.pegr_backend_options()
         lib.pegr_backend_options_default(ctypes.byref(self.opts))
         if precision is not None:
-            self.opts.precision = _parse_enum(lib.pegr_precision_parse, "precision", precision,
+            self.opts.precision = _parse_enum(lib.pegr_precision_parse, precision,
                                               "precision")
             self.opts.precision_set = 1
         self._log = _log_callback(verbose)  # kept alive as long as the backend
@@ -782,10 +782,6 @@ def _out_dir(out):
     return out
 
 
-def _check_status(s, err, device=None):
-    _raise_if(s, err, device)
-
-
 class _RunFiles:
     """The files `pegr train` writes for one run into `dir` (pegr/run_files.h): config.json
     before, metrics.jsonl/.csv at most once a second while it runs (so a killed run leaves valid
@@ -803,8 +799,8 @@ class _RunFiles:
 
     def before(self, c, r):
         err = _lib.pegr_error()
-        _check_status(lib.pegr_mkdir_p(self.dir, ctypes.byref(err)), err)
-        _check_status(lib.pegr_train_write_config(self.dir, ctypes.byref(c),
+        _raise_if(lib.pegr_mkdir_p(self.dir, ctypes.byref(err)), err)
+        _raise_if(lib.pegr_train_write_config(self.dir, ctypes.byref(c),
                                                   ctypes.byref(self.info), ctypes.byref(err)), err)
         self.result = r
         self.last_write = 0.0
@@ -819,7 +815,7 @@ class _RunFiles:
     def after(self, c, r, d):
         err = _lib.pegr_error()
         self.result = None
-        _check_status(lib.pegr_train_write_results(self.dir, ctypes.byref(c), ctypes.byref(r), d,
+        _raise_if(lib.pegr_train_write_results(self.dir, ctypes.byref(c), ctypes.byref(r), d,
                                                    ctypes.byref(err)), err)
 
 
@@ -845,7 +841,7 @@ def _train_many(methods, device, precision, progress, callback, preset, verbose,
         if out is not None:
             # nothing of an older run may survive beside this one's files (as the command)
             err = _lib.pegr_error()
-            _check_status(lib.pegr_train_clear_outputs(out, ctypes.byref(err)), err)
+            _raise_if(lib.pegr_train_clear_outputs(out, ctypes.byref(err)), err)
             files = _RunFiles(out, b)
         state["files"] = files
         cb, keep = _callbacks(progress, callback, intr, state)
@@ -1066,7 +1062,7 @@ def sweep(grid=None, methods=("gd", "pegr"), seeds=(0,), out=None, device=None, 
     methods = list(methods)
     method_ids = [_method(m, "methods") for m in methods]
     base = _train_config(methods[0] if methods else "pegr", preset, options)
-    sweep_prec = _parse_enum(lib.pegr_precision_parse, "precision", precision or "fp32",
+    sweep_prec = _parse_enum(lib.pegr_precision_parse, precision or "fp32",
                              "precision")
     reps = [text(lib.pegr_representation_name(base.representation))]
     # the command line that defines the same sweep, for sweep.args (pegr collect re-reads it)
