@@ -7,10 +7,10 @@
 #       `meson install`s BUILD_DIR into a temporary directory, then, through that copy's pegr.pc
 #       alone, compiles the examples with `cc $(pkg-config --cflags --libs pegr)` against the
 #       installed headers and libpegr.so, and checks what an installed library must be: libpegr.so
-#       exports only pegr_ names (nm -D); every installed header compiles alone as C11 with
-#       -Wall -Wextra -Werror -pedantic, and the umbrella header as C++11 (a C++ program links and
-#       calls the library: extern "C"); one example links statically through
-#       `pkg-config --static` and runs without libpegr.so.
+#       exports only pegr_ names (nm -D), and every function the headers declare; each installed
+#       header compiles alone as C11 with -Wall -Wextra -Werror -pedantic, and the umbrella header
+#       as C++11 (a C++ program links and calls the library: extern "C"); one example links
+#       statically through `pkg-config --static` and gives the same numbers without libpegr.so.
 #
 # Either way the examples' numbers must equal the CLI's exactly where the CLI prints or writes
 # them with %.17g: `pegr grad`'s mean loss and objective and its grad.npy (byte for byte), the last
@@ -78,9 +78,22 @@ else
     grep -v '^pegr_' "$tmp/exported" >"$tmp/foreign"
     if [ -s "$tmp/foreign" ]; then
         die "libpegr.so exports $(wc -l <"$tmp/foreign") names outside pegr_: $(tr '\n' ' ' <"$tmp/foreign")"
+    elif [ -s "$tmp/exported" ]; then
+        echo "nm -D: libpegr.so exports $(wc -l <"$tmp/exported") symbols, every one pegr_"
+    else
+        die "libpegr.so exports nothing"
     fi
-    [ -s "$tmp/exported" ] || die "libpegr.so exports nothing"
-    echo "nm -D: libpegr.so exports $(wc -l <"$tmp/exported") symbols, every one pegr_"
+    # ... and every function the headers declare: one declared without PEGR_API is hidden and a
+    # client's link fails on it. The declarations are read from the preprocessed umbrella header
+    # (no comments there): each name followed by '('.
+    printf '#include <pegr/pegr.h>\n' >"$tmp/umbrella.c"
+    # shellcheck disable=SC2086
+    cc -E -P $cflags "$tmp/umbrella.c" | tr '\n' ' ' | grep -oE '\bpegr_[a-z0-9_]+ *\(' |
+        tr -d ' (' | sort -u >"$tmp/declared"
+    comm -23 "$tmp/declared" "$tmp/exported" >"$tmp/hidden"
+    [ -s "$tmp/declared" ] || die "no function declared in pegr/pegr.h"
+    [ -s "$tmp/hidden" ] &&
+        die "declared in include/pegr/ but not exported (PEGR_API missing?): $(tr '\n' ' ' <"$tmp/hidden")"
 
     # Headers: each one alone as C, the umbrella header as C++ (compiled, linked and run).
     for h in "$inst/include/pegr/"*.h; do
@@ -163,6 +176,11 @@ for be in $backends; do
         cmp -s "$tmp/cli_grad/grad.npy" "$tmp/grad.npy" ||
             die "grad $method on $be: grad.npy differs from pegr grad's"
         echo "$ex"
+        if [ -x "$bin/grad_static" ]; then
+            st=$(LD_LIBRARY_PATH= "$bin/grad_static" "$tmp/data/X.npy" "$tmp/data/y.npy" "$W" \
+                "$tmp/grad_static.npy" "$dev_arg" $method 3 0.05) || die "static example grad on $be"
+            [ "$st" = "$ex" ] || die "grad $method on $be: the static example printed '$st'"
+        fi
     done
     cat "$tmp/train_ex_$be"
 
