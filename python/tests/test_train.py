@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import pegr
+from pegr import _options
 
 OPTS = dict(preset="tiny", steps=30, log_every=5)
 FLAGS = ["--preset", "tiny", "--steps", 30, "--log-every", 5]
@@ -79,7 +80,7 @@ def _cli_defaults(cli, preset):
 @pytest.mark.parametrize("preset", sorted(pegr.PRESETS))
 def test_presets_match_cli(cli, preset):
     shown = _cli_defaults(cli, preset)
-    config = pegr._config_dict(pegr._train_config("pegr", preset, {}))
+    config = _options._config_dict(_options._train_config("pegr", preset, {}))
     assert shown["preset"] == preset
     checked = 0
     for key, value in config.items():
@@ -218,7 +219,7 @@ def test_every_cli_train_option_is_a_keyword(cli):
     names = {m.replace("-", "_") for m in re.findall(r"^\s+--([a-z0-9-]+)", text, re.M)}
     own = {"preset", "precision", "device", "verbose", "method", "out"}
     replaced = {"compare": "pegr.compare", "quiet": "progress=False", "help": "the docstring"}
-    assert names - own - set(replaced) == set(pegr._TRAIN_KEYS)
+    assert names - own - set(replaced) == set(_options._TRAIN_KEYS)
 
 
 def test_ctrl_c_while_in_c_stops_at_the_next_step():

@@ -1,0 +1,111 @@
+# _options.py: the training options by keyword (the library's one option table) and the presets.
+"""Keyword options of data/train/compare/sweep: names, parsing and ranges from the library's
+pegr_train_options / pegr_train_config_set, so they cannot drift from the command's flags."""
+import ctypes
+import numbers
+
+import numpy as np
+
+from . import _lib
+from ._errors import _flag, _method, _raise_if
+from ._lib import lib, text
+
+
+def _option_table():
+    """The training options by keyword (the library's one table, pegr_train_options: the CLI's
+    flags with _ for -): keyword -> (option name, pegr_option_type, is a data option)."""
+    _lib.need("pegr_train_options", "pegr_train_config_set")
+    tbl = ctypes.POINTER(_lib.pegr_train_option)()
+    count = lib.pegr_train_options(ctypes.byref(tbl))
+    return {text(tbl[i].name).replace("-", "_"): (text(tbl[i].name), tbl[i].type, bool(tbl[i].data))
+            for i in range(count)}
+
+
+_OPTIONS = _option_table()
+_DATA_KEYS = [k for k, v in _OPTIONS.items() if v[2]]
+_TRAIN_KEYS = [k for k in _OPTIONS if k != "method"]  # method is train()'s first argument
+
+
+def _option_text(key, kind, v):
+    """A keyword's value as the text `pegr train --NAME VALUE` would take, after the Python type
+    check (TypeError); the library then parses it strictly and checks its range (ValueError)."""
+    if kind in (_lib.OPTION_SIZE, _lib.OPTION_U64):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise TypeError("%s must be an integer, not %r" % (key, v))
+        return str(int(v))
+    if kind == _lib.OPTION_DOUBLE:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+            raise TypeError("%s must be a number, not %r" % (key, v))
+        return repr(float(v))  # the shortest text that reads back to the same double
+    if kind == _lib.OPTION_FLAG:
+        return str(_flag(key, v))
+    if kind == _lib.OPTION_SIGMAS:
+        if isinstance(v, str):
+            return v
+        if isinstance(v, numbers.Real):
+            v = [v]
+        vals = list(v)
+        return ",".join(_option_text(key, _lib.OPTION_DOUBLE, x) for x in vals) if vals \
+            else "none"
+    if not isinstance(v, str):
+        raise TypeError("%s must be a string, not %r" % (key, v))
+    return v
+
+
+def _set_options(c, opts):
+    """Set keyword options on a pegr_train_config through pegr_train_config_set: the same
+    parsing and ranges as the command line's flags, the library's message in the ValueError."""
+    if opts.get("mu_norm") is not None and opts.get("snr") is not None:
+        raise ValueError("give mu_norm or snr, not both")
+    err = _lib.pegr_error()
+    for key, value in opts.items():
+        if value is None:
+            continue
+        if key not in _OPTIONS:
+            raise TypeError("unknown option %r; the options are %s"
+                            % (key, ", ".join(_TRAIN_KEYS)))
+        name, kind, _ = _OPTIONS[key]
+        t = _option_text(key, kind, value)
+        _raise_if(lib.pegr_train_config_set(ctypes.byref(c), name.encode(), t.encode(),
+                                            ctypes.byref(err)), err, exc=ValueError)
+
+
+# The presets of `pegr train --preset`, defined once in the library (pegr_train_config_preset).
+PRESETS = tuple(text(lib.pegr_train_preset_names()).split("|"))
+
+
+def _train_config(method, preset, options):
+    """A validated pegr_train_config from the preset and keyword options."""
+    unknown = sorted(set(options) - set(_TRAIN_KEYS))
+    if unknown:
+        raise TypeError("unknown option(s) %s; the options are %s"
+                        % (", ".join(unknown), ", ".join(_TRAIN_KEYS)))
+    if preset is None:
+        preset = "demo"
+    if preset not in PRESETS:
+        raise ValueError("preset must be one of %s, not %r" % ("|".join(PRESETS), preset))
+    c = _lib.pegr_train_config()
+    err = _lib.pegr_error()
+    _raise_if(lib.pegr_train_config_preset(preset.encode(), ctypes.byref(c), ctypes.byref(err)),
+              err, exc=ValueError)
+    if options.get("mu_norm") is not None and options.get("snr") is not None:
+        raise ValueError("give mu_norm or snr, not both")
+    # a preset's mu_norm is not the user's: with snr given, snr wins as in the CLI
+    _set_options(c, options)
+    c.method = _method(method)
+    err = _lib.pegr_error()
+    _raise_if(lib.pegr_train_config_validate(ctypes.byref(c), ctypes.byref(err)), err,
+              exc=ValueError)
+    return c
+
+
+def _config_dict(c):
+    dc = c.data
+    return {"method": text(lib.pegr_method_name(c.method)), "m": c.m, "q": c.q,
+            "sigma0": c.sigma0, "lam": c.lam, "lr": c.lr, "steps": c.steps, "batch": c.batch,
+            "log_every": c.log_every,
+            "representation": text(lib.pegr_representation_name(c.representation)),
+            "robust_sigmas": [c.robust_sigmas[i] for i in range(c.n_robust)],
+            "n": dc.n, "n_test": dc.n_test, "d": dc.d, "patches": dc.P, "mu_norm": dc.mu_norm,
+            "snr": dc.snr, "sigma_p": dc.sigma_p, "isotropic": bool(dc.isotropic),
+            "label_noise": dc.label_flip, "flip_test": bool(dc.flip_test), "seed": dc.seed}
