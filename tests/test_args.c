@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "cli/args.h"
-#include "cli/numparse.h"
+#include "pegr/numparse.h"
 #include "cli/train_args.h"
 
 /* Integers the old parser (strtoull after a check of the first byte) let through or wrapped. */

@@ -20,7 +20,7 @@ build_dir="${BUILD_DIR:-$root/build}"
 # runtime libraries, libFuzzer; clang-15, lld and libclc-15 compile and link the kernels for an AMD
 # GPU target at -O0; valgrind; GNU parallel runs the emitted sweep scripts) and clinfo for looking
 # at devices.
-packages=(gcc g++ pkg-config python3 python3-numpy python3-torch python3-matplotlib meson ninja-build ocl-icd-opencl-dev opencl-headers
+packages=(gcc g++ pkg-config python3 python3-numpy python3-torch python3-matplotlib python3-pytest python3-venv meson ninja-build ocl-icd-opencl-dev opencl-headers
           pocl-opencl-icd libclblast-dev libcmocka-dev clang libclang-rt-dev clang-15 lld libclc-15
           valgrind clinfo parallel)
 

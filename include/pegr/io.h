@@ -123,7 +123,7 @@ PEGR_API pegr_status pegr_remove_tree(const char *path, pegr_error *err);
  * pegr_json_free. Read `buf` (the NUL-terminated text so far, NULL before anything was written),
  * `len` and `failed` (out of memory at some point: the text is unusable and the write calls
  * refuse it); the other fields are the writer's state. Objects and arrays nest at most
- * PEGR_JSON_MAX_DEPTH deep. One writer is used by one thread at a time. */
+ * PEGR_JSON_MAX_DEPTH deep; deeper nesting sets `failed`. One writer is used by one thread at a time. */
 #define PEGR_JSON_MAX_DEPTH 16
 
 typedef struct pegr_json {

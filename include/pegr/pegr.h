@@ -22,6 +22,7 @@
 #include "pegr/run_files.h"
 #include "pegr/check.h"
 #include "pegr/tune.h"
+#include "pegr/numparse.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,6 +33,9 @@ PEGR_API const char *pegr_version(void);
 /* The git revision the library was built from (`git describe --always --dirty`), "unknown" outside
  * a git checkout. */
 PEGR_API const char *pegr_git_revision(void);
+/* Seconds from a monotonic clock (CLOCK_MONOTONIC): the clock of every timing pegr reports
+ * (records' wall_seconds, build and bench times), for a client that times alongside them. */
+PEGR_API double pegr_now_seconds(void);
 
 #ifdef __cplusplus
 }

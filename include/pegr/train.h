@@ -39,6 +39,17 @@ typedef struct pegr_train_config {
  * sigma0 0.01, lr 0.1, 1000 steps, lam 0.01, batch 10, log every 10, method pegr,
  * robust sigmas 0.1 0.2 0.5 1. */
 PEGR_API void pegr_train_config_default(pegr_train_config *c);
+/* The named presets, "demo|large|tiny" (the CLI's --preset, Python's preset=):
+ *   demo:  the defaults above;
+ *   large: docs/math.md's second regime: n 200, d 2000, ||mu|| 2, m 20, 2000 steps, log every 20;
+ *   tiny:  seconds on a laptop (smoke runs, tests): n 20, n_test 200, d 200, m 4, 200 steps.
+ * pegr_train_config_preset resets c to the defaults, then applies the preset; an unknown name
+ * gives PEGR_ERR_INVALID_ARGUMENT listing the names (c is then the defaults). */
+#define PEGR_TRAIN_PRESETS "demo|large|tiny"
+PEGR_API pegr_status pegr_train_config_preset(const char *name, pegr_train_config *c,
+                                              pegr_error *err);
+/* PEGR_TRAIN_PRESETS as a string, for bindings that cannot read a macro. */
+PEGR_API const char *pegr_train_preset_names(void);
 /* PEGR_ERR_INVALID_ARGUMENT naming the option and what is allowed. */
 PEGR_API pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *err);
 

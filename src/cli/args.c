@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "numparse.h"
+#include "pegr/numparse.h"
 #include "pegr/backend.h"
 
 static void print_usage_line(const pegr_command_spec *cmd, FILE *out)

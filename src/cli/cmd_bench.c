@@ -9,11 +9,10 @@
 #include <time.h>
 
 #include "commands.h"
-#include "numparse.h"
+#include "pegr/numparse.h"
 #include "pegr/backend.h"
 #include "pegr/data.h"
 #include "pegr/io.h"
-#include "wallclock.h"
 
 static const pegr_command_spec SPEC = {
     "bench", "time training steps on a device over a grid of sizes (wall and profiled device time)",
@@ -83,7 +82,7 @@ static pegr_status load(pegr_backend *b, bench_size z, int span, pegr_dataset *d
     double *W = s == PEGR_OK ? malloc(2 * z.m * z.d * sizeof(double)) : NULL;
     if (s == PEGR_OK && !W) s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
     if (s == PEGR_OK) s = pegr_init_weights(0, z.m, z.d, 0.01, W, err);
-    if (generated) *generated = pegr_cli_now_seconds();
+    if (generated) *generated = pegr_now_seconds();
     if (s == PEGR_OK) s = pegr_backend_set_data(b, ds->train.X, ds->train.y, z.n, ds->P, z.d, err);
     if (s == PEGR_OK)
         s = pegr_backend_set_representation(b, span ? PEGR_REPRESENTATION_SPAN
@@ -143,10 +142,10 @@ static pegr_status measure(pegr_backend *b, const bench_opts *o, const char *met
     double times[64];
     size_t reps = o->repeats < 64 ? o->repeats : 64;
     for (size_t r = 0; r < reps && s == PEGR_OK; r++) {
-        double t0 = pegr_cli_now_seconds();
+        double t0 = pegr_now_seconds();
         for (size_t k = 0; k < o->steps && s == PEGR_OK; k++) s = work(b, method, batch, pe, err);
         if (s == PEGR_OK) s = sync(b, err);
-        times[r] = (pegr_cli_now_seconds() - t0) / (double)o->steps;
+        times[r] = (pegr_now_seconds() - t0) / (double)o->steps;
     }
     if (s == PEGR_OK) {
         qsort(times, reps, sizeof times[0], cmp_double);
@@ -184,20 +183,20 @@ static pegr_status first_step_seconds(const bench_opts *o, int cache, first_step
                                       pegr_error *err)
 {
     if (!cache) setenv("PEGR_NO_CACHE", "1", 1);
-    double t0 = pegr_cli_now_seconds(), opened = t0, generated = t0, loaded = t0;
+    double t0 = pegr_now_seconds(), opened = t0, generated = t0, loaded = t0;
     pegr_backend *b = NULL;
     pegr_dataset ds = {0};
     bench_size z = {200, 2000, 20};
     pegr_status s = open_engine(o, &b, err);
     if (s == PEGR_OK) {
-        opened = pegr_cli_now_seconds();
+        opened = pegr_now_seconds();
         s = load(b, z, 0, &ds, &generated, err);
     }
     if (s == PEGR_OK) s = sync(b, err); /* the setup done before the step's clock starts */
-    loaded = pegr_cli_now_seconds();
+    loaded = pegr_now_seconds();
     if (s == PEGR_OK) s = work(b, "pegr", NULL, NULL, err);
     if (s == PEGR_OK) s = sync(b, err);
-    double end = pegr_cli_now_seconds();
+    double end = pegr_now_seconds();
     *t = (first_step_parts){end - t0, opened - t0, generated - opened, loaded - generated, end - loaded};
     pegr_backend_close(b);
     pegr_dataset_free(&ds);

@@ -16,7 +16,6 @@
 #include "pegr/run_files.h"
 #include "pegr/train.h"
 #include "train_args.h"
-#include "wallclock.h"
 
 static const pegr_command_spec SPEC = {
     "train", "train the two-layer CNN on the signal-noise model with gd, sgd, gr or pegr",
@@ -51,7 +50,7 @@ static void on_record(void *user, const pegr_train_config *c, const pegr_train_r
 /* The records so far go to disk at most once a second, so a killed run leaves valid files. */
 static void write_live(run_state *st)
 {
-    double now = pegr_cli_now_seconds();
+    double now = pegr_now_seconds();
     if (now - st->last_write < 1.0) return;
     st->last_write = now;
     pegr_train_write_metrics(st->dir, st->result, NULL);
@@ -78,7 +77,7 @@ static int run_one(pegr_backend *b, const pegr_run_info *info, const pegr_datase
     out->ran = 1;
     pegr_status s = pegr_mkdir_p(dir, &err);
     if (s == PEGR_OK) s = pegr_train_write_config(dir, c, info, &err);
-    run_state st = {dir, pegr_method_name(c->method), &out->result, !quiet && isatty(2), 0, pegr_cli_now_seconds()};
+    run_state st = {dir, pegr_method_name(c->method), &out->result, !quiet && isatty(2), 0, pegr_now_seconds()};
     pegr_train_callbacks cb = {on_record_and_write, NULL, &st, pegr_cli_stop_flag()};
     if (s == PEGR_OK) s = pegr_train_run(b, ds, c, &cb, &out->result, &err);
     if (st.progress) fprintf(stderr, "\r%80s\r", "");

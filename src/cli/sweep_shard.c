@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "numparse.h"
+#include "pegr/numparse.h"
 #include "sweep_cli.h"
 
 static int bad_shard(const char *text)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "data_args.h"
-#include "numparse.h"
+#include "pegr/numparse.h"
 
 size_t pegr_cli_experiment_args(pegr_train_config *c, const char **robust_sigmas, pegr_arg *out)
 {
@@ -54,26 +54,7 @@ int pegr_cli_finish_experiment_args(const pegr_command_spec *cmd, const pegr_arg
 
 int pegr_cli_apply_preset(const char *name, pegr_train_config *c)
 {
-    pegr_train_config_default(c); /* "demo": the regime of docs/math.md */
-    if (strcmp(name, "demo") == 0) return 1;
-    if (strcmp(name, "large") == 0) { /* docs/math.md's second regime */
-        c->data.n = 200;
-        c->data.d = 2000;
-        c->data.mu_norm = 2.0;
-        c->m = 20;
-        c->steps = 2000;
-        c->log_every = 20;
-        return 1;
-    }
-    if (strcmp(name, "tiny") == 0) { /* seconds on a laptop: smoke runs and tests */
-        c->data.n = 20;
-        c->data.n_test = 200;
-        c->data.d = 200;
-        c->m = 4;
-        c->steps = 200;
-        return 1;
-    }
-    return 0;
+    return pegr_train_config_preset(name, c, NULL) == PEGR_OK;
 }
 
 const char *pegr_cli_find_preset(int argc, char **argv)

@@ -22,6 +22,6 @@ int pegr_cli_parse_sigmas(const char *list, pegr_train_config *c);
 int pegr_cli_apply_preset(const char *name, pegr_train_config *c);
 /* --preset's value in argv ("demo" when absent), so it can be applied before the other flags. */
 const char *pegr_cli_find_preset(int argc, char **argv);
-#define PEGR_PRESETS "demo|large|tiny"
+#define PEGR_PRESETS PEGR_TRAIN_PRESETS
 
 #endif

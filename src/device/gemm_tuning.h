@@ -27,8 +27,13 @@ typedef struct pegr_gemm_variant {
     unsigned dkc;                  /* direct TN: K block (0: none; cl/gemm_tiled.cl) */
 } pegr_gemm_variant;
 
+/* The variants shipped (src/device/gemm_variants.c), a constant so per-variant state can be an
+ * array. */
+#define PEGR_GEMM_NVARIANTS 7
 size_t pegr_gemm_variant_count(void);
 const pegr_gemm_variant *pegr_gemm_variant_at(size_t index);
+/* The kernel a variant runs for a shape ("pegr_gemm_direct_nt", ...), for profiles and messages. */
+const char *pegr_gemm_variant_kernel_name(size_t index, pegr_gemm_shape shape);
 /* The class of one run's product (M x N x K, as in pegr_gemm_shape). */
 int pegr_gemm_class(pegr_gemm_shape shape, size_t M, size_t N, size_t K);
 /* The choices of a device `pegr tune` has not measured, by its type (engine_gemm.c says which

@@ -40,6 +40,33 @@ void pegr_train_config_default(pegr_train_config *c)
     memcpy(c->robust_sigmas, sigmas, sizeof sigmas);
 }
 
+const char *pegr_train_preset_names(void) { return PEGR_TRAIN_PRESETS; }
+
+pegr_status pegr_train_config_preset(const char *name, pegr_train_config *c, pegr_error *err)
+{
+    pegr_train_config_default(c); /* "demo": the regime of docs/math.md */
+    if (name && strcmp(name, "demo") == 0) return PEGR_OK;
+    if (name && strcmp(name, "large") == 0) { /* docs/math.md's second regime */
+        c->data.n = 200;
+        c->data.d = 2000;
+        c->data.mu_norm = 2.0;
+        c->m = 20;
+        c->steps = 2000;
+        c->log_every = 20;
+        return PEGR_OK;
+    }
+    if (name && strcmp(name, "tiny") == 0) { /* seconds on a laptop: smoke runs and tests */
+        c->data.n = 20;
+        c->data.n_test = 200;
+        c->data.d = 200;
+        c->m = 4;
+        c->steps = 200;
+        return PEGR_OK;
+    }
+    return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "preset must be one of " PEGR_TRAIN_PRESETS
+                          ", not '%s'", name ? name : "(none)");
+}
+
 /* The objective a backend computes for a training method: sgd is gd on a mini-batch. */
 static pegr_method backend_method(pegr_method m)
 {

@@ -1,14 +1,8 @@
-/* clock.h: wall-clock seconds from a monotonic clock, for every timing pegr reports. */
+/* clock.h: the monotonic clock of every timing pegr reports, declared in the public pegr/pegr.h
+ * (pegr_now_seconds) and defined in clock.c. */
 #ifndef PEGR_CLOCK_H
 #define PEGR_CLOCK_H
 
-#include <time.h>
-
-static inline double pegr_now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "pegr/pegr.h"
 
 #endif

@@ -49,6 +49,7 @@ static void newline_indent(pegr_json *j)
 static void before_item(pegr_json *j)
 {
     if (j->after_key) { j->after_key = 0; return; }
+    if (j->depth > PEGR_JSON_MAX_DEPTH) return; /* failed already (open_scope) */
     if (j->depth > 0) {
         if (j->count[j->depth - 1]++ > 0) append_str(j, ",");
         newline_indent(j);
@@ -59,7 +60,10 @@ static void open_scope(pegr_json *j, const char *bracket)
 {
     before_item(j);
     append_str(j, bracket);
+    /* Deeper than count[] can track: the text is unusable, as after a failed allocation (the
+     * depth still counts, so the closing calls stay balanced). */
     if (j->depth < PEGR_JSON_MAX_DEPTH) j->count[j->depth] = 0;
+    else j->failed = 1;
     j->depth++;
 }
 

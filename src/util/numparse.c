@@ -1,5 +1,4 @@
-/* numparse.c: see numparse.h (util/: the library's copy; src/cli/numparse.c is the CLI's until it
- * may use a public one). */
+/* numparse.c: the strict number parser of pegr/numparse.h. */
 #include "util/numparse.h"
 
 #include <errno.h>

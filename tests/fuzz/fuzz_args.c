@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/numparse.h"
+#include "pegr/numparse.h"
 #include "cli/sweep_cli.h"
 #include "pegr/sweep.h"
 

@@ -1,11 +1,17 @@
-/* numparse.h: the one strict parser for numbers that come from the user -- option values, --shard's
- * parts, environment variables -- with an accepted range, and the words that describe that range
- * in a usage error. */
-#ifndef PEGR_CLI_NUMPARSE_H
-#define PEGR_CLI_NUMPARSE_H
+/* numparse.h: the one strict parser for numbers that come as text -- option values, sweep grids and
+ * seeds, --shard's parts, environment variables, Python keywords -- with an accepted range, and the
+ * words that describe that range in a message. Pure functions: any thread. */
+#ifndef PEGR_NUMPARSE_H
+#define PEGR_NUMPARSE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "pegr/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef enum pegr_num_status {
     PEGR_NUM_OK = 0,
@@ -16,18 +22,21 @@ typedef enum pegr_num_status {
 /* An unsigned integer: decimal digits only, the whole text -- no sign, no whitespace, no base
  * prefix, not empty -- with overflow detected, in [min, max]. On success *out is set; otherwise
  * it is left alone. (strtoull would skip leading spaces and accept "-1" as 2^64-1.) */
-pegr_num_status pegr_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);
-pegr_num_status pegr_parse_size(const char *text, size_t min, size_t max, size_t *out);
+PEGR_API pegr_num_status pegr_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);
+PEGR_API pegr_num_status pegr_parse_size(const char *text, size_t min, size_t max, size_t *out);
 
 /* A decimal floating-point number, the whole text: an optional sign, digits with an optional
  * point, an optional exponent. No whitespace, no hex, no inf or nan; finite (1e400 is out of
  * range) and in [min, max] (pass -HUGE_VAL / HUGE_VAL for no bound). A result that underflows to
  * zero or a subnormal (1e-400) is refused as out of range rather than silently becoming 0. */
-pegr_num_status pegr_parse_double(const char *text, double min, double max, double *out);
+PEGR_API pegr_num_status pegr_parse_double(const char *text, double min, double max, double *out);
 
 /* What an integer in [min, max] is, for messages: "an integer from 1 to 64". */
-void pegr_describe_uint(uint64_t min, uint64_t max, char *buf, size_t len);
+PEGR_API void pegr_describe_uint(uint64_t min, uint64_t max, char *buf, size_t len);
 /* What a number in [min, max] is: "a finite number", "a number >= 1", "a number from 0 to 0.5". */
-void pegr_describe_double(double min, double max, char *buf, size_t len);
+PEGR_API void pegr_describe_double(double min, double max, char *buf, size_t len);
 
+#ifdef __cplusplus
+}
+#endif
 #endif
