@@ -19,7 +19,7 @@ build_dir="${BUILD_DIR:-$root/build}"
 # a CPU OpenCL implementation), the tests (cmocka, clang for the OpenCL C 1.2 check and, with its
 # runtime libraries, libFuzzer; clang-15, lld and libclc-15 compile and link the kernels for an AMD
 # GPU target at -O0; valgrind; GNU parallel runs the emitted sweep scripts) and clinfo for looking
-# at devices.
+# at devices. python3-pytest runs the Python package's suite; python3-venv its install check.
 packages=(gcc g++ pkg-config python3 python3-numpy python3-torch python3-matplotlib python3-pytest python3-venv meson ninja-build ocl-icd-opencl-dev opencl-headers
           pocl-opencl-icd libclblast-dev libcmocka-dev clang libclang-rt-dev clang-15 lld libclc-15
           valgrind clinfo parallel)
@@ -93,6 +93,11 @@ case "$mode" in
     bash "$root/tools/opencl-impls.sh" run pocl-pthread \
       meson test -C "$build_dir" --print-errorlogs --num-processes "$(nproc 2>/dev/null || echo 2)"
     echo "setup: every suite on pocl-pthread in $(($(date +%s) - suite_start)) s"
+    # The Python package as a user installs it: a fresh virtual environment, `pip install .`
+    # (meson-python builds libpegr into the package; pip fetches meson-python, numpy and pytest
+    # from the package registry), the README's example and the package's tests against it.
+    wheel_py=/usr/bin/python3; [ -x "$wheel_py" ] || wheel_py=python3
+    PEGR_PYTHON="$wheel_py" sh "$root/python/tests/check_wheel.sh" "$build_dir/pegr"
     # The device suites and `pegr check` on each OpenCL implementation, each sized to CI's budget
     # and under a hard time limit (tools/test-matrix.sh; the README's testing section lists them).
     bash "$root/tools/test-matrix.sh" "$build_dir"
