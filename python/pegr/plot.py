@@ -462,7 +462,10 @@ class _Grid:
         from matplotlib.lines import Line2D
         from matplotlib.artist import Artist
         cm = matplotlib_cmap(cmap)
-        cm.set_bad("#d0d0d0")
+        if hasattr(cm, "with_extremes"):  # matplotlib >= 3.4; set_bad is deprecated later
+            cm = cm.with_extremes(bad="#d0d0d0")
+        else:
+            cm.set_bad("#d0d0d0")
         im = ax.imshow(np.ma.masked_invalid(z), origin="lower", aspect="auto", cmap=cm, vmin=vmin, vmax=vmax,
                        interpolation="nearest", extent=(-0.5, self.nx - 0.5, -0.5, self.ny - 0.5))
         cb = fig.colorbar(im, ax=ax)
