@@ -1,7 +1,7 @@
 # notebook.py: the notebook workflow as a script -- train gd and pegr from the same data, print their test errors, draw the figure.
 """Train gd and pegr on the same data and initial weights (as ``pegr train --compare gd,pegr``),
-print each method's final test error, and draw test error and train loss against the step into
-a PNG (matplotlib when installed; the figure is skipped without it).
+print each method's final test error, and draw train loss and test error against the step into
+a PNG with pegr.plot (matplotlib when installed; the figure is skipped without it).
 
     python3 examples/notebook.py [--device SPEC|host] [--preset tiny] [--steps N] [--out fig.png]
 
@@ -29,21 +29,12 @@ for method, run in runs.items():
           % (method, run.summary["test_error"], run.summary["train_loss"],
              run.summary["steps_run"], run.summary["device"]))
 
-# --- the figure: test error and train loss against the step
+# --- the figure: train loss and test error against the step (pegr.plot, as tools/plot.py draws
+# it; in a notebook, pegr.plot.runs(runs) returns the Figures and the notebook shows them)
 try:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-except ImportError:
-    print("matplotlib is not installed: no figure")
+    figs = pegr.plot.runs(runs)
+except ImportError as e:  # matplotlib is optional
+    print("no figure: %s" % e)
 else:
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for method, run in runs.items():
-        ax1.plot(run.metrics["step"], run.metrics["test_error"], label=method)
-        ax2.plot(run.metrics["step"], run.metrics["train_loss"], label=method)
-    ax1.set(xlabel="step", ylabel="test error")
-    ax2.set(xlabel="step", ylabel="train loss", yscale="log")
-    ax1.legend()
-    fig.tight_layout()
-    fig.savefig(args.out, dpi=100)
+    figs["loss_error.png"].savefig(args.out, dpi=100)
     print("wrote", args.out)

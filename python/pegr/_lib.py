@@ -270,6 +270,27 @@ _PROTOTYPES = {
                                  POINTER(pegr_sweep_callbacks), POINTER(pegr_sweep_summary),
                                  _err]),
     "pegr_sweep_tally_free": (None, [POINTER(pegr_sweep_tally)]),
+    # the lower layer a sweep over several devices uses (pegr.sweep(devices=[...]))
+    "pegr_sweep_dir_init": (_st, [c_char_p, _err]),
+    "pegr_sweep_dir_differs": (c_int, [c_void_p, c_char_p]),
+    "pegr_sweep_write_description": (_st, [c_void_p, c_char_p, POINTER(c_char_p), c_size_t,
+                                           _err]),
+    "pegr_sweep_lock_dir": (_st, [c_char_p, c_size_t, c_size_t, POINTER(c_void_p), _err]),
+    "pegr_sweep_unlock": (None, [c_void_p]),
+    "pegr_sweep_plan_create": (_st, [c_void_p, c_char_p, c_size_t, c_size_t, c_size_t,
+                                     POINTER(pegr_sweep_callbacks), POINTER(c_void_p), _err]),
+    "pegr_sweep_plan_free": (None, [c_void_p]),
+    "pegr_sweep_plan_done": (c_size_t, [c_void_p]),
+    "pegr_sweep_plan_todo": (c_size_t, [c_void_p]),
+    "pegr_sweep_plan_batches": (c_size_t, [c_void_p]),
+    "pegr_sweep_plan_failed": (c_size_t, [c_void_p]),
+    "pegr_sweep_plan_run_batch": (c_size_t, [c_void_p, _backend, c_size_t,
+                                             POINTER(pegr_sweep_callbacks)]),
+    "pegr_sweep_collect": (_st, [c_void_p, POINTER(c_char_p), c_size_t, c_char_p,
+                                 POINTER(pegr_sweep_callbacks), POINTER(pegr_sweep_tally), _err]),
+    "pegr_check_device": (_st, [POINTER(pegr_device_info), c_enum, POINTER(pegr_check_options),
+                                POINTER(c_int), POINTER(pegr_check_summary), c_char_p, c_size_t,
+                                _err]),
 }
 
 
