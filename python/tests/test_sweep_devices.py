@@ -2,8 +2,8 @@
 """devices=[...]: the workers share the plan's batches; results.csv equals the one-device sweep's
 (every column but the clock); resuming works across worker counts; the device check of
 `pegr sweep --devices` runs once per OpenCL device before anything trains, unless check=False or
-$PEGR_SWEEP_NO_CHECK (a stand-in for pegr_check_device shows which calls are made; the real
-battery takes minutes on PoCL and runs only with PEGR_TEST_CHECK=1)."""
+$PEGR_SWEEP_NO_CHECK (a stand-in for pegr_check_device shows which calls are made), and the
+real check refuses a device with a planted fault and caches a pass."""
 import ctypes
 import csv
 import os
@@ -159,9 +159,9 @@ def test_device_failing_the_check_is_refused(tmp_path, fake_check, monkeypatch):
     assert len(fake_check.calls) == n
 
 
-@pytest.mark.skipif(not os.environ.get("PEGR_TEST_CHECK"),
-                    reason="the whole battery takes minutes on PoCL: set PEGR_TEST_CHECK=1")
 def test_real_check_refuses_a_faulty_device_and_caches_a_pass(tmp_path, monkeypatch, capfd):
+    # the library's battery in fp32 (about 3 s on PoCL, 2 cores), twice: with the library's
+    # planted fault (PEGR_CHECK_FAULT), then clean; the third sweep finds the pass cached
     _opencl()
     monkeypatch.delenv("PEGR_SWEEP_NO_CHECK", raising=False)
     monkeypatch.setenv("PEGR_CACHE_DIR", str(tmp_path / "cache"))
