@@ -258,8 +258,8 @@ static void expect_row_is_option(const pegr_arg *row, const pegr_train_option *o
 }
 
 /* The CLI's option rows agree with the library's one table of training options: pegr train's and
- * pegr sweep's (src/cli/train_args.c), in the table's order, and pegr data's (PEGR_DATA_ARGS), the
- * table's data options. */
+ * pegr sweep's (src/cli/train_args.c), in the table's order, and pegr data's (pegr_cli_data_args),
+ * the table's data options. */
 static void test_cli_rows_match_the_library_table(void **state)
 {
     (void)state;
@@ -273,14 +273,16 @@ static void test_cli_rows_match_the_library_table(void **state)
     for (size_t k = 0; k < n; k++) expect_row_is_option(&rows[k], &table[k], &c, 0);
 
     pegr_data_config d;
-    const pegr_arg data_rows[] = {PEGR_DATA_ARGS(&d)};
-    size_t nd = 0;
+    pegr_arg data_rows[PEGR_EXPERIMENT_MAX_ARGS];
+    size_t ndata = pegr_cli_data_args(&d, data_rows), nd = 0;
     for (size_t k = 0; k < count; k++) {
         if (!table[k].data) continue;
-        assert_true(nd < sizeof data_rows / sizeof data_rows[0]);
+        assert_true(nd < ndata);
         expect_row_is_option(&data_rows[nd++], &table[k], &d, offsetof(pegr_train_config, data));
     }
-    assert_int_equal(nd, sizeof data_rows / sizeof data_rows[0]);
+    assert_int_equal(nd, ndata);
+    assert_int_equal(ndata, 11); /* n, n-test, d, patches, mu-norm, snr, sigma-p, isotropic,
+                                    label-noise, flip-test, seed */
 }
 
 int main(void)

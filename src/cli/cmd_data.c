@@ -2,6 +2,7 @@
  * meta.json, every file written to a temporary name and renamed. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
 #include "data_args.h"
@@ -49,12 +50,13 @@ int pegr_cmd_data(int argc, char **argv)
     pegr_data_config_default(&c);
     const char *out = NULL;
     pegr_global_opts g = {0}; /* accepted like everywhere; data generation runs on the host */
-    pegr_arg args[] = {
+    const pegr_arg globals[] = {PEGR_GLOBAL_ARGS(&g)};
+    pegr_arg args[1 + PEGR_EXPERIMENT_MAX_ARGS + sizeof globals / sizeof globals[0]] = {
         {"out", PEGR_ARG_STRING, &out, "DIR", "directory to write (created if missing)", NULL, 0},
-        PEGR_DATA_ARGS(&c),
-        PEGR_GLOBAL_ARGS(&g),
     };
-    size_t nargs = sizeof args / sizeof args[0];
+    size_t nargs = 1 + pegr_cli_data_args(&c, args + 1); /* the library's data options */
+    memcpy(args + nargs, globals, sizeof globals);
+    nargs += sizeof globals / sizeof globals[0];
     int rc = pegr_args_parse(&SPEC, args, nargs, argc, argv);
     if (rc >= 0) return rc;
     if (!out) return pegr_args_usage_error(&SPEC, "--out DIR is required");

@@ -1,33 +1,29 @@
-/* data_args.h: the data-model options shared by `pegr data` and (later) `pegr train`, as rows of
- * an option table, plus the check that only one of --mu-norm and --snr is given. */
+/* data_args.h: option rows built from the library's table of training options -- the data-model
+ * ones for `pegr data`, the helper `pegr train` and `pegr sweep` use for all of them -- plus the
+ * check that only one of --mu-norm and --snr is given. */
 #ifndef PEGR_CLI_DATA_ARGS_H
 #define PEGR_CLI_DATA_ARGS_H
 
 #include "args.h"
 #include "pegr/data.h"
+#include "pegr/train.h"
 
-/* The ranges are the ones pegr_data_config_validate accepts (n, d, P >= 1; sigma_p, mu_norm,
- * snr finite and >= 0; label_flip in [0, 0.5]; n_test any), so a bad value is refused by the
- * parser, naming the flag and its range, rather than later by the config's field name. --snr 0
- * means "use --mu-norm" in a configuration, but given on the command line it must be > 0: that
- * one bound is not a closed range, pegr_cli_check_data_args checks it. */
-#define PEGR_DATA_ARGS(c)                                                                          \
-    {"n", PEGR_ARG_SIZE, &(c)->n, "N", "training examples", "1..", 0},                             \
-    {"n-test", PEGR_ARG_SIZE, &(c)->n_test, "N", "test examples", NULL, 0},                        \
-    {"d", PEGR_ARG_SIZE, &(c)->d, "D", "patch dimension", "1..", 0},                               \
-    {"patches", PEGR_ARG_SIZE, &(c)->P, "P", "patches per example (one holds the signal)", "1..", 0}, \
-    {"mu-norm", PEGR_ARG_DOUBLE, &(c)->mu_norm, "X", "signal strength ||mu||", "0..", 0},          \
-    {"snr", PEGR_ARG_DOUBLE, &(c)->snr, "X",                                                       \
-     "signal-to-noise ratio ||mu|| / (sigma_p sqrt(d)), > 0 when given; sets ||mu|| instead of "  \
-     "--mu-norm", "0..", 0},                                                                       \
-    {"sigma-p", PEGR_ARG_DOUBLE, &(c)->sigma_p, "X", "noise standard deviation", "0..", 0},        \
-    {"isotropic", PEGR_ARG_FLAG, &(c)->isotropic, NULL,                                            \
-     "isotropic noise (default: noise orthogonal to mu)", NULL, 0},                                \
-    {"label-noise", PEGR_ARG_DOUBLE, &(c)->label_flip, "P",                                        \
-     "probability of flipping a training label", "0..0.5", 0},                                     \
-    {"flip-test", PEGR_ARG_FLAG, &(c)->flip_test, NULL, "flip test labels with --label-noise too", \
-     NULL, 0},                                                                                     \
-    {"seed", PEGR_ARG_U64, &(c)->seed, "S", "random seed (data and initial weights)", NULL, 0}
+/* The most rows a command gets from the library's table of training options. */
+#define PEGR_EXPERIMENT_MAX_ARGS 32
+
+/* One row of an option table from the library's table of training options (pegr_train_options:
+ * name, type, range, help): its target is the option's field in the struct at `base`, which sits
+ * `shift` bytes into a pegr_train_config (0 for a pegr_train_config, offsetof(pegr_train_config,
+ * data) for a pegr_data_config); a --robust-sigmas row's target is *sigmas (its text). */
+pegr_arg pegr_cli_option_row(const pegr_train_option *o, void *base, size_t shift,
+                             const char **sigmas);
+
+/* The rows of the data-model options (the table's `data` ones, in its order) with c's fields as
+ * targets: what `pegr data` takes. Room for PEGR_EXPERIMENT_MAX_ARGS in out; returns the count.
+ * The ranges are the ones pegr_data_config_validate accepts, so a bad value is refused by the
+ * parser naming the flag and its range; --snr 0 means "use --mu-norm" in a configuration but must
+ * be > 0 when given, which pegr_cli_check_data_args checks. */
+size_t pegr_cli_data_args(pegr_data_config *c, pegr_arg *out);
 
 /* After parsing: --mu-norm and --snr together is a usage error; then the config is validated.
  * Returns -1 to go on or an exit code (the message printed). */

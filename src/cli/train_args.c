@@ -13,24 +13,10 @@ size_t pegr_cli_experiment_args(pegr_train_config *c, const char **robust_sigmas
     /* The rows are the library's one table of training options (pegr_train_options: name, type,
      * range, field, help), each target the option's field of c; --robust-sigmas' text goes to
      * *robust_sigmas, read after parsing (pegr_cli_finish_experiment_args). */
-    static const pegr_arg_kind kinds[] = {
-        [PEGR_OPTION_SIZE] = PEGR_ARG_SIZE,
-        [PEGR_OPTION_U64] = PEGR_ARG_U64,
-        [PEGR_OPTION_DOUBLE] = PEGR_ARG_DOUBLE,
-        [PEGR_OPTION_FLAG] = PEGR_ARG_FLAG,
-        [PEGR_OPTION_METHOD] = PEGR_ARG_METHOD,
-        [PEGR_OPTION_REPRESENTATION] = PEGR_ARG_REPRESENTATION,
-        [PEGR_OPTION_SIGMAS] = PEGR_ARG_STRING,
-    };
     const pegr_train_option *table = NULL;
     size_t n = pegr_train_options(&table);
     if (n > PEGR_EXPERIMENT_MAX_ARGS) n = PEGR_EXPERIMENT_MAX_ARGS; /* test_sweep_api: they fit */
-    for (size_t k = 0; k < n; k++) {
-        const pegr_train_option *o = &table[k];
-        void *target = o->type == PEGR_OPTION_SIGMAS ? (void *)robust_sigmas
-                                                     : (void *)((char *)c + o->offset);
-        out[k] = (pegr_arg){o->name, kinds[o->type], target, o->metavar, o->help, o->allowed, 0};
-    }
+    for (size_t k = 0; k < n; k++) out[k] = pegr_cli_option_row(&table[k], c, 0, robust_sigmas);
     return n;
 }
 

@@ -4,9 +4,9 @@
 #define PEGR_CLI_TRAIN_ARGS_H
 
 #include "args.h"
+#include "data_args.h"
 #include "pegr/train.h"
 
-#define PEGR_EXPERIMENT_MAX_ARGS 32
 
 /* Rows for c's options into out (room for PEGR_EXPERIMENT_MAX_ARGS); *robust_sigmas receives
  * --robust-sigmas' text. Returns the number of rows. */
