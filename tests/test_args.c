@@ -101,6 +101,37 @@ static void test_double_edges_and_range(void **state)
     assert_true(v == 0);
 }
 
+/* The option tables' ranges ("1..", "0..0.5") and choice lists ("fp32|fp64"), read one way for the
+ * CLI's rows and the library's option table. */
+static void test_ranges_and_word_lists(void **state)
+{
+    (void)state;
+    uint64_t lo = 7, hi = 7;
+    double dlo = 7, dhi = 7;
+    assert_int_equal(pegr_parse_range_u64("1..", UINT64_MAX, &lo, &hi), PEGR_NUM_OK);
+    assert_true(lo == 1 && hi == UINT64_MAX);
+    assert_int_equal(pegr_parse_range_u64("..64", 1000, &lo, &hi), PEGR_NUM_OK);
+    assert_true(lo == 0 && hi == 64);
+    assert_int_equal(pegr_parse_range_u64(NULL, 99, &lo, &hi), PEGR_NUM_OK);
+    assert_true(lo == 0 && hi == 99);
+    assert_int_equal(pegr_parse_range_u64("5..2", 99, &lo, &hi), PEGR_NUM_SYNTAX); /* MIN > MAX */
+    assert_int_equal(pegr_parse_range_u64("1-64", 99, &lo, &hi), PEGR_NUM_SYNTAX);
+    assert_int_equal(pegr_parse_range_u64("1..x", 99, &lo, &hi), PEGR_NUM_SYNTAX);
+    assert_int_equal(pegr_parse_range_u64("1..100", 99, &lo, &hi), PEGR_NUM_SYNTAX); /* past max */
+    assert_int_equal(pegr_parse_range_double("0..0.5", &dlo, &dhi), PEGR_NUM_OK);
+    assert_true(dlo == 0 && dhi == 0.5);
+    assert_int_equal(pegr_parse_range_double("..", &dlo, &dhi), PEGR_NUM_OK);
+    assert_true(dlo == -HUGE_VAL && dhi == HUGE_VAL);
+    assert_int_equal(pegr_parse_range_double("1..0.5", &dlo, &dhi), PEGR_NUM_SYNTAX);
+    assert_int_equal(pegr_parse_range_double("0.5", &dlo, &dhi), PEGR_NUM_SYNTAX);
+
+    assert_true(pegr_word_in_list("fp32|fp64", "fp64"));
+    assert_true(pegr_word_in_list("auto", "auto"));
+    assert_false(pegr_word_in_list("fp32|fp64", "fp6"));
+    assert_false(pegr_word_in_list("fp32|fp64", "fp32|fp64"));
+    assert_false(pegr_word_in_list("fp32|fp64", ""));
+}
+
 static void test_descriptions_name_the_range(void **state)
 {
     (void)state;
@@ -263,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_double_refuses_space_hex_and_non_finite),
         cmocka_unit_test(test_double_edges_and_range),
         cmocka_unit_test(test_descriptions_name_the_range),
+        cmocka_unit_test(test_ranges_and_word_lists),
         cmocka_unit_test(test_options_refuse_what_the_old_parser_wrapped),
         cmocka_unit_test(test_options_apply_the_rows_range),
         cmocka_unit_test(test_experiment_table_ranges_are_well_formed),

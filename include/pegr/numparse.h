@@ -31,6 +31,16 @@ PEGR_API pegr_num_status pegr_parse_size(const char *text, size_t min, size_t ma
  * zero or a subnormal (1e-400) is refused as out of range rather than silently becoming 0. */
 PEGR_API pegr_num_status pegr_parse_double(const char *text, double min, double max, double *out);
 
+/* A range as pegr's option tables write it, "MIN..MAX", either end left out for no bound ("1..",
+ * "..64", "0..0.5"): the ends parsed as above into [*lo, *hi], which start as [0, max] (integers)
+ * or [-HUGE_VAL, HUGE_VAL] (numbers); NULL text is no bound at all. PEGR_NUM_SYNTAX for a
+ * malformed range: no "..", an end that is not a number of the type, MIN > MAX. */
+PEGR_API pegr_num_status pegr_parse_range_u64(const char *text, uint64_t max, uint64_t *lo,
+                                              uint64_t *hi);
+PEGR_API pegr_num_status pegr_parse_range_double(const char *text, double *lo, double *hi);
+/* 1 when `word` is one of the '|'-separated words of `list` ("fp32|fp64"), else 0. */
+PEGR_API int pegr_word_in_list(const char *list, const char *word);
+
 /* What an integer in [min, max] is, for messages: "an integer from 1 to 64". */
 PEGR_API void pegr_describe_uint(uint64_t min, uint64_t max, char *buf, size_t len);
 /* What a number in [min, max] is: "a finite number", "a number >= 1", "a number from 0 to 0.5". */

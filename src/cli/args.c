@@ -27,19 +27,6 @@ int pegr_args_usage_error(const pegr_command_spec *cmd, const char *fmt, ...)
     return PEGR_EXIT_USAGE;
 }
 
-static int choice_ok(const char *choices, const char *value)
-{
-    size_t n = strlen(value);
-    for (const char *p = choices; *p;) {
-        const char *bar = strchr(p, '|');
-        size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && strncmp(p, value, n) == 0) return 1;
-        if (!bar) break;
-        p = bar + 1;
-    }
-    return 0;
-}
-
 /* The row's numeric range: the type's limits, narrowed by `allowed` ("MIN..MAX", an end may be
  * empty). A malformed range is a bug in the table, not a user error: say so and abort. */
 typedef struct arg_range {
@@ -49,28 +36,15 @@ typedef struct arg_range {
 
 static arg_range range_of(const pegr_arg *a)
 {
-    arg_range r = {0, a->kind == PEGR_ARG_SIZE ? (uint64_t)SIZE_MAX : UINT64_MAX, -HUGE_VAL, HUGE_VAL};
-    const char *text = a->allowed;
-    if (!text) return r;
-    const char *dots = strstr(text, "..");
-    char lo[32]; /* a range end is a short literal of the table */
-    size_t lo_len = dots ? (size_t)(dots - text) : sizeof lo;
-    int ok = lo_len < sizeof lo;
-    if (ok) {
-        memcpy(lo, text, lo_len);
-        lo[lo_len] = '\0';
-    }
-    const char *hi = ok ? dots + 2 : NULL;
-    if (ok && a->kind == PEGR_ARG_DOUBLE) {
-        if (*lo) ok = pegr_parse_double(lo, -HUGE_VAL, HUGE_VAL, &r.dlo) == PEGR_NUM_OK;
-        if (ok && *hi) ok = pegr_parse_double(hi, r.dlo, HUGE_VAL, &r.dhi) == PEGR_NUM_OK;
-    } else if (ok) {
-        if (*lo) ok = pegr_parse_u64(lo, 0, r.hi, &r.lo) == PEGR_NUM_OK;
-        if (ok && *hi) ok = pegr_parse_u64(hi, r.lo, r.hi, &r.hi) == PEGR_NUM_OK;
-    }
+    arg_range r;
+    uint64_t max = a->kind == PEGR_ARG_SIZE ? (uint64_t)SIZE_MAX : UINT64_MAX;
+    int ok = pegr_parse_range_u64(a->kind == PEGR_ARG_DOUBLE ? NULL : a->allowed, max, &r.lo,
+                                  &r.hi) == PEGR_NUM_OK &&
+             pegr_parse_range_double(a->kind == PEGR_ARG_DOUBLE ? a->allowed : NULL, &r.dlo,
+                                     &r.dhi) == PEGR_NUM_OK;
     if (!ok) {
         fprintf(stderr, "pegr: internal error: option --%s has a malformed range '%s'\n", a->name,
-                text);
+                a->allowed);
         abort();
     }
     return r;
@@ -93,7 +67,7 @@ static int is_choice(pegr_arg_kind kind)
 
 static int set_value(const pegr_command_spec *cmd, pegr_arg *a, const char *value)
 {
-    if (is_choice(a->kind) && !choice_ok(a->allowed, value))
+    if (is_choice(a->kind) && !pegr_word_in_list(a->allowed, value))
         return pegr_args_usage_error(cmd, "--%s must be one of %s, not '%s'", a->name, a->allowed,
                                      value);
     switch (a->kind) {

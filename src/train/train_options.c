@@ -72,44 +72,18 @@ const pegr_train_option *pegr_train_option_find(const char *name)
     return NULL;
 }
 
-/* An option's range "MIN..MAX" (either end may be empty) as numbers; the table's own text, so a
- * malformed one is a bug that the library's tests catch (it then reads as no bound). */
+/* An option's range "MIN..MAX" as numbers; the table's own text, so a malformed one is a bug that
+ * the library's tests catch (it then reads as no bound). */
 static void range_of(const pegr_train_option *o, uint64_t *lo, uint64_t *hi, double *dlo,
                      double *dhi)
 {
-    *lo = 0;
-    *hi = o->type == PEGR_OPTION_SIZE ? (uint64_t)SIZE_MAX : UINT64_MAX;
-    *dlo = -HUGE_VAL;
-    *dhi = HUGE_VAL;
-    if (!o->allowed) return;
-    const char *dots = strstr(o->allowed, "..");
-    char lo_text[32];
-    size_t len = dots ? (size_t)(dots - o->allowed) : 0;
-    if (!dots || len >= sizeof lo_text) return;
-    memcpy(lo_text, o->allowed, len);
-    lo_text[len] = '\0';
-    const char *hi_text = dots + 2;
-    if (o->type == PEGR_OPTION_DOUBLE) {
-        if (*lo_text) (void)pegr_parse_double(lo_text, -HUGE_VAL, HUGE_VAL, dlo);
-        if (*hi_text) (void)pegr_parse_double(hi_text, -HUGE_VAL, HUGE_VAL, dhi);
-    } else {
-        if (*lo_text) (void)pegr_parse_u64(lo_text, 0, UINT64_MAX, lo);
-        if (*hi_text) (void)pegr_parse_u64(hi_text, 0, UINT64_MAX, hi);
-    }
-}
-
-/* Is `value` one word of the '|'-separated list? */
-static int choice_ok(const char *choices, const char *value)
-{
-    size_t n = strlen(value);
-    for (const char *p = choices; *p;) {
-        const char *bar = strchr(p, '|');
-        size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && strncmp(p, value, n) == 0) return 1;
-        if (!bar) break;
-        p = bar + 1;
-    }
-    return 0;
+    uint64_t max = o->type == PEGR_OPTION_SIZE ? (uint64_t)SIZE_MAX : UINT64_MAX;
+    if (pegr_parse_range_u64(o->type == PEGR_OPTION_DOUBLE ? NULL : o->allowed, max, lo, hi) !=
+        PEGR_NUM_OK)
+        pegr_parse_range_u64(NULL, max, lo, hi);
+    if (pegr_parse_range_double(o->type == PEGR_OPTION_DOUBLE ? o->allowed : NULL, dlo, dhi) !=
+        PEGR_NUM_OK)
+        pegr_parse_range_double(NULL, dlo, dhi);
 }
 
 /* "none" or a comma list of distinct numbers >= 0, at most PEGR_MAX_ROBUST, into c. 0 when not. */
@@ -157,7 +131,7 @@ pegr_status pegr_train_config_set(pegr_train_config *c, const char *name, const 
     switch (o->type) {
     case PEGR_OPTION_METHOD:
     case PEGR_OPTION_REPRESENTATION:
-        if (!choice_ok(o->allowed, value))
+        if (!pegr_word_in_list(o->allowed, value))
             return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                                   "--%s must be one of %s, not '%s'", o->name, o->allowed, value);
         if (o->type == PEGR_OPTION_METHOD)

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -82,4 +83,56 @@ void pegr_describe_double(double min, double max, char *buf, size_t len)
     else if (lo) snprintf(buf, len, "a finite number >= %.15g", min);
     else if (hi) snprintf(buf, len, "a finite number <= %.15g", max);
     else snprintf(buf, len, "a finite number");
+}
+
+/* Split "MIN..MAX" into MIN (copied into lo, a short literal) and MAX (a pointer into text). */
+static int split_range(const char *text, char *lo, size_t lo_size, const char **hi)
+{
+    const char *dots = strstr(text, "..");
+    if (!dots || (size_t)(dots - text) >= lo_size) return 0;
+    memcpy(lo, text, (size_t)(dots - text));
+    lo[dots - text] = '\0';
+    *hi = dots + 2;
+    return 1;
+}
+
+pegr_num_status pegr_parse_range_u64(const char *text, uint64_t max, uint64_t *lo, uint64_t *hi)
+{
+    char lo_text[32];
+    const char *hi_text = NULL;
+    *lo = 0;
+    *hi = max;
+    if (!text) return PEGR_NUM_OK;
+    if (!split_range(text, lo_text, sizeof lo_text, &hi_text)) return PEGR_NUM_SYNTAX;
+    if (*lo_text && pegr_parse_u64(lo_text, 0, max, lo) != PEGR_NUM_OK) return PEGR_NUM_SYNTAX;
+    if (*hi_text && pegr_parse_u64(hi_text, *lo, max, hi) != PEGR_NUM_OK) return PEGR_NUM_SYNTAX;
+    return PEGR_NUM_OK;
+}
+
+pegr_num_status pegr_parse_range_double(const char *text, double *lo, double *hi)
+{
+    char lo_text[32];
+    const char *hi_text = NULL;
+    *lo = -HUGE_VAL;
+    *hi = HUGE_VAL;
+    if (!text) return PEGR_NUM_OK;
+    if (!split_range(text, lo_text, sizeof lo_text, &hi_text)) return PEGR_NUM_SYNTAX;
+    if (*lo_text && pegr_parse_double(lo_text, -HUGE_VAL, HUGE_VAL, lo) != PEGR_NUM_OK)
+        return PEGR_NUM_SYNTAX;
+    if (*hi_text && pegr_parse_double(hi_text, *lo, HUGE_VAL, hi) != PEGR_NUM_OK)
+        return PEGR_NUM_SYNTAX;
+    return PEGR_NUM_OK;
+}
+
+int pegr_word_in_list(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, word, n) == 0) return 1;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return 0;
 }
