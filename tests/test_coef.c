@@ -134,21 +134,15 @@ static void expect_close(const char *what, const char *kernel, const problem *p,
                  what, kernel, e, tol, names[method], q, p->n, p->P, p->d, p->m);
 }
 
-typedef struct outputs {
-    double *grad, *margin, *loss, *norm2;
-    double mean_loss, objective;
-} outputs;
+typedef pegr_check_outputs outputs;
 
 /* One evaluation of every output on b (span: in the span representation). */
 static outputs evaluate(pegr_backend *b, const problem *p, int method, double q, double lam, int span)
 {
-    outputs o = {calloc(2 * p->m * p->d, sizeof(double)), calloc(p->n, sizeof(double)),
-                 calloc(p->n, sizeof(double)), calloc(p->n, sizeof(double)), 0, 0};
-    assert_true(o.grad && o.margin && o.loss && o.norm2);
+    outputs o;
+    assert_true(pegr_check_outputs_alloc(&o, p, 1, 0));
     pegr_error err = {0};
-    pegr_eval_request req = {.method = (pegr_method)method, .q = q, .lam = lam, .grad = o.grad,
-                             .margin = o.margin, .loss = o.loss, .norm2 = o.norm2,
-                             .mean_loss = &o.mean_loss, .objective = &o.objective};
+    pegr_eval_request req = pegr_check_request(&o, (pegr_method)method, q, lam);
     if (b->ops->set_data(b, p->X, p->y, p->n, p->P, p->d, &err) != PEGR_OK ||
         (b->ops->set_representation && b->ops->set_representation(b, span, &err) != PEGR_OK) ||
         b->ops->set_weights(b, p->W, p->m, &err) != PEGR_OK || b->ops->evaluate(b, &req, &err) != PEGR_OK)
@@ -156,13 +150,7 @@ static outputs evaluate(pegr_backend *b, const problem *p, int method, double q,
     return o;
 }
 
-static void free_outputs(outputs *o)
-{
-    free(o->grad);
-    free(o->margin);
-    free(o->loss);
-    free(o->norm2);
-}
+static void free_outputs(outputs *o) { pegr_check_outputs_free(o); }
 
 static void compare_outputs(const outputs *d, const outputs *h, const char *kernel,
                             const problem *p, int method, double q, double tol)

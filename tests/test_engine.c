@@ -51,27 +51,16 @@ static problem make_problem(size_t n, size_t P, size_t d, size_t m, uint64_t see
 
 static void free_problem(problem *p) { pegr_check_problem_free(p); }
 
-typedef struct outputs {
-    double *grad, *margin, *loss, *norm2, *pe;
-    double mean_loss, objective;
-} outputs;
+typedef pegr_check_outputs outputs;
 
 static outputs alloc_outputs(const problem *p)
 {
-    outputs o = {calloc(2 * p->m * p->d, sizeof(double)), calloc(p->n, sizeof(double)),
-                 calloc(p->n, sizeof(double)), calloc(p->n, sizeof(double)),
-                 calloc(p->n * 2 * p->m * p->d, sizeof(double)), 0, 0};
+    outputs o;
+    assert_true(pegr_check_outputs_alloc(&o, p, 1, 1));
     return o;
 }
 
-static void free_outputs(outputs *o)
-{
-    free(o->grad);
-    free(o->margin);
-    free(o->loss);
-    free(o->norm2);
-    free(o->pe);
-}
+static void free_outputs(outputs *o) { pegr_check_outputs_free(o); }
 
 /* CLBlast forced where pegr has it (AUTO would send these small shapes to pegr's kernels, which
  * the OWN tests cover). */

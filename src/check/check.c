@@ -311,30 +311,28 @@ void pegr_check_problem_free(problem *p)
     free(p->W);
 }
 
-typedef struct outputs {
-    double *grad, *margin, *loss, *norm2, *pe;
-    double mean_loss, objective;
-} outputs;
+typedef pegr_check_outputs outputs;
 
-static int alloc_outputs(outputs *o, const problem *p, size_t runs)
+int pegr_check_outputs_alloc(outputs *o, const problem *p, size_t runs, int per_example)
 {
     size_t per = 2 * p->m * p->d;
     *o = (outputs){calloc(runs * per, sizeof(double)), calloc(runs * p->n, sizeof(double)),
                    calloc(runs * p->n, sizeof(double)), calloc(runs * p->n, sizeof(double)),
-                   calloc(runs * p->n * per, sizeof(double)), 0, 0};
-    return o->grad && o->margin && o->loss && o->norm2 && o->pe;
+                   per_example ? calloc(runs * p->n * per, sizeof(double)) : NULL, 0, 0};
+    return o->grad && o->margin && o->loss && o->norm2 && (o->pe || !per_example);
 }
 
-static void free_outputs(outputs *o)
+void pegr_check_outputs_free(outputs *o)
 {
     free(o->grad);
     free(o->margin);
     free(o->loss);
     free(o->norm2);
     free(o->pe);
+    memset(o, 0, sizeof *o);
 }
 
-static pegr_eval_request request_into(outputs *o, pegr_method method, double q, double lam)
+pegr_eval_request pegr_check_request(outputs *o, pegr_method method, double q, double lam)
 {
     pegr_eval_request req = {.method = method, .q = q, .lam = lam, .grad = o->grad,
                              .margin = o->margin, .loss = o->loss, .norm2 = o->norm2,
@@ -363,14 +361,14 @@ static void eval_against_host(check_run *cr, pegr_backend *b, pegr_backend *ref,
                               pegr_method method, double q, double lam, int span)
 {
     outputs h, d, r;
-    int ok = alloc_outputs(&h, p, 1) & alloc_outputs(&d, p, 1) & alloc_outputs(&r, p, 1);
+    int ok = pegr_check_outputs_alloc(&h, p, 1, 1) & pegr_check_outputs_alloc(&d, p, 1, 1) & pegr_check_outputs_alloc(&r, p, 1, 1);
     pegr_error err = {0};
     if (!ok) {
         fail(cr, "out of memory");
         goto done;
     }
-    pegr_eval_request hreq = request_into(&h, method, q, lam), dreq = request_into(&d, method, q, lam),
-                      rreq = request_into(&r, method, q, lam);
+    pegr_eval_request hreq = pegr_check_request(&h, method, q, lam), dreq = pegr_check_request(&d, method, q, lam),
+                      rreq = pegr_check_request(&r, method, q, lam);
     if (pegr_ref_evaluate(p->X, p->y, p->n, p->P, p->d, p->W, p->m, &hreq, &err) != PEGR_OK) {
         fail(cr, "host reference: %s", pegr_error_message(&err));
         goto done;
@@ -408,9 +406,9 @@ static void eval_against_host(check_run *cr, pegr_backend *b, pegr_backend *ref,
     }
 done:
     pegr_error_clear(&err);
-    free_outputs(&h);
-    free_outputs(&d);
-    free_outputs(&r);
+    pegr_check_outputs_free(&h);
+    pegr_check_outputs_free(&d);
+    pegr_check_outputs_free(&r);
 }
 
 /* n, P, d, m: every dimension 1; sizes no work-group or vector width divides; one shape over a
@@ -756,7 +754,7 @@ static void check_batch(check_run *cr, const check_def *def)
     all = (problem){n, P, d, m, malloc(BATCH_RUNS * n * P * d * sizeof(double)),
                     malloc(BATCH_RUNS * n * sizeof(double)), malloc(BATCH_RUNS * per * sizeof(double))};
     ok &= all.X && all.y && all.W;
-    ok &= alloc_outputs(&bo, &p[0], BATCH_RUNS) & alloc_outputs(&ho, &p[0], 1);
+    ok &= pegr_check_outputs_alloc(&bo, &p[0], BATCH_RUNS, 1) & pegr_check_outputs_alloc(&ho, &p[0], 1, 1);
     Wb = malloc(BATCH_RUNS * per * sizeof(double));
     Wh = malloc(per * sizeof(double));
     omega = malloc(BATCH_RUNS * n * sizeof(double));
@@ -778,7 +776,7 @@ static void check_batch(check_run *cr, const check_def *def)
         if (!(e = open_engine(cr, &c))) goto done;
         if (e->ops->set_runs(e, BATCH_RUNS, &err) != PEGR_OK) goto error;
         if (!load(cr, e, &all, span)) goto done;
-        pegr_eval_request req = request_into(&bo, (pegr_method)method, 3.0, lam[0]);
+        pegr_eval_request req = pegr_check_request(&bo, (pegr_method)method, 3.0, lam[0]);
         req.mean_loss = mean_loss;
         req.objective = objective;
         req.run_lam = lam;
@@ -795,7 +793,7 @@ static void check_batch(check_run *cr, const check_def *def)
         for (size_t k = 0; k < BATCH_RUNS; k++) {
             pegr_backend *h = pegr_host_backend_create(&err);
             if (!h) goto error;
-            pegr_eval_request one = request_into(&ho, (pegr_method)method, 3.0, lam[k]);
+            pegr_eval_request one = pegr_check_request(&ho, (pegr_method)method, 3.0, lam[k]);
             pegr_eval_request hstep = {.method = (pegr_method)method, .q = 3.0, .lam = lam[k]};
             pegr_status s = load(cr, h, &p[k], 0) ? h->ops->evaluate(h, &one, &err) : PEGR_ERR_INVALID_ARGUMENT;
             for (int t = 0; t < 4 && s == PEGR_OK; t++) {
@@ -827,8 +825,8 @@ done:
     pegr_error_clear(&err);
     for (size_t k = 0; k < BATCH_RUNS; k++) pegr_check_problem_free(&p[k]);
     pegr_check_problem_free(&all);
-    free_outputs(&bo);
-    free_outputs(&ho);
+    pegr_check_outputs_free(&bo);
+    pegr_check_outputs_free(&ho);
     free(Wb);
     free(Wh);
     free(omega);

@@ -79,4 +79,19 @@ int pegr_check_problem_make(pegr_check_problem *p, size_t n, size_t P, size_t d,
                             uint64_t seed);
 void pegr_check_problem_free(pegr_check_problem *p);
 
+/* Every output an evaluation of a problem can return, for `runs` runs side by side: grad (runs,
+ * 2, m, d); margin, loss, norm2 (runs, n); pe (runs, n, 2, m, d) only when asked for (else NULL);
+ * and the two scalars. */
+typedef struct pegr_check_outputs {
+    double *grad, *margin, *loss, *norm2, *pe;
+    double mean_loss, objective;
+} pegr_check_outputs;
+/* Zeroed arrays; 0 when out of memory (free it anyway). */
+int pegr_check_outputs_alloc(pegr_check_outputs *o, const pegr_check_problem *p, size_t runs,
+                             int per_example);
+void pegr_check_outputs_free(pegr_check_outputs *o);
+/* A request of `method` that fills every array o holds. */
+pegr_eval_request pegr_check_request(pegr_check_outputs *o, pegr_method method, double q,
+                                     double lam);
+
 #endif
