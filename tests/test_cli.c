@@ -440,7 +440,8 @@ static void test_train_divergence_in_a_few_steps_exits_3(void **state)
 /* A rerun into a directory leaves nothing of the older run: a diverged run (no W.npy of its own)
  * does not keep the old W.npy, --compare after a plain run and a plain run after --compare leave
  * nothing of the other layout, stale temporaries go; a user's own files and what a symbolic link
- * points to stay. */
+ * points to stay. Each rerun is another run (other options), which --force lets into the
+ * directory (without it that is refused: test_rerun). */
 static void test_train_rerun_leaves_nothing_stale(void **state)
 {
     (void)state;
@@ -453,7 +454,7 @@ static void test_train_rerun_leaves_nothing_stale(void **state)
     assert_int_equal(cli_run(NULL, "mkdir $T/keep && echo k > $T/keep/W.npy && ln -s $T/keep $T/re/gd "
                                    "&& echo n > $T/re/notes.txt && echo t > $T/re/summary.json.tmp.999"),
                      0);
-    rc = cli_run(&out, "%s --lr 50", tiny);
+    rc = cli_run(&out, "%s --lr 50 --force", tiny);
     if (rc != 3) fail_msg("exit %d, not 3: %s", rc, out);
     free(out);
     assert_false(exists("re/W.npy"));
@@ -462,7 +463,7 @@ static void test_train_rerun_leaves_nothing_stale(void **state)
     assert_true(exists("re/notes.txt"));
     assert_true(exists("keep/W.npy")); /* behind the link named like a method's directory */
     assert_int_equal(cli_run(NULL, "rm $T/re/gd"), 0);
-    rc = cli_run(&out, "%s --steps 20 --compare gd,pegr", tiny);
+    rc = cli_run(&out, "%s --steps 20 --compare gd,pegr --force", tiny);
     if (rc != 0) fail_msg("exit %d: %s", rc, out);
     free(out);
     const char *files[] = {"config.json", "metrics.jsonl", "metrics.csv", "summary.json", "W.npy",
@@ -474,7 +475,7 @@ static void test_train_rerun_leaves_nothing_stale(void **state)
         snprintf(rel, sizeof rel, "re/pegr/%s", files[k]);
         assert_true(exists(rel));
     }
-    rc = cli_run(&out, "%s --steps 20 --method gd", tiny);
+    rc = cli_run(&out, "%s --steps 20 --method gd --force", tiny);
     if (rc != 0) fail_msg("exit %d: %s", rc, out);
     free(out);
     assert_false(exists("re/gd"));

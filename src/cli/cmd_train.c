@@ -19,8 +19,9 @@
 
 static const pegr_command_spec SPEC = {
     "train", "train the two-layer CNN on the signal-noise model with gd, sgd, gr or pegr",
-    "pegr train [--preset demo|large|tiny] [--method gd|sgd|gr|pegr | --compare gd,pegr,...]\n"
-    "                  [--out DIR] [--device SPEC|host] [data, model and training options]"};
+    "pegr train [--preset demo|large|tiny | --config DIR/config.json]\n"
+    "                  [--method gd|sgd|gr|pegr | --compare gd,pegr,...] [--out DIR [--force]]\n"
+    "                  [--device SPEC|host] [data, model and training options]"};
 
 
 /* ---- progress and live metrics files ------------------------------------------------------- */
@@ -218,33 +219,87 @@ static size_t split_methods(char *buf, const char **methods, size_t max)
     return count;
 }
 
+/* The configuration the flags start from: --config's file, else the preset. -1 to go on, or an
+ * exit code (a file that cannot be read is a usage error: exit 2 with the reader's message). */
+static int starting_config(int argc, char **argv, pegr_train_config *c)
+{
+    const char *config = pegr_cli_find_value(argc, argv, "config");
+    if (config) {
+        pegr_error err = {0};
+        if (pegr_train_config_read(config, c, &err) == PEGR_OK) return -1;
+        int rc = pegr_args_usage_error(&SPEC, "--config: %s", pegr_error_message(&err));
+        pegr_error_clear(&err);
+        return rc;
+    }
+    const char *preset = pegr_cli_find_preset(argc, argv);
+    if (!pegr_cli_apply_preset(preset, c))
+        return pegr_args_usage_error(&SPEC, "--preset must be one of " PEGR_PRESETS ", not '%s'",
+                                     preset);
+    return -1;
+}
+
+/* An --out that holds another run is not written into unless --force says so: the run's configs
+ * (one per method with --compare) against what is there (pegr_train_check_outputs). The same
+ * config -- a re-run into its own directory -- is fine. */
+static int check_out(const char *out, const pegr_train_config *c, const char *const *methods,
+                     size_t nmethods, int compare)
+{
+    pegr_train_config configs[8];
+    for (size_t k = 0; k < nmethods; k++) {
+        configs[k] = *c;
+        pegr_method_parse(methods[k], "--compare", &configs[k].method, NULL); /* checked before */
+    }
+    pegr_error err = {0};
+    pegr_status s = pegr_train_check_outputs(out, configs, nmethods, compare, &err);
+    int rc = -1;
+    if (s == PEGR_ERR_INVALID_ARGUMENT)
+        rc = pegr_args_usage_error(&SPEC, "--out %s; use --force to write into it anyway, or "
+                                          "another --out", pegr_error_message(&err));
+    else if (s != PEGR_OK) {
+        pegr_cli_error(SPEC.name, &err);
+        rc = PEGR_EXIT_FAILURE;
+    }
+    pegr_error_clear(&err);
+    return rc;
+}
+
 int pegr_cmd_train(int argc, char **argv)
 {
     pegr_train_config c;
-    const char *preset = pegr_cli_find_preset(argc, argv);
-    if (!pegr_cli_apply_preset(preset, &c))
-        return pegr_args_usage_error(&SPEC, "--preset must be one of " PEGR_PRESETS ", not '%s'",
-                                     preset);
+    int rc = starting_config(argc, argv, &c);
+    if (rc >= 0) return rc;
     pegr_global_opts g = {0};
+    const char *preset = pegr_cli_find_preset(argc, argv), *config = NULL;
     const char *out = "pegr-run", *compare = NULL, *precision = "fp32", *sigmas = "0.1,0.2,0.5,1";
-    int quiet = 0;
-    pegr_arg args[PEGR_EXPERIMENT_MAX_ARGS + 8] = {
+    int quiet = 0, force = 0;
+    pegr_arg args[PEGR_EXPERIMENT_MAX_ARGS + 10] = {
         {"preset", PEGR_ARG_CHOICE, &preset, NULL, "named configuration (flags override it)",
          PEGR_PRESETS, 0},
+        {"config", PEGR_ARG_STRING, &config, "FILE",
+         "re-run a run: the options of its config.json (DIR/config.json; with --compare, one "
+         "method's DIR/METHOD/config.json) in place of a preset; flags given with it override "
+         "them", NULL, 0},
         {"compare", PEGR_ARG_STRING, &compare, "LIST",
          "train each of these methods (e.g. gd,pegr) from the same data and initial weights", NULL, 0},
         {"precision", PEGR_ARG_CHOICE, &precision, NULL,
          "device arithmetic (the host reference computes in fp64 only: fp32 is refused there)",
          "fp32|fp64", 0},
         {"out", PEGR_ARG_STRING, &out, "DIR", "output directory (with --compare: DIR/METHOD)", NULL, 0},
+        {"force", PEGR_ARG_FLAG, &force, NULL,
+         "write into an --out that holds another run, or anything else (its run files are "
+         "replaced; without --force that is refused)", NULL, 0},
         {"quiet", PEGR_ARG_FLAG, &quiet, NULL, "no progress line", NULL, 0},
         PEGR_GLOBAL_ARGS(&g),
     };
     size_t nargs = 0;
     while (args[nargs].name) nargs++; /* the rows above; the rest of the array is zeroed */
     nargs += pegr_cli_experiment_args(&c, &sigmas, args + nargs);
-    int rc = pegr_args_parse(&SPEC, args, nargs, argc, argv);
+    rc = pegr_args_parse(&SPEC, args, nargs, argc, argv);
     if (rc >= 0) return rc;
+    /* A config holds every option: a preset under it would mean nothing. */
+    if (config && pegr_args_given(args, nargs, "preset"))
+        return pegr_args_usage_error(&SPEC, "give --preset or --config, not both (the config "
+                                            "holds every option; flags override it)");
     rc = pegr_cli_finish_experiment_args(&SPEC, args, nargs, &c, sigmas);
     if (rc >= 0) return rc;
     char compare_buf[256] = "";
@@ -275,5 +330,6 @@ int pegr_cmd_train(int argc, char **argv)
         pegr_error_clear(&err);
         return rc;
     }
+    if (!force && (rc = check_out(out, &c, methods, nmethods, compare != NULL)) >= 0) return rc;
     return run_all(&g, &c, methods, nmethods, compare != NULL, out, precision, quiet);
 }

@@ -29,9 +29,14 @@ int pegr_cli_parse_sigmas(const char *list, pegr_train_config *c)
 int pegr_cli_finish_experiment_args(const pegr_command_spec *cmd, const pegr_arg *args, size_t nargs,
                                     pegr_train_config *c, const char *robust_sigmas)
 {
+    /* --mu-norm given is the ||mu|| to use: an SNR that came with the configuration (pegr train
+     * --config) would otherwise win over it (an SNR > 0 sets ||mu||). */
+    if (pegr_args_given(args, nargs, "mu-norm") && !pegr_args_given(args, nargs, "snr"))
+        c->data.snr = 0;
     int rc = pegr_cli_check_data_args(cmd, args, nargs, &c->data);
     if (rc >= 0) return rc;
-    if (!pegr_cli_parse_sigmas(robust_sigmas, c))
+    /* Only a given list replaces c's: the one the configuration (preset or --config) holds. */
+    if (pegr_args_given(args, nargs, "robust-sigmas") && !pegr_cli_parse_sigmas(robust_sigmas, c))
         return pegr_args_usage_error(cmd, "--robust-sigmas must be 'none' or a comma list of "
                                           "distinct numbers >= 0 (at most %d), not '%s'",
                                      PEGR_MAX_ROBUST, robust_sigmas);
@@ -43,11 +48,22 @@ int pegr_cli_apply_preset(const char *name, pegr_train_config *c)
     return pegr_train_config_preset(name, c, NULL) == PEGR_OK;
 }
 
+const char *pegr_cli_find_value(int argc, char **argv, const char *name)
+{
+    /* the last one, as the parser keeps the last of an option given twice */
+    size_t len = strlen(name);
+    const char *value = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0 || strncmp(argv[i] + 2, name, len) != 0) continue;
+        const char *rest = argv[i] + 2 + len;
+        if (*rest == '\0' && i + 1 < argc) value = argv[++i];
+        else if (*rest == '=') value = rest + 1;
+    }
+    return value;
+}
+
 const char *pegr_cli_find_preset(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--preset") == 0 && i + 1 < argc) return argv[i + 1];
-        if (strncmp(argv[i], "--preset=", 9) == 0) return argv[i] + 9;
-    }
-    return "demo";
+    const char *preset = pegr_cli_find_value(argc, argv, "preset");
+    return preset ? preset : "demo";
 }

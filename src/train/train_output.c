@@ -5,14 +5,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "pegr/pegr.h"
 #include "util/fsutil.h"
 #include "util/json.h"
+#include "util/json_read.h"
 #include "backend/metrics_summary.h"
 #include "util/npy.h"
 
@@ -30,6 +33,147 @@ void pegr_data_config_json(pegr_json *j, const pegr_data_config *c)
     pegr_json_kv_number(j, "label_noise", c->label_flip);
     pegr_json_kv_bool(j, "flip_test", c->flip_test);
     pegr_json_kv_uint(j, "seed", c->seed);
+}
+
+/* ---- the options of a config, by the one option table ------------------------------------ */
+
+/* config.json's "options" object holds every option of the table (pegr_train_options) under its
+ * name, in the table's order, as the value pegr_train_config_set reads back to the same field: a
+ * number (SIZE, U64, DOUBLE), true/false (FLAG), a name (METHOD, REPRESENTATION) or an array of
+ * numbers (SIGMAS). It is what pegr_train_config_read reads; "data", "model" and "training" stay
+ * beside it as the run's description (the resolved ||mu|| and SNR), for people and plots. A new
+ * option in the table is written and read without code here; a new option *type* needs a case in
+ * the switches below (-Wswitch names them). */
+
+#define OPTION_TEXT_MAX 512 /* PEGR_MAX_ROBUST numbers of at most 24 characters, with commas */
+
+/* The shortest text that reads back as v: the JSON writer's own number format. */
+static void number_text(double v, char *buf, size_t size)
+{
+    pegr_json j;
+    pegr_json_init(&j, 0);
+    pegr_json_number(&j, v);
+    snprintf(buf, size, "%s", j.buf && !j.failed ? j.buf : "null");
+    pegr_json_free(&j);
+}
+
+/* The option's value in c as pegr_train_config_set's text ("0.1", "pegr", "0.1,0.2", "none"). */
+static void option_text(const pegr_train_config *c, const pegr_train_option *o, char *buf,
+                        size_t size)
+{
+    const void *at = (const char *)c + o->offset;
+    switch (o->type) {
+    case PEGR_OPTION_SIZE: snprintf(buf, size, "%zu", *(const size_t *)at); return;
+    case PEGR_OPTION_U64:
+        snprintf(buf, size, "%llu", (unsigned long long)*(const uint64_t *)at);
+        return;
+    case PEGR_OPTION_DOUBLE: number_text(*(const double *)at, buf, size); return;
+    case PEGR_OPTION_FLAG: snprintf(buf, size, "%d", *(const int *)at ? 1 : 0); return;
+    case PEGR_OPTION_METHOD: {
+        const char *name = pegr_method_name(*(const pegr_method *)at);
+        snprintf(buf, size, "%s", name ? name : "?");
+        return;
+    }
+    case PEGR_OPTION_REPRESENTATION: {
+        const char *name = pegr_representation_name(*(const pegr_representation *)at);
+        snprintf(buf, size, "%s", name ? name : "?");
+        return;
+    }
+    case PEGR_OPTION_SIGMAS:
+        snprintf(buf, size, "%s", c->n_robust ? "" : "none");
+        for (size_t k = 0; k < c->n_robust && k < PEGR_MAX_ROBUST; k++) {
+            if (k && strlen(buf) + 1 < size) strcat(buf, ",");
+            size_t used = strlen(buf);
+            number_text(c->robust_sigmas[k], buf + used, size - used);
+        }
+        return;
+    }
+    snprintf(buf, size, "?");
+}
+
+/* 1 when the option has the same value in a and b. */
+static int option_equal(const pegr_train_config *a, const pegr_train_config *b,
+                        const pegr_train_option *o)
+{
+    const void *x = (const char *)a + o->offset, *y = (const char *)b + o->offset;
+    switch (o->type) {
+    case PEGR_OPTION_SIZE: return *(const size_t *)x == *(const size_t *)y;
+    case PEGR_OPTION_U64: return *(const uint64_t *)x == *(const uint64_t *)y;
+    case PEGR_OPTION_DOUBLE: return *(const double *)x == *(const double *)y;
+    case PEGR_OPTION_FLAG: return !*(const int *)x == !*(const int *)y;
+    case PEGR_OPTION_METHOD: return *(const pegr_method *)x == *(const pegr_method *)y;
+    case PEGR_OPTION_REPRESENTATION:
+        return *(const pegr_representation *)x == *(const pegr_representation *)y;
+    case PEGR_OPTION_SIGMAS:
+        if (a->n_robust != b->n_robust || a->n_robust > PEGR_MAX_ROBUST) return 0;
+        for (size_t k = 0; k < a->n_robust; k++)
+            if (a->robust_sigmas[k] != b->robust_sigmas[k]) return 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* The first option (in the table's order) that differs between a and b, or NULL. */
+static const pegr_train_option *first_difference(const pegr_train_config *a,
+                                                 const pegr_train_config *b, size_t *how_many)
+{
+    const pegr_train_option *table = NULL, *first = NULL;
+    size_t n = pegr_train_options(&table), count = 0;
+    for (size_t k = 0; k < n; k++)
+        if (!option_equal(a, b, &table[k])) {
+            if (!first) first = &table[k];
+            count++;
+        }
+    if (how_many) *how_many = count;
+    return first;
+}
+
+int pegr_train_config_equal(const pegr_train_config *a, const pegr_train_config *b)
+{
+    return a && b && first_difference(a, b, NULL) == NULL;
+}
+
+/* One option's value into the "options" object. A value that pegr_train_config_set cannot give
+ * and that is the default -- an SNR of 0, "not given: ||mu|| is --mu-norm" -- is written null,
+ * which the reader takes as "the default". */
+static void option_json(pegr_json *j, const pegr_train_config *c, const pegr_train_option *o)
+{
+    char text[OPTION_TEXT_MAX];
+    option_text(c, o, text, sizeof text);
+    pegr_train_config t = *c, def;
+    pegr_train_config_default(&def);
+    if (pegr_train_config_set(&t, o->name, text, NULL) != PEGR_OK && option_equal(c, &def, o)) {
+        pegr_json_null(j);
+        return;
+    }
+    const void *at = (const char *)c + o->offset;
+    switch (o->type) {
+    case PEGR_OPTION_SIZE: pegr_json_uint(j, *(const size_t *)at); return;
+    case PEGR_OPTION_U64: pegr_json_uint(j, *(const uint64_t *)at); return;
+    case PEGR_OPTION_DOUBLE: pegr_json_number(j, *(const double *)at); return;
+    case PEGR_OPTION_FLAG: pegr_json_bool(j, *(const int *)at); return;
+    case PEGR_OPTION_METHOD:
+    case PEGR_OPTION_REPRESENTATION: pegr_json_string(j, text); return;
+    case PEGR_OPTION_SIGMAS:
+        pegr_json_begin_array(j);
+        for (size_t k = 0; k < c->n_robust && k < PEGR_MAX_ROBUST; k++)
+            pegr_json_number(j, c->robust_sigmas[k]);
+        pegr_json_end_array(j);
+        return;
+    }
+    pegr_json_null(j);
+}
+
+static void options_json(pegr_json *j, const pegr_train_config *c)
+{
+    const pegr_train_option *table = NULL;
+    size_t n = pegr_train_options(&table);
+    pegr_json_begin_object(j);
+    for (size_t k = 0; k < n; k++) {
+        pegr_json_key(j, table[k].name);
+        option_json(j, c, &table[k]);
+    }
+    pegr_json_end_object(j);
 }
 
 pegr_status pegr_train_write_config(const char *dir, const pegr_train_config *c,
@@ -64,6 +208,8 @@ pegr_status pegr_train_write_config(const char *dir, const pegr_train_config *c,
     for (size_t k = 0; k < c->n_robust; k++) pegr_json_number(&j, c->robust_sigmas[k]);
     pegr_json_end_array(&j);
     pegr_json_end_object(&j);
+    pegr_json_key(&j, "options");
+    options_json(&j, c);
     pegr_json_key(&j, "device");
     pegr_json_begin_object(&j);
     pegr_json_kv_string(&j, "description", info->device);
@@ -85,6 +231,171 @@ pegr_status pegr_train_write_config(const char *dir, const pegr_train_config *c,
     pegr_json_end_object(&j);
     pegr_status s = pegr_json_write_in(&j, dir, "config.json", err);
     pegr_json_free(&j);
+    return s;
+}
+
+/* ---- reading a config back ---------------------------------------------------------------- */
+
+/* The keys of a run's config.json (pegr_train_write_config); any other is refused. */
+static const char *const CONFIG_KEYS[] = {"pegr_version", "git_revision", "data", "model",
+                                          "training", "options", "device"};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* "MAJOR.MINOR.PATCH" -> MAJOR; 0 when the text does not start with digits and a '.'. */
+static int major_of(const char *version, unsigned long *major)
+{
+    char *end = NULL;
+    if (!version || *version < '0' || *version > '9') return 0;
+    *major = strtoul(version, &end, 10);
+    return *end == '.';
+}
+
+/* The JSON kind an option's value has in "options". */
+static pegr_json_kind option_kind(pegr_option_type type)
+{
+    switch (type) {
+    case PEGR_OPTION_SIZE:
+    case PEGR_OPTION_U64:
+    case PEGR_OPTION_DOUBLE: return PEGR_JSON_NUMBER;
+    case PEGR_OPTION_FLAG: return PEGR_JSON_BOOL;
+    case PEGR_OPTION_METHOD:
+    case PEGR_OPTION_REPRESENTATION: return PEGR_JSON_STRING;
+    case PEGR_OPTION_SIGMAS: return PEGR_JSON_ARRAY;
+    }
+    return PEGR_JSON_NULL;
+}
+
+/* "PATH: line L, column C: WHAT" at a value; returns PEGR_ERR_FORMAT. */
+static pegr_status config_error(pegr_error *err, const char *path, const pegr_json_value *at,
+                                const char *what)
+{
+    return pegr_error_set(err, PEGR_ERR_FORMAT, "%s: line %zu, column %zu: %s", path, at->line,
+                          at->column, what);
+}
+
+/* Append `piece` to buf (size bytes); 0 when it does not fit. */
+static int append_text(char *buf, size_t size, const char *piece)
+{
+    size_t used = strlen(buf), n = strlen(piece);
+    if (used + n + 1 > size) return 0;
+    memcpy(buf + used, piece, n + 1);
+    return 1;
+}
+
+/* One member of "options" into c through pegr_train_config_set, which reads the text the way
+ * `pegr train --NAME TEXT` does: the JSON number's own token (no rounding on the way), a string
+ * as it is, true/false as 1/0, an array as a comma list ([] is "none"). null keeps the default. */
+static pegr_status read_option(const char *path, const char *name, const pegr_json_value *v,
+                               pegr_train_config *c, pegr_error *err)
+{
+    char what[OPTION_TEXT_MAX];
+    const pegr_train_option *o = pegr_train_option_find(name);
+    if (!o) {
+        snprintf(what, sizeof what, "\"%.64s\" is not an option of this pegr (`pegr train --help` "
+                 "lists them)", name);
+        return config_error(err, path, v, what);
+    }
+    if (v->kind == PEGR_JSON_NULL) return PEGR_OK;
+    pegr_json_kind want = option_kind(o->type);
+    if (v->kind != want) {
+        snprintf(what, sizeof what, "option \"%s\" must be %s, not %s", name,
+                 want == PEGR_JSON_ARRAY ? "an array of numbers" : pegr_json_kind_name(want),
+                 pegr_json_kind_name(v->kind));
+        return config_error(err, path, v, what);
+    }
+    char text[OPTION_TEXT_MAX] = "";
+    int fits = 1;
+    if (v->kind == PEGR_JSON_BOOL) fits = append_text(text, sizeof text, v->boolean ? "1" : "0");
+    else if (v->kind != PEGR_JSON_ARRAY) fits = append_text(text, sizeof text, v->text);
+    else if (v->count == 0) fits = append_text(text, sizeof text, "none");
+    for (size_t k = 0; v->kind == PEGR_JSON_ARRAY && k < v->count && fits; k++) {
+        if (v->items[k].kind != PEGR_JSON_NUMBER) {
+            snprintf(what, sizeof what, "option \"%s\" must be an array of numbers, not one with "
+                     "%s", name, pegr_json_kind_name(v->items[k].kind));
+            return config_error(err, path, &v->items[k], what);
+        }
+        fits = (k == 0 || append_text(text, sizeof text, ",")) &&
+               append_text(text, sizeof text, v->items[k].text);
+    }
+    if (!fits) {
+        snprintf(what, sizeof what, "option \"%s\": a value longer than any it takes", name);
+        return config_error(err, path, v, what);
+    }
+    pegr_error e = {0};
+    if (pegr_train_config_set(c, name, text, &e) != PEGR_OK) {
+        pegr_status s = config_error(err, path, v, pegr_error_message(&e));
+        pegr_error_clear(&e);
+        return s;
+    }
+    return PEGR_OK;
+}
+
+static pegr_status config_from_json(const char *path, const pegr_json_value *root,
+                                    pegr_train_config *out, pegr_error *err)
+{
+    char what[OPTION_TEXT_MAX];
+    if (root->kind != PEGR_JSON_OBJECT) {
+        snprintf(what, sizeof what, "a run's config.json is an object, not %s",
+                 pegr_json_kind_name(root->kind));
+        return config_error(err, path, root, what);
+    }
+    for (size_t k = 0; k < root->count; k++) {
+        size_t i = 0;
+        while (i < COUNT(CONFIG_KEYS) && strcmp(CONFIG_KEYS[i], root->keys[k]) != 0) i++;
+        if (i < COUNT(CONFIG_KEYS)) continue;
+        snprintf(what, sizeof what, "unknown key \"%.64s\" (a run's config.json holds pegr_version, "
+                 "git_revision, data, model, training, options and device; the options are in "
+                 "\"options\")", root->keys[k]);
+        return config_error(err, path, &root->items[k], what);
+    }
+    const pegr_json_value *version = pegr_json_member(root, "pegr_version");
+    unsigned long theirs = 0, ours = 0;
+    if (!version || version->kind != PEGR_JSON_STRING || !major_of(version->text, &theirs))
+        return pegr_error_set(err, PEGR_ERR_FORMAT, "%s has no \"pegr_version\" string "
+                              "(\"MAJOR.MINOR.PATCH\"): not a run's config.json", path);
+    if (!major_of(pegr_version(), &ours) || theirs != ours)
+        return pegr_error_set(err, PEGR_ERR_FORMAT, "%s was written by pegr %.32s, another major "
+                              "version than this pegr %s: its options may mean other things, so "
+                              "it is not read (give the options as flags)", path, version->text,
+                              pegr_version());
+    const pegr_json_value *options = pegr_json_member(root, "options");
+    if (!options || options->kind != PEGR_JSON_OBJECT)
+        return pegr_error_set(err, PEGR_ERR_FORMAT, "%s has no \"options\" object: written by an "
+                              "older pegr, whose configs cannot be re-run (give the options as "
+                              "flags), or not a run's config.json", path);
+    pegr_train_config c;
+    pegr_train_config_default(&c);
+    for (size_t k = 0; k < options->count; k++) {
+        pegr_status s = read_option(path, options->keys[k], &options->items[k], &c, err);
+        if (s != PEGR_OK) return s;
+    }
+    /* Every option of the table must be there: a file without one was written by a pegr that did
+     * not have it, and its default here need not be what that run used. */
+    const pegr_train_option *table = NULL;
+    size_t n = pegr_train_options(&table);
+    char missing[OPTION_TEXT_MAX] = "";
+    for (size_t k = 0; k < n; k++)
+        if (!pegr_json_member(options, table[k].name) &&
+            !(append_text(missing, sizeof missing, missing[0] ? ", " : "") &&
+              append_text(missing, sizeof missing, table[k].name)))
+            break; /* enough names for the message */
+    if (missing[0])
+        return pegr_error_set(err, PEGR_ERR_FORMAT, "%s: \"options\" lacks %s (written by another "
+                              "version of pegr: every option of this one is needed)", path,
+                              missing);
+    *out = c;
+    return PEGR_OK;
+}
+
+pegr_status pegr_train_config_read(const char *path, pegr_train_config *out, pegr_error *err)
+{
+    if (!path || !out)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "pegr_train_config_read: NULL argument");
+    pegr_json_value root;
+    pegr_status s = pegr_json_read_file(path, &root, err);
+    if (s == PEGR_OK) s = config_from_json(path, &root, out, err);
+    pegr_json_value_free(&root);
     return s;
 }
 
@@ -232,9 +543,6 @@ pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c
 /* Every file a run writes into its directory; pegr_file_write_in's temporaries are NAME.tmp.PID. */
 static const char *const RUN_FILES[] = {"config.json", "metrics.jsonl", "metrics.csv",
                                         "summary.json", "W.npy",        "W0.npy"};
-/* The per-method directories of `pegr train --compare`. */
-static const char *const METHOD_DIRS[] = {"gd", "sgd", "gr", "pegr"};
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static int is_run_file(const char *name)
 {
@@ -280,18 +588,94 @@ pegr_status pegr_train_clear_outputs(const char *dir, pegr_error *err)
                               "files: %s", dir, strerror(errno));
     }
     pegr_status s = clear_files_in(dfd, dir, err);
-    for (size_t k = 0; k < COUNT(METHOD_DIRS) && s == PEGR_OK; k++) {
+    /* The per-method directories of `pegr train --compare`: one per method's name. */
+    for (int k = 0; k < PEGR_METHOD_COUNT && s == PEGR_OK; k++) {
+        const char *method = pegr_method_name((pegr_method)k);
         /* O_NOFOLLOW: a symbolic link named like a method's directory is left alone. */
-        int sub = openat(dfd, METHOD_DIRS[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int sub = openat(dfd, method, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub < 0) continue; /* none (or not a directory of ours) */
-        char *path = pegr_path_join(dir, METHOD_DIRS[k]);
+        char *path = pegr_path_join(dir, method);
         s = path ? clear_files_in(sub, path, err)
                  : pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
         close(sub);
         free(path);
         /* The directory goes too when that left it empty; a user's other files keep it. */
-        if (s == PEGR_OK) (void)unlinkat(dfd, METHOD_DIRS[k], AT_REMOVEDIR);
+        if (s == PEGR_OK) (void)unlinkat(dfd, method, AT_REMOVEDIR);
     }
     close(dfd);
+    return s;
+}
+
+/* ---- an earlier run in the output directory ------------------------------------------------ */
+
+/* The run whose config.json is at dir[/sub]/config.json, if there is one, against `want`: the
+ * config this command writes there (NULL: it writes none there, and clearing removes that run). */
+static pegr_status check_run(const char *dir, const char *sub, const pegr_train_config *want,
+                             int *runs, pegr_error *err)
+{
+    char *place = sub ? pegr_path_join(dir, sub) : strdup(dir);
+    char *path = place ? pegr_path_join(place, "config.json") : NULL;
+    struct stat st;
+    pegr_status s = PEGR_OK;
+    if (!path) s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+    else if (stat(path, &st) == 0 || (errno != ENOENT && errno != ENOTDIR)) {
+        pegr_train_config there;
+        pegr_error e = {0};
+        size_t others = 0;
+        const pegr_train_option *o = NULL;
+        ++*runs;
+        if (pegr_train_config_read(path, &there, &e) != PEGR_OK)
+            s = pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "'%s' holds a run whose config "
+                               "cannot be read (%s)", dir, pegr_error_message(&e));
+        else if (!want)
+            s = pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "'%s' holds another run (%s, which "
+                               "this run would remove)", dir, path);
+        else if ((o = first_difference(&there, want, &others)) != NULL) {
+            char a[OPTION_TEXT_MAX], b[OPTION_TEXT_MAX];
+            option_text(&there, o, a, sizeof a);
+            option_text(want, o, b, sizeof b);
+            s = pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "'%s' holds another run: %s has "
+                               "--%s %s where this run has --%s %s%s", dir, path, o->name, a,
+                               o->name, b, others > 1 ? " (and other options differ)" : "");
+        }
+        pegr_error_clear(&e);
+    }
+    free(path);
+    free(place);
+    return s;
+}
+
+pegr_status pegr_train_check_outputs(const char *dir, const pegr_train_config *configs,
+                                     size_t count, int per_method, pegr_error *err)
+{
+    if (!dir || (count && !configs) || (!per_method && count != 1))
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "pegr_train_check_outputs: %s",
+                              !per_method && count != 1 ? "a single run needs exactly one config"
+                                                        : "NULL argument");
+    DIR *d = opendir(dir);
+    if (!d) {
+        /* Nothing there yet (or not a directory: creating it reports that). */
+        if (errno == ENOENT || errno == ENOTDIR) return PEGR_OK;
+        return pegr_error_set(err, PEGR_ERR_IO, "cannot open '%s' to look for an earlier run: %s",
+                              dir, strerror(errno));
+    }
+    int empty = 1;
+    for (struct dirent *ent; empty && (ent = readdir(d)) != NULL;)
+        empty = strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0;
+    closedir(d);
+    if (empty) return PEGR_OK;
+    /* Every run found must be the one this command writes at its place; files beside runs (a
+     * plot, notes) stay and are no reason to refuse. */
+    int runs = 0;
+    pegr_status s = check_run(dir, NULL, per_method ? NULL : configs, &runs, err);
+    for (int k = 0; k < PEGR_METHOD_COUNT && s == PEGR_OK; k++) {
+        const pegr_train_config *want = NULL;
+        for (size_t i = 0; per_method && i < count; i++)
+            if ((int)configs[i].method == k) want = &configs[i];
+        s = check_run(dir, pegr_method_name((pegr_method)k), want, &runs, err);
+    }
+    if (s == PEGR_OK && !runs)
+        s = pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "'%s' is not empty and holds no pegr "
+                           "run", dir);
     return s;
 }
