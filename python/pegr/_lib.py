@@ -233,6 +233,7 @@ _PROTOTYPES = {
     "pegr_backend_evaluate": (_st, [_backend, POINTER(pegr_eval_request), _err]),
     "pegr_train_config_default": (None, [POINTER(pegr_train_config)]),
     "pegr_train_config_preset": (_st, [c_char_p, POINTER(pegr_train_config), _err]),
+    "pegr_train_config_read": (_st, [c_char_p, POINTER(pegr_train_config), _err]),
     "pegr_train_preset_names": (c_char_p, []),
     "pegr_train_config_validate": (_st, [POINTER(pegr_train_config), _err]),
     "pegr_train_run": (_st, [_backend, POINTER(pegr_dataset), POINTER(pegr_train_config),

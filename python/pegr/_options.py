@@ -3,6 +3,7 @@
 pegr_train_options / pegr_train_config_set, so they cannot drift from the command's flags."""
 import ctypes
 import numbers
+import os
 
 import numpy as np
 
@@ -74,25 +75,46 @@ def _set_options(c, opts):
 PRESETS = tuple(text(lib.pegr_train_preset_names()).split("|"))
 
 
-def _train_config(method, preset, options):
-    """A validated pegr_train_config from the preset and keyword options."""
+def _read_config(config):
+    """The pegr_train_config of a run's config.json (pegr_train_config_read, as
+    `pegr train --config FILE`): ValueError with the library's message when it cannot be read."""
+    _lib.need("pegr_train_config_read")
+    c = _lib.pegr_train_config()
+    err = _lib.pegr_error()
+    _raise_if(lib.pegr_train_config_read(os.fsencode(config), ctypes.byref(c), ctypes.byref(err)),
+              err, exc=ValueError)
+    return c
+
+
+def _train_config(method, preset, options, config=None):
+    """A validated pegr_train_config from the preset (or a run's config.json: config) and keyword
+    options; method None keeps the config's."""
     unknown = sorted(set(options) - set(_TRAIN_KEYS))
     if unknown:
         raise TypeError("unknown option(s) %s; the options are %s"
                         % (", ".join(unknown), ", ".join(_TRAIN_KEYS)))
-    if preset is None:
-        preset = "demo"
-    if preset not in PRESETS:
-        raise ValueError("preset must be one of %s, not %r" % ("|".join(PRESETS), preset))
-    c = _lib.pegr_train_config()
-    err = _lib.pegr_error()
-    _raise_if(lib.pegr_train_config_preset(preset.encode(), ctypes.byref(c), ctypes.byref(err)),
-              err, exc=ValueError)
+    if config is not None:
+        if preset is not None:
+            raise ValueError("give preset or config, not both (the config holds every option)")
+        c = _read_config(config)
+    else:
+        if preset is None:
+            preset = "demo"
+        if preset not in PRESETS:
+            raise ValueError("preset must be one of %s, not %r" % ("|".join(PRESETS), preset))
+        c = _lib.pegr_train_config()
+        err = _lib.pegr_error()
+        _raise_if(lib.pegr_train_config_preset(preset.encode(), ctypes.byref(c),
+                                               ctypes.byref(err)), err, exc=ValueError)
     if options.get("mu_norm") is not None and options.get("snr") is not None:
         raise ValueError("give mu_norm or snr, not both")
-    # a preset's mu_norm is not the user's: with snr given, snr wins as in the CLI
+    # a preset's mu_norm is not the user's: with snr given, snr wins as in the CLI; a given
+    # mu_norm is the one used, not the config's snr (as `pegr train --config F --mu-norm X`)
+    if options.get("mu_norm") is not None:
+        c.data.snr = 0.0
     _set_options(c, options)
-    c.method = _method(method)
+    if method is not None:
+        c.method = _method(method)
     err = _lib.pegr_error()
     _raise_if(lib.pegr_train_config_validate(ctypes.byref(c), ctypes.byref(err)), err,
               exc=ValueError)

@@ -15,7 +15,7 @@ from ._backend import _Backend
 from ._data import _copy, _Dataset
 from ._errors import _check_request, _flag, _method, _raise_if
 from ._lib import lib, text
-from ._options import _config_dict, _train_config
+from ._options import _config_dict, _read_config, _train_config
 
 
 # The columns of metrics.csv, in its order, and where each comes from in a record.
@@ -232,7 +232,7 @@ class _RunFiles:
 
 
 def _train_many(methods, device, precision, progress, callback, preset, verbose, options,
-                out=None, compare=False):
+                out=None, compare=False, config=None):
     """Train each method from the same data and initial weights on one backend (as
     `pegr train --compare`): dict method -> Run, in order; an interruption stops it there.
     out: also write each run's files as the command does (out, or out/METHOD with compare)."""
@@ -242,7 +242,7 @@ def _train_many(methods, device, precision, progress, callback, preset, verbose,
     out = _out_dir(out)
     configs = []
     for mth in methods:
-        configs.append(_train_config(mth, preset, options))
+        configs.append(_train_config(mth, preset, options, config))
     rep = text(lib.pegr_representation_name(configs[0].representation))
     _check_request(device, precision, rep)
     runs = {}
@@ -287,11 +287,11 @@ def _train_many(methods, device, precision, progress, callback, preset, verbose,
     return runs
 
 
-def train(method="pegr", device=None, progress=True, callback=None, preset=None,
-          precision=None, verbose=False, out=None, **options):
+def train(method=None, device=None, progress=True, callback=None, preset=None,
+          precision=None, verbose=False, out=None, config=None, **options):
     """Train the two-layer CNN on the signal-noise model, as ``pegr train`` does.
 
-    method: "gd", "sgd", "gr" or "pegr". device: "host", a device spec, or None ($PEGR_DEVICE,
+    method: "gd", "sgd", "gr" or "pegr" (None: "pegr", or the config's). device: "host", a device spec, or None ($PEGR_DEVICE,
     else the default device). precision: "fp32"/"fp64" on a device (None: fp32; the host is
     fp64 and refuses an explicit "fp32"). preset: "demo" (the default), "large" or "tiny", as
     ``--preset``; keyword options override it. progress: a progress line on stderr.
@@ -299,7 +299,9 @@ def train(method="pegr", device=None, progress=True, callback=None, preset=None,
     method) -- e.g. ``callback=lambda r: wandb.log(r)``. verbose: the library's messages on
     stderr (``--verbose``). out: also write the run's files into this directory as
     ``pegr train --out`` does (config.json, metrics.jsonl/.csv, summary.json, W.npy, W0.npy;
-    ``run.dir`` names it); None (the default) writes nothing.
+    ``run.dir`` names it); None (the default) writes nothing. config: a run's config.json
+    (``"DIR/config.json"``) to repeat, in place of a preset, as ``pegr train --config``: every
+    option from the file, keyword options and method override it.
 
     Options (``pegr train``'s flags with _ for -, same defaults): m, q, sigma0, lam, lr, steps,
     batch, log_every, representation ("auto", "primal", "span"), robust_sigmas (a list, a comma
@@ -318,20 +320,24 @@ def train(method="pegr", device=None, progress=True, callback=None, preset=None,
         >>> run.summary["test_error"]            # doctest: +SKIP
         0.0
     """
+    if method is None:
+        method = "pegr" if config is None else \
+            text(lib.pegr_method_name(_read_config(config).method))
     if not isinstance(method, str):
         raise TypeError("method must be a string (gd, sgd, gr or pegr), not %r" % (method,))
     runs = _train_many([method], device, precision, progress, callback, preset, verbose, options,
-                       out=out)
+                       out=out, config=config)
     if method not in runs:  # interrupted before it started: cannot happen with one method
         raise KeyboardInterrupt
     return runs[method]
 
 
 def compare(methods=("gd", "pegr"), device=None, progress=True, callback=None, preset=None,
-            precision=None, verbose=False, out=None, **options):
+            precision=None, verbose=False, out=None, config=None, **options):
     """Train each method from the same data and initial weights, as
     ``pegr train --compare gd,pegr``: a dict method -> Run (in the order given). Options as
-    for ``train``; with out=DIR each run's files go to DIR/METHOD as with the command. Ctrl-C stops the current run and skips the rest: the dict holds what ran.
+    for ``train`` (config: one run's config.json, whose method the list replaces); with out=DIR
+    each run's files go to DIR/METHOD as with the command. Ctrl-C stops the current run and skips the rest: the dict holds what ran.
 
     Example::
 
@@ -350,4 +356,4 @@ def compare(methods=("gd", "pegr"), device=None, progress=True, callback=None, p
             raise TypeError("each method must be a string, not %r" % (mth,))
         _method(mth, "methods")
     return _train_many(methods, device, precision, progress, callback, preset, verbose, options,
-                       out=out, compare=True)
+                       out=out, compare=True, config=config)
