@@ -36,8 +36,11 @@ typedef enum pegr_method {
     PEGR_METHOD_GR = 2,   /* minimize L + lam ||g||^2 */
     PEGR_METHOD_SGD = 3,  /* training only: gd's update on mini-batches (a backend evaluates gd
                              with per-example weights for it; evaluate and step refuse it) */
+    PEGR_METHOD_SAM = 4,  /* training only: sharpness-aware minimization of L, W -= lr grad L(W +
+                             rho g/||g||) (docs/math.md); a backend takes it as
+                             pegr_backend_sam_step of gd; evaluate and step refuse it */
 } pegr_method;
-#define PEGR_METHOD_COUNT 4
+#define PEGR_METHOD_COUNT 5
 
 /* How a training run holds its weights (docs/math.md, "The span (dual) representation"). */
 typedef enum pegr_representation {
@@ -47,7 +50,7 @@ typedef enum pegr_representation {
 } pegr_representation;
 #define PEGR_REPRESENTATION_COUNT 3
 
-/* "gd", "pegr", "gr", "sgd"; NULL for a value outside the enum. */
+/* "gd", "pegr", "gr", "sgd", "sam"; NULL for a value outside the enum. */
 PEGR_API const char *pegr_method_name(pegr_method method);
 /* The method a name spells (exact, lower case). An unknown name gives PEGR_ERR_INVALID_ARGUMENT
  * with a message listing the names. `what` names the option in that message (e.g. "--method"). */
@@ -200,6 +203,14 @@ PEGR_API pegr_status pegr_backend_evaluate(pegr_backend *b, const pegr_eval_requ
  * stays on the device. */
 PEGR_API pegr_status pegr_backend_step(pegr_backend *b, const pegr_eval_request *req, double lr,
                                        pegr_error *err);
+/* One SAM step (docs/math.md, "SAM"): with g the gradient of req->method (gd: L; the others are
+ * refused) at the current weights W, W -= lr * (the gradient at W + rho g / ||g||_F), ||.||_F over
+ * all of W (both classes' filters); no ascent where g = 0. Two gradient evaluations; on a device
+ * nothing d-sized crosses to the host (each run's ||g||^2 is read back: R numbers). The outputs
+ * req asks for (metrics, grad, ...) are those at W, as step's. run_rho: each run's rho (R values)
+ * or NULL: rho for every run; rho >= 0 and finite (0: gd's step). */
+PEGR_API pegr_status pegr_backend_sam_step(pegr_backend *b, const pegr_eval_request *req, double lr,
+                                           double rho, const double *run_rho, pegr_error *err);
 /* Copy the current weights (2, m, d) -- (R, 2, m, d) in a batch -- into W. */
 PEGR_API pegr_status pegr_backend_get_weights(pegr_backend *b, double *W, pegr_error *err);
 /* Test error under input perturbation at each of nsigmas noise levels (x + sigma delta, delta from

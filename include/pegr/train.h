@@ -21,7 +21,7 @@ typedef struct pegr_train_config {
     size_t m;         /* filters per class */
     double q;         /* activation exponent */
     double sigma0;    /* init scale */
-    pegr_method method; /* gd, sgd, gr or pegr (pegr_method_parse reads the names) */
+    pegr_method method; /* gd, sgd, gr, pegr or sam (pegr_method_parse reads the names) */
     double lam, lr;
     size_t steps;
     size_t batch;     /* sgd's mini-batch size (reshuffled each epoch) */
@@ -33,11 +33,13 @@ typedef struct pegr_train_config {
                                    pegr_backend_check_request */
     double robust_sigmas[PEGR_MAX_ROBUST];
     size_t n_robust;
+    double sam_rho;   /* sam's ascent radius rho: W -= lr grad L(W + rho g/||g||_F) (docs/math.md);
+                         > 0 for sam, ignored by the other methods */
 } pegr_train_config;
 
 /* docs/math.md's demo regime: n 50, n_test 1000, d 1000, P 2, ||mu|| 3, sigma_p 1, m 10, q 3,
  * sigma0 0.01, lr 0.1, 1000 steps, lam 0.01, batch 10, log every 10, method pegr,
- * robust sigmas 0.1 0.2 0.5 1. */
+ * robust sigmas 0.1 0.2 0.5 1, sam-rho 0.05. */
 PEGR_API void pegr_train_config_default(pegr_train_config *c);
 /* The named presets, "demo|large|tiny" (the CLI's --preset, Python's preset=):
  *   demo:  the defaults above;
@@ -139,8 +141,8 @@ PEGR_API pegr_status pegr_train_run(pegr_backend *backend, const pegr_dataset *d
 PEGR_API void pegr_train_result_free(pegr_train_result *r);
 
 /* 1 when two runs can train in one batch: the same shapes and schedule (n, n_test, d, P, m, q,
- * method, steps, log_every, sgd's batch, representation, robust sigmas). Seeds, lam, lr, sigma0
- * and the data's values (||mu||, snr, sigma_p, noise kind, label flips) may differ. */
+ * method, steps, log_every, sgd's batch, representation, robust sigmas). Seeds, lam, lr, sigma0,
+ * sam_rho and the data's values (||mu||, snr, sigma_p, noise kind, label flips) may differ. */
 PEGR_API int pegr_train_batchable(const pegr_train_config *a, const pegr_train_config *b);
 
 /* Train `runs` batchable runs together on a backend with set_runs (one set of kernel launches per

@@ -91,7 +91,7 @@ class pegr_train_config(Structure):
                 ("sigma0", c_double), ("method", c_enum), ("lam", c_double), ("lr", c_double),
                 ("steps", c_size_t), ("batch", c_size_t), ("log_every", c_size_t),
                 ("representation", c_enum), ("robust_sigmas", c_double * PEGR_MAX_ROBUST),
-                ("n_robust", c_size_t)]
+                ("n_robust", c_size_t), ("sam_rho", c_double)]
 
 
 class pegr_train_option(Structure):

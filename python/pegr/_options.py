@@ -124,7 +124,8 @@ def _train_config(method, preset, options, config=None):
 def _config_dict(c):
     dc = c.data
     return {"method": text(lib.pegr_method_name(c.method)), "m": c.m, "q": c.q,
-            "sigma0": c.sigma0, "lam": c.lam, "lr": c.lr, "steps": c.steps, "batch": c.batch,
+            "sigma0": c.sigma0, "lam": c.lam, "lr": c.lr, "sam_rho": c.sam_rho, "steps": c.steps,
+            "batch": c.batch,
             "log_every": c.log_every,
             "representation": text(lib.pegr_representation_name(c.representation)),
             "robust_sigmas": [c.robust_sigmas[i] for i in range(c.n_robust)],

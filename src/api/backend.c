@@ -161,8 +161,11 @@ static pegr_status check_request_method(const pegr_eval_request *req, pegr_error
         return PEGR_OK;
     return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                           "a backend evaluates gd, pegr or gr (got method %d%s); sgd is gd with "
-                          "per-example weights (the request's weights)", (int)req->method,
-                          req->method == PEGR_METHOD_SGD ? ", sgd" : "");
+                          "per-example weights (the request's weights), sam is "
+                          "pegr_backend_sam_step", (int)req->method,
+                          req->method == PEGR_METHOD_SGD   ? ", sgd"
+                          : req->method == PEGR_METHOD_SAM ? ", sam"
+                                                           : "");
 }
 
 pegr_status pegr_backend_evaluate(pegr_backend *b, const pegr_eval_request *req, pegr_error *err)
@@ -176,6 +179,20 @@ pegr_status pegr_backend_step(pegr_backend *b, const pegr_eval_request *req, dou
 {
     pegr_status s = check_request_method(req, err);
     return s != PEGR_OK ? s : b->ops->step(b, req, lr, err);
+}
+
+pegr_status pegr_backend_sam_step(pegr_backend *b, const pegr_eval_request *req, double lr,
+                                  double rho, const double *run_rho, pegr_error *err)
+{
+    if (req->method != PEGR_METHOD_GD)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "SAM steps on L: the request's method must be gd (got %s)",
+                              pegr_method_name(req->method) ? pegr_method_name(req->method)
+                                                            : "an unknown method");
+    if (!b->ops->sam_step)
+        return pegr_error_set(err, PEGR_ERR_UNSUPPORTED, "the %s backend has no SAM step",
+                              b->ops->name);
+    return b->ops->sam_step(b, req, lr, rho, run_rho, err);
 }
 
 pegr_status pegr_backend_get_weights(pegr_backend *b, double *W, pegr_error *err)

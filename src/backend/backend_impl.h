@@ -5,6 +5,7 @@
 #ifndef PEGR_BACKEND_IMPL_H
 #define PEGR_BACKEND_IMPL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,23 @@
 static inline double pegr_request_lam(const pegr_eval_request *req, size_t r)
 {
     return req->run_lam ? req->run_lam[r] : req->lam;
+}
+/* Run r's SAM radius: run_rho[r], or rho for every run. */
+static inline double pegr_request_rho(const double *run_rho, double rho, size_t r)
+{
+    return run_rho ? run_rho[r] : rho;
+}
+/* PEGR_ERR_INVALID_ARGUMENT unless each of the runs' SAM radii is finite and >= 0. */
+static inline pegr_status pegr_check_sam_rho(const double *run_rho, double rho, size_t runs,
+                                             pegr_error *err)
+{
+    for (size_t r = 0; r < runs; r++) {
+        double v = pegr_request_rho(run_rho, rho, r);
+        if (!(v >= 0.0) || !isfinite(v))
+            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                                  "SAM's rho (run %zu) is %g: it must be finite and >= 0", r, v);
+    }
+    return PEGR_OK;
 }
 static inline double pegr_request_lr(const pegr_eval_request *req, double lr, size_t r)
 {
@@ -32,6 +50,11 @@ typedef struct pegr_backend_ops {
      * evaluate), then W -= lr * gradient of req->method. req->grad may be NULL: the gradient then
      * stays where the backend keeps it (on a device, nothing crosses to the host). */
     pegr_status (*step)(pegr_backend *b, const pegr_eval_request *req, double lr, pegr_error *err);
+    /* Optional (NULL: the backend has no SAM): one SAM step of gd with run r's ascent radius
+     * pegr_request_rho(run_rho, rho, r), as pegr_backend_sam_step says (the wrapper has checked
+     * the method; the backend checks the radii, it knows R). */
+    pegr_status (*sam_step)(pegr_backend *b, const pegr_eval_request *req, double lr, double rho,
+                            const double *run_rho, pegr_error *err);
     /* Copy the current weights (2, m, d) out. */
     pegr_status (*get_weights)(pegr_backend *b, double *W, pegr_error *err);
     /* Fix what the metrics compare against (the arrays are copied; one reference per run, all

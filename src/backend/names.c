@@ -7,7 +7,7 @@
 
 static const char *const METHOD_NAMES[PEGR_METHOD_COUNT] = {
     [PEGR_METHOD_GD] = "gd", [PEGR_METHOD_PEGR] = "pegr", [PEGR_METHOD_GR] = "gr",
-    [PEGR_METHOD_SGD] = "sgd"};
+    [PEGR_METHOD_SGD] = "sgd", [PEGR_METHOD_SAM] = "sam"};
 static const char *const REPRESENTATION_NAMES[PEGR_REPRESENTATION_COUNT] = {
     [PEGR_REPRESENTATION_AUTO] = "auto", [PEGR_REPRESENTATION_PRIMAL] = "primal",
     [PEGR_REPRESENTATION_SPAN] = "span"};

@@ -243,6 +243,7 @@ static const pegr_backend_ops ENGINE_OPS = {
     .set_weights = engine_set_weights,
     .evaluate = engine_evaluate,
     .step = engine_step,
+    .sam_step = engine_sam_step,
     .get_weights = engine_get_weights,
     .set_reference = engine_set_reference,
     .perturbed_test_error = engine_perturbed_test_error,

@@ -454,6 +454,101 @@ static pegr_status run_checked(pegr_backend *b, const pegr_eval_request *req, in
     return run(e, req, do_step, lr, err);
 }
 
+/* ---- SAM (docs/math.md, "SAM"): two gd evaluations a step, the ascent in Z ----------------- */
+
+/* gd's coefficient kernels on b.Z as it stands (no forward product before them). */
+static pegr_status coefficients_at_z(pegr_engine *e, double q)
+{
+    size_t local_bytes = 0, local[2] = {1, 1};
+    if (e->coef_item && !e->no_fuse) return coef_item(e, q, PEGR_METHOD_GD, 0, -1, 0);
+    if (fused_group(e, local, &local_bytes))
+        return coef_fused(e, q, PEGR_METHOD_GD, local, local_bytes, 0, -1);
+    pegr_status s = coef_terms(e, q);
+    if (s == PEGR_OK) s = example_terms(e);
+    return s == PEGR_OK ? coef_final(e, PEGR_METHOD_GD) : s;
+}
+
+/* Per run: Z -= run_lr[r] * dZ (pegr_update on Z's rows x cols; a non-finite result is flagged
+ * as this step's). */
+static pegr_status add_to_z(pegr_engine *e, cl_mem dZ)
+{
+    engine_args a = engine_args_begin(e, e->k.update, "pegr_update");
+    size_t per_run = e->n * e->P * 2 * e->m;
+    engine_arg_u32(&a, per_run);
+    engine_arg_u32(&a, e->runs);
+    engine_arg_mem(&a, e->b.run_lr);
+    engine_arg_mem(&a, dZ);
+    engine_arg_mem(&a, e->b.Z);
+    engine_arg_i32(&a, step_index(e));
+    engine_arg_mem(&a, e->b.first_bad);
+    size_t global[1] = {e->runs * per_run};
+    return engine_launch(&a, 1, global);
+}
+
+/* The ascent point's pre-activations need no W + eps g: Z(W + eps g) = Z + eps X g^T, and X g^T
+ * is one GEMM (primal), or S C in the span form (W = W0 + Gam X, g = C^T X), which the norm
+ * ||g||^2 = <C, S C> needs anyway. Each run's ||g||^2 is read back (R numbers) to set
+ * eps = rho / ||g||; the rest stays on the device. */
+static pegr_status sam(pegr_engine *e, const pegr_eval_request *req, double lr, double rho,
+                       const double *run_rho)
+{
+    size_t rows = e->n * e->P, cols = 2 * e->m, R = e->runs;
+    int folded = 0;
+    pegr_status s = set_example_weights(e, req->weights);
+    if (s == PEGR_OK) s = coefficients(e, req, 0, 0.0, &folded); /* Z and C at W */
+    if (s == PEGR_OK && !e->span && !e->b.ZV)
+        s = engine_alloc_runs(e, &e->b.ZV, rows * cols * e->elem, "X g^T (sam)");
+    cl_mem dZ = e->span ? e->b.SC : e->b.ZV;
+    if (e->span) {
+        if (s == PEGR_OK) s = engine_span_times_S(e, e->b.C, dZ);
+        if (s == PEGR_OK)
+            s = engine_reduce(e, e->b.C, dZ, rows * cols, PEGR_REDUCE_DOT, 1.0, SLOT_GNORM2);
+    } else {
+        if (s == PEGR_OK) s = gradient(e);
+        if (s == PEGR_OK)
+            s = engine_reduce(e, e->b.grad, NULL, cols * e->d, PEGR_REDUCE_SQUARES, 1.0,
+                              SLOT_GNORM2);
+        if (s == PEGR_OK) s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, e->b.grad, dZ);
+    }
+    /* the outputs at W (metrics read Z, C and the gradient, and change none of them) */
+    if (s == PEGR_OK && req->grad && e->span) s = gradient(e);
+    if (s == PEGR_OK) s = read_outputs(e, req);
+    if (s == PEGR_OK && req->metrics) s = engine_metrics(e, req, req->metrics);
+    double *slots = malloc(R * (SLOT_COUNT + 1) * sizeof(double));
+    if (!slots) return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
+    double *neg_eps = slots + R * SLOT_COUNT;
+    if (s == PEGR_OK) s = engine_download(e, e->b.scalars, 0, slots, R * SLOT_COUNT);
+    for (size_t r = 0; r < R && s == PEGR_OK; r++) {
+        double norm = sqrt(slots[r * SLOT_COUNT + SLOT_GNORM2]);
+        /* no ascent where g = 0 (or at weights already not finite: a frozen, diverged run) */
+        neg_eps[r] = norm > 0.0 && isfinite(norm) ? -pegr_request_rho(run_rho, rho, r) / norm : 0.0;
+    }
+    if (s == PEGR_OK) s = engine_set_run_values(e, e->b.run_lr, e->lr_on_device, neg_eps, 0.0);
+    free(slots);
+    if (s == PEGR_OK) s = add_to_z(e, dZ);                 /* Z at W + eps g */
+    if (s == PEGR_OK) s = coefficients_at_z(e, req->q);    /* C there */
+    if (s == PEGR_OK && !e->span) s = gradient(e);         /* the gradient there */
+    return s == PEGR_OK ? update(e, req, lr) : s;          /* W -= lr * it */
+}
+
+pegr_status engine_sam_step(pegr_backend *b, const pegr_eval_request *req, double lr, double rho,
+                            const double *run_rho, pegr_error *err)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    pegr_status s = check(e, req, err);
+    if (s == PEGR_OK) s = pegr_check_sam_rho(run_rho, rho, e->runs, err);
+    if (s != PEGR_OK) return s;
+    pegr_eval_request rest = *req;
+    if (req->metrics && req->weights) { /* metrics describe the whole training set */
+        pegr_eval_request full = {.method = req->method, .q = req->q, .lam = req->lam,
+                                  .metrics = req->metrics, .run_lam = req->run_lam};
+        s = run(e, &full, 0, 0.0, err);
+        rest.metrics = NULL;
+        if (s != PEGR_OK) return s;
+    }
+    return engine_report(e, sam(e, &rest, lr, rho, run_rho), err);
+}
+
 pegr_status engine_evaluate(pegr_backend *b, const pegr_eval_request *req, pegr_error *err)
 {
     return run_checked(b, req, 0, 0.0, err);

@@ -7,6 +7,9 @@
 
 pegr_status engine_evaluate(pegr_backend *b, const pegr_eval_request *req, pegr_error *err);
 pegr_status engine_step(pegr_backend *b, const pegr_eval_request *req, double lr, pegr_error *err);
+/* One SAM step of gd (pegr/backend.h: pegr_backend_sam_step). */
+pegr_status engine_sam_step(pegr_backend *b, const pegr_eval_request *req, double lr, double rho,
+                            const double *run_rho, pegr_error *err);
 /* Fill b.omega with 1/n. */
 pegr_status engine_uniform_weights(pegr_engine *e);
 

@@ -291,6 +291,54 @@ static pegr_status host_step(pegr_backend *b, const pegr_eval_request *req, doub
     return PEGR_OK;
 }
 
+/* SAM (docs/math.md): g at W (with the outputs req asks for, as step's), then the gradient at
+ * W + rho g / ||g||_F, then W -= lr * that gradient. The ascent point is a copy: W itself is
+ * never moved and moved back. */
+static pegr_status host_sam_step(pegr_backend *b, const pegr_eval_request *req, double lr,
+                                 double rho, const double *run_rho, pegr_error *err)
+{
+    host_backend *h = (host_backend *)b;
+    if (!h->W)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "host backend: set_data and set_weights must come before step");
+    pegr_status s = pegr_check_sam_rho(run_rho, rho, 1, err);
+    if (s != PEGR_OK) return s;
+    rho = pegr_request_rho(run_rho, rho, 0);
+    size_t count = 2 * h->m * h->d;
+    double *g = malloc(count * sizeof(double)), *Wa = malloc(count * sizeof(double));
+    double *ga = malloc(count * sizeof(double));
+    if (!g || !Wa || !ga) s = oom(err, "for the SAM step");
+    /* The first evaluation: exactly a step's outputs at W, with its lr 0 (W stays). */
+    pegr_eval_request first = *req;
+    first.run_lr = NULL;
+    if (s == PEGR_OK && !first.grad) first.grad = g;
+    if (s == PEGR_OK) s = host_step(b, &first, 0.0, err);
+    if (s == PEGR_OK) {
+        h->steps_done--; /* that was half of this step */
+        const double *g0 = first.grad;
+        double norm = sqrt(dot(g0, g0, count));
+        double eps = norm > 0.0 && isfinite(norm) ? rho / norm : 0.0; /* g = 0: no ascent */
+        for (size_t k = 0; k < count; k++) Wa[k] = h->W[k] + eps * g0[k];
+        pegr_eval_request at = {.method = PEGR_METHOD_GD, .q = req->q, .grad = ga,
+                                .weights = req->weights};
+        s = pegr_ref_evaluate_gram(h->X, h->K, h->y, h->n, h->P, h->d, Wa, h->m, &at, err);
+    }
+    if (s == PEGR_OK) {
+        lr = pegr_request_lr(req, lr, 0);
+        int bad = 0;
+        for (size_t k = 0; k < count && lr != 0.0; k++) { /* lr 0 leaves W as it is */
+            h->W[k] -= lr * ga[k];
+            bad |= !isfinite(h->W[k]);
+        }
+        if (bad && h->first_bad < 0) h->first_bad = h->steps_done;
+        h->steps_done++;
+    }
+    free(g);
+    free(Wa);
+    free(ga);
+    return s;
+}
+
 static pegr_status host_get_weights(pegr_backend *b, double *W, pegr_error *err)
 {
     host_backend *h = (host_backend *)b;
@@ -345,6 +393,7 @@ static const pegr_backend_ops host_ops = {
     .set_weights = host_set_weights,
     .evaluate = host_evaluate,
     .step = host_step,
+    .sam_step = host_sam_step,
     .get_weights = host_get_weights,
     .set_reference = host_set_reference,
     .perturbed_test_error = host_perturbed_test_error,

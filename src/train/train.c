@@ -35,6 +35,7 @@ void pegr_train_config_default(pegr_train_config *c)
     c->batch = 10;
     c->log_every = 10;
     c->representation = PEGR_REPRESENTATION_AUTO;
+    c->sam_rho = 0.05; /* Foret et al. 2021's usual radius */
     const double sigmas[] = {0.1, 0.2, 0.5, 1.0};
     c->n_robust = 4;
     memcpy(c->robust_sigmas, sigmas, sizeof sigmas);
@@ -67,10 +68,11 @@ pegr_status pegr_train_config_preset(const char *name, pegr_train_config *c, peg
                           ", not '%s'", name ? name : "(none)");
 }
 
-/* The objective a backend computes for a training method: sgd is gd on a mini-batch. */
+/* The objective a backend computes for a training method: sgd is gd on a mini-batch, sam steps
+ * with gd's gradient at an ascent point (pegr_backend_sam_step) and is measured on L. */
 static pegr_method backend_method(pegr_method m)
 {
-    return m == PEGR_METHOD_SGD ? PEGR_METHOD_GD : m;
+    return m == PEGR_METHOD_SGD || m == PEGR_METHOD_SAM ? PEGR_METHOD_GD : m;
 }
 
 pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *err)
@@ -79,7 +81,7 @@ pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *e
     if (s != PEGR_OK) return s;
 #define BAD(...) pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, __VA_ARGS__)
     if (!pegr_method_name(c->method))
-        return BAD("method %d is unknown: use gd, sgd, gr or pegr", (int)c->method);
+        return BAD("method %d is unknown: use gd, sgd, gr, pegr or sam", (int)c->method);
     if (c->m == 0) return BAD("m (filters per class) must be >= 1");
     if (!(c->q >= 1.0) || !isfinite(c->q)) return BAD("q = %g: the activation needs q >= 1", c->q);
     if (c->method == PEGR_METHOD_PEGR || c->method == PEGR_METHOD_GR)
@@ -90,6 +92,10 @@ pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *e
     if (!(c->lr > 0.0) || !isfinite(c->lr)) return BAD("lr = %g must be > 0", c->lr);
     if (!(c->lam >= 0.0) || !isfinite(c->lam)) return BAD("lam = %g must be >= 0", c->lam);
     if (c->log_every == 0) return BAD("log-every must be >= 1");
+    if (!(c->sam_rho >= 0.0) || !isfinite(c->sam_rho))
+        return BAD("sam-rho = %g must be finite and >= 0", c->sam_rho);
+    if (c->method == PEGR_METHOD_SAM && !(c->sam_rho > 0.0))
+        return BAD("sam-rho = %g: sam needs a radius > 0 (sam-rho 0 is gd)", c->sam_rho);
     if (!pegr_representation_name(c->representation))
         return BAD("representation %d is unknown: use auto, primal or span", (int)c->representation);
     if (c->method == PEGR_METHOD_SGD && c->batch == 0) return BAD("batch must be >= 1 for sgd");
@@ -204,6 +210,7 @@ typedef struct batch {
     batcher *bt;      /* sgd's, one per run (its own seed) */
     double *weights;  /* (runs, n) sgd's example weights */
     double *lam, *lr; /* (runs) the step's; lr 0 freezes a diverged run */
+    double *rho;      /* (runs) sam's ascent radii */
     int *active;      /* (runs) neither diverged nor finished */
     pegr_metrics *m;  /* (runs) */
     long *bad;        /* (runs) first_nonfinite_step */
@@ -223,6 +230,7 @@ static void batch_free(batch *B)
     free(B->weights);
     free(B->lam);
     free(B->lr);
+    free(B->rho);
     free(B->active);
     free(B->m);
     free(B->bad);
@@ -243,6 +251,7 @@ static pegr_status batch_init(batch *B, pegr_error *err)
     B->weights = malloc(R * n * sizeof(double));
     B->lam = malloc(R * sizeof(double));
     B->lr = malloc(R * sizeof(double));
+    B->rho = malloc(R * sizeof(double));
     B->active = malloc(R * sizeof(int));
     B->m = calloc(R, sizeof(pegr_metrics));
     B->bad = malloc(R * sizeof(long));
@@ -251,12 +260,13 @@ static pegr_status batch_init(batch *B, pegr_error *err)
     B->X_all = malloc((R1 * n * ds->P * ds->d + 1) * sizeof(double));
     B->y_all = malloc((R1 * n + 1) * sizeof(double));
     B->W_all = malloc((R1 * 2 * c->m * ds->d + 1) * sizeof(double));
-    if (!B->bt || !B->weights || !B->lam || !B->lr || !B->active || !B->m || !B->bad || !B->seeds ||
+    if (!B->bt || !B->weights || !B->lam || !B->lr || !B->rho || !B->active || !B->m || !B->bad || !B->seeds ||
         !B->rates || !B->X_all || !B->y_all || !B->W_all)
         return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory for a batch of %zu runs", R);
     for (size_t k = 0; k < R; k++) {
         B->lam[k] = c[k].lam;
         B->lr[k] = c[k].lr;
+        B->rho[k] = c[k].sam_rho;
         B->active[k] = 1;
         B->seeds[k] = c[k].data.seed;
         batcher *bt = &B->bt[k];
@@ -426,6 +436,8 @@ pegr_status pegr_train_run_batch(pegr_backend *b, const pegr_dataset *ds, const 
     int sgd = c->method == PEGR_METHOD_SGD && c->batch < ds->train.n;
     int has_test = ds->test.n > 0;
     s = batch_init(&B, err);
+    if (s == PEGR_OK && c->method == PEGR_METHOD_SAM && !b->ops->sam_step)
+        s = pegr_error_set(err, PEGR_ERR_UNSUPPORTED, "the %s backend has no SAM step", b->ops->name);
     if (s == PEGR_OK) s = setup(b, &B, err);
 
     pegr_eval_request req = {.method = backend_method(c->method), .q = c->q, .lam = c->lam,
@@ -441,7 +453,8 @@ pegr_status pegr_train_run_batch(pegr_backend *b, const pegr_dataset *ds, const 
             memcpy(B.weights + k * B.n, next_batch(&B.bt[k]), B.n * sizeof(double));
         req.weights = sgd ? B.weights : NULL;
         req.metrics = log ? B.m : NULL;
-        s = b->ops->step(b, &req, c->lr, err);
+        s = c->method == PEGR_METHOD_SAM ? b->ops->sam_step(b, &req, c->lr, c->sam_rho, B.rho, err)
+                                         : b->ops->step(b, &req, c->lr, err);
         for (size_t k = 0; k < runs && s == PEGR_OK && log; k++) {
             if (!B.active[k]) continue;
             s = add_record(&r[k], t, t0, &B.m[k], &c[k], cb, err);

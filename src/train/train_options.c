@@ -15,8 +15,8 @@
  * value alone (n, d, P >= 1; sigma_p, mu_norm, snr >= 0; label noise in [0, 0.5]); what depends on
  * other values (q with the method, sizes that overflow) is validate's. */
 static const pegr_train_option OPTIONS[] = {
-    {"method", PEGR_OPTION_METHOD, AT(method), NULL, "training method", "gd|sgd|gr|pegr", "method",
-     0},
+    {"method", PEGR_OPTION_METHOD, AT(method), NULL, "training method", "gd|sgd|gr|pegr|sam",
+     "method", 0},
     {"m", PEGR_OPTION_SIZE, AT(m), "M", "filters per class", "1..", "m", 0},
     {"q", PEGR_OPTION_DOUBLE, AT(q), "Q", "activation max(z,0)^q (q = 1 or q >= 2 for gr and pegr)",
      NULL, "q", 0},
@@ -24,6 +24,9 @@ static const pegr_train_option OPTIONS[] = {
      "sigma0", 0},
     {"lam", PEGR_OPTION_DOUBLE, AT(lam), "LAM", "penalty weight of pegr and gr", NULL, "lam", 0},
     {"lr", PEGR_OPTION_DOUBLE, AT(lr), "LR", "learning rate", NULL, "lr", 0},
+    {"sam-rho", PEGR_OPTION_DOUBLE, AT(sam_rho), "R",
+     "sam's ascent radius: each step descends the gradient at W + R g/||g|| (> 0 for sam)", "0..",
+     "sam_rho", 0},
     {"steps", PEGR_OPTION_SIZE, AT(steps), "N", "training steps", NULL, "steps", 0},
     {"batch", PEGR_OPTION_SIZE, AT(batch), "B", "sgd mini-batch size (reshuffled each epoch)", NULL,
      "batch", 0},

@@ -199,6 +199,7 @@ pegr_status pegr_train_write_config(const char *dir, const pegr_train_config *c,
     pegr_json_kv_string(&j, "method", pegr_method_name(c->method));
     pegr_json_kv_number(&j, "lam", c->lam);
     pegr_json_kv_number(&j, "lr", c->lr);
+    pegr_json_kv_number(&j, "sam_rho", c->sam_rho);
     pegr_json_kv_uint(&j, "steps", c->steps);
     pegr_json_kv_uint(&j, "batch", c->batch);
     pegr_json_kv_uint(&j, "log_every", c->log_every);
