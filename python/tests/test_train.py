@@ -217,8 +217,9 @@ def test_every_cli_train_option_is_a_keyword(cli):
     train's own arguments."""
     text = cli("train", "--help").stdout
     names = {m.replace("-", "_") for m in re.findall(r"^\s+--([a-z0-9-]+)", text, re.M)}
-    own = {"preset", "precision", "device", "verbose", "method", "out"}
-    replaced = {"compare": "pegr.compare", "quiet": "progress=False", "help": "the docstring"}
+    own = {"preset", "precision", "device", "verbose", "method", "out", "config"}
+    replaced = {"compare": "pegr.compare", "quiet": "progress=False", "help": "the docstring",
+                "force": "out= (Python writes its files without the check)"}
     assert names - own - set(replaced) == set(_options._TRAIN_KEYS)
 
 
