@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
 """plot.py: pictures of pegr runs and sweeps -- the command line of pegr.plot (python/pegr/plot.py).
 
-    python3 tools/plot.py RUN_DIR... [--out DIR]
+    python3 tools/plot.py RUN_DIR... [--out DIR] [FIGURE OPTIONS]
 
 Each RUN_DIR is a `pegr train --out` directory (metrics.csv, config.json); with `--compare`, pass
 its per-method subdirectories (or the parent: its subdirectories are found). Writes into --out
-(default: the first run's parent directory) loss_error.png and gamma_rho.png.
+(default: the first run's parent directory) loss_error.png and gamma_rho.png. Runs that differ
+only in the seed are drawn as their mean with a band.
 
-    python3 tools/plot.py sweep SWEEP_DIR [--out DIR] [--x AXIS --y AXIS]
+    python3 tools/plot.py sweep SWEEP_DIR [--out DIR] [--x AXIS [--y AXIS]] [FIGURE OPTIONS]
 
-SWEEP_DIR is a `pegr sweep` directory: results.csv and sweep.json (its "axes": the two grid
-columns; without it, or with other than two axes, --x and --y are required). Writes into --out
-(default SWEEP_DIR/plots) the phase diagrams: test_error_METHOD.png, gamma_METHOD.png,
-rho_METHOD.png, test_error_gd_minus_pegr.png, summary.png.
+SWEEP_DIR is a `pegr sweep` directory: results.csv and sweep.json (its "axes": the grid columns;
+without it, or with other than one or two axes, --x is required). Writes into --out (default
+SWEEP_DIR/plots), over two axes the phase diagrams: test_error_METHOD.png, gamma_METHOD.png,
+rho_METHOD.png, test_error_gd_minus_pegr.png, summary.png; over one axis (a one-axis sweep, or
+--x alone) the line plots: test_error.png, gamma.png, rho.png, summary.png.
+
+FIGURE OPTIONS: --format png,pdf,svg (each figure in each format; default png), --style paper
+(8 pt text, 3.3 in one-column and 6.9 in page-wide figures, tight layout), --band minmax|std
+(the shaded band over seeds: smallest to largest value, default, or mean +- one std).
 
 The figures are pegr.plot's (one implementation for this script and notebooks; its docstring says
 what each shows). The module is loaded from its file, so this script needs neither libpegr nor an
@@ -42,12 +48,39 @@ def _wrote(paths):
         print(f"wrote {p}")
 
 
+# the options that take a value, for finding the first positional word (_first_positional)
+_VALUED = ("--out", "--x", "--y", "--format", "--style", "--band")
+
+
+def _add_figure_options(p, plot):
+    def formats(text):
+        try:
+            return plot._formats(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    p.add_argument("--format", type=formats, default=["png"], metavar="FORMATS",
+                   help="comma-separated file formats: png, pdf, svg (default png)")
+    p.add_argument("--style", choices=plot.STYLES, default="default",
+                   help="paper: font and figure sizes for a two-column page (default: default)")
+    p.add_argument("--band", choices=plot.BANDS, default="minmax",
+                   help="the band over seeds: minmax (smallest to largest value, default) or std "
+                        "(mean +- one standard deviation)")
+
+
+def _figure_kw(a):
+    return {"formats": a.format, "style": a.style, "band": a.band}
+
+
 def sweep_main(plot, argv):
-    p = argparse.ArgumentParser(prog="plot.py sweep", description="Phase diagrams of a `pegr sweep` directory.")
+    p = argparse.ArgumentParser(prog="plot.py sweep",
+                                description="Phase diagrams (two axes) or line plots (one axis) "
+                                            "of a `pegr sweep` directory.")
     p.add_argument("sweep_dir", help="a pegr sweep output directory (results.csv, sweep.json)")
-    p.add_argument("--out", help="where to write the PNGs (default: SWEEP_DIR/plots)")
+    p.add_argument("--out", help="where to write the figures (default: SWEEP_DIR/plots)")
     p.add_argument("--x", help="results.csv column for the x axis (default: sweep.json's first axis)")
-    p.add_argument("--y", help="results.csv column for the y axis (default: sweep.json's second axis)")
+    p.add_argument("--y", help="results.csv column for the y axis (default: sweep.json's second axis; "
+                               "none: a line plot over x)")
+    _add_figure_options(p, plot)
     a = p.parse_args(argv)
     if not os.path.isdir(a.sweep_dir):
         sys.exit(f"plot.py sweep: {a.sweep_dir} is not a directory (give a `pegr sweep` output directory)")
@@ -58,7 +91,8 @@ def sweep_main(plot, argv):
         sys.exit(f"plot.py sweep: {os.path.join(a.sweep_dir, 'results.csv')} does not exist ({hint}); "
                  f"to plot a run directory named 'sweep', write it as ./sweep")
     try:
-        _wrote(plot.sweep(a.sweep_dir, out=a.out or os.path.join(a.sweep_dir, "plots"), x=a.x, y=a.y))
+        _wrote(plot.sweep(a.sweep_dir, out=a.out or os.path.join(a.sweep_dir, "plots"), x=a.x, y=a.y,
+                          **_figure_kw(a)))
     except ValueError as e:
         sys.exit(f"plot.py sweep: {e}")
     except ImportError as e:
@@ -73,7 +107,7 @@ def _first_positional(argv):
         t = argv[k]
         if t == "--":
             return k + 1 if k + 1 < len(argv) else None
-        if t in ("--out", "--x", "--y"):
+        if t in _VALUED:
             k += 2
             continue
         if t.startswith("-") and t != "-":
@@ -90,11 +124,12 @@ def main(argv):
         return sweep_main(plot, argv[:k] + argv[k + 1:])
     p = argparse.ArgumentParser(description="Plot pegr runs (or a sweep: plot.py sweep SWEEP_DIR).")
     p.add_argument("runs", nargs="+", help="pegr train --out directories")
-    p.add_argument("--out", help="where to write the PNGs (default: the first run's parent)")
+    p.add_argument("--out", help="where to write the figures (default: the first run's parent)")
+    _add_figure_options(p, plot)
     a = p.parse_args(argv)
     try:
         runs = plot.find_runs(a.runs)
-        _wrote(plot.runs(runs, out=a.out or os.path.dirname(os.path.abspath(runs[0]))))
+        _wrote(plot.runs(runs, out=a.out or os.path.dirname(os.path.abspath(runs[0])), **_figure_kw(a)))
     except (ValueError, ImportError) as e:
         sys.exit(f"plot.py: {e}")
     return 0

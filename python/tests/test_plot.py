@@ -72,7 +72,7 @@ def test_run_figures_from_run_dict_and_directory(mpl, runs, tmp_path):
     assert list(figs) == list(pegr.plot.RUN_FIGURES)
     assert len(figs["loss_error.png"].axes[0].get_lines()) == 2
     assert figs["loss_error.png"].axes[0].get_legend().get_texts()[1].get_text() == \
-        "pegr (lr 0.1, lam 0.01, seed 0)"
+        r"pegr ($\eta=0.1$, $\lambda=0.01$, seed 0)"
 
 
 def test_run_figures_same_files_as_script(mpl, runs, tmp_path):
@@ -94,7 +94,7 @@ def test_sweep_figures_from_every_kind_of_source(mpl, sweep_dir, tmp_path):
     assert _pngs(tmp_path / "csv") == _pngs(tmp_path / "dir") == sorted(SWEEP_PNGS)
     figs = pegr.plot.sweep(sw)
     assert sorted(figs) == sorted(SWEEP_PNGS)
-    assert "n (training examples)" in figs["summary.png"].axes[0].get_xlabel()
+    assert figs["summary.png"].axes[0].get_xlabel() == "$n$ (training examples)"
 
 
 def test_sweep_figures_from_a_dataframe(mpl, sweep_dir, tmp_path):
