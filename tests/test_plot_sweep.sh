@@ -2,8 +2,8 @@
 # test_plot_sweep.sh: tools/plot.py's sweep mode (and its run mode) on made-up data.
 # Builds a 4 x 3 grid (n x mu_norm) x 2 methods (gd, pegr) x 2 seeds in a temporary directory -- gd bad
 # below the theory's boundary n SNR^q = 1, pegr good everywhere, one pegr cell where every seed diverged,
-# one where one seed did -- runs `plot.py sweep` and checks the PNGs. Exit 0 pass, 1 fail, 77 skip (no
-# python with matplotlib).
+# one where one seed did -- runs `plot.py sweep` and checks the PNGs (and --format pdf,svg --style paper,
+# and a one-axis sweep's line plots). Exit 0 pass, 1 fail, 77 skip (no python with matplotlib).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 plot="$here/../tools/plot.py"
@@ -122,6 +122,20 @@ mkdir -p "$run"
 } >"$run/metrics.csv"
 if ! "$py" "$plot" "$run" --out "$tmp/runplots" >"$tmp/log6" 2>&1; then cat "$tmp/log6"; die "plot.py RUN_DIR failed"; fi
 expect_pngs "$tmp/runplots" loss_error.png gamma_rho.png
+
+# 6. PDF and SVG in the paper style (python/tests/test_plot_paper.py checks the figures themselves)
+if ! "$py" "$plot" sweep "$sweep" --out "$tmp/paper" --format pdf,svg --style paper >"$tmp/log7" 2>&1; then
+    cat "$tmp/log7"; die "plot.py sweep --format pdf,svg --style paper failed"
+fi
+head -c 5 "$tmp/paper/summary.pdf" 2>/dev/null | grep -q '%PDF-' || die "summary.pdf is not a PDF"
+grep -q '<svg' "$tmp/paper/summary.svg" 2>/dev/null || die "summary.svg is not an SVG"
+
+# 7. one axis (sweep.json names one): the line plots
+mkdir -p "$tmp/sw1"
+cp "$sweep/results.csv" "$tmp/sw1/"
+echo '{"axes": ["n"], "methods": ["gd", "pegr"], "seeds": [0, 1]}' >"$tmp/sw1/sweep.json"
+if ! "$py" "$plot" sweep "$tmp/sw1" >"$tmp/log8" 2>&1; then cat "$tmp/log8"; die "plot.py sweep (one axis) failed"; fi
+expect_pngs "$tmp/sw1/plots" test_error.png gamma.png rho.png summary.png
 
 if [ "$fail" -eq 0 ]; then echo "PASS: plot.py sweep"; fi
 exit "$fail"
