@@ -46,7 +46,8 @@ static void test_names_round_trip_and_refuse_unknown(void **state)
     assert_int_equal(m, PEGR_METHOD_GR); /* untouched on failure */
     assert_non_null(strstr(err.message, "--method"));
     assert_non_null(strstr(err.message, "'PEGR'"));
-    assert_non_null(strstr(err.message, "gd, pegr, gr or sgd"));
+    for (int k = 0; k < PEGR_METHOD_COUNT; k++) /* the message lists every name */
+        assert_non_null(strstr(err.message, pegr_method_name((pegr_method)k)));
     pegr_error_clear(&err);
     assert_int_equal(pegr_representation_parse(NULL, "rep", &(pegr_representation){0}, &err),
                      PEGR_ERR_INVALID_ARGUMENT);
