@@ -468,8 +468,9 @@ static pegr_status coefficients_at_z(pegr_engine *e, double q)
     return s == PEGR_OK ? coef_final(e, PEGR_METHOD_GD) : s;
 }
 
-/* Per run: Z -= run_lr[r] * dZ (pegr_update on Z's rows x cols; a non-finite result is flagged
- * as this step's). */
+/* Per run: Z -= run_lr[r] * dZ (pegr_update on Z's rows x cols). A non-finite Z is not flagged:
+ * divergence is non-finite weights (first_nonfinite_step), which the update after says, as on the
+ * host, whose ascent point is not checked either. */
 static pegr_status add_to_z(pegr_engine *e, cl_mem dZ)
 {
     engine_args a = engine_args_begin(e, e->k.update, "pegr_update");
@@ -479,7 +480,7 @@ static pegr_status add_to_z(pegr_engine *e, cl_mem dZ)
     engine_arg_mem(&a, e->b.run_lr);
     engine_arg_mem(&a, dZ);
     engine_arg_mem(&a, e->b.Z);
-    engine_arg_i32(&a, step_index(e));
+    engine_arg_i32(&a, PEGR_NO_DIVERGENCE); /* atomic_min with "none": no record */
     engine_arg_mem(&a, e->b.first_bad);
     size_t global[1] = {e->runs * per_run};
     return engine_launch(&a, 1, global);
