@@ -64,7 +64,7 @@ extern "C" {
 #define PEGR_SWEEP_MAX_AXES 4
 #define PEGR_SWEEP_MAX_VALUES 256 /* values on one axis */
 #define PEGR_SWEEP_MAX_VALUE_LEN 31 /* bytes of one value's text */
-#define PEGR_SWEEP_MAX_METHODS 4
+#define PEGR_SWEEP_MAX_METHODS PEGR_METHOD_COUNT
 #define PEGR_SWEEP_MAX_SEEDS 1024
 /* The most runs one sweep may hold (pegr_sweep_check refuses more): a million runs is already a
  * large study; split a bigger one into several sweeps. */

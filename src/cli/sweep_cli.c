@@ -87,22 +87,25 @@ static int refuse_control_characters(const pegr_command_spec *cmd, int argc, cha
 /* --methods' comma list, each method once, into the sweep (in the order given). */
 static int parse_methods(const pegr_command_spec *cmd, const char *text, pegr_sweep *sweep)
 {
-    static const char *const known[] = {"gd", "sgd", "gr", "pegr"};
     pegr_method methods[PEGR_SWEEP_MAX_METHODS];
     size_t count = 0;
     for (const char *p = text;;) {
-        size_t len = strcspn(p, ","), k = 0;
-        while (k < 4 && (strlen(known[k]) != len || strncmp(known[k], p, len))) k++;
-        if (k == 4)
-            return pegr_args_usage_error(cmd, "--methods takes gd, sgd, gr, pegr, not '%.*s'",
-                                         (int)len, p);
-        pegr_method m;
-        pegr_method_parse(known[k], "--methods", &m, NULL); /* a known name: cannot fail */
+        size_t len = strcspn(p, ",");
+        char name[16] = "";
+        pegr_method m = PEGR_METHOD_GD;
+        if (len < sizeof name) memcpy(name, p, len);
+        if (len >= sizeof name || pegr_method_parse(name, "--methods", &m, NULL) != PEGR_OK) {
+            char list[96] = ""; /* the library's names table, "gd, pegr, gr, sgd, sam" */
+            for (int k = 0; k < PEGR_METHOD_COUNT; k++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
+                         pegr_method_name((pegr_method)k));
+            return pegr_args_usage_error(cmd, "--methods takes %s, not '%.*s'", list, (int)len, p);
+        }
         for (size_t j = 0; j < count; j++)
             if (methods[j] == m)
                 return pegr_args_usage_error(cmd, "--methods names '%s' twice (each run once)",
-                                             known[k]);
-        methods[count++] = m; /* 4 known, each once: room enough */
+                                             name);
+        methods[count++] = m; /* each known method once: room enough */
         if (p[len] == '\0') break;
         p += len + 1;
     }

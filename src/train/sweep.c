@@ -414,8 +414,8 @@ static void write_config(FILE *f, const pegr_train_config *c)
             d->label_flip, d->flip_test);
     fprintf(f, "model m %zu q %.17g sigma0 %.17g\n", c->m, c->q, c->sigma0);
     fprintf(f, "training lam %.17g lr %.17g steps %zu batch %zu log_every %zu representation %s "
-               "robust", c->lam, c->lr, c->steps, c->batch, c->log_every,
-            pegr_representation_name(c->representation));
+               "sam_rho %.17g robust", c->lam, c->lr, c->steps, c->batch, c->log_every,
+            pegr_representation_name(c->representation), c->sam_rho);
     for (size_t k = 0; k < c->n_robust; k++) fprintf(f, " %.17g", c->robust_sigmas[k]);
     fprintf(f, "\n");
 }
