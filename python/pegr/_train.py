@@ -324,7 +324,7 @@ def train(method=None, device=None, progress=True, callback=None, preset=None,
         method = "pegr" if config is None else \
             text(lib.pegr_method_name(_read_config(config).method))
     if not isinstance(method, str):
-        raise TypeError("method must be a string (gd, sgd, gr or pegr), not %r" % (method,))
+        raise TypeError("method must be a string (gd, sgd, gr, pegr or sam), not %r" % (method,))
     runs = _train_many([method], device, precision, progress, callback, preset, verbose, options,
                        out=out, config=config)
     if method not in runs:  # interrupted before it started: cannot happen with one method
@@ -349,7 +349,7 @@ def compare(methods=("gd", "pegr"), device=None, progress=True, callback=None, p
         methods = methods.split(",")
     methods = list(methods)
     if not methods or len(methods) > 8 or len(set(methods)) != len(methods):
-        raise ValueError("methods must be 1 to 8 distinct names of gd, sgd, gr, pegr, not %r"
+        raise ValueError("methods must be 1 to 8 distinct names of gd, sgd, gr, pegr, sam, not %r"
                          % (methods,))
     for mth in methods:
         if not isinstance(mth, str):

@@ -18,9 +18,9 @@
 #include "train_args.h"
 
 static const pegr_command_spec SPEC = {
-    "train", "train the two-layer CNN on the signal-noise model with gd, sgd, gr or pegr",
+    "train", "train the two-layer CNN on the signal-noise model with gd, sgd, gr, pegr or sam",
     "pegr train [--preset demo|large|tiny | --config DIR/config.json]\n"
-    "                  [--method gd|sgd|gr|pegr | --compare gd,pegr,...] [--out DIR [--force]]\n"
+    "                  [--method gd|sgd|gr|pegr|sam | --compare gd,pegr,...] [--out DIR [--force]]\n"
     "                  [--device SPEC|host] [data, model and training options]"};
 
 
@@ -309,8 +309,8 @@ int pegr_cmd_train(int argc, char **argv)
         snprintf(compare_buf, sizeof compare_buf, "%s", compare);
         nmethods = split_methods(compare_buf, methods, 8);
         if (nmethods == 0)
-            return pegr_args_usage_error(&SPEC, "--compare needs a comma list of gd, sgd, gr, pegr, "
-                                                "not '%s'", compare);
+            return pegr_args_usage_error(&SPEC, "--compare needs a comma list of gd, sgd, gr, "
+                                                "pegr, sam, not '%s'", compare);
     }
     pegr_error err = {0};
     for (size_t k = 0; k < nmethods; k++) {

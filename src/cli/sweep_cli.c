@@ -270,8 +270,8 @@ static int parse_cli(const pegr_command_spec *cmd, int argc, char **argv, sweep_
     cli->shards = 10;
     pegr_arg args[PEGR_EXPERIMENT_MAX_ARGS + 20] = {
         {"preset", PEGR_ARG_CHOICE, &preset, NULL, "named base configuration", PEGR_PRESETS, 0},
-        {"methods", PEGR_ARG_STRING, &methods, "LIST", "methods to train (gd, sgd, gr, pegr)", NULL,
-         0},
+        {"methods", PEGR_ARG_STRING, &methods, "LIST", "methods to train (gd, sgd, gr, pegr, sam)",
+         NULL, 0},
         {"seeds", PEGR_ARG_STRING, &seeds, "LIST", "seeds, e.g. 0-4 or 0,3,7", NULL, 0},
         /* the lock is said here, beside DIR, rather than in the usage lines every usage error
          * repeats */
