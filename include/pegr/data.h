@@ -73,6 +73,19 @@ typedef struct pegr_dataset {
  * with n = 0 has NULL arrays. On failure *out is left empty (all zero) and nothing leaks. */
 PEGR_API pegr_status pegr_data_generate(const pegr_data_config *c, pegr_dataset *out, pegr_error *err);
 
+/* A dataset from the caller's arrays (copied; the caller keeps its own): X (n, P, d) and y (n,)
+ * train, X_test (n_test, P, d) and y_test (n_test,) test (n_test 0: no test split, X_test and
+ * y_test may be NULL), mu (d,) the signal vector or NULL when unknown. Labels must be +-1 and every
+ * value finite; n, P, d >= 1. y_clean is a copy of y (flips are unknown). With mu, each example's
+ * signal patch is the patch p with the largest |<X[i,p], mu>| (the first on ties) and mu_norm is
+ * ||mu||; without mu, mu and signal_patch are NULL and mu_norm is NaN: training then reports gamma
+ * and rho as NaN (absent). PEGR_ERR_INVALID_ARGUMENT / PEGR_ERR_SHAPE / PEGR_ERR_NONFINITE with a
+ * message naming the array and what was wrong; on failure *out is left empty. */
+PEGR_API pegr_status pegr_dataset_from_arrays(const double *X, const double *y, size_t n, size_t P,
+                                              size_t d, const double *X_test, const double *y_test,
+                                              size_t n_test, const double *mu, pegr_dataset *out,
+                                              pegr_error *err);
+
 /* Free every array and zero the struct. NULL and an already-freed (zeroed) dataset are fine. */
 PEGR_API void pegr_dataset_free(pegr_dataset *ds);
 

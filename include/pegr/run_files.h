@@ -31,6 +31,11 @@ typedef struct pegr_run_info {
     const char *gemm;            /* "own", "clblast", or NULL (no "gemm" key) */
 } pegr_run_info;
 
+/* The files of a run on the caller's own data, in the order of these names (the `pegr train`
+ * flags --X, --y, --X-test, --y-test, --mu). */
+#define PEGR_DATA_FILE_COUNT 5
+#define PEGR_DATA_FILE_NAMES {"X", "y", "X_test", "y_test", "mu"}
+
 /* config.json (before the run). dir must exist. Besides the run's description ("data", "model",
  * "training": the resolved ||mu|| and SNR; "device"; "pegr_version", "git_revision") it holds
  * "options": every option of pegr_train_options under its name, as the value that reads back to
@@ -38,6 +43,13 @@ typedef struct pegr_run_info {
  * value gives it, an SNR not given) -- what pegr_train_config_read reads. */
 PEGR_API pegr_status pegr_train_write_config(const char *dir, const pegr_train_config *c,
                                              const pegr_run_info *info, pegr_error *err);
+/* pegr_train_write_config of a run on the caller's own data: data_files holds
+ * PEGR_DATA_FILE_COUNT paths (NULL where not given), and config.json records each under
+ * "data_files" with its size and a 128-bit hash of its bytes (null where not given), so a re-run
+ * can tell whether the files changed. data_files NULL: exactly pegr_train_write_config. */
+PEGR_API pegr_status pegr_train_write_config_data(const char *dir, const pegr_train_config *c,
+                                                  const pegr_run_info *info,
+                                                  const char *const *data_files, pegr_error *err);
 /* The config of a run from its config.json (`pegr train --config FILE`): *out becomes the
  * defaults with every member of "options" set through pegr_train_config_set, so a config written
  * by pegr_train_write_config reads back equal field by field (pegr_train_config_equal). Refused

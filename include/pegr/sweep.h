@@ -99,6 +99,15 @@ PEGR_API void pegr_sweep_free(pegr_sweep *s);
  * checked again. For a caller that reads the axes before the options they apply to. */
 PEGR_API pegr_status pegr_sweep_set_base(pegr_sweep *s, const pegr_train_config *base,
                                          pegr_precision precision, pegr_error *err);
+/* Train every run on ds (the caller's own data, pegr_dataset_from_arrays) in place of generated
+ * data. The sweep refers to ds: the caller keeps it unchanged until pegr_sweep_free. Each run's
+ * n, n_test, d and P are ds's; a grid axis over a data-model option other than seed (which still
+ * draws the initial weights) is refused by pegr_sweep_check, as it would mean nothing; a hash of
+ * ds's arrays enters sweep.canonical and every run id, so a resume on other data reuses no run.
+ * NULL: generated data again. The sweep must be checked again. */
+PEGR_API pegr_status pegr_sweep_set_data(pegr_sweep *s, const pegr_dataset *ds, pegr_error *err);
+/* The dataset of pegr_sweep_set_data, or NULL (generated data). */
+PEGR_API const pegr_dataset *pegr_sweep_data(const pegr_sweep *s);
 
 /* Add an axis from its text: "NAME=FROM:TO:STEP" (inclusive, decimal numbers, at most
  * PEGR_SWEEP_MAX_VALUES values, each written "%.10g") or "NAME=V1,V2,...". NAME is a training

@@ -17,14 +17,48 @@ def _copy(ptr, shape, dtype=np.float64):
     return np.ctypeslib.as_array(ptr, shape=(count,)).astype(dtype, copy=True).reshape(shape)
 
 
-class _Dataset:
-    """A generated pegr_dataset (freed on exit)."""
+def _doubles(name, a, ndim):
+    """A C-order float64 copy of a (None stays None), of ndim dimensions (ValueError otherwise)."""
+    if a is None:
+        return None
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if a.ndim != ndim:
+        raise ValueError("%s must have %d dimension(s), it has shape %s" % (name, ndim, a.shape))
+    return a
 
-    def __init__(self, cfg):
+
+def _ptr(a):
+    return None if a is None else a.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+
+
+class _Dataset:
+    """A generated pegr_dataset, or with own=(X, y, X_test, y_test, mu) one of the caller's own
+    arrays (pegr_dataset_from_arrays: the same checks as the CLI's --X ...) (freed on exit)."""
+
+    def __init__(self, cfg, own=None):
         self.ds = _lib.pegr_dataset()
         err = _lib.pegr_error()
-        _raise_if(lib.pegr_data_generate(ctypes.byref(cfg), ctypes.byref(self.ds),
-                                         ctypes.byref(err)), err, exc=ValueError)
+        if own is None:
+            _raise_if(lib.pegr_data_generate(ctypes.byref(cfg), ctypes.byref(self.ds),
+                                             ctypes.byref(err)), err, exc=ValueError)
+            return
+        X, y, Xt, yt, mu = (_doubles(k, a, nd) for k, a, nd in
+                            zip(("X", "y", "X_test", "y_test", "mu"), own, (3, 1, 3, 1, 1)))
+        if X is None or y is None or (Xt is None) != (yt is None):
+            raise ValueError("your own data needs X and y (X_test with y_test, mu optional)")
+        n, P, d = X.shape
+        for k, a, want in (("y", y, n), ("X_test", Xt, None), ("mu", mu, d)):
+            if a is not None and want is not None and a.shape[0] != want:
+                raise ValueError("%s has shape %s: it must have %d values to match X %s"
+                                 % (k, a.shape, want, X.shape))
+        if Xt is not None and (Xt.shape[1:] != (P, d) or yt.shape[0] != Xt.shape[0]):
+            raise ValueError("X_test %s and y_test %s must be (n_test, %d, %d) and (n_test,)"
+                             % (Xt.shape, yt.shape, P, d))
+        nt = 0 if Xt is None else Xt.shape[0]
+        _raise_if(lib.pegr_dataset_from_arrays(_ptr(X), _ptr(y), n, P, d, _ptr(Xt), _ptr(yt), nt,
+                                               _ptr(mu), ctypes.byref(self.ds), ctypes.byref(err)),
+                  err, exc=ValueError)
+        cfg.n, cfg.n_test, cfg.P, cfg.d = n, nt, P, d  # the run's shapes are the data's
 
     def __enter__(self):
         return self

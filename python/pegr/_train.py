@@ -15,7 +15,7 @@ from ._backend import _Backend
 from ._data import _copy, _Dataset
 from ._errors import _check_request, _flag, _method, _raise_if
 from ._lib import lib, text
-from ._options import _config_dict, _read_config, _train_config
+from ._options import _DATA_KEYS, _config_dict, _read_config, _train_config
 
 
 # The columns of metrics.csv, in its order, and where each comes from in a record.
@@ -231,6 +231,22 @@ class _RunFiles:
                                                    ctypes.byref(err)), err)
 
 
+_OWN_DATA = ("X", "y", "X_test", "y_test", "mu")
+
+
+def _own_data(options):
+    """X=, y=, X_test=, y_test=, mu= out of options: the arrays, or None (generated data). With
+    them, a data-model option but seed (which still draws the initial weights) is refused."""
+    own = tuple(options.pop(k, None) for k in _OWN_DATA)
+    if all(a is None for a in own):
+        return None
+    given = [k for k in _DATA_KEYS if k != "seed" and options.get(k) is not None]
+    if given:
+        raise ValueError("%s set(s) the generated data, which X= replaces: give one or the other"
+                         % ", ".join(given))
+    return own
+
+
 def _train_many(methods, device, precision, progress, callback, preset, verbose, options,
                 out=None, compare=False, config=None):
     """Train each method from the same data and initial weights on one backend (as
@@ -240,6 +256,8 @@ def _train_many(methods, device, precision, progress, callback, preset, verbose,
         raise TypeError("callback must be callable (it receives each record as a dict)")
     progress = _flag("progress", progress)
     out = _out_dir(out)
+    options = dict(options)
+    own = _own_data(options)
     configs = []
     for mth in methods:
         configs.append(_train_config(mth, preset, options, config))
@@ -247,8 +265,10 @@ def _train_many(methods, device, precision, progress, callback, preset, verbose,
     _check_request(device, precision, rep)
     runs = {}
     state = {"error": None, "method": None}
-    with _Dataset(configs[0].data) as g, _Backend(device, precision, verbose) as b, \
+    with _Dataset(configs[0].data, own) as g, _Backend(device, precision, verbose) as b, \
             _Interrupt() as intr:
+        for c in configs[1:]:
+            c.data = configs[0].data  # own data: its shapes, set by _Dataset
         files = None
         if out is not None:
             # nothing of an older run may survive beside this one's files (as the command)
@@ -307,6 +327,10 @@ def train(method=None, device=None, progress=True, callback=None, preset=None,
     batch, log_every, representation ("auto", "primal", "span"), robust_sigmas (a list, a comma
     string, or "none"), n, n_test, d, patches, mu_norm, snr, sigma_p, isotropic, label_noise,
     flip_test, seed.
+
+    Your own data (numpy arrays, as ``pegr train --X ...``): X (n, patches, d) and y (n,) of
+    +-1, optionally X_test, y_test and mu (d,), in place of generated data (the data-model
+    options but seed are then refused). Without mu, gamma and rho are NaN (absent).
 
     Ctrl-C (KeyboardInterrupt) stops the run before its next step and returns what ran
     (``run.summary["interrupted"]`` is True). An exception raised by the callback stops the run

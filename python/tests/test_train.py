@@ -217,7 +217,8 @@ def test_every_cli_train_option_is_a_keyword(cli):
     train's own arguments."""
     text = cli("train", "--help").stdout
     names = {m.replace("-", "_") for m in re.findall(r"^\s+--([a-z0-9-]+)", text, re.M)}
-    own = {"preset", "precision", "device", "verbose", "method", "out", "config"}
+    own = {"preset", "precision", "device", "verbose", "method", "out", "config",
+           "X", "y", "X_test", "y_test", "mu"}  # your own data: train's X=, y=, ... (_OWN_DATA)
     replaced = {"compare": "pegr.compare", "quiet": "progress=False", "help": "the docstring",
                 "force": "out= (Python writes its files without the check)"}
     assert names - own - set(replaced) == set(_options._TRAIN_KEYS)

@@ -21,7 +21,8 @@ static const pegr_command_spec SPEC = {
     "train", "train the two-layer CNN on the signal-noise model with gd, sgd, gr, pegr or sam",
     "pegr train [--preset demo|large|tiny | --config DIR/config.json]\n"
     "                  [--method gd|sgd|gr|pegr|sam | --compare gd,pegr,...] [--out DIR [--force]]\n"
-    "                  [--device SPEC|host] [data, model and training options]"};
+    "                  [--device SPEC|host] [data, model and training options]\n"
+    "                  [--X X.npy --y y.npy [--X-test X.npy --y-test y.npy] [--mu mu.npy]]"};
 
 
 /* ---- progress and live metrics files ------------------------------------------------------- */
@@ -72,12 +73,13 @@ typedef struct run_outcome {
 } run_outcome;
 
 static int run_one(pegr_backend *b, const pegr_run_info *info, const pegr_dataset *ds,
-                   const pegr_train_config *c, const char *dir, int quiet, run_outcome *out)
+                   const pegr_cli_user_data *user, const pegr_train_config *c, const char *dir,
+                   int quiet, run_outcome *out)
 {
     pegr_error err = {0};
     out->ran = 1;
     pegr_status s = pegr_mkdir_p(dir, &err);
-    if (s == PEGR_OK) s = pegr_train_write_config(dir, c, info, &err);
+    if (s == PEGR_OK) s = pegr_train_write_config_data(dir, c, info, user ? user->path : NULL, &err);
     run_state st = {dir, pegr_method_name(c->method), &out->result, !quiet && isatty(2), 0, pegr_now_seconds()};
     pegr_train_callbacks cb = {on_record_and_write, NULL, &st, pegr_cli_stop_flag()};
     if (s == PEGR_OK) s = pegr_train_run(b, ds, c, &cb, &out->result, &err);
@@ -144,16 +146,19 @@ static void print_table(const char *const *methods, const run_outcome *runs, siz
 /* Exit codes beyond args.h's: documented in the README and --help. */
 enum { EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
 
-/* Generate the data once, open the backend once, train each method into its directory. */
+/* Generate the data once (unless `user` holds the caller's own, read into *ds: taken over), open
+ * the backend once, train each method into its directory. */
 static int run_all(const pegr_global_opts *g, const pegr_train_config *c, const char *const *methods,
-                   size_t nmethods, int compare, const char *out, const char *precision, int quiet)
+                   size_t nmethods, int compare, const char *out, const char *precision, int quiet,
+                   const pegr_cli_user_data *user, pegr_dataset *user_ds)
 {
     pegr_error err = {0};
     pegr_dataset ds = {0};
+    if (user) ds = *user_ds;
     pegr_backend *b = NULL;
     pegr_backend_options bopts;
     pegr_cli_backend_options(g, precision, &bopts);
-    if (pegr_data_generate(&c->data, &ds, &err) != PEGR_OK ||
+    if ((!user && pegr_data_generate(&c->data, &ds, &err) != PEGR_OK) ||
         pegr_backend_open(g->device, &bopts, &b, &err) != PEGR_OK) {
         pegr_cli_error(SPEC.name, &err);
         pegr_error_clear(&err);
@@ -163,7 +168,11 @@ static int run_all(const pegr_global_opts *g, const pegr_train_config *c, const 
     const pegr_device_info *dev = pegr_backend_device(b);
     pegr_run_info info = {pegr_backend_description(b), dev, pegr_backend_precision_name(b),
                           dev ? pegr_backend_gemm_name(b) : NULL};
-    if (!quiet)
+    if (!quiet && user)
+        fprintf(stderr, "pegr train: %s, %s; data %s: n %zu, d %zu, P %zu, %s, m %zu, q %g, %zu "
+                        "steps\n", info.device, info.precision, user->path[0], c->data.n, c->data.d,
+                c->data.P, ds.mu ? "with mu" : "no mu (gamma, rho absent)", c->m, c->q, c->steps);
+    else if (!quiet)
         fprintf(stderr, "pegr train: %s, %s; n %zu, d %zu, P %zu, ||mu|| %g, m %zu, q %g, %zu steps\n",
                 info.device, info.precision, c->data.n, c->data.d, c->data.P, ds.mu_norm, c->m, c->q,
                 c->steps);
@@ -183,7 +192,7 @@ static int run_all(const pegr_global_opts *g, const pegr_train_config *c, const 
         pegr_train_config ck = *c;
         pegr_method_parse(methods[k], "--compare", &ck.method, NULL); /* checked above */
         char *dir = compare ? pegr_path_join(out, methods[k]) : strdup(out);
-        if (!dir || !run_one(b, &info, &ds, &ck, dir, quiet, &runs[k])) code = PEGR_EXIT_FAILURE;
+        if (!dir || !run_one(b, &info, &ds, user, &ck, dir, quiet, &runs[k])) code = PEGR_EXIT_FAILURE;
         else if (runs[k].result.diverged && code == PEGR_EXIT_OK) code = EXIT_DIVERGED;
         if (runs[k].ok && runs[k].result.diverged)
             fprintf(stderr, "pegr train: %s diverged (NaN or Inf) at step %ld: try a smaller --lr "
@@ -272,7 +281,8 @@ int pegr_cmd_train(int argc, char **argv)
     const char *preset = pegr_cli_find_preset(argc, argv), *config = NULL;
     const char *out = "pegr-run", *compare = NULL, *precision = "fp32", *sigmas = "0.1,0.2,0.5,1";
     int quiet = 0, force = 0;
-    pegr_arg args[PEGR_EXPERIMENT_MAX_ARGS + 10] = {
+    pegr_cli_user_data user;
+    pegr_arg args[PEGR_EXPERIMENT_MAX_ARGS + 10 + PEGR_DATA_FILE_COUNT] = {
         {"preset", PEGR_ARG_CHOICE, &preset, NULL, "named configuration (flags override it)",
          PEGR_PRESETS, 0},
         {"config", PEGR_ARG_STRING, &config, "FILE",
@@ -294,8 +304,11 @@ int pegr_cmd_train(int argc, char **argv)
     size_t nargs = 0;
     while (args[nargs].name) nargs++; /* the rows above; the rest of the array is zeroed */
     nargs += pegr_cli_experiment_args(&c, &sigmas, args + nargs);
+    nargs += pegr_cli_user_data_args(&user, args + nargs);
     rc = pegr_args_parse(&SPEC, args, nargs, argc, argv);
     if (rc >= 0) return rc;
+    int own = pegr_cli_user_data_given(&user);
+    if (own && (rc = pegr_cli_check_user_data_args(&SPEC, args, nargs, &user)) >= 0) return rc;
     /* A config holds every option: a preset under it would mean nothing. */
     if (config && pegr_args_given(args, nargs, "preset"))
         return pegr_args_usage_error(&SPEC, "give --preset or --config, not both (the config "
@@ -313,12 +326,20 @@ int pegr_cmd_train(int argc, char **argv)
                                                 "pegr, sam, not '%s'", compare);
     }
     pegr_error err = {0};
+    /* Your own data: read and checked before anything else, a bad file is a usage error. */
+    pegr_dataset user_ds = {0};
+    if (own && pegr_cli_load_user_data(&user, &user_ds, &c.data, &err) != PEGR_OK) {
+        rc = pegr_args_usage_error(&SPEC, "%s", pegr_error_message(&err));
+        pegr_error_clear(&err);
+        return rc;
+    }
     for (size_t k = 0; k < nmethods; k++) {
         pegr_train_config ck = c;
         pegr_method_parse(methods[k], "--compare", &ck.method, NULL); /* checked above */
         if (pegr_train_config_validate(&ck, &err) != PEGR_OK) {
             rc = pegr_args_usage_error(&SPEC, "%s", pegr_error_message(&err));
             pegr_error_clear(&err);
+            pegr_dataset_free(&user_ds);
             return rc;
         }
     }
@@ -328,8 +349,13 @@ int pegr_cmd_train(int argc, char **argv)
     if (pegr_backend_check_request(g.device, precision_given ? precision : NULL, pegr_representation_name(c.representation), &err) != PEGR_OK) {
         rc = pegr_args_usage_error(&SPEC, "%s", pegr_error_message(&err));
         pegr_error_clear(&err);
+        pegr_dataset_free(&user_ds);
         return rc;
     }
-    if (!force && (rc = check_out(out, &c, methods, nmethods, compare != NULL)) >= 0) return rc;
-    return run_all(&g, &c, methods, nmethods, compare != NULL, out, precision, quiet);
+    if (!force && (rc = check_out(out, &c, methods, nmethods, compare != NULL)) >= 0) {
+        pegr_dataset_free(&user_ds);
+        return rc;
+    }
+    return run_all(&g, &c, methods, nmethods, compare != NULL, out, precision, quiet,
+                   own ? &user : NULL, &user_ds);
 }

@@ -191,6 +191,27 @@ void sweep_cli_free(sweep_cli *cli)
 {
     pegr_sweep_free(cli->sweep);
     cli->sweep = NULL;
+    pegr_dataset_free(cli->data);
+    free(cli->data);
+    cli->data = NULL;
+}
+
+static int refused(const pegr_command_spec *cmd, pegr_status st, pegr_error *err, const char *what,
+                   const char *value);
+
+/* --X ...: read the files into cli->data and hand them to the sweep; a bad file is a usage error
+ * naming it. -1 to go on, else the exit code. */
+static int take_user_data(const pegr_command_spec *cmd, const pegr_arg *args, size_t nargs,
+                          const pegr_cli_user_data *user, pegr_train_config *base, sweep_cli *cli)
+{
+    int rc = pegr_cli_check_user_data_args(cmd, args, nargs, user);
+    if (rc >= 0) return rc;
+    pegr_error err = {0};
+    cli->data = calloc(1, sizeof *cli->data);
+    if (!cli->data) return pegr_args_usage_error(cmd, "out of memory");
+    rc = refused(cmd, pegr_cli_load_user_data(user, cli->data, &base->data, &err), &err, NULL, NULL);
+    if (rc < 0) rc = refused(cmd, pegr_sweep_set_data(cli->sweep, cli->data, &err), &err, NULL, NULL);
+    return rc;
 }
 
 void sweep_cli_message(void *user, const char *message)
@@ -268,7 +289,8 @@ static int parse_cli(const pegr_command_spec *cmd, int argc, char **argv, sweep_
     cli->jobs_per_device = 1;
     cli->batch_runs = SWEEP_DEFAULT_BATCH_RUNS;
     cli->shards = 10;
-    pegr_arg args[PEGR_EXPERIMENT_MAX_ARGS + 20] = {
+    pegr_cli_user_data user;
+    pegr_arg args[PEGR_EXPERIMENT_MAX_ARGS + 20 + PEGR_DATA_FILE_COUNT] = {
         {"preset", PEGR_ARG_CHOICE, &preset, NULL, "named base configuration", PEGR_PRESETS, 0},
         {"methods", PEGR_ARG_STRING, &methods, "LIST", "methods to train (gd, sgd, gr, pegr, sam)",
          NULL, 0},
@@ -306,8 +328,12 @@ static int parse_cli(const pegr_command_spec *cmd, int argc, char **argv, sweep_
     size_t nargs = 0;
     while (args[nargs].name) nargs++;
     nargs += pegr_cli_experiment_args(&base, &sigmas, args + nargs);
+    nargs += pegr_cli_user_data_args(&user, args + nargs);
     rc = pegr_args_parse(cmd, args, nargs, nrest, rest);
     if (rc >= 0) return rc;
+    if (pegr_cli_user_data_given(&user) &&
+        (rc = take_user_data(cmd, args, nargs, &user, &base, cli)) >= 0)
+        return rc;
     cli->precision_given = pegr_args_given(args, nargs, "precision");
     rc = pegr_cli_finish_experiment_args(cmd, args, nargs, &base, sigmas);
     if (rc >= 0) return rc;

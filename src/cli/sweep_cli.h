@@ -14,6 +14,8 @@
 
 typedef struct sweep_cli {
     pegr_sweep *sweep;   /* checked once parsed; freed by sweep_cli_free */
+    pegr_dataset *data;  /* --X ...: the caller's own data the sweep trains on (heap, as the sweep
+                            refers to it; freed by sweep_cli_free), or NULL */
     const char *preset;
     const char *out;
     const char *shard;   /* "I/N" or NULL */

@@ -266,6 +266,100 @@ pegr_status pegr_data_generate(const pegr_data_config *c, pegr_dataset *out, peg
     return st;
 }
 
+/* ---- a dataset from the caller's arrays ---------------------------------------------------- */
+
+/* Every value of a (count,) array finite; labels (if labels) exactly +-1. */
+static pegr_status check_values(const char *name, const double *a, size_t count, int labels,
+                                pegr_error *err)
+{
+    for (size_t k = 0; k < count; k++) {
+        if (!isfinite(a[k]))
+            return pegr_error_set(err, PEGR_ERR_NONFINITE, "%s[%zu] = %g: every value must be finite",
+                                  name, k, a[k]);
+        if (labels && a[k] != 1.0 && a[k] != -1.0)
+            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                                  "%s[%zu] = %g: labels must be +1 or -1", name, k, a[k]);
+    }
+    return PEGR_OK;
+}
+
+/* The patch of example x (P, d) with the largest |<x_p, mu>|: where the signal y mu sits in the
+ * data model, whose other patches are orthogonal to mu (docs/math.md, "Your own data"). */
+static size_t signal_patch_of(const double *x, size_t P, size_t d, const double *mu)
+{
+    size_t best = 0;
+    double best_v = -1.0;
+    for (size_t p = 0; p < P; p++) {
+        double dot = 0.0;
+        for (size_t k = 0; k < d; k++) dot += x[p * d + k] * mu[k];
+        if (fabs(dot) > best_v) {
+            best_v = fabs(dot);
+            best = p;
+        }
+    }
+    return best;
+}
+
+static pegr_status copy_split(const char *xname, const char *yname, const double *X, const double *y,
+                              size_t n, size_t P, size_t d, const double *mu, pegr_split *s,
+                              pegr_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->n = n;
+    if (n == 0) return PEGR_OK;
+    if (!X || !y)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "%s or %s is NULL with %zu examples",
+                              xname, yname, n);
+    pegr_status st = check_values(xname, X, n * P * d, 0, err);
+    if (st == PEGR_OK) st = check_values(yname, y, n, 1, err);
+    if (st != PEGR_OK) return st;
+    s->X = malloc(n * P * d * sizeof(double));
+    s->y = malloc(n * sizeof(double));
+    s->y_clean = malloc(n * sizeof(double));
+    s->signal_patch = mu ? malloc(n * sizeof(size_t)) : NULL;
+    if (!s->X || !s->y || !s->y_clean || (mu && !s->signal_patch)) {
+        split_free(s);
+        return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "cannot copy %s of %zu examples", xname, n);
+    }
+    memcpy(s->X, X, n * P * d * sizeof(double));
+    memcpy(s->y, y, n * sizeof(double));
+    memcpy(s->y_clean, y, n * sizeof(double));
+    for (size_t i = 0; mu && i < n; i++) s->signal_patch[i] = signal_patch_of(X + i * P * d, P, d, mu);
+    return PEGR_OK;
+}
+
+pegr_status pegr_dataset_from_arrays(const double *X, const double *y, size_t n, size_t P, size_t d,
+                                     const double *X_test, const double *y_test, size_t n_test,
+                                     const double *mu, pegr_dataset *out, pegr_error *err)
+{
+    if (!out) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "output dataset is NULL");
+    memset(out, 0, sizeof *out);
+    size_t bytes;
+    if (n == 0 || P == 0 || d == 0)
+        return pegr_error_set(err, PEGR_ERR_SHAPE,
+                              "X has shape (%zu, %zu, %zu): every size must be >= 1", n, P, d);
+    if (!array_bytes(n, P, d, &bytes) || !array_bytes(n_test, P, d, &bytes))
+        return pegr_error_set(err, PEGR_ERR_SHAPE, "X (%zu, %zu, %zu) or X_test (%zu, ...) is too "
+                              "large: its byte count overflows size_t", n, P, d, n_test);
+    pegr_status st = mu ? check_values("mu", mu, d, 0, err) : PEGR_OK;
+    if (st) return st;
+    out->d = d;
+    out->P = P;
+    out->mu_norm = NAN;
+    if (mu) {
+        out->mu = malloc(d * sizeof(double));
+        if (!out->mu) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "cannot allocate mu");
+        memcpy(out->mu, mu, d * sizeof(double));
+        double s2 = 0.0;
+        for (size_t k = 0; k < d; k++) s2 += mu[k] * mu[k];
+        out->mu_norm = sqrt(s2);
+    }
+    st = copy_split("X", "y", X, y, n, P, d, mu, &out->train, err);
+    if (!st) st = copy_split("X_test", "y_test", X_test, y_test, n_test, P, d, mu, &out->test, err);
+    if (st) pegr_dataset_free(out);
+    return st;
+}
+
 void pegr_dataset_free(pegr_dataset *ds)
 {
     if (!ds) return;

@@ -59,6 +59,37 @@ pegr_status pegr_sweep_set_base(pegr_sweep *s, const pegr_train_config *base,
 
 void pegr_sweep_free(pegr_sweep *s) { free(s); }
 
+/* The bytes of a split's arrays, in a fixed order, into h. */
+static void hash_split(pegr_hash *h, const pegr_split *sp, size_t P, size_t d)
+{
+    pegr_hash_bytes(h, &sp->n, sizeof sp->n);
+    if (!sp->n) return;
+    pegr_hash_bytes(h, sp->X, sp->n * P * d * sizeof(double));
+    pegr_hash_bytes(h, sp->y, sp->n * sizeof(double));
+}
+
+pegr_status pegr_sweep_set_data(pegr_sweep *s, const pegr_dataset *ds, pegr_error *err)
+{
+    if (!s) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "no sweep");
+    s->checked = 0;
+    s->data = ds;
+    if (!ds) return PEGR_OK;
+    if (!ds->train.n || !ds->P || !ds->d || !ds->train.X || !ds->train.y)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "the sweep's dataset is empty");
+    pegr_hash h;
+    pegr_hash_init(&h);
+    pegr_hash_bytes(&h, &ds->P, sizeof ds->P);
+    pegr_hash_bytes(&h, &ds->d, sizeof ds->d);
+    hash_split(&h, &ds->train, ds->P, ds->d);
+    hash_split(&h, &ds->test, ds->P, ds->d);
+    pegr_hash_field(&h, ds->mu ? "mu" : "no mu");
+    if (ds->mu) pegr_hash_bytes(&h, ds->mu, ds->d * sizeof(double));
+    pegr_hash_hex(&h, s->data_hash);
+    return PEGR_OK;
+}
+
+const pegr_dataset *pegr_sweep_data(const pegr_sweep *s) { return s ? s->data : NULL; }
+
 void pegr_sweep_text_free(char *text) { free(text); }
 
 /* ---- axes ------------------------------------------------------------------------------------ */
@@ -370,6 +401,12 @@ static pegr_status run_config(const pegr_sweep *s, size_t k, pegr_train_config *
     *out = s->base;
     out->method = s->methods[mi];
     out->data.seed = s->seeds[si];
+    if (s->data) { /* the caller's own data: its shapes (data-model axes are refused) */
+        out->data.n = s->data->train.n;
+        out->data.n_test = s->data->test.n;
+        out->data.d = s->data->d;
+        out->data.P = s->data->P;
+    }
     const sweep_axis *axes[PEGR_SWEEP_MAX_AXES];
     for (size_t a = 0; a < s->naxes; a++) axes[a] = &s->axes[a];
     pegr_status st = apply_values(axes, vi, s->naxes, out, err);
@@ -434,6 +471,13 @@ static char *config_text(const pegr_train_config *c)
     return s;
 }
 
+/* The line that says a sweep trains on the caller's own data (nothing for generated data, so
+ * existing sweep directories compare as before). */
+static void write_data_line(FILE *f, const pegr_sweep *s)
+{
+    if (s->data) fprintf(f, "own_data %s\n", s->data_hash);
+}
+
 /* The PEGR_SWEEP_FINGERPRINT_HEX hex digits of a resolved run configuration: a hash of the
  * precision, method, seed and every option write_config lists. */
 static void fingerprint(const pegr_sweep *s, const pegr_train_config *c,
@@ -445,6 +489,7 @@ static void fingerprint(const pegr_sweep *s, const pegr_train_config *c,
     char *text = config_text(c);
     pegr_hash_field(&h, text ? text : "");
     free(text);
+    if (s->data) pegr_hash_field(&h, s->data_hash);
     char hex[33];
     pegr_hash_hex(&h, hex);
     memcpy(out, hex, PEGR_SWEEP_FINGERPRINT_HEX);
@@ -581,6 +626,18 @@ pegr_status pegr_sweep_check(pegr_sweep *s, pegr_error *err)
             if (!strcmp(s->axes[a].name, s->axes[b].name))
                 return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "--grid names '%s' twice",
                                       s->axes[a].name);
+    /* With the caller's own data a data-model axis would change nothing but the run ids; seed
+     * still draws the initial weights. */
+    const pegr_train_option *table = NULL;
+    size_t ntable = pegr_train_options(&table);
+    for (size_t a = 0; s->data && a < s->naxes; a++)
+        for (size_t o = 0; o < ntable; o++)
+            if (table[o].data && strcmp(table[o].name, "seed") != 0 &&
+                !strcmp(table[o].name, s->axes[a].name))
+                return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                                      "--grid over %s: a data-model option means nothing with your "
+                                      "own data (--X); sweep the model and training options",
+                                      s->axes[a].name);
     size_t nruns = 0;
     pegr_status st = check_axes(s, err);
     if (st == PEGR_OK) st = check_runs(s, &nruns, err);
@@ -639,6 +696,7 @@ char *pegr_sweep_canonical(const pegr_sweep *s)
     for (size_t k = 0; k < s->nseeds; k++) fprintf(f, " %llu", (unsigned long long)s->seeds[k]);
     fprintf(f, "\nprecision %s\n", pegr_precision_name(s->precision));
     write_config(f, &s->base);
+    write_data_line(f, s);
     fclose(f);
     return text;
 }

@@ -25,6 +25,8 @@ struct pegr_sweep {
     pegr_precision precision;
     pegr_train_config base;
     int checked;  /* pegr_sweep_check passed */
+    const pegr_dataset *data; /* pegr_sweep_set_data's (not owned), or NULL: generated data */
+    char data_hash[33];       /* of data's arrays */
     size_t nruns; /* once checked */
 };
 
@@ -37,11 +39,13 @@ void pegr_sweep_coords(const pegr_sweep *s, size_t k, size_t *value_index, size_
 size_t pegr_sweep_robust_columns(const pegr_sweep *s, double *sigmas);
 /* Is run k done in dir: DIR/runs/ID/row.csv holds one complete row of that run? */
 int pegr_sweep_run_is_done(const pegr_sweep *s, size_t k, const char *dir);
-/* DIR/runs/ID/row.csv for a trained run (in its temporary directory run_dir). */
+/* DIR/runs/ID/row.csv for a trained run (in its temporary directory run_dir). own: the sweep's
+ * own data (pegr_sweep_data) or NULL; with it the data-model columns the files do not say (snr,
+ * sigma_p, noise, label_noise) are empty and mu_norm is ||mu|| (empty without mu). */
 struct pegr_run_info;
 pegr_status pegr_sweep_write_row(const char *run_dir, const char *id, const pegr_train_config *c,
                                  const pegr_train_result *r, const struct pegr_run_info *info,
-                                 pegr_error *err);
+                                 const pegr_dataset *own, pegr_error *err);
 /* DIR/runs/NAME (NAME NULL: DIR/runs), malloc'ed; NULL when out of memory. */
 char *pegr_sweep_runs_path(const char *dir, const char *name);
 /* This host's name as temporary run directories carry it ('.' -> '_'). */

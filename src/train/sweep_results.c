@@ -60,7 +60,7 @@ static void csv_str(FILE *f, const char *s)
 
 pegr_status pegr_sweep_write_row(const char *run_dir, const char *id, const pegr_train_config *c,
                                  const pegr_train_result *r, const pegr_run_info *info,
-                                 pegr_error *err)
+                                 const pegr_dataset *own, pegr_error *err)
 {
     char *s = NULL;
     size_t len = 0;
@@ -70,11 +70,16 @@ pegr_status pegr_sweep_write_row(const char *run_dir, const char *id, const pegr
     double mu = pegr_data_config_mu_norm(d);
     fprintf(f, "%s,%s,%llu,%zu,%zu,%zu,%zu", id, pegr_method_name(c->method),
             (unsigned long long)d->seed, d->n, d->n_test, d->d, d->P);
-    csv_num(f, mu);
-    csv_num(f, mu / (d->sigma_p * sqrt((double)d->d)));
-    csv_num(f, d->sigma_p);
-    fprintf(f, ",%s", d->isotropic ? "isotropic" : "orthogonal");
-    csv_num(f, d->label_flip);
+    if (own) { /* the caller's data: only ||mu|| is known (NaN, an empty cell, without mu) */
+        csv_num(f, own->mu_norm);
+        fprintf(f, ",,,,");
+    } else {
+        csv_num(f, mu);
+        csv_num(f, mu / (d->sigma_p * sqrt((double)d->d)));
+        csv_num(f, d->sigma_p);
+        fprintf(f, ",%s", d->isotropic ? "isotropic" : "orthogonal");
+        csv_num(f, d->label_flip);
+    }
     fprintf(f, ",%zu", c->m);
     csv_num(f, c->q);
     csv_num(f, c->sigma0);

@@ -151,7 +151,7 @@ typedef struct pending_run {
     /* DIR/runs/ID and DIR/runs/.ID.tmp.HOST.PID (malloc'ed; tmp NULL once gone) */
     char *final, *tmp;
     pegr_train_config c;
-    pegr_dataset ds;
+    pegr_dataset ds; /* its own, or the sweep's (pegr_sweep_set_data): not freed here */
     pegr_train_result r;
 } pending_run;
 
@@ -173,7 +173,8 @@ static void discard(const batch_ctx *x, pending_run *pr)
     free(pr->final);
     pr->tmp = pr->final = NULL;
     pegr_train_result_free(&pr->r);
-    pegr_dataset_free(&pr->ds);
+    if (!pegr_sweep_data(x->plan->sweep)) pegr_dataset_free(&pr->ds);
+    memset(&pr->ds, 0, sizeof pr->ds);
 }
 
 /* Its temporary directory with config.json, and its data. 0: nothing to do (landed meanwhile) or
@@ -200,7 +201,9 @@ static int prepare(const batch_ctx *x, pending_run *pr)
                     : pegr_error_set(&err, PEGR_ERR_NO_MEMORY, "out of memory");
     }
     if (s == PEGR_OK) s = pegr_train_write_config(pr->tmp, &pr->c, x->info, &err);
-    if (s == PEGR_OK) s = pegr_data_generate(&pr->c.data, &pr->ds, &err);
+    const pegr_dataset *own = pegr_sweep_data(p->sweep);
+    if (s == PEGR_OK && own) pr->ds = *own;
+    else if (s == PEGR_OK) s = pegr_data_generate(&pr->c.data, &pr->ds, &err);
     if (s != PEGR_OK) {
         pegr_sweep_tell(x->cb, "run %s failed: %s", pr->id, pegr_error_message(&err));
         discard(x, pr);
@@ -214,7 +217,8 @@ static int land(const batch_ctx *x, pending_run *pr)
 {
     pegr_error err = {0};
     pegr_status s = pegr_train_write_results(pr->tmp, &pr->c, &pr->r, pr->ds.d, &err);
-    if (s == PEGR_OK) s = pegr_sweep_write_row(pr->tmp, pr->id, &pr->c, &pr->r, x->info, &err);
+    if (s == PEGR_OK) s = pegr_sweep_write_row(pr->tmp, pr->id, &pr->c, &pr->r, x->info,
+                                                   pegr_sweep_data(x->plan->sweep), &err);
     int landed = s == PEGR_OK && rename(pr->tmp, pr->final) == 0;
     if (s != PEGR_OK) pegr_sweep_tell(x->cb, "run %s failed: %s", pr->id, pegr_error_message(&err));
     pegr_error_clear(&err);

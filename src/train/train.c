@@ -164,8 +164,9 @@ static int all_finite(const double *v, size_t count)
     return 1;
 }
 
+/* A record of the metrics m; without a signal vector mu (NULL), gamma and rho are NaN: absent. */
 static pegr_status add_record(pegr_train_result *r, size_t step, double t0, const pegr_metrics *m,
-                              const pegr_train_config *c, const pegr_train_callbacks *cb,
+                              const double *mu, const pegr_train_config *c, const pegr_train_callbacks *cb,
                               pegr_error *err)
 {
     pegr_train_record *grown = realloc(r->records, (r->n_records + 1) * sizeof *grown);
@@ -175,6 +176,8 @@ static pegr_status add_record(pegr_train_result *r, size_t step, double t0, cons
     rec->step = step;
     rec->wall_seconds = pegr_now_seconds() - t0;
     rec->metrics = *m;
+    if (!mu) rec->metrics.gamma_max[0] = rec->metrics.gamma_max[1] = rec->metrics.gamma_mean =
+        rec->metrics.rho_mean = NAN;
     if (cb && cb->on_record) cb->on_record(cb->user, c, rec);
     return PEGR_OK;
 }
@@ -218,6 +221,11 @@ typedef struct batch {
     double *rates;    /* (runs, PEGR_MAX_ROBUST) robust test errors, run-major */
     /* the runs' arrays side by side (runs > 1): X (runs, n, P, d), y (runs, n), W (runs, 2, m, d) */
     double *X_all, *y_all, *W_all;
+    /* a zero mu (d) and signal patches (n) for datasets without a signal vector (the caller's own
+     * data, pegr_dataset_from_arrays): the backend measures against them, the run reports gamma
+     * and rho as NaN (absent) */
+    double *no_mu;
+    size_t *no_patch;
 } batch;
 
 static void batch_free(batch *B)
@@ -239,6 +247,8 @@ static void batch_free(batch *B)
     free(B->X_all);
     free(B->y_all);
     free(B->W_all);
+    free(B->no_mu);
+    free(B->no_patch);
 }
 
 static pegr_status batch_init(batch *B, pegr_error *err)
@@ -324,8 +334,15 @@ static pegr_status setup(pegr_backend *b, batch *B, pegr_error *err)
         s = b->ops->set_weights(b, side_by_side(B, B->W_all, count, initial_W), c->m, err);
     pegr_reference *ref = s == PEGR_OK ? malloc(R * sizeof *ref) : NULL;
     if (s == PEGR_OK && !ref) s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+    for (size_t k = 0; k < R && s == PEGR_OK && !ds[k].mu; k++)
+        if (!B->no_mu) {
+            B->no_mu = calloc(ds->d, sizeof(double));
+            B->no_patch = calloc(B->n + 1, sizeof(size_t));
+            if (!B->no_mu || !B->no_patch) s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+        }
     for (size_t k = 0; k < R && s == PEGR_OK; k++)
-        ref[k] = (pegr_reference){B->r[k].W0, ds[k].mu, ds[k].train.signal_patch, ds[k].test.X,
+        ref[k] = (pegr_reference){B->r[k].W0, ds[k].mu ? ds[k].mu : B->no_mu,
+                                  ds[k].mu ? ds[k].train.signal_patch : B->no_patch, ds[k].test.X,
                                   ds[k].test.y, ds[k].test.n};
     if (s == PEGR_OK) s = b->ops->set_reference(b, ref, err);
     free(ref);
@@ -429,6 +446,17 @@ pegr_status pegr_train_run_batch(pegr_backend *b, const pegr_dataset *ds, const 
                                "n_test, d, P, m, q, method, steps, log-every, batch, representation "
                                "or robust sigmas): such runs train in separate batches", k);
     }
+    /* The config's data shapes must be the dataset's: a caller's own arrays cannot silently train
+     * under another config's n, d, P or n_test (which its run files would record). */
+    for (size_t k = 0; k < runs && s == PEGR_OK; k++)
+        if (c[k].data.n != ds[k].train.n || c[k].data.n_test != ds[k].test.n ||
+            c[k].data.d != ds[k].d || c[k].data.P != ds[k].P)
+            s = pegr_error_set(err, PEGR_ERR_SHAPE,
+                               "run %zu: the config's data shapes (n %zu, n_test %zu, d %zu, P %zu) "
+                               "are not the dataset's (n %zu, n_test %zu, d %zu, P %zu): set the "
+                               "config's from the dataset", k, c[k].data.n, c[k].data.n_test,
+                               c[k].data.d, c[k].data.P, ds[k].train.n, ds[k].test.n, ds[k].d,
+                               ds[k].P);
     if (s != PEGR_OK) return s;
     double t0 = pegr_now_seconds();
     batch B = {.runs = runs, .n = ds->train.n, .ds = ds, .c = c, .r = r};
@@ -457,7 +485,7 @@ pegr_status pegr_train_run_batch(pegr_backend *b, const pegr_dataset *ds, const 
                                          : b->ops->step(b, &req, c->lr, err);
         for (size_t k = 0; k < runs && s == PEGR_OK && log; k++) {
             if (!B.active[k]) continue;
-            s = add_record(&r[k], t, t0, &B.m[k], &c[k], cb, err);
+            s = add_record(&r[k], t, t0, &B.m[k], ds[k].mu, &c[k], cb, err);
             if (!metrics_finite(&B.m[k], has_test)) mark_diverged(&r[k], (long)t - 1);
         }
         if (s == PEGR_OK && (log || (t + 1) % DIVERGENCE_CHECK_EVERY == 0)) s = check_nonfinite(b, &B, err);
@@ -478,7 +506,7 @@ pegr_status pegr_train_run_batch(pegr_backend *b, const pegr_dataset *ds, const 
         s = b->ops->evaluate(b, &req, err);
         for (size_t k = 0; k < runs && s == PEGR_OK; k++) {
             if (!B.active[k]) continue;
-            s = add_record(&r[k], t, t0, &B.m[k], &c[k], cb, err);
+            s = add_record(&r[k], t, t0, &B.m[k], ds[k].mu, &c[k], cb, err);
             if (!metrics_finite(&B.m[k], has_test)) mark_diverged(&r[k], (long)t - 1);
         }
     }

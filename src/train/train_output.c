@@ -14,6 +14,7 @@
 
 #include "pegr/pegr.h"
 #include "util/fsutil.h"
+#include "util/hash.h"
 #include "util/json.h"
 #include "util/json_read.h"
 #include "backend/metrics_summary.h"
@@ -176,8 +177,58 @@ static void options_json(pegr_json *j, const pegr_train_config *c)
     pegr_json_end_object(j);
 }
 
+/* {"path": ..., "bytes": N, "hash": 32 hex digits} of one data file: its bytes read in chunks
+ * (no size limit) through util/hash.h's 128-bit hash. */
+static pegr_status data_file_json(pegr_json *j, const char *path, pegr_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return pegr_error_set(err, PEGR_ERR_IO, "cannot read '%s' to hash it: %s", path, strerror(errno));
+    pegr_hash h;
+    pegr_hash_init(&h);
+    unsigned char buf[65536];
+    size_t got, bytes = 0;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
+        pegr_hash_bytes(&h, buf, got);
+        bytes += got;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return pegr_error_set(err, PEGR_ERR_IO, "cannot read '%s' to hash it", path);
+    char hex[33];
+    pegr_hash_hex(&h, hex);
+    pegr_json_begin_object(j);
+    pegr_json_kv_string(j, "path", path);
+    pegr_json_kv_uint(j, "bytes", bytes);
+    pegr_json_kv_string(j, "hash", hex);
+    pegr_json_end_object(j);
+    return PEGR_OK;
+}
+
+/* "data_files": each of the caller's data files, or null where not given. */
+static pegr_status data_files_json(pegr_json *j, const char *const *paths, pegr_error *err)
+{
+    static const char *const names[] = PEGR_DATA_FILE_NAMES;
+    pegr_json_key(j, "data_files");
+    pegr_json_begin_object(j);
+    pegr_status s = PEGR_OK;
+    for (size_t k = 0; k < PEGR_DATA_FILE_COUNT && s == PEGR_OK; k++) {
+        pegr_json_key(j, names[k]);
+        if (paths[k]) s = data_file_json(j, paths[k], err);
+        else pegr_json_null(j);
+    }
+    pegr_json_end_object(j);
+    return s;
+}
+
 pegr_status pegr_train_write_config(const char *dir, const pegr_train_config *c,
                                     const pegr_run_info *info, pegr_error *err)
+{
+    return pegr_train_write_config_data(dir, c, info, NULL, err);
+}
+
+pegr_status pegr_train_write_config_data(const char *dir, const pegr_train_config *c,
+                                         const pegr_run_info *info, const char *const *data_files,
+                                         pegr_error *err)
 {
     pegr_json j;
     pegr_json_init(&j, 1);
@@ -229,8 +280,9 @@ pegr_status pegr_train_write_config(const char *dir, const pegr_train_config *c,
         pegr_json_kv_uint(&j, "global_mem_bytes", d->global_mem_size);
     }
     pegr_json_end_object(&j);
+    pegr_status s = data_files ? data_files_json(&j, data_files, err) : PEGR_OK;
     pegr_json_end_object(&j);
-    pegr_status s = pegr_json_write_in(&j, dir, "config.json", err);
+    if (s == PEGR_OK) s = pegr_json_write_in(&j, dir, "config.json", err);
     pegr_json_free(&j);
     return s;
 }
@@ -239,7 +291,7 @@ pegr_status pegr_train_write_config(const char *dir, const pegr_train_config *c,
 
 /* The keys of a run's config.json (pegr_train_write_config); any other is refused. */
 static const char *const CONFIG_KEYS[] = {"pegr_version", "git_revision", "data", "model",
-                                          "training", "options", "device"};
+                                          "training", "options", "device", "data_files"};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* "MAJOR.MINOR.PATCH" -> MAJOR; 0 when the text does not start with digits and a '.'. */
