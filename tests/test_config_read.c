@@ -132,8 +132,10 @@ static void test_limits_depth_size_and_members(void **state)
     (void)state;
     /* PEGR_JSON_READ_MAX_DEPTH levels are read; one more is refused (not a stack overflow) */
     size_t depth = PEGR_JSON_READ_MAX_DEPTH;
-    char *text = malloc(2 * 100000 + 1);
-    assert_non_null(text);
+    /* static, not malloc: GCC's -Warray-bounds in the sanitizer build misreads memset on a
+     * freshly malloc'ed buffer here (a false positive that -Werror turns into a build failure) */
+    static char deep[2 * 100000 + 1];
+    char *text = deep;
     memset(text, '[', depth);
     memset(text + depth, ']', depth);
     pegr_json_value v;
@@ -147,7 +149,6 @@ static void test_limits_depth_size_and_members(void **state)
     expect_format_error(text, 100000, "nested deeper than");
     memset(text, '{', 100000);
     expect_format_error(text, 100000, "expected a key");
-    free(text);
     /* more than PEGR_JSON_READ_MAX_BYTES */
     size_t big = PEGR_JSON_READ_MAX_BYTES + 1;
     text = malloc(big);
