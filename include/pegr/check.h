@@ -70,8 +70,9 @@ PEGR_API pegr_status pegr_check_run(const pegr_device_info *device,
 /* The battery in one precision, for a command about to use the device (`pegr sweep`): skipped
  * when this pegr (version, revision, CLBlast or not) has already passed it on this device, driver
  * and precision -- a pass is cached in the kernel binary cache's directory (device.h,
- * pegr_program_build; no caching with PEGR_NO_CACHE=1), a failure is not. `base` (may be NULL): the log, the fault hook and a
- * record callback. OUT: *cached (1: the stored pass, nothing ran), *summary, and `failed` (may be
+ * pegr_program_build; no caching with PEGR_NO_CACHE=1), a failure is not, and with a planted
+ * fault (base->fault or PEGR_CHECK_FAULT) the battery always runs and nothing is cached. `base`
+ * (may be NULL): the log, the fault hook and a record callback. OUT: *cached (1: the stored pass, nothing ran), *summary, and `failed` (may be
  * NULL): the failed checks, "name (detail), ...", cut to failed_size. */
 PEGR_API pegr_status pegr_check_device(const pegr_device_info *device, pegr_precision precision,
                                        const pegr_check_options *base, int *cached,

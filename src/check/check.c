@@ -1159,7 +1159,9 @@ pegr_status pegr_check_device(const pegr_device_info *device, pegr_precision pre
     memset(summary, 0, sizeof *summary);
     if (failed && failed_size) failed[0] = '\0';
     char text[96];
-    char *path = pass_path(device, precision, text);
+    /* A planted fault (the tests' hook) must run the battery: no cached pass is read or written. */
+    const char *fault = base && base->fault ? base->fault : getenv("PEGR_CHECK_FAULT");
+    char *path = fault && *fault ? NULL : pass_path(device, precision, text);
     if (path) {
         char *data = NULL;
         size_t len = 0;
