@@ -18,16 +18,6 @@ struct pegr_context {
 pegr_status pegr_ctx_fail(pegr_context *ctx, pegr_status status, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((format(printf, 3, 4)))
-/* The same for calls that report through an errcode_ret out-parameter: check `rc` after
- * `name` (a string, e.g. "clCreateBuffer"). */
-#define PEGR_CL_CHECK_RC(ctx, rc, name, label)                                                     \
-    do {                                                                                           \
-        if ((rc) != CL_SUCCESS) {                                                                  \
-            status = pegr_ctx_cl_fail((ctx), (rc), (name), NULL);                                  \
-            goto label;                                                                            \
-        }                                                                                          \
-    } while (0)
-
 #endif
     ;
 /* Record a failed OpenCL call: "clFoo failed with CL_BAR (-n) on device 'X' (context)". */
@@ -36,16 +26,6 @@ pegr_status pegr_ctx_cl_fail(pegr_context *ctx, cl_int code, const char *call, c
 void pegr_ctx_log(const pegr_context *ctx, pegr_log_level level, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((format(printf, 3, 4)))
-/* The same for calls that report through an errcode_ret out-parameter: check `rc` after
- * `name` (a string, e.g. "clCreateBuffer"). */
-#define PEGR_CL_CHECK_RC(ctx, rc, name, label)                                                     \
-    do {                                                                                           \
-        if ((rc) != CL_SUCCESS) {                                                                  \
-            status = pegr_ctx_cl_fail((ctx), (rc), (name), NULL);                                  \
-            goto label;                                                                            \
-        }                                                                                          \
-    } while (0)
-
 #endif
     ;
 
