@@ -130,6 +130,20 @@ static void test_ranges_and_word_lists(void **state)
     assert_false(pegr_word_in_list("fp32|fp64", "fp6"));
     assert_false(pegr_word_in_list("fp32|fp64", "fp32|fp64"));
     assert_false(pegr_word_in_list("fp32|fp64", ""));
+
+    /* a choice option's field is the word's position; its text is the word at that position */
+    assert_int_equal(pegr_word_index("gaussian|uniform|other", "uniform"), 1);
+    assert_int_equal(pegr_word_index("gaussian|uniform|other", "other"), 2);
+    assert_int_equal(pegr_word_index("gaussian|uniform", "unif"), -1);
+    assert_int_equal(pegr_word_index("gaussian|uniform", ""), -1);
+    char word[8];
+    assert_true(pegr_word_at("gaussian|uniform", 1, word, sizeof word));
+    assert_string_equal(word, "uniform");
+    assert_true(pegr_word_at("gaussian|uniform", 0, word, sizeof word));
+    assert_string_equal(word, "gaussia"); /* truncated to fit, terminated */
+    assert_false(pegr_word_at("gaussian|uniform", 2, word, sizeof word));
+    assert_string_equal(word, "");
+    assert_false(pegr_word_at("gaussian|uniform", -1, word, sizeof word));
 }
 
 static void test_descriptions_name_the_range(void **state)

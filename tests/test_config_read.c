@@ -232,7 +232,8 @@ static size_t field_size(const pegr_train_option *o)
     case PEGR_OPTION_SIZE: return sizeof(size_t);
     case PEGR_OPTION_U64: return sizeof(uint64_t);
     case PEGR_OPTION_DOUBLE: return sizeof(double);
-    case PEGR_OPTION_FLAG: return sizeof(int);
+    case PEGR_OPTION_FLAG:
+    case PEGR_OPTION_CHOICE: return sizeof(int);
     case PEGR_OPTION_METHOD: return sizeof(pegr_method);
     case PEGR_OPTION_REPRESENTATION: return sizeof(pegr_representation);
     case PEGR_OPTION_SIGMAS: return 0;
@@ -299,6 +300,10 @@ static void non_default_config(pegr_method method, pegr_representation rep, pegr
             break;
         }
         case PEGR_OPTION_FLAG: snprintf(text, sizeof text, "%d", !*(const int *)at); break;
+        case PEGR_OPTION_CHOICE: /* the next word of the list after the default's (the first) */
+            if (!pegr_word_at(o->allowed, *(const int *)at + 1, text, sizeof text))
+                assert_true(pegr_word_at(o->allowed, 0, text, sizeof text));
+            break;
         case PEGR_OPTION_METHOD: snprintf(text, sizeof text, "%s", pegr_method_name(method)); break;
         case PEGR_OPTION_REPRESENTATION:
             snprintf(text, sizeof text, "%s", pegr_representation_name(rep));

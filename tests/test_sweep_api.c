@@ -239,7 +239,7 @@ static void expect_row_is_option(const pegr_arg *row, const pegr_train_option *o
         {PEGR_ARG_DOUBLE, PEGR_OPTION_DOUBLE}, {PEGR_ARG_FLAG, PEGR_OPTION_FLAG},
         {PEGR_ARG_METHOD, PEGR_OPTION_METHOD},
         {PEGR_ARG_REPRESENTATION, PEGR_OPTION_REPRESENTATION},
-        {PEGR_ARG_STRING, PEGR_OPTION_SIGMAS},
+        {PEGR_ARG_STRING, PEGR_OPTION_SIGMAS}, {PEGR_ARG_INDEX, PEGR_OPTION_CHOICE},
     };
     assert_string_equal(row->name, o->name);
     size_t j = 0;

@@ -40,6 +40,11 @@ PEGR_API pegr_num_status pegr_parse_range_u64(const char *text, uint64_t max, ui
 PEGR_API pegr_num_status pegr_parse_range_double(const char *text, double *lo, double *hi);
 /* 1 when `word` is one of the '|'-separated words of `list` ("fp32|fp64"), else 0. */
 PEGR_API int pegr_word_in_list(const char *list, const char *word);
+/* The position (0, 1, ...) of `word` among the '|'-separated words of `list`, or -1. */
+PEGR_API int pegr_word_index(const char *list, const char *word);
+/* Word number `index` of `list` into buf (size bytes, truncated to fit, always terminated);
+ * 0 when the list has no such word (buf is then ""), else 1. */
+PEGR_API int pegr_word_at(const char *list, int index, char *buf, size_t size);
 
 /* What an integer in [min, max] is, for messages: "an integer from 1 to 64". */
 PEGR_API void pegr_describe_uint(uint64_t min, uint64_t max, char *buf, size_t len);

@@ -68,6 +68,9 @@ typedef enum pegr_option_type {
     PEGR_OPTION_REPRESENTATION, /* pegr_representation by name */
     PEGR_OPTION_SIGMAS,         /* robust_sigmas/n_robust: "none" or a comma list of distinct
                                    numbers >= 0, at most PEGR_MAX_ROBUST */
+    PEGR_OPTION_CHOICE,         /* int: the position (0, 1, ...) of the word given in the row's
+                                   '|'-separated `allowed` list ("gaussian|uniform": 1 is
+                                   uniform); config.json and results.csv hold the word */
 } pegr_option_type;
 
 typedef struct pegr_train_option {
@@ -77,7 +80,7 @@ typedef struct pegr_train_option {
     const char *metavar; /* "N", "X", ... (NULL for flags and choices) */
     const char *help;    /* one line */
     /* SIZE, U64, DOUBLE: the accepted range "MIN..MAX" (an end may be empty: "1..", "0..0.5"),
-     * NULL for any value of the type; METHOD, REPRESENTATION: the names, '|'-separated. */
+     * NULL for any value of the type; METHOD, REPRESENTATION, CHOICE: the names, '|'-separated. */
     const char *allowed;
     const char *column;  /* its column name in a sweep's results ("label-noise" -> "label_noise") */
     int data;            /* 1: a data-model option (in c->data) */

@@ -101,7 +101,7 @@ class pegr_train_option(Structure):
 
 # pegr_option_type
 OPTION_SIZE, OPTION_U64, OPTION_DOUBLE, OPTION_FLAG, OPTION_METHOD, OPTION_REPRESENTATION, \
-    OPTION_SIGMAS = range(7)
+    OPTION_SIGMAS, OPTION_CHOICE = range(8)
 
 
 class pegr_train_record(Structure):

@@ -62,7 +62,8 @@ static int bad_number(const pegr_command_spec *cmd, const pegr_arg *a, const cha
 /* The kinds given as one word of a '|'-separated list in `allowed`. */
 static int is_choice(pegr_arg_kind kind)
 {
-    return kind == PEGR_ARG_CHOICE || kind == PEGR_ARG_METHOD || kind == PEGR_ARG_REPRESENTATION;
+    return kind == PEGR_ARG_CHOICE || kind == PEGR_ARG_METHOD || kind == PEGR_ARG_REPRESENTATION ||
+           kind == PEGR_ARG_INDEX;
 }
 
 static int set_value(const pegr_command_spec *cmd, pegr_arg *a, const char *value)
@@ -77,6 +78,9 @@ static int set_value(const pegr_command_spec *cmd, pegr_arg *a, const char *valu
         return -1;
     case PEGR_ARG_CHOICE:
         *(const char **)a->target = value;
+        return -1;
+    case PEGR_ARG_INDEX: /* in the list: checked above */
+        *(int *)a->target = pegr_word_index(a->allowed, value);
         return -1;
     case PEGR_ARG_METHOD: /* `allowed` is a subset of the library's names: parsing cannot fail */
         return pegr_method_parse(value, a->name, (pegr_method *)a->target, NULL) == PEGR_OK
@@ -175,6 +179,12 @@ static void print_default(const pegr_arg *a, FILE *out)
         fprintf(out, " [default: %s]",
                 pegr_representation_name(*(const pegr_representation *)a->target));
         break;
+    case PEGR_ARG_INDEX: {
+        char word[64];
+        if (pegr_word_at(a->allowed, *(const int *)a->target, word, sizeof word))
+            fprintf(out, " [default: %s]", word);
+        break;
+    }
     }
     if (!is_choice(a->kind) && a->allowed) {
         (void)range_of(a); /* a malformed range shows up in --help, which the tests run */

@@ -17,6 +17,8 @@ typedef enum pegr_arg_kind {
     PEGR_ARG_CHOICE, /* const char *, one of `choices` (a '|'-separated list) */
     PEGR_ARG_METHOD, /* pegr_method, by its name (pegr_method_parse); `allowed` lists the names */
     PEGR_ARG_REPRESENTATION, /* pegr_representation, by its name; `allowed` lists the names */
+    PEGR_ARG_INDEX,  /* int: the position of the word given among `allowed`'s '|'-separated words
+                        (a library option of type PEGR_OPTION_CHOICE) */
 } pegr_arg_kind;
 
 typedef struct pegr_arg {

@@ -18,6 +18,7 @@ pegr_arg pegr_cli_option_row(const pegr_train_option *o, void *base, size_t shif
         [PEGR_OPTION_METHOD] = PEGR_ARG_METHOD,
         [PEGR_OPTION_REPRESENTATION] = PEGR_ARG_REPRESENTATION,
         [PEGR_OPTION_SIGMAS] = PEGR_ARG_STRING,
+        [PEGR_OPTION_CHOICE] = PEGR_ARG_INDEX,
     };
     void *target = o->type == PEGR_OPTION_SIGMAS ? (void *)sigmas
                                                  : (void *)((char *)base + o->offset - shift);

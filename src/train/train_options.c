@@ -140,6 +140,14 @@ pegr_status pegr_train_config_set(pegr_train_config *c, const char *name, const 
         if (o->type == PEGR_OPTION_METHOD)
             return pegr_method_parse(value, o->name, (pegr_method *)at, err);
         return pegr_representation_parse(value, o->name, (pegr_representation *)at, err);
+    case PEGR_OPTION_CHOICE: {
+        int k = pegr_word_index(o->allowed, value);
+        if (k < 0)
+            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                                  "--%s must be one of %s, not '%s'", o->name, o->allowed, value);
+        *(int *)at = k;
+        return PEGR_OK;
+    }
     case PEGR_OPTION_FLAG:
         if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
             return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "--%s must be 0 or 1, not '%s'",

@@ -17,6 +17,7 @@
 #include "util/hash.h"
 #include "util/json.h"
 #include "util/json_read.h"
+#include "util/numparse.h"
 #include "backend/metrics_summary.h"
 #include "util/npy.h"
 
@@ -40,7 +41,7 @@ void pegr_data_config_json(pegr_json *j, const pegr_data_config *c)
 
 /* config.json's "options" object holds every option of the table (pegr_train_options) under its
  * name, in the table's order, as the value pegr_train_config_set reads back to the same field: a
- * number (SIZE, U64, DOUBLE), true/false (FLAG), a name (METHOD, REPRESENTATION) or an array of
+ * number (SIZE, U64, DOUBLE), true/false (FLAG), a name (METHOD, REPRESENTATION, CHOICE) or an array of
  * numbers (SIGMAS). It is what pegr_train_config_read reads; "data", "model" and "training" stay
  * beside it as the run's description (the resolved ||mu|| and SNR), for people and plots. A new
  * option in the table is written and read without code here; a new option *type* needs a case in
@@ -70,6 +71,9 @@ static void option_text(const pegr_train_config *c, const pegr_train_option *o, 
         return;
     case PEGR_OPTION_DOUBLE: number_text(*(const double *)at, buf, size); return;
     case PEGR_OPTION_FLAG: snprintf(buf, size, "%d", *(const int *)at ? 1 : 0); return;
+    case PEGR_OPTION_CHOICE:
+        if (!pegr_word_at(o->allowed, *(const int *)at, buf, size)) snprintf(buf, size, "?");
+        return;
     case PEGR_OPTION_METHOD: {
         const char *name = pegr_method_name(*(const pegr_method *)at);
         snprintf(buf, size, "%s", name ? name : "?");
@@ -102,6 +106,7 @@ static int option_equal(const pegr_train_config *a, const pegr_train_config *b,
     case PEGR_OPTION_U64: return *(const uint64_t *)x == *(const uint64_t *)y;
     case PEGR_OPTION_DOUBLE: return *(const double *)x == *(const double *)y;
     case PEGR_OPTION_FLAG: return !*(const int *)x == !*(const int *)y;
+    case PEGR_OPTION_CHOICE: return *(const int *)x == *(const int *)y;
     case PEGR_OPTION_METHOD: return *(const pegr_method *)x == *(const pegr_method *)y;
     case PEGR_OPTION_REPRESENTATION:
         return *(const pegr_representation *)x == *(const pegr_representation *)y;
@@ -154,7 +159,8 @@ static void option_json(pegr_json *j, const pegr_train_config *c, const pegr_tra
     case PEGR_OPTION_DOUBLE: pegr_json_number(j, *(const double *)at); return;
     case PEGR_OPTION_FLAG: pegr_json_bool(j, *(const int *)at); return;
     case PEGR_OPTION_METHOD:
-    case PEGR_OPTION_REPRESENTATION: pegr_json_string(j, text); return;
+    case PEGR_OPTION_REPRESENTATION:
+    case PEGR_OPTION_CHOICE: pegr_json_string(j, text); return;
     case PEGR_OPTION_SIGMAS:
         pegr_json_begin_array(j);
         for (size_t k = 0; k < c->n_robust && k < PEGR_MAX_ROBUST; k++)
@@ -312,7 +318,8 @@ static pegr_json_kind option_kind(pegr_option_type type)
     case PEGR_OPTION_DOUBLE: return PEGR_JSON_NUMBER;
     case PEGR_OPTION_FLAG: return PEGR_JSON_BOOL;
     case PEGR_OPTION_METHOD:
-    case PEGR_OPTION_REPRESENTATION: return PEGR_JSON_STRING;
+    case PEGR_OPTION_REPRESENTATION:
+    case PEGR_OPTION_CHOICE: return PEGR_JSON_STRING;
     case PEGR_OPTION_SIGMAS: return PEGR_JSON_ARRAY;
     }
     return PEGR_JSON_NULL;

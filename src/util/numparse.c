@@ -124,13 +124,36 @@ pegr_num_status pegr_parse_range_double(const char *text, double *lo, double *hi
     return PEGR_NUM_OK;
 }
 
-int pegr_word_in_list(const char *list, const char *word)
+int pegr_word_index(const char *list, const char *word)
 {
     size_t n = strlen(word);
-    for (const char *p = list; *p;) {
+    int k = 0;
+    for (const char *p = list; p && *p; k++) {
         const char *bar = strchr(p, '|');
         size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && strncmp(p, word, n) == 0) return 1;
+        if (len == n && strncmp(p, word, n) == 0) return k;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return -1;
+}
+
+int pegr_word_in_list(const char *list, const char *word)
+{
+    return pegr_word_index(list, word) >= 0;
+}
+
+int pegr_word_at(const char *list, int index, char *buf, size_t size)
+{
+    if (size) buf[0] = '\0';
+    int k = 0;
+    for (const char *p = list; p && *p && index >= 0; k++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (k == index) {
+            if (size) snprintf(buf, size, "%.*s", (int)len, p);
+            return 1;
+        }
         if (!bar) break;
         p = bar + 1;
     }
