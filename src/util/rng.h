@@ -58,6 +58,9 @@ typedef enum pegr_stream {
     PEGR_STREAM_INIT_WEIGHTS = 9, /* initial W, index = flat position in W (2, m, d) */
     PEGR_STREAM_SGD_SHUFFLE = 10, /* mini-batch shuffles */
     PEGR_STREAM_PERTURB = 11,     /* robustness-test input perturbations */
+    PEGR_STREAM_TRAIN_XOR_SIGN = 12, /* XOR data: the sign of the train signal patch +-(a+-b),
+                                        index = example i */
+    PEGR_STREAM_TEST_XOR_SIGN = 13,  /* the same for the test split */
 } pegr_stream;
 
 /* Philox4x32 with 10 rounds, exactly as Random123's philox4x32_10: out = bijection_key(ctr).
