@@ -298,6 +298,43 @@ static void test_cli_refuses_bad_files_and_data_flags(void **state)
     run_ok(TRAIN " --device host --out $T/seeded --X $T/X.npy --y $T/y.npy --seed 3");
 }
 
+/* `pegr train --config` of a run on your own data, no --X given: re-run on the files it recorded
+ * (the same W, bit for bit); refused, naming the file, once a file has changed or is gone --
+ * before this, the re-run silently trained on generated data of the recorded shapes. */
+static void test_cli_config_rerun_reads_the_recorded_files(void **state)
+{
+    (void)state;
+    make_data();
+    /* data of another seed than the run's (--seed 0 draws the weights): the data a re-run would
+     * generate from the recorded options are not these */
+    run_ok("rm -rf $T/R && $PEGR data --out $T/R --n 20 --n-test 10 --d 200 --seed 5 >/dev/null");
+    run_ok(TRAIN " --device host --out $T/rec --X $T/R/X.npy --y $T/R/y.npy --mu $T/R/mu.npy");
+    run_ok("$PEGR train --config $T/rec/config.json --device host --quiet --out $T/rec2");
+    char *out = NULL;
+    int rc = cli_run(&out, "cmp $T/rec/W.npy $T/rec2/W.npy");
+    if (rc != 0) fail_msg("the re-run differs from the run: %s", out);
+    free(out);
+    /* a changed file: refused with exit 2, naming it and saying it changed */
+    run_ok("cp $T/R/y.npy $T/R/y.orig && printf x >> $T/R/y.npy");
+    rc = cli_run(&out, "$PEGR train --config $T/rec/config.json --device host --quiet --out $T/rec3");
+    if (rc != 2 || !strstr(out, "R/y.npy") || !strstr(out, "changed"))
+        fail_msg("a changed data file: exit %d (want 2), output: %s", rc, out);
+    free(out);
+    /* a file that is gone: refused with exit 2, naming it */
+    run_ok("mv $T/R/y.orig $T/R/y.npy && rm $T/R/mu.npy");
+    rc = cli_run(&out, "$PEGR train --config $T/rec/config.json --device host --quiet --out $T/rec3");
+    if (rc != 2 || !strstr(out, "R/mu.npy") || !strstr(out, "cannot be read"))
+        fail_msg("a missing data file: exit %d (want 2), output: %s", rc, out);
+    free(out);
+    /* --X given with --config overrides the recorded files, as any flag does */
+    run_ok("$PEGR train --config $T/rec/config.json --device host --quiet --out $T/rec4 --X $T/D/X.npy"
+           " --y $T/D/y.npy --mu $T/D/mu.npy");
+    run_ok(TRAIN " --device host --out $T/recD --X $T/D/X.npy --y $T/D/y.npy --mu $T/D/mu.npy");
+    rc = cli_run(&out, "cmp $T/recD/W.npy $T/rec4/W.npy");
+    if (rc != 0) fail_msg("--X with --config did not train on the files given: %s", out);
+    free(out);
+}
+
 static void test_cli_sweep_on_files(void **state)
 {
     (void)state;
@@ -340,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_cli_train_on_files_host),
         cmocka_unit_test(test_cli_train_on_files_device),
         cmocka_unit_test(test_cli_refuses_bad_files_and_data_flags),
+        cmocka_unit_test(test_cli_config_rerun_reads_the_recorded_files),
         cmocka_unit_test(test_cli_sweep_on_files),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

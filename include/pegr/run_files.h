@@ -62,6 +62,14 @@ PEGR_API pegr_status pegr_train_write_config_data(const char *dir, const pegr_tr
  * failure. */
 PEGR_API pegr_status pegr_train_config_read(const char *path, pegr_train_config *out,
                                             pegr_error *err);
+/* The data files the run of config.json at `path` trained on (its "data_files", written by
+ * pegr_train_write_config_data), each checked against the file as it is now: OUT: paths[k]
+ * (PEGR_DATA_FILE_COUNT entries, in PEGR_DATA_FILE_NAMES' order) the recorded path, malloc'ed
+ * (free each), NULL where the run had none; all NULL for a run on generated data. Errors (every
+ * paths[k] NULL then): PEGR_ERR_INVALID_ARGUMENT naming the file when it cannot be read now or no
+ * longer has the recorded size and hash (the run cannot be repeated from it); PEGR_ERR_FORMAT for a
+ * malformed record; the reader's errors for the file itself. */
+PEGR_API pegr_status pegr_train_config_data_files(const char *path, char **paths, pegr_error *err);
 /* 1 when every option of pegr_train_options has the same value in a and b (the sigmas: the same
  * list), else 0 (also for NULL). */
 PEGR_API int pegr_train_config_equal(const pegr_train_config *a, const pegr_train_config *b);

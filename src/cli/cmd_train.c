@@ -272,43 +272,46 @@ static int check_out(const char *out, const pegr_train_config *c, const char *co
     return rc;
 }
 
-int pegr_cmd_train(int argc, char **argv)
+/* A --config of a run on the caller's own data, with no --X given, re-runs it on the files it
+ * recorded, after checking they are unchanged (pegr_train_config_data_files): into u->path from
+ * recorded[], which the caller frees. -1 to go on, or an exit code. */
+static int recorded_data(const char *config, pegr_cli_user_data *u, char **recorded)
 {
+    pegr_error err = {0};
+    if (pegr_train_config_data_files(config, recorded, &err) != PEGR_OK) {
+        int rc = pegr_args_usage_error(&SPEC, "--config: %s", pegr_error_message(&err));
+        pegr_error_clear(&err);
+        return rc;
+    }
+    for (size_t k = 0; k < PEGR_DATA_FILE_COUNT; k++) u->path[k] = recorded[k];
+    return -1;
+}
+
+static void free_recorded(char **recorded)
+{
+    for (size_t k = 0; k < PEGR_DATA_FILE_COUNT; k++) free(recorded[k]);
+}
+
+/* The parsed command line of `pegr train` (the parser's targets, so the rows point into it). */
+typedef struct train_cli {
     pegr_train_config c;
-    int rc = starting_config(argc, argv, &c);
-    if (rc >= 0) return rc;
-    pegr_global_opts g = {0};
-    const char *preset = pegr_cli_find_preset(argc, argv), *config = NULL;
-    const char *out = "pegr-run", *compare = NULL, *precision = "fp32", *sigmas = "0.1,0.2,0.5,1";
-    int quiet = 0, force = 0;
+    pegr_global_opts g;
+    const char *preset, *config, *out, *compare, *precision, *sigmas;
+    int quiet, force;
     pegr_cli_user_data user;
-    pegr_arg args[PEGR_EXPERIMENT_MAX_ARGS + 10 + PEGR_DATA_FILE_COUNT] = {
-        {"preset", PEGR_ARG_CHOICE, &preset, NULL, "named configuration (flags override it)",
-         PEGR_PRESETS, 0},
-        {"config", PEGR_ARG_STRING, &config, "FILE",
-         "re-run a run: the options of its config.json (DIR/config.json; with --compare, one "
-         "method's DIR/METHOD/config.json) in place of a preset; flags given with it override "
-         "them", NULL, 0},
-        {"compare", PEGR_ARG_STRING, &compare, "LIST",
-         "train each of these methods (e.g. gd,pegr) from the same data and initial weights", NULL, 0},
-        {"precision", PEGR_ARG_CHOICE, &precision, NULL,
-         "device arithmetic (the host reference computes in fp64 only: fp32 is refused there)",
-         "fp32|fp64", 0},
-        {"out", PEGR_ARG_STRING, &out, "DIR", "output directory (with --compare: DIR/METHOD)", NULL, 0},
-        {"force", PEGR_ARG_FLAG, &force, NULL,
-         "write into an --out that holds another run, or anything else (its run files are "
-         "replaced; without --force that is refused)", NULL, 0},
-        {"quiet", PEGR_ARG_FLAG, &quiet, NULL, "no progress line", NULL, 0},
-        PEGR_GLOBAL_ARGS(&g),
-    };
-    size_t nargs = 0;
-    while (args[nargs].name) nargs++; /* the rows above; the rest of the array is zeroed */
-    nargs += pegr_cli_experiment_args(&c, &sigmas, args + nargs);
-    nargs += pegr_cli_user_data_args(&user, args + nargs);
-    rc = pegr_args_parse(&SPEC, args, nargs, argc, argv);
-    if (rc >= 0) return rc;
-    int own = pegr_cli_user_data_given(&user);
-    if (own && (rc = pegr_cli_check_user_data_args(&SPEC, args, nargs, &user)) >= 0) return rc;
+} train_cli;
+
+/* Everything after parsing (and after --config's recorded data files, if any, are in t->user):
+ * the checks across flags, the data, then the runs. */
+static int train_parsed(train_cli *t, const pegr_arg *args, size_t nargs)
+{
+    pegr_train_config c = t->c;
+    pegr_global_opts g = t->g;
+    const char *config = t->config, *compare = t->compare, *precision = t->precision;
+    const char *out = t->out, *sigmas = t->sigmas;
+    int quiet = t->quiet, force = t->force, own = pegr_cli_user_data_given(&t->user), rc;
+    const pegr_cli_user_data *user_files = &t->user;
+    if (own && (rc = pegr_cli_check_user_data_args(&SPEC, args, nargs, user_files)) >= 0) return rc;
     /* A config holds every option: a preset under it would mean nothing. */
     if (config && pegr_args_given(args, nargs, "preset"))
         return pegr_args_usage_error(&SPEC, "give --preset or --config, not both (the config "
@@ -328,7 +331,7 @@ int pegr_cmd_train(int argc, char **argv)
     pegr_error err = {0};
     /* Your own data: read and checked before anything else, a bad file is a usage error. */
     pegr_dataset user_ds = {0};
-    if (own && pegr_cli_load_user_data(&user, &user_ds, &c.data, &err) != PEGR_OK) {
+    if (own && pegr_cli_load_user_data(user_files, &user_ds, &c.data, &err) != PEGR_OK) {
         rc = pegr_args_usage_error(&SPEC, "%s", pegr_error_message(&err));
         pegr_error_clear(&err);
         return rc;
@@ -357,5 +360,46 @@ int pegr_cmd_train(int argc, char **argv)
         return rc;
     }
     return run_all(&g, &c, methods, nmethods, compare != NULL, out, precision, quiet,
-                   own ? &user : NULL, &user_ds);
+                   own ? user_files : NULL, &user_ds);
+}
+
+int pegr_cmd_train(int argc, char **argv)
+{
+    train_cli t = {.out = "pegr-run", .precision = "fp32", .sigmas = "0.1,0.2,0.5,1"};
+    int rc = starting_config(argc, argv, &t.c);
+    if (rc >= 0) return rc;
+    t.preset = pegr_cli_find_preset(argc, argv);
+    pegr_arg args[PEGR_EXPERIMENT_MAX_ARGS + 10 + PEGR_DATA_FILE_COUNT] = {
+        {"preset", PEGR_ARG_CHOICE, &t.preset, NULL, "named configuration (flags override it)",
+         PEGR_PRESETS, 0},
+        {"config", PEGR_ARG_STRING, &t.config, "FILE",
+         "re-run a run: the options of its config.json (DIR/config.json; with --compare, one "
+         "method's DIR/METHOD/config.json) in place of a preset; flags given with it override "
+         "them", NULL, 0},
+        {"compare", PEGR_ARG_STRING, &t.compare, "LIST",
+         "train each of these methods (e.g. gd,pegr) from the same data and initial weights", NULL, 0},
+        {"precision", PEGR_ARG_CHOICE, &t.precision, NULL,
+         "device arithmetic (the host reference computes in fp64 only: fp32 is refused there)",
+         "fp32|fp64", 0},
+        {"out", PEGR_ARG_STRING, &t.out, "DIR", "output directory (with --compare: DIR/METHOD)", NULL, 0},
+        {"force", PEGR_ARG_FLAG, &t.force, NULL,
+         "write into an --out that holds another run, or anything else (its run files are "
+         "replaced; without --force that is refused)", NULL, 0},
+        {"quiet", PEGR_ARG_FLAG, &t.quiet, NULL, "no progress line", NULL, 0},
+        PEGR_GLOBAL_ARGS(&t.g),
+    };
+    size_t nargs = 0;
+    while (args[nargs].name) nargs++; /* the rows above; the rest of the array is zeroed */
+    nargs += pegr_cli_experiment_args(&t.c, &t.sigmas, args + nargs);
+    nargs += pegr_cli_user_data_args(&t.user, args + nargs);
+    rc = pegr_args_parse(&SPEC, args, nargs, argc, argv);
+    if (rc >= 0) return rc;
+    /* --config of a run on your own data, no --X given: the files it recorded, if unchanged */
+    char *recorded[PEGR_DATA_FILE_COUNT] = {0};
+    if (t.config && !pegr_cli_user_data_given(&t.user) &&
+        (rc = recorded_data(t.config, &t.user, recorded)) >= 0)
+        return rc;
+    rc = train_parsed(&t, args, nargs);
+    free_recorded(recorded);
+    return rc;
 }

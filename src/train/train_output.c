@@ -35,6 +35,11 @@ void pegr_data_config_json(pegr_json *j, const pegr_data_config *c)
     pegr_json_kv_number(j, "label_noise", c->label_flip);
     pegr_json_kv_bool(j, "flip_test", c->flip_test);
     pegr_json_kv_uint(j, "seed", c->seed);
+    if (c->model == PEGR_DATA_XOR) { /* only then: signal-noise descriptions stay as they were */
+        pegr_json_kv_string(j, "model", "xor");
+        pegr_json_kv_number(j, "xor_a_norm", c->xor_a_norm);
+        pegr_json_kv_number(j, "xor_b_norm", c->xor_b_norm);
+    }
 }
 
 /* ---- the options of a config, by the one option table ------------------------------------ */
@@ -187,21 +192,11 @@ static void options_json(pegr_json *j, const pegr_train_config *c)
  * (no size limit) through util/hash.h's 128-bit hash. */
 static pegr_status data_file_json(pegr_json *j, const char *path, pegr_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return pegr_error_set(err, PEGR_ERR_IO, "cannot read '%s' to hash it: %s", path, strerror(errno));
-    pegr_hash h;
-    pegr_hash_init(&h);
-    unsigned char buf[65536];
-    size_t got, bytes = 0;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
-        pegr_hash_bytes(&h, buf, got);
-        bytes += got;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) return pegr_error_set(err, PEGR_ERR_IO, "cannot read '%s' to hash it", path);
     char hex[33];
-    pegr_hash_hex(&h, hex);
+    size_t bytes = 0;
+    if (!pegr_hash_file(path, hex, &bytes))
+        return pegr_error_set(err, PEGR_ERR_IO, "cannot read '%s' to hash it: %s", path,
+                              strerror(errno));
     pegr_json_begin_object(j);
     pegr_json_kv_string(j, "path", path);
     pegr_json_kv_uint(j, "bytes", bytes);
@@ -592,6 +587,11 @@ pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c
     pegr_status s = pegr_train_write_metrics(dir, r, err);
     if (s == PEGR_OK) s = pegr_npy_write_in(dir, "W0.npy", r->W0, 3, wshape, 0, err);
     if (s == PEGR_OK && w_finite) s = pegr_npy_write_in(dir, "W.npy", r->W, 3, wshape, 0, err);
+    /* a bias (--bias): b (2, m) beside W (2, m, d), never a (2, m, d + 1) to split */
+    size_t bshape[2] = {2, c->m};
+    if (s == PEGR_OK && r->b0) s = pegr_npy_write_in(dir, "b0.npy", r->b0, 2, bshape, 0, err);
+    if (s == PEGR_OK && w_finite && r->b) /* a non-finite bias is divergence (train.c) */
+        s = pegr_npy_write_in(dir, "b.npy", r->b, 2, bshape, 0, err);
     /* summary.json last: its presence says the run's files are complete. */
     if (s == PEGR_OK) s = pegr_json_write_in(&j, dir, "summary.json", err);
     pegr_json_free(&j);
@@ -602,7 +602,8 @@ pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c
 
 /* Every file a run writes into its directory; pegr_file_write_in's temporaries are NAME.tmp.PID. */
 static const char *const RUN_FILES[] = {"config.json", "metrics.jsonl", "metrics.csv",
-                                        "summary.json", "W.npy",        "W0.npy"};
+                                        "summary.json", "W.npy",        "W0.npy",
+                                        "b.npy",        "b0.npy"};
 
 static int is_run_file(const char *name)
 {

@@ -39,6 +39,26 @@ static uint64_t avalanche(uint64_t z)
     return z ^ (z >> 31);
 }
 
+int pegr_hash_file(const char *path, char out[33], size_t *bytes)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    pegr_hash h;
+    pegr_hash_init(&h);
+    unsigned char buf[65536];
+    size_t got;
+    *bytes = 0;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
+        pegr_hash_bytes(&h, buf, got);
+        *bytes += got;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return 0;
+    pegr_hash_hex(&h, out);
+    return 1;
+}
+
 void pegr_hash_hex(const pegr_hash *h, char out[33])
 {
     snprintf(out, 33, "%016llx%016llx", (unsigned long long)h->lo,

@@ -16,5 +16,8 @@ void pegr_hash_bytes(pegr_hash *h, const void *data, size_t len);
 void pegr_hash_field(pegr_hash *h, const char *s);
 /* 32 lowercase hex digits and a NUL. */
 void pegr_hash_hex(const pegr_hash *h, char out[33]);
+/* The hash of a file's bytes (read in chunks: no size limit) as hex into out, its size into *bytes.
+ * 0 when it cannot be read (errno says why; out and *bytes are then unspecified), else 1. */
+int pegr_hash_file(const char *path, char out[33], size_t *bytes);
 
 #endif
