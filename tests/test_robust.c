@@ -205,7 +205,7 @@ static void make_problem(problem *p, uint64_t seed)
 
 static pegr_reference reference_of(const problem *p)
 {
-    pegr_reference ref = {p->W0, p->mu, p->signal_patch, p->X_test, p->y_test, NT};
+    pegr_reference ref = {p->W0, p->mu, p->signal_patch, p->X_test, p->y_test, NT, .n_signal = 1};
     return ref;
 }
 

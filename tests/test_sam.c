@@ -248,7 +248,8 @@ static void engine_against_host(size_t runs, int span, int variant)
     check(e->ops->set_weights(e, W, M, &err), &err);
     pegr_reference ref[RUNS];
     for (size_t k = 0; k < runs; k++)
-        ref[k] = (pegr_reference){W0 + k * COUNT, mu + k * D, signal + k * N, NULL, NULL, 0};
+        ref[k] = (pegr_reference){W0 + k * COUNT, mu + k * D, signal + k * N, NULL, NULL, 0,
+                                  .n_signal = 1};
     check(e->ops->set_reference(e, ref, &err), &err);
     const int steps = 5;
     for (int t = 0; t < steps; t++) {

@@ -109,11 +109,16 @@ typedef struct pegr_metrics {
 /* What the metrics are measured against: set once per run, after set_weights(W0). */
 typedef struct pegr_reference {
     const double *W0;           /* (2, m, d) initial weights */
-    const double *mu;           /* (d,) the signal vector */
+    const double *mu;           /* (d,) the signal vector; (2, d) u+, u- with n_signal = 2 */
     const size_t *signal_patch; /* (n,) which patch of each training example is the signal */
     const double *X_test;       /* (n_test, P, d); NULL with n_test = 0 */
     const double *y_test;       /* (n_test,) */
     size_t n_test;
+    /* Rows of mu. 0 or 1: one signal vector, gamma[j,r] = c_j <W[j,r] - W0[j,r], mu> (c_j = +1 for
+     * the +1 class's filters, -1 for the other's). 2 (the XOR model): row 0 u+ = a + b, row 1
+     * u- = a - b, gamma[j,r] = |<W[j,r] - W0[j,r], u_j>| with u_j its own class's direction
+     * (docs/math.md, "XOR data model"). The runs of a batch have the same count. */
+    size_t n_signal;
 } pegr_reference;
 
 /* ---- Opening a backend ----------------------------------------------------------------------- */

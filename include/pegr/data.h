@@ -17,7 +17,20 @@
  *   W[j, r, k] (init) = sigma0 * pegr_rng_normal(seed, INIT_WEIGHTS, (j*m + r)*d + k)
  * Because every value is addressed by (stream, index), the data do not depend on the order of
  * generation or on a thread count, and (same seed, d, P) a split of n examples is a prefix of one
- * of n' > n examples. */
+ * of n' > n examples.
+ *
+ * The XOR model (model = PEGR_DATA_XOR; Meng, Zou, Cao 2023; docs/math.md, "XOR data model"), with
+ * A = xor_a_norm, B = xor_b_norm, a = A e_1, b = B e_2 (so d >= 2), u+ = a + b, u- = a - b, draws
+ * y_clean, signal_patch, the noise and y exactly as above (the same streams and indices), and
+ *   sign[i]         = +1 if pegr_rng_uniform(s, XOR_SIGN, i) < 0.5, else -1  (TRAIN_XOR_SIGN or
+ *                     TEST_XOR_SIGN: a stream of its own, so signal-noise data are unchanged)
+ *   X[i, signal_patch[i], :] = sign[i] * (y_clean[i] = +1 ? u+ : u-), i.e. coordinate 0 is
+ *                     sign * A, coordinate 1 is sign * y_clean * B, the others 0 (exact)
+ *   every other patch: the noise as above, then (unless isotropic) projected against a_hat = e_1
+ *                     and then b_hat = e_2 (a direction of norm 0 is not projected): coordinates
+ *                     0 and 1 become exactly 0, the others are untouched.
+ * The dataset's mu is then (2, d): row 0 u+, row 1 u- (n_signal = 2), and mu_norm = ||u+|| =
+ * ||u-|| = sqrt(A^2 + B^2). */
 #ifndef PEGR_DATA_H
 #define PEGR_DATA_H
 
@@ -39,19 +52,34 @@ typedef struct pegr_data_config {
     double label_flip;      /* train label-flip probability in [0, 0.5] */
     int flip_test;          /* 1: apply label_flip to test labels too */
     uint64_t seed;
+    int model;              /* pegr_data_model: PEGR_DATA_SIGNAL_NOISE (0, default) or PEGR_DATA_XOR;
+                               the option --data, words PEGR_DATA_MODELS */
+    double xor_a_norm, xor_b_norm; /* XOR: ||a|| and ||b|| (a = ||a|| e_1, b = ||b|| e_2) */
 } pegr_data_config;
 
+/* The data models, in the order of PEGR_DATA_MODELS (the --data option's words). */
+typedef enum pegr_data_model {
+    PEGR_DATA_SIGNAL_NOISE = 0, /* Cao et al. 2022: one signal vector mu */
+    PEGR_DATA_XOR = 1,          /* Meng, Zou, Cao 2023: signal +-(a+b) for y = +1, +-(a-b) for -1 */
+} pegr_data_model;
+#define PEGR_DATA_MODELS "signal-noise|xor"
+
 /* n 50, n_test 1000, d 1000, P 2, mu_norm 3, snr 0, sigma_p 1, isotropic 0, label_flip 0,
- * flip_test 0, seed 0 (the regime of docs/math.md). */
+ * flip_test 0, seed 0 (the regime of docs/math.md); model signal-noise, xor_a_norm and xor_b_norm
+ * 3 / sqrt(2) (so that ||a +- b|| = 3, the demo's ||mu||; docs/math.md, "XOR data model"). */
 PEGR_API void pegr_data_config_default(pegr_data_config *c);
 
 /* PEGR_ERR_INVALID_ARGUMENT, with a message naming the option, its value and what is allowed, for:
  * n, d or P of 0; sigma_p, mu_norm or snr negative or not finite; label_flip outside [0, 0.5];
  * isotropic or flip_test other than 0/1; sizes whose byte counts overflow size_t; an snr that makes
- * mu_norm overflow. */
+ * mu_norm overflow; a model outside pegr_data_model; with XOR: xor_a_norm or xor_b_norm negative
+ * or not finite, d < 2 (a and b are e_1 and e_2 directions), an snr > 0 (one ratio cannot set
+ * two norms). */
 PEGR_API pegr_status pegr_data_config_validate(const pegr_data_config *c, pegr_error *err);
 
-/* The ||mu|| a valid config generates: snr * sigma_p * sqrt(d) if snr > 0, else mu_norm. */
+/* The ||mu|| a valid config generates: snr * sigma_p * sqrt(d) if snr > 0, else mu_norm; for XOR,
+ * ||a +- b|| = sqrt(xor_a_norm^2 + xor_b_norm^2) (what config.json and results.csv report as
+ * mu_norm, with snr = that / (sigma_p sqrt(d))). */
 PEGR_API double pegr_data_config_mu_norm(const pegr_data_config *c);
 
 typedef struct pegr_split {
@@ -59,14 +87,15 @@ typedef struct pegr_split {
     double *X;            /* (n, P, d), C order */
     double *y;            /* (n,) +-1, after flips */
     double *y_clean;      /* (n,) +-1, before flips */
-    size_t *signal_patch; /* (n,) index of the patch holding y_clean * mu */
+    size_t *signal_patch; /* (n,) index of the patch holding y_clean * mu (XOR: +-u+ or +-u-) */
 } pegr_split;
 
 typedef struct pegr_dataset {
     size_t d, P;
-    double mu_norm; /* the effective ||mu|| (after the snr option) */
-    double *mu;     /* (d,) = mu_norm * e_1 */
+    double mu_norm; /* the effective ||mu|| (after the snr option); XOR: ||u+|| = ||u-|| */
+    double *mu;     /* (n_signal, d): signal-noise mu_norm * e_1; XOR u+ = a + b, then u- = a - b */
     pegr_split train, test;
+    size_t n_signal; /* rows of mu: 1 (signal-noise, or the caller's mu), 2 (XOR), 0 (no mu) */
 } pegr_dataset;
 
 /* Validate c and generate both splits into *out (overwritten; free with pegr_dataset_free). A split

@@ -68,8 +68,13 @@ class _Dataset:
 
 
 def data(n=None, n_test=None, d=None, patches=None, mu_norm=None, snr=None, sigma_p=None,
-         isotropic=None, label_noise=None, flip_test=None, seed=None):
+         isotropic=None, label_noise=None, flip_test=None, seed=None, data=None, xor_a_norm=None,
+         xor_b_norm=None):
     """Generate the signal-noise dataset of ``pegr data`` (the same options, bit-identical arrays).
+
+    ``data="xor"`` generates the XOR model instead (Meng, Zou, Cao 2023; docs/math.md): signal
+    patches +-(a+b) for y = +1 and +-(a-b) for y = -1, with a = xor_a_norm e_1, b = xor_b_norm e_2;
+    mu is then (2, d): u+ = a + b and u- = a - b, and mu_norm is ||a +- b||.
 
     Defaults (None): the library's, docs/math.md's regime -- n 50, n_test 1000, d 1000,
     patches 2, mu_norm 3 (or snr > 0: mu_norm = snr sigma_p sqrt(d)), sigma_p 1, noise
@@ -90,7 +95,8 @@ def data(n=None, n_test=None, d=None, patches=None, mu_norm=None, snr=None, sigm
     lib.pegr_train_config_default(ctypes.byref(c))  # its data part: pegr_data_config_default
     _set_options(c, dict(n=n, n_test=n_test, d=d, patches=patches, mu_norm=mu_norm, snr=snr,
                          sigma_p=sigma_p, isotropic=isotropic, label_noise=label_noise,
-                         flip_test=flip_test, seed=seed))
+                         flip_test=flip_test, seed=seed, data=data, xor_a_norm=xor_a_norm,
+                         xor_b_norm=xor_b_norm))
     cfg = c.data
     err = _lib.pegr_error()
     _raise_if(lib.pegr_data_config_validate(ctypes.byref(cfg), ctypes.byref(err)), err,
@@ -104,6 +110,6 @@ def data(n=None, n_test=None, d=None, patches=None, mu_norm=None, snr=None, sigm
             out["y" + suffix] = _copy(split.y, (split.n,))
             out["y%s_clean" % suffix] = _copy(split.y_clean, (split.n,))
             out["signal_patch" + suffix] = _copy(split.signal_patch, (split.n,), np.int64)
-        out["mu"] = _copy(ds.mu, (dd,))
+        out["mu"] = _copy(ds.mu, (ds.n_signal, dd) if ds.n_signal > 1 else (dd,))
         out["mu_norm"] = float(ds.mu_norm)
     return out

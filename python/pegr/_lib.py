@@ -31,7 +31,8 @@ class pegr_data_config(Structure):
     _fields_ = [("n", c_size_t), ("n_test", c_size_t), ("d", c_size_t), ("P", c_size_t),
                 ("mu_norm", c_double), ("snr", c_double), ("sigma_p", c_double),
                 ("isotropic", c_int), ("label_flip", c_double), ("flip_test", c_int),
-                ("seed", c_uint64)]
+                ("seed", c_uint64), ("model", c_int), ("xor_a_norm", c_double),
+                ("xor_b_norm", c_double)]
 
 
 class pegr_split(Structure):
@@ -41,7 +42,8 @@ class pegr_split(Structure):
 
 class pegr_dataset(Structure):
     _fields_ = [("d", c_size_t), ("P", c_size_t), ("mu_norm", c_double),
-                ("mu", POINTER(c_double)), ("train", pegr_split), ("test", pegr_split)]
+                ("mu", POINTER(c_double)), ("train", pegr_split), ("test", pegr_split),
+                ("n_signal", c_size_t)]
 
 
 class pegr_device_info(Structure):

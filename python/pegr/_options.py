@@ -58,6 +58,9 @@ def _set_options(c, opts):
     parsing and ranges as the command line's flags, the library's message in the ValueError."""
     if opts.get("mu_norm") is not None and opts.get("snr") is not None:
         raise ValueError("give mu_norm or snr, not both")
+    if opts.get("mu_norm") is not None and opts.get("data") == "xor":
+        raise ValueError("mu_norm sets the signal-noise model's ||mu||; with data='xor' set "
+                         "xor_a_norm and xor_b_norm")
     err = _lib.pegr_error()
     for key, value in opts.items():
         if value is None:

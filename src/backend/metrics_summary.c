@@ -18,6 +18,17 @@ void pegr_metrics_gamma(const double *gamma, size_t m, pegr_metrics *out)
     out->gamma_mean = sum / (double)(2 * m);
 }
 
+size_t pegr_metrics_signal_row(size_t n_signal, size_t c, size_t m)
+{
+    return n_signal == 2 && c >= m ? 1 : 0;
+}
+
+double pegr_metrics_gamma_entry(size_t n_signal, size_t c, size_t m, double proj)
+{
+    if (n_signal == 2) return fabs(proj) + 0.0;
+    return (c < m ? 1.0 : -1.0) * proj + 0.0; /* + 0.0: no "-0" in the files */
+}
+
 void pegr_metrics_from_sums(double loss_sum, double wrong, double norm2_sum, double norm4_sum,
                             size_t n, pegr_metrics *out)
 {

@@ -1,4 +1,4 @@
-/* cmd_data.c: `pegr data` -- generate a signal-noise dataset and write it as .npy files plus
+/* cmd_data.c: `pegr data` -- generate a signal-noise or XOR dataset and write it as .npy files plus
  * meta.json, every file written to a temporary name and renamed. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +10,10 @@
 #include "pegr/run_files.h"
 
 static const pegr_command_spec SPEC = {
-    "data", "generate a signal-noise dataset (X, y, mu, X_test, y_test, meta.json) into a directory",
-    "pegr data --out DIR [--n N] [--d D] [--patches P] [--mu-norm X | --snr X] [--seed S] ..."};
+    "data", "generate a signal-noise or XOR dataset (X, y, mu, X_test, y_test, meta.json) into a "
+    "directory",
+    "pegr data --out DIR [--n N] [--d D] [--patches P] [--mu-norm X | --snr X] [--seed S] "
+    "[--data xor --xor-a-norm A --xor-b-norm B] ..."};
 
 static pegr_status write_split(const char *dir, const char *xname, const char *yname,
                                const pegr_split *split, size_t P, size_t d, pegr_error *err)
@@ -28,13 +30,19 @@ static pegr_status write_meta(const char *dir, const pegr_data_config *c, pegr_e
     pegr_json_init(&j, 1);
     pegr_json_begin_object(&j);
     pegr_json_kv_string(&j, "pegr_version", pegr_version());
-    pegr_json_kv_string(&j, "generator", "signal-noise model (Cao et al. 2022), Philox4x32-10 streams");
+    int xor_model = c->model == PEGR_DATA_XOR;
+    pegr_json_kv_string(&j, "generator",
+                        xor_model ? "XOR model (Meng, Zou, Cao 2023), Philox4x32-10 streams"
+                                  : "signal-noise model (Cao et al. 2022), Philox4x32-10 streams");
     pegr_data_config_json(&j, c);
     pegr_json_key(&j, "files");
     pegr_json_begin_object(&j);
     pegr_json_kv_string(&j, "X", "X.npy (n, patches, d) float64");
     pegr_json_kv_string(&j, "y", "y.npy (n,) float64, +1/-1 (after label noise)");
-    pegr_json_kv_string(&j, "mu", "mu.npy (d,) float64, mu_norm * e_1");
+    pegr_json_kv_string(&j, "mu", xor_model ? "mu.npy (2, d) float64: row 0 u+ = a + b (class +1), "
+                                              "row 1 u- = a - b (class -1); a = xor_a_norm * e_1, "
+                                              "b = xor_b_norm * e_2"
+                                            : "mu.npy (d,) float64, mu_norm * e_1");
     pegr_json_kv_string(&j, "X_test", "X_test.npy (n_test, patches, d) float64");
     pegr_json_kv_string(&j, "y_test", "y_test.npy (n_test,) float64, +1/-1");
     pegr_json_end_object(&j);
@@ -65,17 +73,21 @@ int pegr_cmd_data(int argc, char **argv)
 
     pegr_error err = {0};
     pegr_dataset ds = {0};
-    size_t dshape[1] = {c.d};
+    size_t mshape[2] = {0, c.d}; /* mu: (d,), or the XOR model's (2, d) */
     pegr_status s = pegr_data_generate(&c, &ds, &err);
     if (s == PEGR_OK) s = pegr_mkdir_p(out, &err);
     if (s == PEGR_OK) s = write_split(out, "X.npy", "y.npy", &ds.train, c.P, c.d, &err);
     if (s == PEGR_OK) s = write_split(out, "X_test.npy", "y_test.npy", &ds.test, c.P, c.d, &err);
-    if (s == PEGR_OK) s = pegr_npy_write_in(out, "mu.npy", ds.mu, 1, dshape, 0, &err);
+    mshape[0] = ds.n_signal;
+    int rows = ds.n_signal > 1;
+    if (s == PEGR_OK)
+        s = pegr_npy_write_in(out, "mu.npy", ds.mu, rows ? 2 : 1, rows ? mshape : mshape + 1, 0, &err);
     /* meta.json last: its presence says the directory is complete. */
     if (s == PEGR_OK) s = write_meta(out, &c, &err);
     if (s == PEGR_OK)
         printf("wrote %s: %zu train and %zu test examples, %zu patches of dimension %zu, "
-               "||mu|| = %g\n", out, c.n, c.n_test, c.P, c.d, ds.mu_norm);
+               "%s = %g\n", out, c.n, c.n_test, c.P, c.d, rows ? "||a +- b||" : "||mu||",
+               ds.mu_norm);
     else
         pegr_cli_error(SPEC.name, &err);
     pegr_dataset_free(&ds);

@@ -42,6 +42,10 @@ int pegr_cli_check_data_args(const pegr_command_spec *cmd, const pegr_arg *args,
         return pegr_args_usage_error(cmd, "give --mu-norm or --snr, not both");
     if (pegr_args_given(args, nargs, "snr") && c->snr <= 0)
         return pegr_args_usage_error(cmd, "--snr must be > 0, not %g", c->snr);
+    /* the XOR model's signal is a and b; --mu-norm would be silently ignored */
+    if (c->model == PEGR_DATA_XOR && pegr_args_given(args, nargs, "mu-norm"))
+        return pegr_args_usage_error(cmd, "--mu-norm sets the signal-noise model's ||mu||; with "
+                                          "--data xor set --xor-a-norm and --xor-b-norm");
     pegr_error err = {0};
     if (pegr_data_config_validate(c, &err) != PEGR_OK) {
         int rc = pegr_args_usage_error(cmd, "%s", pegr_error_message(&err));

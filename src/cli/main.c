@@ -20,7 +20,7 @@ static const pegr_command COMMANDS[] = {
     {"collect", "merge a sweep's shards into one results.csv", pegr_cmd_collect},
     {"bench", "time training steps on a device over a grid of sizes", pegr_cmd_bench},
     {"tune", "tune CLBlast's GEMM for this device and store the fastest", pegr_cmd_tune},
-    {"data", "generate a signal-noise dataset as .npy files", pegr_cmd_data},
+    {"data", "generate a signal-noise or XOR dataset as .npy files", pegr_cmd_data},
     {"grad", "gradients of gd / pegr / gr at given weights, with per-example norms", pegr_cmd_grad},
     {"devices", "list OpenCL devices and mark the selected one", pegr_cmd_devices},
     {"selftest", "build and run a small kernel on the device, checked against the host",

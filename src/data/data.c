@@ -1,5 +1,5 @@
-/* data.c: config defaults and validation, generation of the signal-noise dataset, and the initial
- * weights. The drawing rules (which stream and index each value comes from) are in data.h. */
+/* data.c: config defaults and validation, generation of the signal-noise and XOR datasets, and the
+ * initial weights. The drawing rules (which stream and index each value comes from) are in data.h. */
 #include "pegr/data.h"
 
 #include <math.h>
@@ -17,13 +17,19 @@
 
 /* The streams of one split. */
 typedef struct split_streams {
-    uint32_t labels, signal_pos, noise, flip;
+    uint32_t labels, signal_pos, noise, flip, xor_sign;
 } split_streams;
 
 static const split_streams train_streams = {PEGR_STREAM_TRAIN_LABELS, PEGR_STREAM_TRAIN_SIGNAL_POS,
-                                            PEGR_STREAM_TRAIN_NOISE, PEGR_STREAM_TRAIN_FLIP};
+                                            PEGR_STREAM_TRAIN_NOISE, PEGR_STREAM_TRAIN_FLIP,
+                                            PEGR_STREAM_TRAIN_XOR_SIGN};
 static const split_streams test_streams = {PEGR_STREAM_TEST_LABELS, PEGR_STREAM_TEST_SIGNAL_POS,
-                                           PEGR_STREAM_TEST_NOISE, PEGR_STREAM_TEST_FLIP};
+                                           PEGR_STREAM_TEST_NOISE, PEGR_STREAM_TEST_FLIP,
+                                           PEGR_STREAM_TEST_XOR_SIGN};
+
+/* The XOR defaults: ||a|| = ||b|| = 3/sqrt(2), so ||a +- b|| = 3 = the demo's ||mu|| and a + b is
+ * orthogonal to a - b (the paper's "classic XOR" case, cos theta = 0). */
+#define XOR_DEFAULT_NORM 2.1213203435596424
 
 void pegr_data_config_default(pegr_data_config *c)
 {
@@ -39,6 +45,9 @@ void pegr_data_config_default(pegr_data_config *c)
     c->label_flip = 0.0;
     c->flip_test = 0;
     c->seed = 0;
+    c->model = PEGR_DATA_SIGNAL_NOISE;
+    c->xor_a_norm = XOR_DEFAULT_NORM;
+    c->xor_b_norm = XOR_DEFAULT_NORM;
 }
 
 /* a * b * c without overflow into *out; 0 when it would overflow. */
@@ -97,6 +106,29 @@ static pegr_status check_sizes(const pegr_data_config *c, pegr_error *err)
     return PEGR_OK;
 }
 
+/* The data model and, for XOR, its own options (the signal-noise model ignores them). */
+static pegr_status check_xor(const pegr_data_config *c, pegr_error *err)
+{
+    if (c->model != PEGR_DATA_SIGNAL_NOISE && c->model != PEGR_DATA_XOR)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "data option 'data' = %d is invalid: must be 0 (signal-noise) or 1 "
+                              "(xor)", c->model);
+    if (c->model != PEGR_DATA_XOR) return PEGR_OK;
+    pegr_status st;
+    if ((st = check_nonneg("xor_a_norm", c->xor_a_norm, err))) return st;
+    if ((st = check_nonneg("xor_b_norm", c->xor_b_norm, err))) return st;
+    if (c->d < 2)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "data option 'd' = %zu is invalid with --data xor: the XOR model's "
+                              "a and b lie along e_1 and e_2, so d must be >= 2", c->d);
+    /* one ratio cannot set two norms: the XOR signal is set by --xor-a-norm and --xor-b-norm */
+    if (c->snr > 0.0)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "data option 'snr' = %g is invalid with --data xor: set the signal "
+                              "with --xor-a-norm and --xor-b-norm", c->snr);
+    return PEGR_OK;
+}
+
 pegr_status pegr_data_config_validate(const pegr_data_config *c, pegr_error *err)
 {
     if (!c) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "data config is NULL");
@@ -114,6 +146,7 @@ pegr_status pegr_data_config_validate(const pegr_data_config *c, pegr_error *err
     if ((st = check_flag("isotropic", c->isotropic, err))) return st;
     if ((st = check_flag("flip_test", c->flip_test, err))) return st;
     if ((st = check_sizes(c, err))) return st;
+    if ((st = check_xor(c, err))) return st;
     if (!isfinite(pegr_data_config_mu_norm(c)))
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                               "data option 'snr' = %g is invalid: snr * sigma_p * sqrt(d) = "
@@ -124,6 +157,7 @@ pegr_status pegr_data_config_validate(const pegr_data_config *c, pegr_error *err
 
 double pegr_data_config_mu_norm(const pegr_data_config *c)
 {
+    if (c->model == PEGR_DATA_XOR) return hypot(c->xor_a_norm, c->xor_b_norm);
     if (c->snr > 0.0) return c->snr * c->sigma_p * sqrt((double)c->d);
     return c->mu_norm;
 }
@@ -156,8 +190,10 @@ static void project_out(double *xi, const double *mu_hat, size_t d)
 /* Everything one split's generation needs besides its arrays. */
 typedef struct split_plan {
     size_t P, d;
-    const double *mu;
+    const double *mu;     /* signal-noise: mu (d); XOR: u+ then u- (2, d) */
     const double *mu_hat; /* NULL: no projection (isotropic, or mu = 0) */
+    const double *b_hat;  /* XOR: the second direction projected out (NULL: none) */
+    int xor_model;
     double sigma_p;
     double flip;          /* flip probability for this split (0 when flips are off) */
     uint64_t seed;
@@ -187,12 +223,21 @@ static void generate_example(const split_plan *pl, pegr_split *s, size_t i)
     for (size_t p = 0; p < pl->P; p++) {
         size_t first = (i * pl->P + p) * pl->d;
         double *row = s->X + first;
+        if (p == sig && pl->xor_model) {
+            /* sign * u+ for y_clean = +1, sign * u- for -1: the sign from its own stream */
+            double sign =
+                pegr_rng_uniform(pl->seed, pl->streams.xor_sign, (uint64_t)i) < 0.5 ? 1.0 : -1.0;
+            const double *u = pl->mu + (y_clean > 0 ? 0 : pl->d);
+            for (size_t k = 0; k < pl->d; k++) row[k] = sign * u[k];
+            continue;
+        }
         if (p == sig) {
             for (size_t k = 0; k < pl->d; k++) row[k] = y_clean * pl->mu[k];
             continue;
         }
         pegr_rng_fill_normal(pl->seed, pl->streams.noise, (uint64_t)first, pl->d, pl->sigma_p, row);
         if (pl->mu_hat) project_out(row, pl->mu_hat, pl->d);
+        if (pl->b_hat) project_out(row, pl->b_hat, pl->d); /* b_hat is orthogonal to a_hat */
     }
 }
 
@@ -226,22 +271,54 @@ static pegr_status generate_split(const split_plan *pl, size_t n, pegr_split *s,
     return PEGR_OK;
 }
 
-/* mu = mu_norm e_1, and (unless isotropic) the unit direction to project the noise against. */
-static pegr_status make_mu(const pegr_data_config *c, pegr_dataset *ds, double **mu_hat,
-                           pegr_error *err)
+/* The unit direction of v (d) into a new array, or NULL in *hat when v = 0 (nothing to project). */
+static pegr_status direction_of(const double *v, size_t d, double **hat, pegr_error *err)
 {
-    *mu_hat = NULL;
-    ds->mu = calloc(c->d, sizeof(double));
-    if (!ds->mu)
-        return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "cannot allocate mu of d = %zu doubles",
-                              c->d);
-    ds->mu[0] = ds->mu_norm;
-    if (c->isotropic || ds->mu_norm == 0.0) return PEGR_OK;
-    *mu_hat = malloc(c->d * sizeof(double));
-    if (!*mu_hat)
-        return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "cannot allocate d = %zu doubles", c->d);
-    unit_direction(ds->mu, c->d, *mu_hat);
+    *hat = malloc(d * sizeof(double));
+    if (!*hat) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "cannot allocate d = %zu doubles", d);
+    if (!unit_direction(v, d, *hat)) {
+        free(*hat);
+        *hat = NULL;
+    }
     return PEGR_OK;
+}
+
+/* Signal-noise: mu = mu_norm e_1. XOR: u+ = a + b and u- = a - b (rows of mu) with a = A e_1,
+ * b = B e_2. And (unless isotropic) the unit directions to project the noise against: mu's, or
+ * a's and b's. */
+static pegr_status make_mu(const pegr_data_config *c, pegr_dataset *ds, double **mu_hat,
+                           double **b_hat, pegr_error *err)
+{
+    *mu_hat = *b_hat = NULL;
+    int xor_model = c->model == PEGR_DATA_XOR;
+    ds->n_signal = xor_model ? 2 : 1;
+    ds->mu = calloc(ds->n_signal * c->d, sizeof(double));
+    if (!ds->mu)
+        return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "cannot allocate mu of %zu x d = %zu doubles",
+                              ds->n_signal, c->d);
+    if (!xor_model) {
+        ds->mu[0] = ds->mu_norm;
+        if (c->isotropic || ds->mu_norm == 0.0) return PEGR_OK;
+        return direction_of(ds->mu, c->d, mu_hat, err);
+    }
+    double *up = ds->mu, *um = ds->mu + c->d;
+    up[0] = um[0] = c->xor_a_norm;
+    up[1] = c->xor_b_norm;
+    um[1] = -c->xor_b_norm;
+    if (c->isotropic) return PEGR_OK;
+    double *a = calloc(c->d, sizeof(double)), *b = calloc(c->d, sizeof(double));
+    pegr_status st = a && b ? PEGR_OK
+                            : pegr_error_set(err, PEGR_ERR_NO_MEMORY, "cannot allocate d = %zu "
+                                             "doubles", c->d);
+    if (st == PEGR_OK) {
+        a[0] = c->xor_a_norm;
+        b[1] = c->xor_b_norm;
+        st = direction_of(a, c->d, mu_hat, err);
+    }
+    if (st == PEGR_OK) st = direction_of(b, c->d, b_hat, err);
+    free(a);
+    free(b);
+    return st;
 }
 
 pegr_status pegr_data_generate(const pegr_data_config *c, pegr_dataset *out, pegr_error *err)
@@ -253,15 +330,17 @@ pegr_status pegr_data_generate(const pegr_data_config *c, pegr_dataset *out, peg
     out->d = c->d;
     out->P = c->P;
     out->mu_norm = pegr_data_config_mu_norm(c);
-    double *mu_hat = NULL;
-    st = make_mu(c, out, &mu_hat, err);
-    split_plan plan = {c->P, c->d, out->mu, mu_hat, c->sigma_p, c->label_flip, c->seed,
+    double *mu_hat = NULL, *b_hat = NULL;
+    st = make_mu(c, out, &mu_hat, &b_hat, err);
+    split_plan plan = {c->P,           c->d,    out->mu,           mu_hat, b_hat,
+                       c->model == PEGR_DATA_XOR, c->sigma_p, c->label_flip, c->seed,
                        train_streams};
     if (!st) st = generate_split(&plan, c->n, &out->train, err);
     plan.streams = test_streams;
     plan.flip = c->flip_test ? c->label_flip : 0.0;
     if (!st) st = generate_split(&plan, c->n_test, &out->test, err);
     free(mu_hat);
+    free(b_hat);
     if (st) pegr_dataset_free(out);
     return st;
 }
@@ -347,6 +426,7 @@ pegr_status pegr_dataset_from_arrays(const double *X, const double *y, size_t n,
     out->P = P;
     out->mu_norm = NAN;
     if (mu) {
+        out->n_signal = 1;
         out->mu = malloc(d * sizeof(double));
         if (!out->mu) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "cannot allocate mu");
         memcpy(out->mu, mu, d * sizeof(double));

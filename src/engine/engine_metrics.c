@@ -15,9 +15,10 @@
 void engine_free_reference(pegr_engine *e)
 {
     size_t rows = e->n * e->P, cols = 2 * e->m, el = e->elem, nt = e->n_test;
+    size_t S = engine_signal_rows(e);
     engine_free_runs(e, &e->b.Z0, rows * cols * el);
-    engine_free_runs(e, &e->b.mu, e->d * el);
-    engine_free_runs(e, &e->b.Zmu, cols * el);
+    engine_free_runs(e, &e->b.mu, S * e->d * el);
+    engine_free_runs(e, &e->b.Zmu, S * cols * el);
     engine_free_runs(e, &e->b.signal_patch, e->n * sizeof(cl_uint));
     engine_free_runs(e, &e->b.rho, e->n * el);
     engine_free_runs(e, &e->b.X_test, nt * e->P * e->d * el);
@@ -25,7 +26,7 @@ void engine_free_reference(pegr_engine *e)
     engine_free_runs(e, &e->b.Z_test, nt * e->P * cols * el);
     engine_free_runs(e, &e->b.wrong, nt * el);
     /* the span representation's reference products */
-    engine_free_runs(e, &e->b.Xmu, rows * el);
+    engine_free_runs(e, &e->b.Xmu, S * rows * el);
     engine_free_runs(e, &e->b.Sx, nt * e->P * rows * el);
     engine_free_runs(e, &e->b.Zt0, nt * e->P * cols * el);
     free(e->Zmu0);
@@ -56,8 +57,9 @@ static pegr_status initial_products(pegr_engine *e, const double *W0)
     pegr_status s = engine_alloc_runs(e, &w0, cols * e->d * e->elem, "W0");
     if (s == PEGR_OK) s = engine_upload(e, w0, W0, e->runs * cols * e->d);
     if (s == PEGR_OK) s = engine_gemm_nt(e, rows, cols, e->d, e->b.X, w0, e->b.Z0);
-    if (s == PEGR_OK) s = engine_gemm_nt(e, 1, cols, e->d, e->b.mu, w0, e->b.Zmu);
-    if (s == PEGR_OK) s = engine_download(e, e->b.Zmu, 0, e->Zmu0, e->runs * cols);
+    size_t S = engine_signal_rows(e);
+    if (s == PEGR_OK) s = engine_gemm_nt(e, S, cols, e->d, e->b.mu, w0, e->b.Zmu);
+    if (s == PEGR_OK) s = engine_download(e, e->b.Zmu, 0, e->Zmu0, e->runs * S * cols);
     if (s == PEGR_OK && e->span) s = engine_span_reference(e, w0);
     engine_free_runs(e, &w0, cols * e->d * e->elem);
     return s;
@@ -85,20 +87,29 @@ pegr_status engine_set_reference(pegr_backend *b, const pegr_reference *ref, peg
             return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                                   "the runs of a batch need the same n_test (run 0 has %zu, run %zu "
                                   "has %zu)", nt, r, ref[r].n_test);
+    /* XOR data carry two signal directions (u+, u-), the others one: one count per batch */
+    size_t S = ref->n_signal == 2 ? 2 : 1;
+    for (size_t r = 0; r < R; r++)
+        if (ref[r].n_signal > 2 || (ref[r].n_signal == 2) != (S == 2))
+            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                                  "reference n_signal: run %zu has %zu, run 0 has %zu (each must be "
+                                  "0 or 1 (one signal vector) or 2 (XOR's u+, u-), the same in a "
+                                  "batch)", r, ref[r].n_signal, ref->n_signal);
     engine_free_reference(e);
+    e->n_signal = S;
     e->n_test = nt;
     size_t ntPd = nt * e->P * e->d;
-    e->Zmu0 = malloc(R * cols * sizeof(double));
+    e->Zmu0 = malloc(R * S * cols * sizeof(double));
     double *X_test = nt ? gather(e, ref, offsetof(pegr_reference, X_test), ntPd) : NULL;
-    double *mu = gather(e, ref, offsetof(pegr_reference, mu), e->d);
+    double *mu = gather(e, ref, offsetof(pegr_reference, mu), S * e->d);
     double *W0 = gather(e, ref, offsetof(pegr_reference, W0), cols * e->d);
     double *y_test = nt ? gather(e, ref, offsetof(pegr_reference, y_test), nt) : NULL;
     pegr_status s = PEGR_OK;
     if (!e->Zmu0 || !mu || !W0 || (nt && (!X_test || !y_test)))
         s = pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory for the reference");
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.Z0, rows * cols * el, "Z0");
-    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.mu, e->d * el, "mu");
-    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.Zmu, cols * el, "Zmu");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.mu, S * e->d * el, "mu");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.Zmu, S * cols * el, "Zmu");
     if (s == PEGR_OK)
         s = engine_alloc_runs(e, &e->b.signal_patch, e->n * sizeof(cl_uint), "signal patches");
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.rho, e->n * el, "rho");
@@ -106,7 +117,7 @@ pegr_status engine_set_reference(pegr_backend *b, const pegr_reference *ref, peg
     if (s == PEGR_OK && nt) s = engine_alloc_runs(e, &e->b.y_test, nt * el, "y_test");
     if (s == PEGR_OK && nt) s = engine_alloc_runs(e, &e->b.Z_test, nt * e->P * cols * el, "Z_test");
     if (s == PEGR_OK && nt) s = engine_alloc_runs(e, &e->b.wrong, nt * el, "test errors");
-    if (s == PEGR_OK) s = engine_upload(e, e->b.mu, mu, R * e->d);
+    if (s == PEGR_OK) s = engine_upload(e, e->b.mu, mu, R * S * e->d);
     if (s == PEGR_OK) s = upload_signal_patches(e, ref);
     if (s == PEGR_OK && nt) s = engine_upload(e, e->b.X_test, X_test, R * ntPd);
     if (s == PEGR_OK && nt) s = engine_upload(e, e->b.y_test, y_test, R * nt);
@@ -192,25 +203,27 @@ pegr_status engine_metrics(pegr_engine *e, const pegr_eval_request *req, pegr_me
         if (s == PEGR_OK)
             s = engine_reduce(e, e->b.grad, NULL, cols * e->d, PEGR_REDUCE_SQUARES, 1.0,
                               SLOT_GRADNORM2);
-        if (s == PEGR_OK) s = engine_gemm_nt(e, 1, cols, e->d, e->b.mu, e->b.W, e->b.Zmu);
+        if (s == PEGR_OK)
+            s = engine_gemm_nt(e, engine_signal_rows(e), cols, e->d, e->b.mu, e->b.W, e->b.Zmu);
     }
     if (s == PEGR_OK && e->n_test)
         s = engine_test_error(e, e->span ? NULL : e->b.X_test, e->b.W, e->n_test, req->q);
-    size_t R = e->runs;
+    size_t R = e->runs, S = engine_signal_rows(e);
     double *slots = malloc(R * SLOT_COUNT * sizeof(double));
-    double *gamma = malloc(R * cols * sizeof(double));
+    double *gamma = malloc(R * S * cols * sizeof(double));
     if (!gamma || !slots) s = pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
     if (s == PEGR_OK) s = engine_download(e, e->b.scalars, 0, slots, R * SLOT_COUNT);
-    if (s == PEGR_OK) s = engine_download(e, e->b.Zmu, 0, gamma, R * cols);
+    if (s == PEGR_OK) s = engine_download(e, e->b.Zmu, 0, gamma, R * S * cols);
     for (size_t r = 0; r < R && s == PEGR_OK; r++) {
         const double *row = slots + r * SLOT_COUNT, *st = row + SLOT_STATS;
-        double *g = gamma + r * cols;
+        double *g = gamma + r * S * cols; /* (S, cols): the projections on each signal row */
         pegr_metrics *o = &out[r];
         pegr_metrics_from_sums(st[0], st[1], st[2], st[3], e->n, o);
         o->rho_mean = st[4] / (double)e->n;
-        for (size_t c = 0; c < cols; c++) { /* + 0.0: no "-0" in the files */
-            double delta = e->span ? g[c] : g[c] - e->Zmu0[r * cols + c];
-            g[c] = (c < e->m ? 1.0 : -1.0) * delta + 0.0;
+        for (size_t c = 0; c < cols; c++) { /* gamma[c] into g[c]: row 0 is read at or after c */
+            size_t at = pegr_metrics_signal_row(S, c, e->m) * cols + c;
+            double delta = e->span ? g[at] : g[at] - e->Zmu0[r * S * cols + at];
+            g[c] = pegr_metrics_gamma_entry(S, c, e->m, delta);
         }
         pegr_metrics_gamma(g, e->m, o);
         o->grad_norm = sqrt(row[SLOT_GRADNORM2]);

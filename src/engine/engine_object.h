@@ -108,7 +108,9 @@ typedef struct pegr_engine {
     long steps_done;        /* step calls since set_weights */
     int have_reference;
     size_t n_test;
-    double *Zmu0;           /* (runs, cols) mu W0^T, on the host */
+    double *Zmu0;           /* (runs, n_signal, cols) mu W0^T, on the host */
+    size_t n_signal;        /* rows of mu (set_reference): 1, or 2 for the XOR model's u+, u-;
+                               the sizes of mu, Zmu and Xmu (0 before any reference: 1) */
     int span_requested;     /* train in the span of the patches (set_representation) */
     int span;               /* the span state is set up for the current weights */
     engine_profile_state prof;
@@ -132,5 +134,8 @@ typedef struct pegr_engine {
      * metrics or outputs adds none (tests check). */
     unsigned long host_waits;
 } pegr_engine;
+
+/* The rows of the reference's mu: n_signal, 1 before any reference. */
+static inline size_t engine_signal_rows(const pegr_engine *e) { return e->n_signal ? e->n_signal : 1; }
 
 #endif

@@ -29,7 +29,7 @@ void engine_span_free(pegr_engine *e)
     engine_free_runs(e, &e->b.Zs0, rows * cols * el);
     engine_free_runs(e, &e->b.CT, cols * rows * el);
     engine_free_runs(e, &e->b.SC, rows * cols * el);
-    engine_free_runs(e, &e->b.Xmu, rows * el);
+    engine_free_runs(e, &e->b.Xmu, engine_signal_rows(e) * rows * el);
     engine_free_runs(e, &e->b.Sx, ntP * rows * el);
     engine_free_runs(e, &e->b.Zt0, ntP * cols * el);
     e->span = 0;
@@ -144,8 +144,12 @@ pegr_status engine_span_weights(pegr_engine *e, cl_mem out)
 pegr_status engine_span_reference(pegr_engine *e, cl_mem w0)
 {
     size_t rows = rows_of(e), cols = 2 * e->m, el = e->elem, ntP = e->n_test * e->P;
-    pegr_status s = engine_alloc_runs(e, &e->b.Xmu, rows * el, "X mu");
-    if (s == PEGR_OK) s = engine_gemm_nt(e, rows, 1, e->d, e->b.X, e->b.mu, e->b.Xmu);
+    size_t S = engine_signal_rows(e);
+    pegr_status s = engine_alloc_runs(e, &e->b.Xmu, S * rows * el, "X mu");
+    /* one signal vector: X mu (rows x 1, the same memory as 1 x rows); XOR's two: (mu X^T), 2 x
+     * rows, the layout engine_span_gamma multiplies */
+    if (s == PEGR_OK && S == 1) s = engine_gemm_nt(e, rows, 1, e->d, e->b.X, e->b.mu, e->b.Xmu);
+    if (s == PEGR_OK && S > 1) s = engine_gemm_nt(e, S, rows, e->d, e->b.mu, e->b.X, e->b.Xmu);
     if (s == PEGR_OK && ntP) s = engine_alloc_runs(e, &e->b.Sx, ntP * rows * el, "X_test X^T");
     if (s == PEGR_OK && ntP) s = engine_alloc_runs(e, &e->b.Zt0, ntP * cols * el, "X_test W0^T");
     if (s == PEGR_OK && ntP) s = engine_gemm_nt(e, ntP, rows, e->d, e->b.X_test, e->b.X, e->b.Sx);
@@ -155,8 +159,9 @@ pegr_status engine_span_reference(pegr_engine *e, cl_mem w0)
 
 pegr_status engine_span_gamma(pegr_engine *e, cl_mem out)
 {
-    /* (mu W^T - mu W0^T)_c = sum_row Gam[c, row] (X mu)[row]: a 1 x rows by rows x cols product */
-    return engine_gemm_nt(e, 1, 2 * e->m, rows_of(e), e->b.Xmu, e->b.Gam, out);
+    /* (mu W^T - mu W0^T)_c = sum_row Gam[c, row] (X mu)[row]: a 1 x rows by rows x cols product
+     * (XOR: n_signal x rows, one row per signal direction) */
+    return engine_gemm_nt(e, engine_signal_rows(e), 2 * e->m, rows_of(e), e->b.Xmu, e->b.Gam, out);
 }
 
 /* The test set's pre-activations in the span: Z_test = Zt0 + Sx Gam^T. */

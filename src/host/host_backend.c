@@ -19,6 +19,7 @@ typedef struct host_backend {
     double *W0, *mu, *X_test, *y_test;
     size_t *signal_patch;
     size_t n_test;
+    size_t n_signal; /* rows of mu: 1, or 2 for the XOR model's u+, u- */
     int have_reference;
     long steps_done, first_bad;
 } host_backend;
@@ -112,10 +113,15 @@ static pegr_status host_set_reference(pegr_backend *b, const pegr_reference *ref
     if (!h->W)
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                               "host backend: set_weights must come before set_reference");
+    if (ref->n_signal > 2)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "reference n_signal = %zu: must be 0 or 1 (one signal vector) or 2 "
+                              "(XOR's u+, u-)", ref->n_signal);
     free_reference(h);
     size_t md = 2 * h->m * h->d, test = ref->n_test * h->P * h->d;
     h->W0 = copy_of(ref->W0, md, sizeof(double));
-    h->mu = copy_of(ref->mu, h->d, sizeof(double));
+    h->n_signal = ref->n_signal == 2 ? 2 : 1;
+    h->mu = copy_of(ref->mu, h->n_signal * h->d, sizeof(double));
     h->signal_patch = copy_of(ref->signal_patch, h->n, sizeof(size_t));
     h->X_test = copy_of(ref->X_test, test, sizeof(double));
     h->y_test = copy_of(ref->y_test, ref->n_test, sizeof(double));
@@ -167,7 +173,9 @@ static pegr_status reference_metrics(const host_backend *h, double q, pegr_metri
     if (s == PEGR_OK) {
         for (size_t k = 0; k < 2 * m * d; k++) diff[k] = h->W[k] - h->W0[k];
         for (size_t c = 0; c < 2 * m; c++)
-            gamma[c] = (c < m ? 1.0 : -1.0) * dot(diff + c * d, h->mu, d) + 0.0; /* no "-0" */
+            gamma[c] = pegr_metrics_gamma_entry(
+                h->n_signal, c, m,
+                dot(diff + c * d, h->mu + pegr_metrics_signal_row(h->n_signal, c, m) * d, d));
         for (size_t i = 0; i < h->n; i++) {
             size_t j = h->y[i] > 0 ? 0 : 1;
             double best = 0.0;

@@ -389,6 +389,10 @@ static pegr_status apply_values(const sweep_axis *const *axes, const size_t *vi,
     }
     if (mu && snr)
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "give --mu-norm or --snr, not both");
+    if (mu && c->data.model == PEGR_DATA_XOR) /* as the command line says of the flag */
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "--mu-norm sets the signal-noise model's ||mu||; with --data xor set "
+                              "--xor-a-norm and --xor-b-norm");
     return pegr_data_config_validate(&c->data, err);
 }
 
@@ -449,6 +453,9 @@ static void write_config(FILE *f, const pegr_train_config *c)
             "label_flip %.17g flip_test %d\n",
             d->n, d->n_test, d->d, d->P, d->mu_norm, d->snr, d->sigma_p, d->isotropic,
             d->label_flip, d->flip_test);
+    /* only for XOR data, so that the lines of existing (signal-noise) sweeps are unchanged */
+    if (d->model == PEGR_DATA_XOR)
+        fprintf(f, "data_model xor a %.17g b %.17g\n", d->xor_a_norm, d->xor_b_norm);
     fprintf(f, "model m %zu q %.17g sigma0 %.17g\n", c->m, c->q, c->sigma0);
     fprintf(f, "training lam %.17g lr %.17g steps %zu batch %zu log_every %zu representation %s "
                "sam_rho %.17g robust", c->lam, c->lr, c->steps, c->batch, c->log_every,

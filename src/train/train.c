@@ -201,6 +201,7 @@ int pegr_train_batchable(const pegr_train_config *a, const pegr_train_config *b)
            a->q == b->q && a->method == b->method && a->steps == b->steps &&
            a->log_every == b->log_every && (!sgd || a->batch == b->batch) &&
            a->representation == b->representation && a->n_robust == b->n_robust &&
+           x->model == y->model && /* XOR's two signal directions: another metric layout */
            !memcmp(a->robust_sigmas, b->robust_sigmas, a->n_robust * sizeof(double));
 }
 
@@ -343,7 +344,9 @@ static pegr_status setup(pegr_backend *b, batch *B, pegr_error *err)
     for (size_t k = 0; k < R && s == PEGR_OK; k++)
         ref[k] = (pegr_reference){B->r[k].W0, ds[k].mu ? ds[k].mu : B->no_mu,
                                   ds[k].mu ? ds[k].train.signal_patch : B->no_patch, ds[k].test.X,
-                                  ds[k].test.y, ds[k].test.n};
+                                  ds[k].test.y, ds[k].test.n,
+                                  /* XOR data: two signal directions (u+, u-); no_mu is one */
+                                  .n_signal = ds[k].mu && ds[k].n_signal ? ds[k].n_signal : 1};
     if (s == PEGR_OK) s = b->ops->set_reference(b, ref, err);
     free(ref);
     return s;

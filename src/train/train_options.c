@@ -59,6 +59,14 @@ static const pegr_train_option OPTIONS[] = {
      "flip test labels with --label-noise too", NULL, "flip_test", 1},
     {"seed", PEGR_OPTION_U64, AT(data.seed), "S", "random seed (data and initial weights)", NULL,
      "seed", 1},
+    {"data", PEGR_OPTION_CHOICE, AT(data.model), NULL,
+     "data model: signal-noise (Cao et al. 2022) or xor (Meng, Zou, Cao 2023: signal +-(a+b) for "
+     "y = +1, +-(a-b) for y = -1)",
+     PEGR_DATA_MODELS, "data", 1},
+    {"xor-a-norm", PEGR_OPTION_DOUBLE, AT(data.xor_a_norm), "X",
+     "with --data xor: ||a|| (a = ||a|| e_1)", "0..", "xor_a_norm", 1},
+    {"xor-b-norm", PEGR_OPTION_DOUBLE, AT(data.xor_b_norm), "X",
+     "with --data xor: ||b|| (b = ||b|| e_2)", "0..", "xor_b_norm", 1},
 };
 #define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
 
