@@ -281,8 +281,8 @@ static void test_cli_rows_match_the_library_table(void **state)
         expect_row_is_option(&data_rows[nd++], &table[k], &d, offsetof(pegr_train_config, data));
     }
     assert_int_equal(nd, ndata);
-    assert_int_equal(ndata, 11); /* n, n-test, d, patches, mu-norm, snr, sigma-p, isotropic,
-                                    label-noise, flip-test, seed */
+    assert_int_equal(ndata, 14); /* n, n-test, d, patches, mu-norm, snr, sigma-p, isotropic,
+                                    label-noise, flip-test, seed, data, xor-a-norm, xor-b-norm */
 }
 
 int main(void)
