@@ -2,27 +2,35 @@
  * signal learning gamma) are read back at log steps.
  *   pegr_rho          (n):  rho_i = max over filters r of the example's own class and over its
  *                           noise patches p of <W[j,r] - W0[j,r], x_i,p> = (Z - Z0)[i, p, j, r]
+ *                           (with a bias, whose constant 1 is each patch's last coordinate,
+ *                           less the bias's change: <W - W0, xi> over the inputs alone)
  *   pegr_train_stats  (one work-group per run): sums of loss, errors, ||g_i||^2, ||g_i||^4, rho
  *   pegr_test_wrong   (n):  wrong_i = 1 when y_i f(W, x_i) <= 0 (f from pre-activations Z)
  *   pegr_robust_noise, pegr_robust_wrong: the robust test (below); pegr_philox_debug: rng.h's
  *                           Philox stream on the device, for tests
  * Layouts as in coefficients.cl: Z is (n*P) x 2m, column c = j*m + r. */
 
+/* n: every run's examples; n_run: one run's. bias (0/1): subtract bias_now - bias_init (run,
+ * cols), the change of the bias (engine_metrics.c); without one neither is read. */
 __kernel void pegr_rho(const uint n, const uint P, const uint m, __global const REAL *y,
                        __global const uint *signal_patch, __global const REAL *Z,
-                       __global const REAL *Z0, __global REAL *rho)
+                       __global const REAL *Z0, __global REAL *rho, const uint n_run,
+                       const int bias, __global const REAL *bias_now,
+                       __global const REAL *bias_init)
 {
     const uint i = get_global_id(0);
     if (i >= n) return;
     const uint cols = 2 * m;
     const uint j = y[i] > 0 ? 0 : 1;
+    const size_t run_cols = (size_t)(i / n_run) * cols + j * m;
     REAL best = 0;
     int any = 0;
     for (uint p = 0; p < P; p++) {
         if (p == signal_patch[i]) continue;
         for (uint r = 0; r < m; r++) {
             const size_t at = ((size_t)i * P + p) * cols + j * m + r;
-            const REAL v = Z[at] - Z0[at];
+            REAL v = Z[at] - Z0[at];
+            if (bias) v -= bias_now[run_cols + r] - bias_init[run_cols + r];
             if (!any || v > best) best = v;
             any = 1;
         }
@@ -306,6 +314,18 @@ __kernel void pegr_robust_wrong(const uint nt, const uint P, const uint m, const
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (lid == 0) out[run * S + s] = first ? partial[0] : out[run * S + s] + partial[0];
+}
+
+/* out (rows x (width - 1)) = in (rows x width) without its last column, per run (global:
+ * width - 1, rows, runs): the robust test's weights without a bias's column (its noise has the
+ * inputs' width). */
+__kernel void pegr_drop_last(const uint rows, const uint width, __global const REAL *in,
+                             __global REAL *out)
+{
+    const uint k = get_global_id(0), row = get_global_id(1);
+    const size_t at = get_global_id(2) * rows + row;
+    if (k + 1 >= width || row >= rows) return;
+    out[at * (width - 1) + k] = in[at * width + k];
 }
 
 /* Debug and test entry (engine_debug_philox): words[j] = block(seed, stream, first + j) and

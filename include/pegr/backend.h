@@ -119,6 +119,12 @@ typedef struct pegr_reference {
      * u- = a - b, gamma[j,r] = |<W[j,r] - W0[j,r], u_j>| with u_j its own class's direction
      * (docs/math.md, "XOR data model"). The runs of a batch have the same count. */
     size_t n_signal;
+    /* 1: the last of the d coordinates of every patch (training and test) is the constant 1 of a
+     * per-filter bias, W[j,r,d-1] = b[j,r] (pegr_train's bias: the data and mu given to the
+     * backend are the patches with a 1, and mu with a 0, appended). rho then leaves the bias out,
+     * <W[j,r] - W0[j,r], xi> over the first d-1 coordinates, and the robust test perturbs only
+     * those, with the normals the d-1-wide patches would get (pegr_perturb_rows). 0: none. */
+    int bias;
 } pegr_reference;
 
 /* ---- Opening a backend ----------------------------------------------------------------------- */

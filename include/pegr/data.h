@@ -15,6 +15,14 @@
  *          (always for train; for test only when flip_test, otherwise y = y_clean and the TEST_FLIP
  *          stream is not used).
  *   W[j, r, k] (init) = sigma0 * pegr_rng_normal(seed, INIT_WEIGHTS, (j*m + r)*d + k)
+ *   uniform init (pegr_init_weights_uniform, PyTorch's nn.Conv1d default), kb = 1/sqrt(fan_in):
+ *     W[j, r, k] = kb * (2 * pegr_rng_uniform(seed, INIT_WEIGHTS, (j*m + r)*d + k) - 1)
+ *     b[j, r]    = kb * (2 * pegr_rng_uniform(seed, INIT_WEIGHTS, 2*m*d + j*m + r) - 1)
+ *     (the normal and the uniform init share the stream: a run uses one of them, never both;
+ *     the biases' indices follow the weights', so b never reuses a weight's block)
+ *   perturbation of the robust test (pegr_perturb, pegr_perturb_rows): x + sigma *
+ *     pegr_rng_normal(seed, PERTURB, flat index of the input value), an input value being a
+ *     coordinate of a patch that is data (not a bias's constant 1)
  * Because every value is addressed by (stream, index), the data do not depend on the order of
  * generation or on a thread count, and (same seed, d, P) a split of n examples is a prefix of one
  * of n' > n examples.
@@ -126,6 +134,23 @@ PEGR_API pegr_status pegr_init_weights(uint64_t seed, size_t m, size_t d, double
 /* dst[k] = src[k] + sigma * N(0, 1), the normals from the PERTURB stream of seed at index k: the
  * input perturbation of the robustness metric, identical on every backend. */
 PEGR_API void pegr_perturb(uint64_t seed, double sigma, const double *src, size_t count, double *dst);
+
+/* PyTorch's default initialisation of nn.Conv1d(1, m, kernel_size=d, stride=d) (its
+ * kaiming_uniform_(a=sqrt(5)) weight and its bias): W (2, m, d) and, unless b is NULL, b (2, m),
+ * each entry U(-kb, kb) with kb = 1/sqrt(fan_in), drawn as the mapping at the top of this file
+ * says. fan_in >= 1 is what a filter sees (d for a patch of d values: the bias's constant input
+ * is not counted, as in PyTorch). m, d >= 1, W not NULL (2*m*d doubles; b: 2*m). The entries lie
+ * in the open interval (-kb, kb). */
+PEGR_API pegr_status pegr_init_weights_uniform(uint64_t seed, size_t m, size_t d, size_t fan_in,
+                                               double *W, double *b, pegr_error *err);
+
+/* pegr_perturb on `rows` rows of `width` values whose last `fixed` values are not inputs (a bias's
+ * constant 1: copied, never perturbed): dst[t*width + k] = src[t*width + k] + sigma * N(0, 1) from
+ * the PERTURB stream at index t*(width - fixed) + k for k < width - fixed -- the same normals, in
+ * the same places, as pegr_perturb gives the rows without their fixed values. fixed = 0 is
+ * pegr_perturb(rows * width values); fixed <= width. */
+PEGR_API void pegr_perturb_rows(uint64_t seed, double sigma, const double *src, size_t rows,
+                                size_t width, size_t fixed, double *dst);
 
 #ifdef __cplusplus
 }

@@ -35,11 +35,23 @@ typedef struct pegr_train_config {
     size_t n_robust;
     double sam_rho;   /* sam's ascent radius rho: W -= lr grad L(W + rho g/||g||_F) (docs/math.md);
                          > 0 for sam, ignored by the other methods */
+    int init;         /* pegr_init (the option --init gaussian|uniform): the initial weights */
+    int bias;         /* 1: a per-filter bias, z = <W[j,r], x_p> + b[j,r] (docs/math.md, "Model
+                         variants"); b starts at 0 under gaussian init, U(-kb, kb) under uniform */
 } pegr_train_config;
+
+/* The initial weights (pegr_train_config.init; data.h says how each value is drawn). */
+typedef enum pegr_init {
+    PEGR_INIT_GAUSSIAN = 0, /* W ~ N(0, sigma0^2) (the theory papers'); a bias starts at 0 */
+    PEGR_INIT_UNIFORM = 1,  /* PyTorch's nn.Conv1d default: W and a bias ~ U(-kb, kb),
+                               kb = 1/sqrt(d) (fan-in d: a filter sees one patch); sigma0 is
+                               not used */
+} pegr_init;
+#define PEGR_INITS "gaussian|uniform"
 
 /* docs/math.md's demo regime: n 50, n_test 1000, d 1000, P 2, ||mu|| 3, sigma_p 1, m 10, q 3,
  * sigma0 0.01, lr 0.1, 1000 steps, lam 0.01, batch 10, log every 10, method pegr,
- * robust sigmas 0.1 0.2 0.5 1, sam-rho 0.05. */
+ * robust sigmas 0.1 0.2 0.5 1, sam-rho 0.05, gaussian init, no bias. */
 PEGR_API void pegr_train_config_default(pegr_train_config *c);
 /* The named presets, "demo|large|tiny" (the CLI's --preset, Python's preset=):
  *   demo:  the defaults above;
@@ -133,6 +145,8 @@ typedef struct pegr_train_result {
     int span;           /* the run used the span representation */
     size_t batch_runs;  /* how many runs trained together with it (1: alone); wall_seconds is then
                            the batch's */
+    double *b, *b0;     /* (2, m) final and initial per-filter biases with c->bias (W, W0 then
+                           hold the filters alone, (2, m, d)); NULL without a bias */
 } pegr_train_result;
 
 /* Train on `backend` (fresh: the run sets its data and weights) with the data `ds` generated from
@@ -144,8 +158,9 @@ PEGR_API pegr_status pegr_train_run(pegr_backend *backend, const pegr_dataset *d
 PEGR_API void pegr_train_result_free(pegr_train_result *r);
 
 /* 1 when two runs can train in one batch: the same shapes and schedule (n, n_test, d, P, m, q,
- * method, steps, log_every, sgd's batch, representation, robust sigmas, data model). Seeds, lam,
- * lr, sigma0, sam_rho and the data's values (||mu||, snr, sigma_p, noise kind, label flips) may differ. */
+ * method, steps, log_every, sgd's batch, representation, robust sigmas, data model, bias). Seeds,
+ * lam, lr, sigma0, init, sam_rho and the data's values (||mu||, snr, sigma_p, noise kind, label
+ * flips) may differ. */
 PEGR_API int pegr_train_batchable(const pegr_train_config *a, const pegr_train_config *b);
 
 /* Train `runs` batchable runs together on a backend with set_runs (one set of kernel launches per

@@ -267,6 +267,7 @@ _PROTOTYPES = {
     "pegr_sweep_set_seeds": (_st, [c_void_p, POINTER(c_uint64), c_size_t, _err]),
     "pegr_sweep_parse_seeds": (_st, [c_void_p, c_char_p, _err]),
     "pegr_sweep_check": (_st, [c_void_p, _err]),
+    "pegr_sweep_set_data": (_st, [c_void_p, POINTER(pegr_dataset), _err]),
     "pegr_sweep_run_count": (c_size_t, [c_void_p]),
     "pegr_sweep_axis_count": (c_size_t, [c_void_p]),
     "pegr_sweep_axis_name": (c_char_p, [c_void_p, c_size_t]),

@@ -14,8 +14,9 @@ from . import _lib
 from ._backend import _Backend, _log_callback
 from ._errors import Error, _check_request, _flag, _method, _parse_enum, _raise_if, _size, _text_arg
 from ._lib import lib, text
+from ._data import _Dataset
 from ._options import _OPTIONS, _option_text, _train_config
-from ._train import _Interrupt, _out_dir
+from ._train import _OWN_DATA, _Interrupt, _out_dir, _own_data
 
 
 def _num_text(v):
@@ -103,7 +104,8 @@ def sweep(grid=None, methods=("gd", "pegr"), seeds=(0,), out=None, device=None, 
     method and seed; values a list (numbers or strings) or the text "FROM:TO:STEP" or
     "V1,V2". methods: names (default gd, pegr); seeds: integers (e.g. range(3)) or the text
     "0-4". out: the sweep's directory (required). device, precision, preset, verbose and the
-    base options (**options) as for ``train``; precision None is fp32 as in the CLI (the host
+    base options (**options) as for ``train``, your own arrays (X=, y=, X_test=, y_test=, mu=)
+    too; precision None is fp32 as in the CLI (the host
     computes in fp64 whatever is asked). batch_runs: runs trained together (default 16).
     extend: allow ``out`` to hold another sweep (runs of the same id are reused). progress:
     one line per landed run on stderr; callback: called with each landed run's
@@ -131,6 +133,11 @@ def sweep(grid=None, methods=("gd", "pegr"), seeds=(0,), out=None, device=None, 
     "PEGR_CHECK_FAIL") naming the failed checks, and nothing trains. Nothing is checked when
     nothing is left to train, for the host (the reference itself), with check=False, or with
     $PEGR_SWEEP_NO_CHECK=1 (as for the command).
+
+    Your own data (X=, y=, ...): every run trains on those arrays (a hash of them is part of
+    the sweep's identity and of every run id, as with ``pegr sweep --X``), and they are written
+    to ``out``/data/NAME.npy, which sweep.args names: the directory holds what ``pegr collect``
+    and ``pegr sweep`` need to resume it.
 
     Returns a Sweep (``.results``, ``.to_pandas()``, ``.summary``, ``.dir``).
 
@@ -160,6 +167,8 @@ def sweep(grid=None, methods=("gd", "pegr"), seeds=(0,), out=None, device=None, 
         methods = methods.split(",")
     methods = list(methods)
     method_ids = [_method(m, "methods") for m in methods]
+    options = dict(options)
+    own = _own_data(options)
     base = _train_config(methods[0] if methods else "pegr", preset, options)
     sweep_prec = _parse_enum(lib.pegr_precision_parse, precision or "fp32",
                              "precision")
@@ -179,11 +188,51 @@ def sweep(grid=None, methods=("gd", "pegr"), seeds=(0,), out=None, device=None, 
             args += ["--" + name, _option_text(k, kind, v)]
     if precision is not None:
         args += ["--precision", precision]
+    with _Dataset(base.data, own) if own is not None else _NoData() as ds:
+        return _sweep_on(base, ds, own, sweep_prec, grid, reps, methods, method_ids, seeds, args,
+                         specs, precision, extend, batch_runs, check, verbose, progress, callback,
+                         outb)
+
+
+class _NoData:
+    """The generated-data stand-in for _Dataset in a with statement."""
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _write_own_data(outb, own):
+    """Your arrays as out/data/NAME.npy (float64, each written to a temporary name, then renamed)
+    and the flags that name them, for sweep.args: what `pegr collect` and `pegr sweep` re-read."""
+    d = os.path.join(os.fsdecode(outb), "data")
+    os.makedirs(d, exist_ok=True)
+    flags = []
+    for name, a in zip(_OWN_DATA, own):
+        if a is None:
+            continue
+        path = os.path.abspath(os.path.join(d, name + ".npy"))
+        tmp = path + ".tmp-%d" % os.getpid()
+        with open(tmp, "wb") as f:
+            np.save(f, np.ascontiguousarray(a, dtype=np.float64), allow_pickle=False)
+        os.replace(tmp, path)
+        flags += ["--" + name.replace("_", "-"), path]
+    return flags
+
+
+def _sweep_on(base, ds, own, sweep_prec, grid, reps, methods, method_ids, seeds, args, specs,
+              precision, extend, batch_runs, check, verbose, progress, callback, outb):
+    """sweep() once the data are known: ds a _Dataset of your arrays own, or None (generated)."""
     handle = ctypes.c_void_p()
     err = _lib.pegr_error()
     _raise_if(lib.pegr_sweep_create(ctypes.byref(base), sweep_prec, ctypes.byref(handle),
                                     ctypes.byref(err)), err, exc=ValueError)
     try:
+        if ds is not None:
+            _raise_if(lib.pegr_sweep_set_data(handle, ctypes.byref(ds.ds), ctypes.byref(err)),
+                      err, exc=ValueError)
         for name, values in grid.items():
             if not isinstance(name, str):
                 raise TypeError("grid keys must be option names, not %r" % (name,))
@@ -224,6 +273,8 @@ def sweep(grid=None, methods=("gd", "pegr"), seeds=(0,), out=None, device=None, 
             for rep in reps:
                 _check_request(spec, precision, rep)
         batch = 0 if batch_runs is None else _size("batch_runs", batch_runs, 1)
+        if own is not None:  # only once the sweep is known to be valid
+            args += _write_own_data(outb, own)
         summary = _run(handle, outb, args, extend, batch, specs, precision,
                        sweep_prec, check, verbose, progress, callback)
     finally:

@@ -41,6 +41,8 @@ class Run:
       interrupted, wall_seconds, batch_runs; plus device and precision.
     - ``metrics``: dict of numpy columns, metrics.csv's (step, wall_seconds, train_loss, ...).
     - ``W``, ``W0``: final and initial weights (2, m, d); W is None when the run diverged.
+    - ``b``, ``b0``: with ``bias=True``, the final and initial per-filter biases (2, m), beside
+      W (b is None when the run diverged); None without a bias.
     - ``config``: the options the run used.
 
     Example::
@@ -57,6 +59,8 @@ class Run:
         self.metrics = metrics
         self.W = W
         self.W0 = W0
+        self.b = None  # with bias=True: (2, m) final and initial biases (_make_run sets them)
+        self.b0 = None
 
     @property
     def method(self):
@@ -117,7 +121,11 @@ def _make_run(c, r, description, precision):
     summary["batch_runs"] = r.batch_runs or 1
     summary["device"] = description
     summary["precision"] = precision
-    return Run(_config_dict(c), summary, metrics, W if w_finite else None, W0)
+    run = Run(_config_dict(c), summary, metrics, W if w_finite else None, W0)
+    if r.b0:  # a bias: b beside W, as b.npy beside W.npy
+        run.b0 = _copy(r.b0, (2, c.m))
+        run.b = _copy(r.b, (2, c.m)) if w_finite and r.b else None
+    return run
 
 
 class _Interrupt:

@@ -3,6 +3,7 @@
 with $PEGR_LIBRARY pointing at a built libpegr (run_pytest.sh, meson's 'python' suite), or an
 installed wheel. $PEGR_CLI names the `pegr` command the results are compared against; the tests
 that need it are skipped without it."""
+import csv
 import os
 import subprocess
 
@@ -30,6 +31,19 @@ def cli():
         return subprocess.run([exe] + [str(a) for a in args], check=check, capture_output=True,
                               text=True)
     return run
+
+
+@pytest.fixture(scope="session")
+def results_rows():
+    """rows(path): a sweep's results.csv as a list of dicts, without the clock (wall_seconds), so
+    two sweeps' results compare equal when everything but their timing is."""
+    def rows(path):
+        with open(path, newline="") as f:
+            out = list(csv.DictReader(f))
+        for r in out:
+            r.pop("wall_seconds")
+        return out
+    return rows
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,5 @@
 # test_sweep.py: pegr.sweep against `pegr sweep` on the same grid: results.csv, resuming in either
 # direction, `pegr collect` on the package's directory, Ctrl-C, and refusals.
-import csv
 import os
 import signal
 
@@ -15,20 +14,12 @@ KW = dict(grid={"lam": [0.001, 0.01]}, methods=["gd", "pegr"], seeds=range(2), p
           steps=20, device="host", progress=False)
 
 
-def _rows(path):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    for r in rows:
-        r.pop("wall_seconds")
-    return rows
-
-
-def test_sweep_same_results_as_cli_and_resumes(cli, tmp_path):
+def test_sweep_same_results_as_cli_and_resumes(cli, tmp_path, results_rows):
     theirs, mine = tmp_path / "cli", tmp_path / "py"
     cli("sweep", *GRID_FLAGS, "--devices", "host", "--out", theirs, "--quiet")
     sw = pegr.sweep(out=mine, **KW)
     assert sw.summary["runs"] == 8 and sw.summary["landed"] == 8 and sw.summary["found"] == 8
-    assert _rows(mine / "results.csv") == _rows(theirs / "results.csv")
+    assert results_rows(mine / "results.csv") == results_rows(theirs / "results.csv")
     assert sorted(os.listdir(mine / "runs")) == sorted(os.listdir(theirs / "runs"))
     # the columns as numbers
     assert list(sw.results["method"]) == ["gd", "gd", "pegr", "pegr"] * 2
@@ -41,7 +32,7 @@ def test_sweep_same_results_as_cli_and_resumes(cli, tmp_path):
     out = cli("sweep", *GRID_FLAGS, "--devices", "host", "--out", mine).stdout
     assert "8 of 8" in out
     cli("collect", mine, "--out", tmp_path / "collected")
-    assert _rows(tmp_path / "collected" / "results.csv") == _rows(theirs / "results.csv")
+    assert results_rows(tmp_path / "collected" / "results.csv") == results_rows(theirs / "results.csv")
 
 
 def test_sweep_ctrl_c_keeps_landed_runs_and_resumes(tmp_path):

@@ -5,7 +5,6 @@
 $PEGR_SWEEP_NO_CHECK (a stand-in for pegr_check_device shows which calls are made), and the
 real check refuses a device with a planted fault and caches a pass."""
 import ctypes
-import csv
 import os
 import threading
 import time
@@ -17,14 +16,6 @@ from pegr import _lib
 
 KW = dict(grid={"lam": [0.001, 0.01]}, methods=["gd", "pegr"], seeds=range(2), preset="tiny",
           steps=20, progress=False, batch_runs=1)
-
-
-def _rows(path):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    for r in rows:
-        r.pop("wall_seconds")
-    return rows
 
 
 @pytest.fixture
@@ -47,7 +38,7 @@ def _opencl():
         pytest.skip("no OpenCL device")
 
 
-def test_two_workers_same_results_as_one_device(tmp_path, batches):
+def test_two_workers_same_results_as_one_device(tmp_path, batches, results_rows):
     one = pegr.sweep(out=tmp_path / "one", device="host", **KW)
     assert set(batches) == {threading.current_thread().name}  # one worker: this thread
     del batches[:]
@@ -56,7 +47,7 @@ def test_two_workers_same_results_as_one_device(tmp_path, batches):
     assert sorted(set(batches)) == ["pegr-sweep-0", "pegr-sweep-1"] and len(batches) == 8
     assert two.summary["landed"] == 8 and two.summary["found"] == 8 and not two.summary["failed"]
     assert sorted(x["run"] for x in landed) == list(range(8))
-    assert _rows(tmp_path / "two" / "results.csv") == _rows(tmp_path / "one" / "results.csv")
+    assert results_rows(tmp_path / "two" / "results.csv") == results_rows(tmp_path / "one" / "results.csv")
     assert sorted(os.listdir(tmp_path / "two" / "runs")) == \
         sorted(os.listdir(tmp_path / "one" / "runs"))
     # the text form, and resuming a two-worker directory with one worker: nothing to train

@@ -12,6 +12,63 @@
 #include "backend/metrics_summary.h"
 #include "util/rng.h"
 
+/* ---- A bias (the reference's bias; docs/math.md, "Model variants") -------------------------
+ * The training layer gives a per-filter bias as one more coordinate of every patch, the constant
+ * 1, so Z - Z0 at a noise patch is <W - W0, xi> + (b - b0). rho is the first term alone: pegr_rho
+ * subtracts bias_now - bias_init, the change of W's last column, formed on the device: primal,
+ * bias_now = e_{d-1} W^T (W's last column exactly) and bias_init = W0's last column; span, W - W0
+ * = Gam X, so the change is (X e_{d-1})^T Gam^T itself and bias_init is 0. */
+static void bias_free(pegr_engine *e)
+{
+    size_t cols = 2 * e->m, el = e->elem;
+    engine_free_runs(e, &e->b.bias_dir, e->bias_dir_len * el);
+    engine_free_runs(e, &e->b.bias_now, cols * el);
+    engine_free_runs(e, &e->b.bias_init, cols * el);
+    e->bias = 0;
+    e->bias_dir_len = 0;
+}
+
+/* At set_reference, with W0 (runs, cols, d) on the host: the direction and W0's part. */
+static pegr_status bias_reference(pegr_engine *e, const double *W0)
+{
+    size_t R = e->runs, cols = 2 * e->m, d = e->d, rows = e->n * e->P, el = e->elem;
+    double *unit = calloc(R * d, sizeof(double)), *init = calloc(R * cols, sizeof(double));
+    pegr_status s = unit && init ? PEGR_OK
+                                 : pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY,
+                                                 "out of host memory for the bias");
+    for (size_t r = 0; s == PEGR_OK && r < R; r++) {
+        unit[r * d + d - 1] = 1.0;
+        for (size_t c = 0; !e->span && c < cols; c++)
+            init[r * cols + c] = W0[(r * cols + c) * d + d - 1];
+    }
+    e->bias = 1;
+    e->bias_dir_len = e->span ? rows : d;
+    if (s == PEGR_OK)
+        s = engine_alloc_runs(e, &e->b.bias_dir, e->bias_dir_len * el, "bias direction");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.bias_now, cols * el, "bias change");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.bias_init, cols * el, "initial bias");
+    if (s == PEGR_OK) s = engine_upload(e, e->b.bias_init, init, R * cols);
+    if (s == PEGR_OK && !e->span) s = engine_upload(e, e->b.bias_dir, unit, R * d);
+    if (s == PEGR_OK && e->span) { /* X e_{d-1}: every patch's last coordinate (its 1) */
+        cl_mem u = NULL;
+        s = engine_alloc_runs(e, &u, d * el, "bias unit vector");
+        if (s == PEGR_OK) s = engine_upload(e, u, unit, R * d);
+        if (s == PEGR_OK) s = engine_gemm_nt(e, rows, 1, d, e->b.X, u, e->b.bias_dir);
+        engine_free_runs(e, &u, d * el);
+    }
+    free(unit);
+    free(init);
+    return s;
+}
+
+/* bias_now at the current weights (before pegr_rho reads it). */
+static pegr_status bias_change(pegr_engine *e)
+{
+    size_t cols = 2 * e->m;
+    cl_mem by = e->span ? e->b.Gam : e->b.W;
+    return engine_gemm_nt(e, 1, cols, e->bias_dir_len, e->b.bias_dir, by, e->b.bias_now);
+}
+
 void engine_free_reference(pegr_engine *e)
 {
     size_t rows = e->n * e->P, cols = 2 * e->m, el = e->elem, nt = e->n_test;
@@ -29,6 +86,7 @@ void engine_free_reference(pegr_engine *e)
     engine_free_runs(e, &e->b.Xmu, S * rows * el);
     engine_free_runs(e, &e->b.Sx, nt * e->P * rows * el);
     engine_free_runs(e, &e->b.Zt0, nt * e->P * cols * el);
+    bias_free(e);
     free(e->Zmu0);
     e->Zmu0 = NULL;
     e->n_test = 0;
@@ -87,6 +145,14 @@ pegr_status engine_set_reference(pegr_backend *b, const pegr_reference *ref, peg
             return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                                   "the runs of a batch need the same n_test (run 0 has %zu, run %zu "
                                   "has %zu)", nt, r, ref[r].n_test);
+    for (size_t r = 1; r < R; r++)
+        if ((ref[r].bias != 0) != (ref->bias != 0))
+            return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                                  "the runs of a batch need the same bias (run 0 has %d, run %zu "
+                                  "has %d)", ref->bias != 0, r, ref[r].bias != 0);
+    if (ref->bias && e->d < 2)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "a bias needs d >= 2 (the inputs and the bias's 1), not d = %zu", e->d);
     /* XOR data carry two signal directions (u+, u-), the others one: one count per batch */
     size_t S = ref->n_signal == 2 ? 2 : 1;
     for (size_t r = 0; r < R; r++)
@@ -122,6 +188,7 @@ pegr_status engine_set_reference(pegr_backend *b, const pegr_reference *ref, peg
     if (s == PEGR_OK && nt) s = engine_upload(e, e->b.X_test, X_test, R * ntPd);
     if (s == PEGR_OK && nt) s = engine_upload(e, e->b.y_test, y_test, R * nt);
     if (s == PEGR_OK) s = initial_products(e, W0);
+    if (s == PEGR_OK && ref->bias) s = bias_reference(e, W0);
     free(X_test);
     free(mu);
     free(W0);
@@ -164,6 +231,8 @@ pegr_status engine_test_error(pegr_engine *e, cl_mem X, cl_mem W, size_t nt, dou
 
 static pegr_status rho_and_stats(pegr_engine *e)
 {
+    pegr_status sb = e->bias ? bias_change(e) : PEGR_OK;
+    if (sb != PEGR_OK) return sb;
     engine_args a = engine_args_begin(e, e->k.rho, "pegr_rho");
     engine_arg_u32(&a, e->runs * e->n); /* every run's examples */
     engine_arg_u32(&a, e->P);
@@ -173,6 +242,11 @@ static pegr_status rho_and_stats(pegr_engine *e)
     engine_arg_mem(&a, e->b.Z);
     engine_arg_mem(&a, e->b.Z0);
     engine_arg_mem(&a, e->b.rho);
+    engine_arg_u32(&a, e->n);
+    engine_arg_i32(&a, e->bias);
+    /* without a bias the kernel reads neither: Z0 stands in for both */
+    engine_arg_mem(&a, e->bias ? e->b.bias_now : e->b.Z0);
+    engine_arg_mem(&a, e->bias ? e->b.bias_init : e->b.Z0);
     size_t global[1] = {e->runs * e->n};
     pegr_status s = engine_launch(&a, 1, global);
     if (s != PEGR_OK) return s;
@@ -262,10 +336,11 @@ static size_t kernel_wg_limit(pegr_engine *e, cl_kernel k, size_t cap)
  * the block's noise buffer within this many bytes (at least one example). */
 #define ROBUST_BLOCK_BYTES ((size_t)32 << 20)
 
-/* Per run: noise rows r0 .. r0 + rc - 1 (flat from r0 * d) into N (run after run). One launch
- * per run, the seed as arguments: a key read from a buffer keeps PoCL's loop scalar. */
+/* Per run: noise rows r0 .. r0 + rc - 1 of `width` inputs each (flat from r0 * width) into N
+ * (run after run). One launch per run, the seed as arguments: a key read from a buffer keeps
+ * PoCL's loop scalar. */
 static pegr_status robust_noise(pegr_engine *e, cl_kernel k, const uint64_t *seed, size_t r0,
-                                size_t rc, cl_mem N)
+                                size_t rc, size_t width, cl_mem N)
 {
     pegr_status s = PEGR_OK;
     for (size_t r = 0; r < e->runs && s == PEGR_OK; r++) {
@@ -273,11 +348,11 @@ static pegr_status robust_noise(pegr_engine *e, cl_kernel k, const uint64_t *see
         engine_arg_u32(&a, (uint32_t)seed[r]);
         engine_arg_u32(&a, (uint32_t)(seed[r] >> 32));
         engine_arg_u32(&a, PEGR_STREAM_PERTURB);
-        engine_arg_u64(&a, r0 * e->d);
-        engine_arg_u32(&a, rc * e->d);
+        engine_arg_u64(&a, r0 * width);
+        engine_arg_u32(&a, rc * width);
         engine_arg_mem(&a, N);
-        engine_arg_u64(&a, r * rc * e->d);
-        size_t global[1] = {rc * e->d};
+        engine_arg_u64(&a, r * rc * width);
+        size_t global[1] = {rc * width};
         s = engine_launch(&a, 1, global);
     }
     return s;
@@ -307,12 +382,34 @@ static pegr_status robust_wrong(pegr_engine *e, cl_kernel k, double q, size_t i0
     return engine_launch_local(&a, 3, global, local);
 }
 
+/* With a bias: *Wd = W without its last column (cols x (d - 1) per run), for the product with
+ * the noise of the d - 1 inputs (pegr_drop_last in metrics.cl). */
+static pegr_status robust_input_weights(pegr_engine *e, cl_mem W, cl_mem *Wd)
+{
+    size_t cols = 2 * e->m, d = e->d;
+    pegr_status s = engine_alloc_runs(e, Wd, cols * (d - 1) * e->elem, "W without the bias");
+    cl_kernel k = s == PEGR_OK ? make_kernel(e, "pegr_drop_last", &s) : NULL;
+    if (s == PEGR_OK) {
+        engine_args a = engine_args_begin(e, k, "pegr_drop_last");
+        engine_arg_u32(&a, cols);
+        engine_arg_u32(&a, d);
+        engine_arg_mem(&a, W);
+        engine_arg_mem(&a, *Wd);
+        size_t global[3] = {d - 1, cols, e->runs};
+        s = engine_launch(&a, 3, global);
+    }
+    if (k) clReleaseKernel(k);
+    return s;
+}
+
 pegr_status engine_perturbed_test_error(pegr_backend *b, double q, const double *sigmas,
                                         size_t nsig, const uint64_t *seed, double *rate,
                                         pegr_error *err)
 {
     pegr_engine *e = (pegr_engine *)b;
-    size_t R = e->runs, cols = 2 * e->m, P = e->P, d = e->d, nt = e->n_test;
+    /* d: a patch's inputs, which the noise perturbs; a bias's 1 (the last coordinate) is not an
+     * input: the noise and its product G = N W^T leave it and W's last column out */
+    size_t R = e->runs, cols = 2 * e->m, P = e->P, d = e->d - (size_t)e->bias, nt = e->n_test;
     for (size_t r = 0; r < R * nsig; r++) rate[r] = NAN;
     if (!e->have_reference || nt == 0 || nsig == 0) return PEGR_OK;
     /* ne examples per block: the noise of all runs' blocks within ROBUST_BLOCK_BYTES */
@@ -331,15 +428,19 @@ pegr_status engine_perturbed_test_error(pegr_backend *b, double q, const double 
     if (s == PEGR_OK) s = engine_upload(e, sig, sigmas, nsig);
     cl_mem W = s == PEGR_OK ? engine_current_weights(e, &s) : NULL;
     if (s == PEGR_OK) s = test_forward(e, e->span ? NULL : e->b.X_test, W, nt);
+    cl_mem Win = W, Wd = NULL; /* W's input columns: W itself, or W without a bias's column */
+    if (s == PEGR_OK && e->bias) s = robust_input_weights(e, W, &Wd);
+    if (Wd) Win = Wd;
     for (size_t i0 = 0; i0 < nt && s == PEGR_OK; i0 += ne) {
         size_t count = nt - i0 < ne ? nt - i0 : ne; /* the last block may be shorter */
-        s = robust_noise(e, kn, seed, i0 * P, count * P, N);
+        s = robust_noise(e, kn, seed, i0 * P, count * P, d, N);
         /* G = N W^T, strided over the runs like every engine GEMM (block-sized strides) */
-        if (s == PEGR_OK) s = engine_gemm_nt(e, count * P, cols, d, N, W, G);
+        if (s == PEGR_OK) s = engine_gemm_nt(e, count * P, cols, d, N, Win, G);
         if (s == PEGR_OK) s = robust_wrong(e, kw, q, i0, count, nsig, sig, G, out);
     }
     if (s == PEGR_OK) s = engine_download(e, out, 0, rate, R * nsig);
     for (size_t r = 0; r < R * nsig && s == PEGR_OK; r++) rate[r] /= (double)nt;
+    engine_free_runs(e, &Wd, cols * d * e->elem);
     engine_free_runs(e, &out, nsig * e->elem);
     engine_free(e, &sig, nsig * e->elem);
     engine_free_runs(e, &G, ne * P * cols * e->elem);

@@ -62,6 +62,11 @@ typedef struct engine_buffers {
     cl_mem CT, SC;                  /* scratch: cols x rows and rows x cols */
     cl_mem Xmu;                     /* rows: X mu (gamma) */
     cl_mem Sx, Zt0;                 /* nt*P x rows: X_test X^T; nt*P x cols: X_test W0^T */
+    /* a bias (the reference's bias: each patch's last coordinate is its constant 1): rho leaves
+     * out bias_now - bias_init, the change of W's last column (engine_metrics.c) */
+    cl_mem bias_dir;                /* d: e_{d-1} (primal); rows: X e_{d-1} (span) */
+    cl_mem bias_now, bias_init;     /* cols: bias_dir W^T and W0's last column (primal); bias_dir
+                                       Gam^T, the change itself, and 0 (span) */
 } engine_buffers;
 
 typedef struct engine_pending_event {
@@ -133,6 +138,10 @@ typedef struct pegr_engine {
     /* Host waits on the device (blocking reads, writes, finishes) since creation: a step without
      * metrics or outputs adds none (tests check). */
     unsigned long host_waits;
+    /* The reference's bias (set_reference): the last of the d coordinates is a bias's 1;
+     * bias_dir_len: b.bias_dir's length (d primal, n*P span) */
+    int bias;
+    size_t bias_dir_len;
 } pegr_engine;
 
 /* The rows of the reference's mu: n_signal, 1 before any reference. */

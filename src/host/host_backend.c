@@ -21,6 +21,7 @@ typedef struct host_backend {
     size_t n_test;
     size_t n_signal; /* rows of mu: 1, or 2 for the XOR model's u+, u- */
     int have_reference;
+    int bias; /* the reference's bias: each patch's last coordinate is a bias's constant 1 */
     long steps_done, first_bad;
 } host_backend;
 
@@ -49,6 +50,7 @@ static void free_reference(host_backend *h)
     h->signal_patch = NULL;
     h->n_test = 0;
     h->have_reference = 0;
+    h->bias = 0;
 }
 
 static pegr_status host_set_data(pegr_backend *b, const double *X, const double *y, size_t n,
@@ -131,6 +133,7 @@ static pegr_status host_set_reference(pegr_backend *b, const pegr_reference *ref
         return oom(err, "copying the reference arrays");
     }
     h->have_reference = 1;
+    h->bias = ref->bias != 0;
     return PEGR_OK;
 }
 
@@ -183,7 +186,9 @@ static pegr_status reference_metrics(const host_backend *h, double q, pegr_metri
             for (size_t p = 0; p < h->P; p++) {
                 if (p == h->signal_patch[i]) continue;
                 for (size_t r = 0; r < m; r++) {
-                    double v = dot(diff + (j * m + r) * d, h->X + (i * h->P + p) * d, d);
+                    /* over the inputs only: a bias's change is no noise memorization */
+                    double v = dot(diff + (j * m + r) * d, h->X + (i * h->P + p) * d,
+                                   d - (size_t)h->bias);
                     if (!any || v > best) best = v;
                     any = 1;
                 }
@@ -368,7 +373,8 @@ static pegr_status host_perturbed_test_error(pegr_backend *b, double q, const do
     pegr_status s = PEGR_OK;
     /* The reference as it always was: the perturbed inputs formed explicitly, level by level. */
     for (size_t j = 0; j < nsigmas && s == PEGR_OK; j++) {
-        pegr_perturb(*seed, sigmas[j], h->X_test, count, Xp);
+        pegr_perturb_rows(*seed, sigmas[j], h->X_test, h->n_test * h->P, h->d, (size_t)h->bias,
+                          Xp);
         s = error_rate(h, Xp, h->y_test, h->n_test, q, &rate[j], err);
     }
     free(Xp);

@@ -457,6 +457,10 @@ static void write_config(FILE *f, const pegr_train_config *c)
     if (d->model == PEGR_DATA_XOR)
         fprintf(f, "data_model xor a %.17g b %.17g\n", d->xor_a_norm, d->xor_b_norm);
     fprintf(f, "model m %zu q %.17g sigma0 %.17g\n", c->m, c->q, c->sigma0);
+    /* only with a bias or the uniform init, so that the lines of existing sweeps are unchanged */
+    if (c->init || c->bias)
+        fprintf(f, "model_init %s bias %d\n", c->init == PEGR_INIT_UNIFORM ? "uniform" : "gaussian",
+                c->bias ? 1 : 0);
     fprintf(f, "training lam %.17g lr %.17g steps %zu batch %zu log_every %zu representation %s "
                "sam_rho %.17g robust", c->lam, c->lr, c->steps, c->batch, c->log_every,
             pegr_representation_name(c->representation), c->sam_rho);

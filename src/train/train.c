@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "backend/metrics_summary.h"
+#include "train/train_bias.h"
 #include "util/rng.h"
 
 /* How often (in steps) the backend's non-finite flag is read between log steps. The read is
@@ -92,6 +93,9 @@ pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *e
     if (!(c->lr > 0.0) || !isfinite(c->lr)) return BAD("lr = %g must be > 0", c->lr);
     if (!(c->lam >= 0.0) || !isfinite(c->lam)) return BAD("lam = %g must be >= 0", c->lam);
     if (c->log_every == 0) return BAD("log-every must be >= 1");
+    if (c->init != PEGR_INIT_GAUSSIAN && c->init != PEGR_INIT_UNIFORM)
+        return BAD("init %d is unknown: use one of " PEGR_INITS, c->init);
+    if (c->bias != 0 && c->bias != 1) return BAD("bias must be 0 or 1, not %d", c->bias);
     if (!(c->sam_rho >= 0.0) || !isfinite(c->sam_rho))
         return BAD("sam-rho = %g must be finite and >= 0", c->sam_rho);
     if (c->method == PEGR_METHOD_SAM && !(c->sam_rho > 0.0))
@@ -186,7 +190,8 @@ int pegr_train_prefers_span(const pegr_train_config *c)
 {
     /* Multiply-adds of the GEMMs only: the elementwise work is the same in both forms. */
     double nP = (double)c->data.n * (double)c->data.P, ntP = (double)c->data.n_test * (double)c->data.P;
-    double cols = 2.0 * (double)c->m, d = (double)c->data.d, steps = (double)c->steps;
+    double cols = 2.0 * (double)c->m, d = (double)c->data.d + (c->bias ? 1.0 : 0.0);
+    double steps = (double)c->steps;
     double logs = steps / (double)c->log_every + 1.0;
     double primal = steps * 2.0 * nP * cols * d + logs * ntP * cols * d;
     double span = nP * nP * d + ntP * nP * d + steps * nP * nP * cols + logs * ntP * nP * cols;
@@ -201,6 +206,7 @@ int pegr_train_batchable(const pegr_train_config *a, const pegr_train_config *b)
            a->q == b->q && a->method == b->method && a->steps == b->steps &&
            a->log_every == b->log_every && (!sgd || a->batch == b->batch) &&
            a->representation == b->representation && a->n_robust == b->n_robust &&
+           !a->bias == !b->bias && /* a bias widens every patch by one coordinate */
            x->model == y->model && /* XOR's two signal directions: another metric layout */
            !memcmp(a->robust_sigmas, b->robust_sigmas, a->n_robust * sizeof(double));
 }
@@ -312,7 +318,7 @@ static pegr_status setup(pegr_backend *b, batch *B, pegr_error *err)
         r->W = malloc(count * sizeof(double));
         r->W0 = malloc(count * sizeof(double));
         if (!r->W || !r->W0) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory for W");
-        s = pegr_init_weights(c[k].data.seed, c->m, ds->d, c[k].sigma0, r->W0, err);
+        s = pegr_train_init_weights(&c[k], ds->d, r->W0, err); /* ds->d: with a bias's column */
     }
     if (s == PEGR_OK && (R > 1 || b->ops->set_runs)) {
         if (!b->ops->set_runs)
@@ -347,6 +353,7 @@ static pegr_status setup(pegr_backend *b, batch *B, pegr_error *err)
                                   ds[k].test.y, ds[k].test.n,
                                   /* XOR data: two signal directions (u+, u-); no_mu is one */
                                   .n_signal = ds[k].mu && ds[k].n_signal ? ds[k].n_signal : 1};
+    for (size_t k = 0; k < R && s == PEGR_OK; k++) ref[k].bias = c[k].bias; /* train_bias.h */
     if (s == PEGR_OK) s = b->ops->set_reference(b, ref, err);
     free(ref);
     return s;
@@ -462,7 +469,18 @@ pegr_status pegr_train_run_batch(pegr_backend *b, const pegr_dataset *ds, const 
                                ds[k].P);
     if (s != PEGR_OK) return s;
     double t0 = pegr_now_seconds();
-    batch B = {.runs = runs, .n = ds->train.n, .ds = ds, .c = c, .r = r};
+    /* A bias: the backends train on the patches with a constant 1 appended, W with the bias as
+     * its last column (train_bias.h); the results are split back at the end. */
+    pegr_dataset *aug = c->bias ? calloc(runs, sizeof *aug) : NULL;
+    if (c->bias && !aug) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
+    for (size_t k = 0; k < runs && aug && s == PEGR_OK; k++)
+        s = pegr_bias_dataset(&ds[k], &aug[k], err);
+    for (size_t k = 0; k < runs && aug && s != PEGR_OK; k++) pegr_bias_dataset_free(&aug[k]);
+    if (s != PEGR_OK) {
+        free(aug);
+        return s;
+    }
+    batch B = {.runs = runs, .n = ds->train.n, .ds = aug ? aug : ds, .c = c, .r = r};
     /* sgd with a batch of n or more is gd exactly: no weights at all. */
     int sgd = c->method == PEGR_METHOD_SGD && c->batch < ds->train.n;
     int has_test = ds->test.n > 0;
@@ -518,6 +536,12 @@ pegr_status pegr_train_run_batch(pegr_backend *b, const pegr_dataset *ds, const 
     double wall = pegr_now_seconds() - t0;
     for (size_t k = 0; k < runs; k++) r[k].wall_seconds = wall;
     batch_free(&B);
+    for (size_t k = 0; k < runs && aug; k++) { /* W (2, m, d) and b (2, m), whatever s says */
+        pegr_status split = pegr_bias_split(&r[k], c->m, ds->d, err);
+        if (s == PEGR_OK) s = split;
+        pegr_bias_dataset_free(&aug[k]);
+    }
+    free(aug);
     return s;
 }
 
@@ -526,6 +550,8 @@ void pegr_train_result_free(pegr_train_result *r)
     free(r->records);
     free(r->W);
     free(r->W0);
+    free(r->b);
+    free(r->b0);
     memset(r, 0, sizeof *r);
 }
 

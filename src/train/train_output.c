@@ -587,6 +587,11 @@ pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c
     pegr_status s = pegr_train_write_metrics(dir, r, err);
     if (s == PEGR_OK) s = pegr_npy_write_in(dir, "W0.npy", r->W0, 3, wshape, 0, err);
     if (s == PEGR_OK && w_finite) s = pegr_npy_write_in(dir, "W.npy", r->W, 3, wshape, 0, err);
+    /* a bias (--bias): b (2, m) beside W (2, m, d), never a (2, m, d + 1) to split */
+    size_t bshape[2] = {2, c->m};
+    if (s == PEGR_OK && r->b0) s = pegr_npy_write_in(dir, "b0.npy", r->b0, 2, bshape, 0, err);
+    if (s == PEGR_OK && w_finite && r->b) /* a non-finite bias is divergence (train.c) */
+        s = pegr_npy_write_in(dir, "b.npy", r->b, 2, bshape, 0, err);
     /* summary.json last: its presence says the run's files are complete. */
     if (s == PEGR_OK) s = pegr_json_write_in(&j, dir, "summary.json", err);
     pegr_json_free(&j);
@@ -597,7 +602,8 @@ pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c
 
 /* Every file a run writes into its directory; pegr_file_write_in's temporaries are NAME.tmp.PID. */
 static const char *const RUN_FILES[] = {"config.json", "metrics.jsonl", "metrics.csv",
-                                        "summary.json", "W.npy",        "W0.npy"};
+                                        "summary.json", "W.npy",        "W0.npy",
+                                        "b.npy",        "b0.npy"};
 
 static int is_run_file(const char *name)
 {
