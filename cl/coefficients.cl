@@ -2,7 +2,9 @@
  * Layouts (row-major): Z, A, S2, C are (n*P) x cols with row i*P + p and column c = j*m + r
  * (cols = 2m, class sign c_j = +1 for j = 0, -1 for j = 1); K is (n, P, P); per-example arrays
  * are (n). Every gradient is then grad = C^T X (one GEMM).
- *   pegr_coef_terms     (cols, n): A = c_j s'(z)/m, S2 = c_j s''(z)/m, and per (i, c) partial sums
+ * The readout's scale kappa (docs/math.md, "Model variants") is 1/kdiv: kdiv = m by default (the
+ * mean over filters) or P (the mean over patches); the division is the kernel's, as it was with m.
+ *   pegr_coef_terms     (cols, n): A = c_j s'(z) kappa, S2 = c_j s''(z) kappa, and per (i, c) partial sums
  *                                  of the margin and of G_i = sum_pp' A K A
  *   pegr_example_terms  (n):       margin f_i, loss l_i, a1, a2, G_i, ||g_i||^2 = a1^2 G_i
  *   pegr_coef_final     (cols, n): C for gd (a1 y A / n) plus, for pegr, (2 lam / n) C^H
@@ -23,17 +25,18 @@
  *   pegr_patch_gram     (P*P, n):  K once per dataset
  *   pegr_per_example_grad (d, cols, count): g_i materialized for a chunk of examples */
 
-/* One column c of example i (every patch p): A = c_j s'(z)/m and S2 = c_j s''(z)/m written out,
- * and the column's shares of the margin, *f = (1/m) sum_p c_j s(z), and of G_i, *G = sum_pp' A K A.
- * With add_z0, Z = Z + Z0 first (the span form's Z = Zs0 + S Gam^T, as pegr_add computes it). */
+/* One column c of example i (every patch p): A = c_j s'(z) kappa and S2 = c_j s''(z) kappa written
+ * out, and the column's shares of the margin, *f = kappa sum_p c_j s(z), and of G_i,
+ * *G = sum_pp' A K A. With add_z0, Z = Z + Z0 first (the span form's Z = Zs0 + S Gam^T, as
+ * pegr_add computes it). kappa = 1/kdiv. */
 PEGR_INLINE void pegr_column_terms(const uint i, const uint c, const uint P, const uint m,
-                                     const REAL q, const int add_z0, __global REAL *Z,
+                                     const uint kdiv, const REAL q, const int add_z0, __global REAL *Z,
                                      __global const REAL *Z0, __global const REAL *K,
                                      __global REAL *A, __global REAL *S2, REAL *f_out, REAL *G_out)
 {
     const uint cols = 2 * m;
     const REAL sign = c < m ? (REAL)1 : (REAL)-1;
-    const REAL inv_m = (REAL)1 / (REAL)m;
+    const REAL inv_m = (REAL)1 / (REAL)kdiv; /* kappa */
     REAL f = 0;
     for (uint p = 0; p < P; p++) {
         const size_t at = ((size_t)i * P + p) * cols + c;
@@ -59,8 +62,8 @@ PEGR_INLINE void pegr_column_terms(const uint i, const uint c, const uint P, con
     *G_out = G;
 }
 
-__kernel void pegr_coef_terms(const uint n, const uint P, const uint m, const REAL q,
-                              __global REAL *Z, __global const REAL *K, __global REAL *A,
+__kernel void pegr_coef_terms(const uint n, const uint P, const uint m, const uint kdiv,
+                              const REAL q, __global REAL *Z, __global const REAL *K, __global REAL *A,
                               __global REAL *S2, __global REAL *fpart, __global REAL *Gpart)
 {
     const uint c = get_global_id(0);
@@ -68,7 +71,7 @@ __kernel void pegr_coef_terms(const uint n, const uint P, const uint m, const RE
     const uint cols = 2 * m;
     if (c >= cols || i >= n) return;
     REAL f, G;
-    pegr_column_terms(i, c, P, m, q, 0, Z, Z, K, A, S2, &f, &G);
+    pegr_column_terms(i, c, P, m, kdiv, q, 0, Z, Z, K, A, S2, &f, &G);
     fpart[(size_t)i * cols + c] = f;
     Gpart[(size_t)i * cols + c] = G;
 }
@@ -188,7 +191,8 @@ __kernel void pegr_span_update(const uint rows, const uint cols, __global const 
 /* The parameters pegr_coef_fused and pegr_coef_item share, in order (the host sets them in one
  * place, engine_eval.c's coef_fused_args); each kernel's own follow them. */
 #define PEGR_COEF_SHARED_PARAMS                                                                    \
-    const uint n, const uint P, const uint m, const REAL q, const int method, const uint n_run,    \
+    const uint n, const uint P, const uint m, const uint kdiv, const REAL q, const int method,    \
+        const uint n_run,                                                                          \
         const int add_z0, const int update, const int step, __global REAL *Z,                      \
         __global const REAL *Z0, __global const REAL *K, __global const REAL *y,                   \
         __global const REAL *omega, __global const REAL *run_lam, __global const REAL *run_lr,     \
@@ -216,7 +220,7 @@ __kernel void pegr_coef_fused(PEGR_COEF_SHARED_PARAMS, __local REAL *scratch)
     __local REAL *gcol = fcol + cols, *ex = fcol + 2 * cols;
     for (uint c = lid; live && c < cols; c += L) {
         REAL f, g;
-        pegr_column_terms(i, c, P, m, q, add_z0, Z, Z0, K, A, S2, &f, &g);
+        pegr_column_terms(i, c, P, m, kdiv, q, add_z0, Z, Z0, K, A, S2, &f, &g);
         fcol[c] = f;
         gcol[c] = g;
     }
@@ -254,14 +258,15 @@ __kernel void pegr_coef_fused(PEGR_COEF_SHARED_PARAMS, __local REAL *scratch)
 /* pegr_coef_item's phases for one example, each an inner loop over the columns (contiguous, so a
  * CPU compiler vectorizes it within the work-item). Ze, Ae, S2e, Ce point at the example's first
  * row (P rows of cols); fc and gc at its cols column shares (fpart's and Gpart's rows).
- * Phase 1: Z = Z + Z0 (add_z0), A, S2, and fc[c] = (1/m) sum_p c_j s(z), summed as
+ * Phase 1: Z = Z + Z0 (add_z0), A, S2, and fc[c] = kappa sum_p c_j s(z) (kappa = 1/kdiv), summed as
  * pegr_column_terms sums them. q is a constant at each call (pegr_item_terms), so the activation's
  * branches on q fold away and the loop holds only arithmetic and a select. */
-PEGR_INLINE void pegr_item_rows(const uint P, const uint m, const REAL q, __global REAL *Ze,
-                                  __global REAL *Ae, __global REAL *S2e, __global REAL *fc)
+PEGR_INLINE void pegr_item_rows(const uint P, const uint m, const uint kdiv, const REAL q,
+                                  __global REAL *Ze, __global REAL *Ae, __global REAL *S2e,
+                                  __global REAL *fc)
 {
     const uint cols = 2 * m;
-    const REAL inv_m = (REAL)1 / (REAL)m;
+    const REAL inv_m = (REAL)1 / (REAL)kdiv; /* kappa */
     for (uint c = 0; c < cols; c++) fc[c] = 0;
     for (uint p = 0; p < P; p++) {
         __global REAL *Zr = Ze + (size_t)p * cols, *Ar = Ae + (size_t)p * cols;
@@ -279,14 +284,15 @@ PEGR_INLINE void pegr_item_rows(const uint P, const uint m, const REAL q, __glob
 }
 
 /* Phase 1 with q's common values as constants (the general q takes pow). */
-PEGR_INLINE void pegr_item_terms(const uint P, const uint m, const REAL q, __global REAL *Ze,
-                                   __global REAL *Ae, __global REAL *S2e, __global REAL *fc)
+PEGR_INLINE void pegr_item_terms(const uint P, const uint m, const uint kdiv, const REAL q,
+                                   __global REAL *Ze, __global REAL *Ae, __global REAL *S2e,
+                                   __global REAL *fc)
 {
-    if (q == (REAL)1) pegr_item_rows(P, m, (REAL)1, Ze, Ae, S2e, fc);
-    else if (q == (REAL)2) pegr_item_rows(P, m, (REAL)2, Ze, Ae, S2e, fc);
-    else if (q == (REAL)3) pegr_item_rows(P, m, (REAL)3, Ze, Ae, S2e, fc);
-    else if (q == (REAL)4) pegr_item_rows(P, m, (REAL)4, Ze, Ae, S2e, fc);
-    else pegr_item_rows(P, m, q, Ze, Ae, S2e, fc);
+    if (q == (REAL)1) pegr_item_rows(P, m, kdiv, (REAL)1, Ze, Ae, S2e, fc);
+    else if (q == (REAL)2) pegr_item_rows(P, m, kdiv, (REAL)2, Ze, Ae, S2e, fc);
+    else if (q == (REAL)3) pegr_item_rows(P, m, kdiv, (REAL)3, Ze, Ae, S2e, fc);
+    else if (q == (REAL)4) pegr_item_rows(P, m, kdiv, (REAL)4, Ze, Ae, S2e, fc);
+    else pegr_item_rows(P, m, kdiv, q, Ze, Ae, S2e, fc);
 }
 
 /* Phase 2: KA[p, c] = sum_p2 K[p, p2] A[p2, c] into Ce (C is written over in phase 4) and
@@ -421,7 +427,7 @@ __kernel void pegr_coef_item(PEGR_COEF_SHARED_PARAMS, __global REAL *fpart, __gl
     }
     if (add_z0) /* Z0 is Z itself without add_z0: read only here */
         for (uint k = 0; k < P * cols; k++) Ze[k] += Z0[first + k];
-    pegr_item_terms(P, m, q, Ze, Ae, S2e, fc);
+    pegr_item_terms(P, m, kdiv, q, Ze, Ae, S2e, fc);
     pegr_item_gram(P, cols, K + (size_t)i * P * P, Ae, Ce, gc);
     REAL f = 0, g = 0;
     for (uint c = 0; c < cols; c++) { /* column order, as pegr_example_terms */

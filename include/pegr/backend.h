@@ -50,6 +50,16 @@ typedef enum pegr_representation {
 } pegr_representation;
 #define PEGR_REPRESENTATION_COUNT 3
 
+/* The readout's scale kappa in f = sum_{j,r} c_j v[j,r] kappa sum_p s(<W[j,r], x_p>) (docs/math.md,
+ * "Model variants"); the words are PEGR_READOUTS, in the enum's order. */
+typedef enum pegr_readout {
+    PEGR_READOUT_MEAN_FILTERS = 0, /* kappa = 1/m: the mean over filters, the sum over patches
+                                      (the theory papers' model; pegr's default) */
+    PEGR_READOUT_MEAN_PATCHES = 1, /* kappa = 1/P: the sum over filters, the mean over patches
+                                      (a Conv1d followed by mean pooling) */
+} pegr_readout;
+#define PEGR_READOUTS "mean-filters|mean-patches"
+
 /* "gd", "pegr", "gr", "sgd", "sam"; NULL for a value outside the enum. */
 PEGR_API const char *pegr_method_name(pegr_method method);
 /* The method a name spells (exact, lower case). An unknown name gives PEGR_ERR_INVALID_ARGUMENT
@@ -222,6 +232,14 @@ PEGR_API pegr_status pegr_backend_step(pegr_backend *b, const pegr_eval_request 
  * or NULL: rho for every run; rho >= 0 and finite (0: gd's step). */
 PEGR_API pegr_status pegr_backend_sam_step(pegr_backend *b, const pegr_eval_request *req, double lr,
                                            double rho, const double *run_rho, pegr_error *err);
+/* After set_weights (which resets it to the default: mean-filters, v = 1 and fixed): the readout's
+ * scale (pegr_readout) and, with learn = 1, a second layer v (2, m) trained with W by the same
+ * method and learning rate, starting at 1 (docs/math.md, "Model variants"). A backend that cannot
+ * gives PEGR_ERR_UNSUPPORTED naming what to use instead. */
+PEGR_API pegr_status pegr_backend_set_readout(pegr_backend *b, pegr_readout readout, int learn,
+                                              pegr_error *err);
+/* Copy the second layer v (2, m) -- (R, 2, m) in a batch -- into v (all 1 when not learned). */
+PEGR_API pegr_status pegr_backend_get_readout(pegr_backend *b, double *v, pegr_error *err);
 /* Copy the current weights (2, m, d) -- (R, 2, m, d) in a batch -- into W. */
 PEGR_API pegr_status pegr_backend_get_weights(pegr_backend *b, double *W, pegr_error *err);
 /* Test error under input perturbation at each of nsigmas noise levels (x + sigma delta, delta from

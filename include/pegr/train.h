@@ -38,6 +38,9 @@ typedef struct pegr_train_config {
     int init;         /* pegr_init (the option --init gaussian|uniform): the initial weights */
     int bias;         /* 1: a per-filter bias, z = <W[j,r], x_p> + b[j,r] (docs/math.md, "Model
                          variants"); b starts at 0 under gaussian init, U(-kb, kb) under uniform */
+    int readout;      /* pegr_readout (--readout mean-filters|mean-patches): the readout's scale
+                         kappa, 1/m or 1/P (docs/math.md, "Model variants") */
+    int learn_readout; /* 1: the second layer v (2, m) is trained with W, from v = 1 */
 } pegr_train_config;
 
 /* The initial weights (pegr_train_config.init; data.h says how each value is drawn). */
@@ -147,6 +150,8 @@ typedef struct pegr_train_result {
                            the batch's */
     double *b, *b0;     /* (2, m) final and initial per-filter biases with c->bias (W, W0 then
                            hold the filters alone, (2, m, d)); NULL without a bias */
+    double *v;          /* (2, m) the final second layer with c->learn_readout (it starts at 1);
+                           NULL without */
 } pegr_train_result;
 
 /* Train on `backend` (fresh: the run sets its data and weights) with the data `ds` generated from

@@ -93,7 +93,8 @@ class pegr_train_config(Structure):
                 ("sigma0", c_double), ("method", c_enum), ("lam", c_double), ("lr", c_double),
                 ("steps", c_size_t), ("batch", c_size_t), ("log_every", c_size_t),
                 ("representation", c_enum), ("robust_sigmas", c_double * PEGR_MAX_ROBUST),
-                ("n_robust", c_size_t), ("sam_rho", c_double)]
+                ("n_robust", c_size_t), ("sam_rho", c_double), ("init", c_int),
+                ("bias", c_int), ("readout", c_int), ("learn_readout", c_int)]
 
 
 class pegr_train_option(Structure):
@@ -124,7 +125,7 @@ class pegr_train_result(Structure):
                 ("steps_run", c_size_t), ("diverged", c_int), ("diverged_step", c_long),
                 ("interrupted", c_int), ("robust_error", c_double * PEGR_MAX_ROBUST),
                 ("wall_seconds", c_double), ("W", _dp), ("W0", _dp), ("span", c_int),
-                ("batch_runs", c_size_t)]
+                ("batch_runs", c_size_t), ("b", _dp), ("b0", _dp), ("v", _dp)]
 
 
 class pegr_check_record(Structure):

@@ -43,6 +43,8 @@ class Run:
     - ``W``, ``W0``: final and initial weights (2, m, d); W is None when the run diverged.
     - ``b``, ``b0``: with ``bias=True``, the final and initial per-filter biases (2, m), beside
       W (b is None when the run diverged); None without a bias.
+    - ``v``: with ``learn_readout=True``, the final second layer (2, m) (it starts at 1); None
+      without one or when the run diverged.
     - ``config``: the options the run used.
 
     Example::
@@ -61,6 +63,7 @@ class Run:
         self.W0 = W0
         self.b = None  # with bias=True: (2, m) final and initial biases (_make_run sets them)
         self.b0 = None
+        self.v = None  # with learn_readout=True: the final second layer (2, m), from 1
 
     @property
     def method(self):
@@ -125,6 +128,8 @@ def _make_run(c, r, description, precision):
     if r.b0:  # a bias: b beside W, as b.npy beside W.npy
         run.b0 = _copy(r.b0, (2, c.m))
         run.b = _copy(r.b, (2, c.m)) if w_finite and r.b else None
+    # a learned second layer (learn_readout=True): v (2, m) beside W, as v.npy beside W.npy
+    run.v = _copy(r.v, (2, c.m)) if w_finite and r.v else None
     return run
 
 

@@ -195,6 +195,26 @@ pegr_status pegr_backend_sam_step(pegr_backend *b, const pegr_eval_request *req,
     return b->ops->sam_step(b, req, lr, rho, run_rho, err);
 }
 
+pegr_status pegr_backend_set_readout(pegr_backend *b, pegr_readout readout, int learn,
+                                     pegr_error *err)
+{
+    if (readout != PEGR_READOUT_MEAN_FILTERS && readout != PEGR_READOUT_MEAN_PATCHES)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "readout %d is unknown: use one of " PEGR_READOUTS, (int)readout);
+    if (b->ops->set_readout) return b->ops->set_readout(b, (int)readout, learn != 0, err);
+    if (readout == PEGR_READOUT_MEAN_FILTERS && !learn) return PEGR_OK;
+    return pegr_error_set(err, PEGR_ERR_UNSUPPORTED, "the %s backend has the default readout only",
+                          b->ops->name);
+}
+
+pegr_status pegr_backend_get_readout(pegr_backend *b, double *v, pegr_error *err)
+{
+    if (!b->ops->get_readout)
+        return pegr_error_set(err, PEGR_ERR_UNSUPPORTED, "the %s backend has no second layer",
+                              b->ops->name);
+    return b->ops->get_readout(b, v, err);
+}
+
 pegr_status pegr_backend_get_weights(pegr_backend *b, double *W, pegr_error *err)
 {
     return b->ops->get_weights(b, W, err);

@@ -76,6 +76,13 @@ typedef struct pegr_backend_ops {
     /* Optional (NULL: primal only). Before set_weights: train in the span of the training patches
      * (W = W0 + Gam X, a step costs 2m (nP)^2 instead of 4 m nP d) or in the primal form. */
     pegr_status (*set_representation)(pegr_backend *b, int span, pegr_error *err);
+    /* Optional (NULL: the default readout only). After set_weights, which resets it to the
+     * default: the readout of docs/math.md's "Model variants" -- readout (pegr_readout) fixes
+     * the scale kappa, learn trains the second layer v (every entry starting at 1; (R, 2, m) in a
+     * batch) with W by the same method and learning rate. */
+    pegr_status (*set_readout)(pegr_backend *b, int readout, int learn, pegr_error *err);
+    /* Optional (NULL: v is 1): copy the second layer v (2, m) -- (R, 2, m) in a batch -- out. */
+    pegr_status (*get_readout)(pegr_backend *b, double *v, pegr_error *err);
     void (*destroy)(pegr_backend *b);
     /* Optional, device backends only (NULL on the host): the context the backend runs on, the GEMM
      * in use ("own" or "clblast"), device memory held now and at most, and kernel times. */

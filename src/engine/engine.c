@@ -124,9 +124,11 @@ static pegr_status engine_set_weights(pegr_backend *b, const double *W, size_t m
         }
         e->have_weights = 1;
     }
-    /* New weights start new runs: no step taken, none non-finite, the old reference stale. */
+    /* New weights start new runs: no step taken, none non-finite, the old reference stale, the
+     * readout the default. */
     engine_free_reference(e);
     e->steps_done = 0;
+    e->kappa_div = 0;
     pegr_status s = engine_upload(e, e->b.W, W, R * 2 * m * e->d);
     cl_int *none = malloc(R * sizeof(cl_int));
     if (!none) s = pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
@@ -171,6 +173,31 @@ static pegr_status engine_get_weights(pegr_backend *b, double *W, pegr_error *er
     cl_mem w = engine_current_weights(e, &s);
     if (s == PEGR_OK) s = engine_download(e, w, 0, W, e->runs * 2 * e->m * e->d);
     return engine_report(e, s, err);
+}
+
+/* The readout (docs/math.md, "Model variants"): the scale kappa on the device; a learned second
+ * layer is the host reference's only, so far (refused, naming the backend that has it). */
+static pegr_status engine_set_readout(pegr_backend *b, int readout, int learn, pegr_error *err)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    if (!e->have_weights)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "set_readout before set_weights");
+    if (learn)
+        return pegr_error_set(err, PEGR_ERR_UNSUPPORTED,
+                              "a learned second layer (--learn-readout) is computed by the host "
+                              "reference only: use --device host");
+    e->kappa_div = readout == PEGR_READOUT_MEAN_PATCHES ? e->P : e->m;
+    return PEGR_OK;
+}
+
+/* v is 1 (never learned here). */
+static pegr_status engine_get_readout(pegr_backend *b, double *v, pegr_error *err)
+{
+    pegr_engine *e = (pegr_engine *)b;
+    if (!e->have_weights)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "get_readout before set_weights");
+    for (size_t k = 0; k < e->runs * 2 * e->m; k++) v[k] = 1.0;
+    return PEGR_OK;
 }
 
 static pegr_status engine_first_nonfinite_step(pegr_backend *b, long *step, pegr_error *err)
@@ -250,6 +277,8 @@ static const pegr_backend_ops ENGINE_OPS = {
     .first_nonfinite_step = engine_first_nonfinite_step,
     .set_representation = engine_set_representation,
     .set_runs = engine_set_runs,
+    .set_readout = engine_set_readout,
+    .get_readout = engine_get_readout,
     .destroy = engine_destroy,
     .context = pegr_engine_context,
     .gemm_name = pegr_engine_gemm_name,

@@ -10,12 +10,16 @@
 /* The elementwise kernels below see every example of every run: n * runs of them. */
 static size_t all_examples(const pegr_engine *e) { return e->runs * e->n; }
 
+/* The readout's kappa = 1 / kappa_div(e) (docs/math.md, "Model variants"): m by default. */
+static size_t kappa_div(const pegr_engine *e) { return e->kappa_div ? e->kappa_div : e->m; }
+
 static pegr_status coef_terms(pegr_engine *e, double q)
 {
     engine_args a = engine_args_begin(e, e->k.coef_terms, "pegr_coef_terms");
     engine_arg_u32(&a, all_examples(e));
     engine_arg_u32(&a, e->P);
     engine_arg_u32(&a, e->m);
+    engine_arg_u32(&a, kappa_div(e));
     engine_arg_real(&a, q);
     engine_arg_mem(&a, e->b.Z);
     engine_arg_mem(&a, e->b.K);
@@ -87,6 +91,7 @@ static engine_args coef_fused_args(pegr_engine *e, cl_kernel kernel, const char 
     engine_arg_u32(&a, all_examples(e));
     engine_arg_u32(&a, e->P);
     engine_arg_u32(&a, e->m);
+    engine_arg_u32(&a, kappa_div(e));
     engine_arg_real(&a, q);
     engine_arg_i32(&a, (int)method);
     engine_arg_u32(&a, e->n);

@@ -142,6 +142,9 @@ typedef struct pegr_engine {
      * bias_dir_len: b.bias_dir's length (d primal, n*P span) */
     int bias;
     size_t bias_dir_len;
+    /* The readout (set_readout; docs/math.md, "Model variants"): kappa = 1 / kappa_div, 0 meaning
+     * m (the default); set_weights resets it. */
+    size_t kappa_div;
 } pegr_engine;
 
 /* The rows of the reference's mu: n_signal, 1 before any reference. */

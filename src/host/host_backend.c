@@ -23,7 +23,37 @@ typedef struct host_backend {
     int have_reference;
     int bias; /* the reference's bias: each patch's last coordinate is a bias's constant 1 */
     long steps_done, first_bad;
+    /* the readout (set_readout; docs/math.md, "Model variants"): kappa = 1 / kappa_div (0: 1/m)
+     * and, with learn, the second layer v (2, m), trained with W */
+    size_t kappa_div;
+    int learn;
+    double *v, *grad_v; /* (2, m) each, with learn */
 } host_backend;
+
+/* The readout model at v (NULL: h's), v's gradient into grad_v (NULL: not asked). */
+static pegr_ref_model host_model(const host_backend *h, const double *v, double *grad_v)
+{
+    pegr_ref_model md = {h->kappa_div, v ? v : h->v, h->learn, grad_v};
+    return md;
+}
+
+/* pegr_ref_evaluate_model on the training set at weights W and second layer v (NULL: h's). */
+static pegr_status evaluate_at(const host_backend *h, const double *W, const double *v,
+                               double *grad_v, const pegr_eval_request *req, pegr_error *err)
+{
+    pegr_ref_model md = host_model(h, v, grad_v);
+    return pegr_ref_evaluate_model(h->X, h->K, h->y, h->n, h->P, h->d, W, h->m, &md, req, err);
+}
+
+/* No readout set: the default, v dropped. */
+static void reset_readout(host_backend *h)
+{
+    free(h->v);
+    free(h->grad_v);
+    h->v = h->grad_v = NULL;
+    h->kappa_div = 0;
+    h->learn = 0;
+}
 
 static pegr_status oom(pegr_error *err, const char *what)
 {
@@ -101,6 +131,7 @@ static pegr_status host_set_weights(pegr_backend *b, const double *W, size_t m, 
     double *nw = copy_of(W, 2 * m * h->d, sizeof(double));
     if (!nw) return oom(err, "copying W");
     if (m != h->m) free_reference(h);
+    reset_readout(h);
     free(h->W);
     h->W = nw;
     h->m = m;
@@ -155,7 +186,8 @@ static pegr_status error_rate(const host_backend *h, const double *X, const doub
     double *f = malloc(n * sizeof(double));
     if (!f) return oom(err, "for test margins");
     pegr_eval_request req = {.method = PEGR_METHOD_GD, .q = q, .margin = f};
-    pegr_status s = pegr_ref_evaluate(X, y, n, h->P, h->d, h->W, h->m, &req, err);
+    pegr_ref_model md = host_model(h, NULL, NULL);
+    pegr_status s = pegr_ref_evaluate_model(X, NULL, y, n, h->P, h->d, h->W, h->m, &md, &req, err);
     size_t wrong = 0;
     for (size_t i = 0; s == PEGR_OK && i < n; i++) wrong += y[i] * f[i] <= 0.0;
     *rate = (double)wrong / (double)n;
@@ -211,8 +243,7 @@ static pegr_status reference_metrics(const host_backend *h, double q, pegr_metri
 static pegr_status evaluate_with_metrics(host_backend *h, const pegr_eval_request *req,
                                          pegr_error *err)
 {
-    if (!req->metrics) return pegr_ref_evaluate_gram(h->X, h->K, h->y, h->n, h->P, h->d, h->W,
-                                                     h->m, req, err);
+    if (!req->metrics) return evaluate_at(h, h->W, NULL, NULL, req, err);
     if (!h->have_reference)
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                               "metrics need set_reference (W0, mu, the signal patches) first");
@@ -232,13 +263,15 @@ static pegr_status evaluate_with_metrics(host_backend *h, const pegr_eval_reques
         r.mean_loss = &L;
         r.objective = &obj;
         r.weights = NULL; /* metrics are over the whole training set */
-        s = pegr_ref_evaluate_gram(h->X, h->K, h->y, n, h->P, h->d, h->W, h->m, &r, err);
+        s = evaluate_at(h, h->W, NULL, h->grad_v, &r, err);
     }
     if (s == PEGR_OK) {
         pegr_metrics *mt = req->metrics;
         pegr_metrics_from_examples(h->y, f, l, g2, n, mt);
         mt->objective = obj;
-        mt->grad_norm = sqrt(dot(grad, grad, 2 * h->m * h->d));
+        /* the norm over every trained parameter: W, and v when it is learned */
+        double v2 = h->learn ? dot(h->grad_v, h->grad_v, 2 * h->m) : 0.0;
+        mt->grad_norm = sqrt(dot(grad, grad, 2 * h->m * h->d) + v2);
         s = reference_metrics(h, req->q, mt, err);
     }
     /* The caller's own outputs, with its own weights, when it asked for more than metrics. */
@@ -246,8 +279,7 @@ static pegr_status evaluate_with_metrics(host_backend *h, const pegr_eval_reques
     rest.metrics = NULL;
     int more = rest.margin || rest.loss || rest.norm2 || rest.per_example_grad || rest.mean_loss ||
                rest.objective || (rest.grad && rest.weights);
-    if (s == PEGR_OK && more)
-        s = pegr_ref_evaluate_gram(h->X, h->K, h->y, n, h->P, h->d, h->W, h->m, &rest, err);
+    if (s == PEGR_OK && more) s = evaluate_at(h, h->W, NULL, NULL, &rest, err);
     free(f);
     free(l);
     free(g2);
@@ -292,12 +324,16 @@ static pegr_status host_step(pegr_backend *b, const pegr_eval_request *req, doub
         s = evaluate_with_metrics(h, &mreq, err);
         r.metrics = NULL;
     }
-    if (s == PEGR_OK) s = pegr_ref_evaluate_gram(h->X, h->K, h->y, h->n, h->P, h->d, h->W, h->m, &r, err);
+    if (s == PEGR_OK) s = evaluate_at(h, h->W, NULL, h->grad_v, &r, err);
     if (s != PEGR_OK) return s;
     int bad = 0;
     for (size_t k = 0; k < count && lr != 0.0; k++) { /* lr 0 leaves W as it is, as on devices */
         h->W[k] -= lr * r.grad[k];
         bad |= !isfinite(h->W[k]);
+    }
+    for (size_t k = 0; h->learn && k < 2 * h->m && lr != 0.0; k++) { /* v, by the same rule */
+        h->v[k] -= lr * h->grad_v[k];
+        bad |= !isfinite(h->v[k]);
     }
     if (bad && h->first_bad < 0) h->first_bad = h->steps_done;
     h->steps_done++;
@@ -317,10 +353,12 @@ static pegr_status host_sam_step(pegr_backend *b, const pegr_eval_request *req, 
     pegr_status s = pegr_check_sam_rho(run_rho, rho, 1, err);
     if (s != PEGR_OK) return s;
     rho = pegr_request_rho(run_rho, rho, 0);
-    size_t count = 2 * h->m * h->d;
+    size_t count = 2 * h->m * h->d, cols = 2 * h->m;
     double *g = malloc(count * sizeof(double)), *Wa = malloc(count * sizeof(double));
     double *ga = malloc(count * sizeof(double));
-    if (!g || !Wa || !ga) s = oom(err, "for the SAM step");
+    /* a learned v takes part in the ascent and the descent: va = v + eps gv, gva its gradient */
+    double *va = malloc(cols * sizeof(double)), *gva = malloc(cols * sizeof(double));
+    if (!g || !Wa || !ga || !va || !gva) s = oom(err, "for the SAM step");
     /* The first evaluation: exactly a step's outputs at W, with its lr 0 (W stays). */
     pegr_eval_request first = *req;
     first.run_lr = NULL;
@@ -329,12 +367,14 @@ static pegr_status host_sam_step(pegr_backend *b, const pegr_eval_request *req, 
     if (s == PEGR_OK) {
         h->steps_done--; /* that was half of this step */
         const double *g0 = first.grad;
-        double norm = sqrt(dot(g0, g0, count));
+        /* ||g||_F over every trained parameter; host_step left v's gradient at v in h->grad_v */
+        double norm = sqrt(dot(g0, g0, count) + (h->learn ? dot(h->grad_v, h->grad_v, cols) : 0.0));
         double eps = norm > 0.0 && isfinite(norm) ? rho / norm : 0.0; /* g = 0: no ascent */
         for (size_t k = 0; k < count; k++) Wa[k] = h->W[k] + eps * g0[k];
+        for (size_t k = 0; h->learn && k < cols; k++) va[k] = h->v[k] + eps * h->grad_v[k];
         pegr_eval_request at = {.method = PEGR_METHOD_GD, .q = req->q, .grad = ga,
                                 .weights = req->weights};
-        s = pegr_ref_evaluate_gram(h->X, h->K, h->y, h->n, h->P, h->d, Wa, h->m, &at, err);
+        s = evaluate_at(h, Wa, h->learn ? va : NULL, h->learn ? gva : NULL, &at, err);
     }
     if (s == PEGR_OK) {
         lr = pegr_request_lr(req, lr, 0);
@@ -343,12 +383,18 @@ static pegr_status host_sam_step(pegr_backend *b, const pegr_eval_request *req, 
             h->W[k] -= lr * ga[k];
             bad |= !isfinite(h->W[k]);
         }
+        for (size_t k = 0; h->learn && k < cols && lr != 0.0; k++) {
+            h->v[k] -= lr * gva[k];
+            bad |= !isfinite(h->v[k]);
+        }
         if (bad && h->first_bad < 0) h->first_bad = h->steps_done;
         h->steps_done++;
     }
     free(g);
     free(Wa);
     free(ga);
+    free(va);
+    free(gva);
     return s;
 }
 
@@ -357,6 +403,34 @@ static pegr_status host_get_weights(pegr_backend *b, double *W, pegr_error *err)
     host_backend *h = (host_backend *)b;
     if (!h->W) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "host backend: no weights set");
     memcpy(W, h->W, 2 * h->m * h->d * sizeof(double));
+    return PEGR_OK;
+}
+
+static pegr_status host_set_readout(pegr_backend *b, int readout, int learn, pegr_error *err)
+{
+    host_backend *h = (host_backend *)b;
+    if (!h->W)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "host backend: set_weights must come before set_readout");
+    reset_readout(h);
+    h->kappa_div = readout == PEGR_READOUT_MEAN_PATCHES ? h->P : h->m;
+    if (!learn) return PEGR_OK;
+    h->v = malloc(2 * h->m * sizeof(double));
+    h->grad_v = calloc(2 * h->m, sizeof(double));
+    if (!h->v || !h->grad_v) {
+        reset_readout(h);
+        return oom(err, "for the second layer");
+    }
+    for (size_t k = 0; k < 2 * h->m; k++) h->v[k] = 1.0;
+    h->learn = 1;
+    return PEGR_OK;
+}
+
+static pegr_status host_get_readout(pegr_backend *b, double *v, pegr_error *err)
+{
+    host_backend *h = (host_backend *)b;
+    if (!h->W) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "host backend: no weights set");
+    for (size_t k = 0; k < 2 * h->m; k++) v[k] = h->learn ? h->v[k] : 1.0;
     return PEGR_OK;
 }
 
@@ -398,6 +472,7 @@ static void host_destroy(pegr_backend *b)
     free(h->y);
     free(h->K);
     free(h->W);
+    reset_readout(h);
     free(h);
 }
 
@@ -412,6 +487,8 @@ static const pegr_backend_ops host_ops = {
     .set_reference = host_set_reference,
     .perturbed_test_error = host_perturbed_test_error,
     .first_nonfinite_step = host_first_nonfinite_step,
+    .set_readout = host_set_readout,
+    .get_readout = host_get_readout,
     .destroy = host_destroy,
 };
 

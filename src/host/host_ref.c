@@ -17,7 +17,22 @@
 typedef struct ref_dims {
     size_t n, P, d, m;
     const double *weights; /* per-example weights replacing 1/n (mini-batches), or NULL */
+    double kappa;          /* the readout's scale (1/m by default) */
+    const double *v;       /* (2, m) second layer, or NULL: all 1 */
+    int learn;             /* v is a parameter (its gradient and Hessian blocks count) */
 } ref_dims;
+
+/* v[j,r]: the second layer's weight of filter (j, r). */
+static double readout_v(const ref_dims *dm, size_t j, size_t r)
+{
+    return dm->v ? dm->v[j * dm->m + r] : 1.0;
+}
+
+/* Index of the (n, 2, m) tensors (F, Cv). */
+static size_t ijr(const ref_dims *dm, size_t i, size_t j, size_t r)
+{
+    return (i * 2 + j) * dm->m + r;
+}
 
 /* Example i's weight in the objective: 1/n, or the request's weight. */
 static double example_weight(const ref_dims *dm, size_t i)
@@ -214,27 +229,35 @@ static void contract(const double *C, const double *X, const ref_dims *dm, doubl
         }
 }
 
-/* From z: f_i = (1/m) sum_{j,r,p} c_j s(z), A = c_j s'(z) / m and, when B is not NULL,
- * B = c_j s''(z) / m (the diagonal of Hess f_i in the patch basis, per filter). */
+/* From z: f_i = kappa sum_{j,r,p} c_j v[j,r] s(z), A = c_j v s'(z) kappa and, when B is not NULL,
+ * B = c_j v s''(z) kappa (the diagonal of Hess f_i in the patch basis, per filter). With a learned
+ * v (D, F not NULL) also the v-W Hessian block's D = c_j s'(z) kappa and F[i,j,r] = kappa sum_p
+ * s(z) (grad_v f_i = c_j F). With v = 1 every product is the default model's to the bit
+ * (c_j v = c_j exactly). */
 static void activations(const double *z, double q, const ref_dims *dm, double *f, double *A,
-                        double *B)
+                        double *B, double *D, double *F)
 {
-    double inv_m = 1.0 / (double)dm->m;
+    double kappa = dm->kappa;
     for (size_t i = 0; i < dm->n; i++) {
         double acc = 0.0;
         for (size_t j = 0; j < 2; j++) {
             double c = class_sign(j);
-            for (size_t r = 0; r < dm->m; r++)
+            for (size_t r = 0; r < dm->m; r++) {
+                double cv = c * readout_v(dm, j, r), ssum = 0.0;
                 for (size_t p = 0; p < dm->P; p++) {
                     size_t at = ijrp(dm, i, j, r, p);
                     double s, ds, d2s;
                     pegr_ref_activation(z[at], q, &s, &ds, B ? &d2s : NULL);
-                    acc += c * s;
-                    A[at] = c * ds * inv_m;
-                    if (B) B[at] = c * d2s * inv_m;
+                    acc += cv * s;
+                    ssum += s;
+                    A[at] = cv * ds * kappa;
+                    if (B) B[at] = cv * d2s * kappa;
+                    if (D) D[at] = c * ds * kappa;
                 }
+                if (F) F[ijr(dm, i, j, r)] = kappa * ssum;
+            }
         }
-        f[i] = acc * inv_m;
+        f[i] = acc * kappa;
     }
 }
 
@@ -248,8 +271,10 @@ static double gram_apply(const double *Ki, const double *A, const ref_dims *dm, 
 }
 
 /* G_i = ||grad f_i||^2 = sum_{j,r} sum_{p,p'} A[i,j,r,p] K_i[p,p'] A[i,j,r,p'] -- the Gram identity,
- * so ||g_i||^2 = a1_i^2 G_i costs O(m P^2), no d-sized work. */
-static void gram_norms(const double *A, const double *K, const ref_dims *dm, double *G)
+ * so ||g_i||^2 = a1_i^2 G_i costs O(m P^2), no d-sized work. A learned v adds ||grad_v f_i||^2 =
+ * sum_{j,r} F[i,j,r]^2 (F not NULL). */
+static void gram_norms(const double *A, const double *F, const double *K, const ref_dims *dm,
+                       double *G)
 {
     for (size_t i = 0; i < dm->n; i++) {
         const double *Ki = K + i * dm->P * dm->P;
@@ -258,39 +283,64 @@ static void gram_norms(const double *A, const double *K, const ref_dims *dm, dou
             for (size_t r = 0; r < dm->m; r++)
                 for (size_t p = 0; p < dm->P; p++)
                     acc += A[ijrp(dm, i, j, r, p)] * gram_apply(Ki, A, dm, i, j, r, p);
+        for (size_t k = 0; F && k < 2 * dm->m; k++) acc += F[i * 2 * dm->m + k] * F[i * 2 * dm->m + k];
         G[i] = acc;
     }
 }
 
-/* gd: C = a1_i y_i A / n, so contract(C) = (1/n) sum_i g_i (1/n: or example i's weight). */
-static void coef_gd(const double *A, const double *a1, const double *y, const ref_dims *dm,
-                    double *C)
+/* gd: C = a1_i y_i A / n, so contract(C) = (1/n) sum_i g_i (1/n: or example i's weight); with a
+ * learned v (Cv not NULL) also v's per-example coefficients Cv[i,j,r] = a1_i y_i c_j F[i,j,r] / n,
+ * whose sum over i is the gradient in v. */
+static void coef_gd(const double *A, const double *F, const double *a1, const double *y,
+                    const ref_dims *dm, double *C, double *Cv)
 {
     size_t per = 2 * dm->m * dm->P;
     for (size_t i = 0; i < dm->n; i++) {
         double w = dm->weights ? a1[i] * y[i] * dm->weights[i] : a1[i] * y[i] / (double)dm->n;
         for (size_t k = 0; k < per; k++) C[i * per + k] = w * A[i * per + k];
+        for (size_t j = 0; Cv && j < 2; j++)
+            for (size_t r = 0; r < dm->m; r++)
+                Cv[ijr(dm, i, j, r)] = w * class_sign(j) * F[ijr(dm, i, j, r)];
     }
+}
+
+/* grad_v[j,r] = sum_i Cv[i,j,r]. */
+static void contract_v(const double *Cv, const ref_dims *dm, double *grad_v)
+{
+    size_t cols = 2 * dm->m;
+    memset(grad_v, 0, cols * sizeof(double));
+    for (size_t i = 0; i < dm->n; i++)
+        for (size_t k = 0; k < cols; k++) grad_v[k] += Cv[i * cols + k];
 }
 
 /* pegr: C += (2 lam / n) C^H with, from H_i g_i = a2 (grad f_i . g_i) grad f_i + a1 y (Hess f_i) g_i,
  *   grad f_i . g_i = a1 y G_i  and  <x_i,p, g_i[j,r]> = a1 y sum_p' K_i[p,p'] A[i,j,r,p'], hence
- *   C^H[i,j,r,p] = a2 a1 y G_i A[i,j,r,p] + a1 y B[i,j,r,p] (a1 y (K_i A)[p])      (y^2 = 1). */
-static void coef_pegr_add(const double *A, const double *B, const double *K, const double *a1,
-                          const double *a2, const double *y, const double *G, double lam,
-                          const ref_dims *dm, double *C)
+ *   C^H[i,j,r,p] = a2 a1 y G_i A[i,j,r,p] + a1 y B[i,j,r,p] (a1 y (K_i A)[p])      (y^2 = 1).
+ * A learned v (D, F, Cv not NULL) adds the v-W block's terms: g_i's v part is a1 y c_j F, so
+ *   C^H[i,j,r,p] += a1 y D[i,j,r,p] (a1 y c_j F[i,j,r]),
+ *   Cv^H[i,j,r]   = a2 a1 y G_i c_j F[i,j,r] + a1 y sum_p D[i,j,r,p] (a1 y (K_i A)[p]). */
+static void coef_pegr_add(const double *A, const double *B, const double *D, const double *F,
+                          const double *K, const double *a1, const double *a2, const double *y,
+                          const double *G, double lam, const ref_dims *dm, double *C, double *Cv)
 {
     for (size_t i = 0; i < dm->n; i++) {
         const double w = 2.0 * lam * example_weight(dm, i);
         const double *Ki = K + i * dm->P * dm->P;
         double ay = a1[i] * y[i];
         for (size_t j = 0; j < 2; j++)
-            for (size_t r = 0; r < dm->m; r++)
+            for (size_t r = 0; r < dm->m; r++) {
+                double vsum = 0.0; /* sum_p D <x_i,p, g_i[j,r]> (learned v) */
+                double cF = Cv ? class_sign(j) * F[ijr(dm, i, j, r)] : 0.0;
                 for (size_t p = 0; p < dm->P; p++) {
                     size_t at = ijrp(dm, i, j, r, p);
                     double x_dot_gi = ay * gram_apply(Ki, A, dm, i, j, r, p); /* <x_i,p, g_i[j,r]> */
                     C[at] += w * (a2[i] * ay * G[i] * A[at] + ay * B[at] * x_dot_gi);
+                    if (!Cv) continue;
+                    C[at] += w * (ay * D[at] * (ay * cF));
+                    vsum += D[at] * x_dot_gi;
                 }
+                if (Cv) Cv[ijr(dm, i, j, r)] += w * (a2[i] * ay * G[i] * cF + ay * vsum);
+            }
     }
 }
 
@@ -310,6 +360,35 @@ static void coef_gr_add(const double *A, const double *B, const double *t, const
         for (size_t k = 0; k < per; k++) dot += Ai[k] * ti[k];
         double ay = a1[i] * y[i];
         for (size_t k = 0; k < per; k++) C[i * per + k] += w * (a2[i] * dot * Ai[k] + ay * Bi[k] * ti[k]);
+    }
+}
+
+/* gr with a learned v: the vector is V = (g, gv), the full gradient. On top of coef_gr_add:
+ *   grad f_i . V gains sum_{j,r} c_j F gv,  (Hess f_i V)'s W part gains sum_p D gv[j,r] x_i,p
+ *   (the v-W block) and its v part is sum_p D t (the W-v block); so
+ *   C[i,j,r,p] += w (a2 (c F . gv)_i A + a1 y D gv[j,r]),
+ *   Cv[i,j,r]  += w (a2 (grad f_i . V) c_j F + a1 y sum_p D t). */
+static void coef_gr_add_v(const double *A, const double *D, const double *F, const double *t,
+                          const double *gv, const double *a1, const double *a2, const double *y,
+                          double lam, const ref_dims *dm, double *C, double *Cv)
+{
+    size_t per = 2 * dm->m * dm->P, cols = 2 * dm->m, P = dm->P;
+    for (size_t i = 0; i < dm->n; i++) {
+        const double w = 2.0 * lam * example_weight(dm, i);
+        const double *Ai = A + i * per, *Di = D + i * per, *ti = t + i * per, *Fi = F + i * cols;
+        double dotW = 0.0, dotv = 0.0;
+        for (size_t k = 0; k < per; k++) dotW += Ai[k] * ti[k];
+        for (size_t c = 0; c < cols; c++) dotv += (c < dm->m ? 1.0 : -1.0) * Fi[c] * gv[c];
+        double ay = a1[i] * y[i];
+        for (size_t c = 0; c < cols; c++) {
+            double sum = 0.0;
+            for (size_t p = 0; p < P; p++) {
+                size_t k = c * P + p;
+                C[i * per + k] += w * (a2[i] * dotv * Ai[k] + ay * Di[k] * gv[c]);
+                sum += Di[k] * ti[k];
+            }
+            Cv[i * cols + c] += w * (a2[i] * (dotW + dotv) * (c < dm->m ? 1.0 : -1.0) * Fi[c] + ay * sum);
+        }
     }
 }
 
@@ -343,6 +422,9 @@ typedef struct ref_work {
     double *K;                   /* (n, P, P), only when the caller gave none */
     double *g;                   /* (2, m, d): the gd gradient, for gr */
     double *row;                 /* (2, m, P): one example's coefficients */
+    double *D;                   /* (n, 2, m, P): c_j kappa s'(z) (learned v) */
+    double *F, *Cv;              /* (n, 2, m): kappa sum_p s(z), v's coefficients (learned v) */
+    double *gv;                  /* (2, m): the gd gradient in v, for gr (learned v) */
 } ref_work;
 
 static void work_free(ref_work *w)
@@ -360,6 +442,10 @@ static void work_free(ref_work *w)
     free(w->K);
     free(w->g);
     free(w->row);
+    free(w->D);
+    free(w->F);
+    free(w->Cv);
+    free(w->gv);
 }
 
 /* malloc count doubles when wanted (sizes were checked for overflow before), false on failure. */
@@ -403,26 +489,38 @@ static bool work_alloc(ref_work *w, const ref_plan *pl, const ref_dims *dm, bool
            alloc_if(true, n, &w->a2) && alloc_if(pl->need_G, n, &w->G) &&
            alloc_if(pl->need_G && !have_K, n * dm->P * dm->P, &w->K) &&
            alloc_if(pl->need_gd_g, 2 * dm->m * dm->d, &w->g) &&
-           alloc_if(want_rows, 2 * dm->m * dm->P, &w->row);
+           alloc_if(want_rows, 2 * dm->m * dm->P, &w->row) && alloc_if(dm->learn, nt, &w->D) &&
+           alloc_if(dm->learn, n * 2 * dm->m, &w->F) &&
+           alloc_if(dm->learn && pl->need_C, n * 2 * dm->m, &w->Cv) &&
+           alloc_if(dm->learn && pl->need_gd_g, 2 * dm->m, &w->gv);
 }
 
-/* The chosen objective's gradient into req->grad (when asked) from w->C holding the gd coefficients;
- * for gr also the penalty lam ||g||^2, which needs the gd gradient g whether or not grad is asked. */
+/* The chosen objective's gradient into req->grad (when asked) from w->C holding the gd coefficients
+ * (and grad_v, with a learned v, from w->Cv); for gr also the penalty lam ||g||^2, which needs the
+ * gd gradient g (with v's part) whether or not grad is asked. */
 static double method_gradient(const double *X, const double *K, const double *y,
-                              const pegr_eval_request *req, const ref_dims *dm, ref_work *w)
+                              const pegr_eval_request *req, const ref_dims *dm, ref_work *w,
+                              double *grad_v)
 {
     double penalty = 0.0;
-    if (req->method == PEGR_METHOD_PEGR && req->grad) {
-        coef_pegr_add(w->A, w->B, K, w->a1, w->a2, y, w->G, req->lam, dm, w->C);
+    int wants = req->grad || grad_v;
+    if (req->method == PEGR_METHOD_PEGR && wants) {
+        coef_pegr_add(w->A, w->B, w->D, w->F, K, w->a1, w->a2, y, w->G, req->lam, dm, w->C, w->Cv);
     } else if (req->method == PEGR_METHOD_GR) {
         contract(w->C, X, dm, w->g);
         penalty = req->lam * sum_sq(w->g, 2 * dm->m * dm->d);
-        if (req->grad) {
+        if (w->gv) {
+            contract_v(w->Cv, dm, w->gv);
+            penalty += req->lam * sum_sq(w->gv, 2 * dm->m);
+        }
+        if (wants) {
             preactivations(X, w->g, dm, w->t);
             coef_gr_add(w->A, w->B, w->t, w->a1, w->a2, y, req->lam, dm, w->C);
+            if (w->gv) coef_gr_add_v(w->A, w->D, w->F, w->t, w->gv, w->a1, w->a2, y, req->lam, dm, w->C, w->Cv);
         }
     }
     if (req->grad) contract(w->C, X, dm, req->grad);
+    if (grad_v && w->Cv) contract_v(w->Cv, dm, grad_v);
     return penalty;
 }
 
@@ -453,7 +551,19 @@ pegr_status pegr_ref_evaluate_gram(const double *X, const double *K, const doubl
                                    size_t P, size_t d, const double *W, size_t m,
                                    const pegr_eval_request *req, pegr_error *err)
 {
-    ref_dims dm = {n, P, d, m, req->weights};
+    return pegr_ref_evaluate_model(X, K, y, n, P, d, W, m, NULL, req, err);
+}
+
+pegr_status pegr_ref_evaluate_model(const double *X, const double *K, const double *y, size_t n,
+                                    size_t P, size_t d, const double *W, size_t m,
+                                    const pegr_ref_model *model, const pegr_eval_request *req,
+                                    pegr_error *err)
+{
+    pegr_ref_model none = {0};
+    if (!model) model = &none;
+    size_t div = model->kappa_div ? model->kappa_div : m;
+    ref_dims dm = {n, P, d, m, req->weights, 1.0 / (double)div, model->v, model->learn_v};
+    double *grad_v = model->learn_v ? model->grad_v : NULL;
     pegr_status st;
     if ((st = pegr_ref_check_request(req, err)) != PEGR_OK) return st;
     if ((st = check_example_weights(req->weights, n, err)) != PEGR_OK) return st;
@@ -461,6 +571,13 @@ pegr_status pegr_ref_evaluate_gram(const double *X, const double *K, const doubl
     if ((st = check_weights(W, &dm, req, err)) != PEGR_OK) return st;
 
     ref_plan pl = make_plan(req);
+    if (grad_v) { /* v's gradient is the method's gradient too */
+        pl.need_C = true;
+        pl.need_G = pl.need_G || req->method == PEGR_METHOD_PEGR;
+        pl.need_B = pl.need_B || req->method != PEGR_METHOD_GD;
+        pl.need_gd_g = pl.need_gd_g || req->method == PEGR_METHOD_GR;
+        pl.need_t = pl.need_t || req->method == PEGR_METHOD_GR;
+    }
     ref_work w;
     if (!work_alloc(&w, &pl, &dm, K != NULL, req->per_example_grad != NULL)) {
         work_free(&w);
@@ -470,7 +587,7 @@ pegr_status pegr_ref_evaluate_gram(const double *X, const double *K, const doubl
     }
     /* Nothing below can fail, so outputs are written only on success. */
     preactivations(X, W, &dm, w.z);
-    activations(w.z, req->q, &dm, w.f, w.A, w.B);
+    activations(w.z, req->q, &dm, w.f, w.A, w.B, w.D, w.F);
     double lsum = 0.0, wsum = 0.0;
     for (size_t i = 0; i < n; i++) {
         pegr_ref_loss_terms(y[i] * w.f[i], &w.l[i], &w.a1[i], &w.a2[i]);
@@ -483,13 +600,13 @@ pegr_status pegr_ref_evaluate_gram(const double *X, const double *K, const doubl
             pegr_ref_patch_gram(X, n, P, d, w.K);
             K = w.K;
         }
-        gram_norms(w.A, K, &dm, w.G);
+        gram_norms(w.A, w.F, K, &dm, w.G);
     }
     double penalty = 0.0; /* objective - L */
     if (req->method == PEGR_METHOD_PEGR && req->objective) penalty = pegr_penalty(&w, req->lam, &dm);
     if (pl.need_C) {
-        coef_gd(w.A, w.a1, y, &dm, w.C);
-        double gr_penalty = method_gradient(X, K, y, req, &dm, &w);
+        coef_gd(w.A, w.F, w.a1, y, &dm, w.C, w.Cv);
+        double gr_penalty = method_gradient(X, K, y, req, &dm, &w, grad_v);
         if (req->method == PEGR_METHOD_GR) penalty = gr_penalty;
     }
     if (req->margin) memcpy(req->margin, w.f, n * sizeof(double));

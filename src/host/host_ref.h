@@ -49,6 +49,25 @@ pegr_status pegr_ref_evaluate_gram(const double *X, const double *K, const doubl
                                    size_t P, size_t d, const double *W, size_t m,
                                    const pegr_eval_request *req, pegr_error *err);
 
+/* The readout (docs/math.md, "Model variants"): f(W, x) = sum_{j,r} c_j v[j,r] kappa sum_p s(z[j,r,p]).
+ * The default (a NULL model, or every field 0) is pegr's model: kappa = 1/m, v = 1 and fixed. */
+typedef struct pegr_ref_model {
+    size_t kappa_div; /* kappa = 1 / kappa_div: m (0 means m: the mean over filters) or P (the
+                         sum over filters, mean over patches); an integer so every backend forms
+                         kappa as the same division */
+    const double *v;  /* (2, m) second-layer weights; NULL: every v[j,r] = 1 */
+    int learn_v;      /* v is trained with W: gradients, ||g_i||^2 and the Hessians include it */
+    double *grad_v;   /* out (2, m), with learn_v: the chosen objective's gradient in v; may be
+                         NULL (req->grad then holds W's part only, as always) */
+} pegr_ref_model;
+
+/* pegr_ref_evaluate_gram under a readout model (NULL: the default). With learn_v, norm2 and the
+ * penalties count v's gradient too; per_example_grad stays W's part. */
+pegr_status pegr_ref_evaluate_model(const double *X, const double *K, const double *y, size_t n,
+                                    size_t P, size_t d, const double *W, size_t m,
+                                    const pegr_ref_model *model, const pegr_eval_request *req,
+                                    pegr_error *err);
+
 /* The host backend: set_data copies X and y and precomputes K; set_weights copies W; evaluate calls
  * pegr_ref_evaluate_gram; destroy frees everything. Returns NULL (and sets err) when out of memory. */
 pegr_backend *pegr_host_backend_create(pegr_error *err);

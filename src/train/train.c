@@ -96,6 +96,8 @@ pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *e
     if (c->init != PEGR_INIT_GAUSSIAN && c->init != PEGR_INIT_UNIFORM)
         return BAD("init %d is unknown: use one of " PEGR_INITS, c->init);
     if (c->bias != 0 && c->bias != 1) return BAD("bias must be 0 or 1, not %d", c->bias);
+    if (c->readout != PEGR_READOUT_MEAN_FILTERS && c->readout != PEGR_READOUT_MEAN_PATCHES)
+        return BAD("readout %d is unknown: use one of " PEGR_READOUTS, c->readout);
     if (!(c->sam_rho >= 0.0) || !isfinite(c->sam_rho))
         return BAD("sam-rho = %g must be finite and >= 0", c->sam_rho);
     if (c->method == PEGR_METHOD_SAM && !(c->sam_rho > 0.0))
@@ -207,6 +209,7 @@ int pegr_train_batchable(const pegr_train_config *a, const pegr_train_config *b)
            a->log_every == b->log_every && (!sgd || a->batch == b->batch) &&
            a->representation == b->representation && a->n_robust == b->n_robust &&
            !a->bias == !b->bias && /* a bias widens every patch by one coordinate */
+           a->readout == b->readout && !a->learn_readout == !b->learn_readout &&
            x->model == y->model && /* XOR's two signal directions: another metric layout */
            !memcmp(a->robust_sigmas, b->robust_sigmas, a->n_robust * sizeof(double));
 }
@@ -339,6 +342,13 @@ static pegr_status setup(pegr_backend *b, batch *B, pegr_error *err)
     for (size_t k = 0; k < R; k++) B->r[k].span = span;
     if (s == PEGR_OK)
         s = b->ops->set_weights(b, side_by_side(B, B->W_all, count, initial_W), c->m, err);
+    /* The readout (docs/math.md, "Model variants"): the default needs no call, so a backend
+     * without the entry trains it; a variant it lacks is refused. */
+    if (s == PEGR_OK && (c->readout || c->learn_readout))
+        s = b->ops->set_readout ? b->ops->set_readout(b, c->readout, c->learn_readout != 0, err)
+                                : pegr_error_set(err, PEGR_ERR_UNSUPPORTED,
+                                                 "the %s backend has the default readout only",
+                                                 b->ops->name);
     pegr_reference *ref = s == PEGR_OK ? malloc(R * sizeof *ref) : NULL;
     if (s == PEGR_OK && !ref) s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
     for (size_t k = 0; k < R && s == PEGR_OK && !ds[k].mu; k++)
@@ -368,6 +378,27 @@ static void mark_diverged(pegr_train_result *r, long step)
     r->diverged = 1;
 }
 
+/* A learned second layer's final v per run (R x 2m from the backend); a non-finite v is
+ * divergence as a non-finite W is. */
+static pegr_status finish_readout(pegr_backend *b, batch *B, size_t t, pegr_error *err)
+{
+    size_t R = B->runs, cols = 2 * B->c->m;
+    double *all = malloc(R * cols * sizeof(double));
+    if (!all) return pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory for v");
+    pegr_status s = b->ops->get_readout(b, all, err);
+    for (size_t k = 0; k < R && s == PEGR_OK; k++) {
+        B->r[k].v = malloc(cols * sizeof(double));
+        if (!B->r[k].v) {
+            s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory for v");
+            break;
+        }
+        memcpy(B->r[k].v, all + k * cols, cols * sizeof(double));
+        if (!all_finite(B->r[k].v, cols)) mark_diverged(&B->r[k], B->bad[k] >= 0 ? B->bad[k] : (long)t - 1);
+    }
+    free(all);
+    return s;
+}
+
 /* The final weights, divergence in them, and (runs that did not diverge) the robust test errors.
  * B->bad holds the backend's flags as read at the end; t is the steps taken. */
 static pegr_status finish(pegr_backend *b, batch *B, size_t t, pegr_error *err)
@@ -377,6 +408,7 @@ static pegr_status finish(pegr_backend *b, batch *B, size_t t, pegr_error *err)
         for (size_t j = 0; j < B->c->n_robust; j++) B->r[k].robust_error[j] = NAN;
     double *W = R == 1 ? B->r[0].W : B->W_all;
     pegr_status s = b->ops->get_weights(b, W, err);
+    if (s == PEGR_OK && B->c->learn_readout) s = finish_readout(b, B, t, err);
     for (size_t k = 0; k < R && s == PEGR_OK; k++) {
         if (R > 1) memcpy(B->r[k].W, W + k * count, count * sizeof(double));
         /* Any non-finite weight is divergence, whatever the flag and the metrics said. */
@@ -552,6 +584,7 @@ void pegr_train_result_free(pegr_train_result *r)
     free(r->W0);
     free(r->b);
     free(r->b0);
+    free(r->v);
     memset(r, 0, sizeof *r);
 }
 

@@ -74,6 +74,14 @@ static const pegr_train_option OPTIONS[] = {
      "with --data xor: ||a|| (a = ||a|| e_1)", "0..", "xor_a_norm", 1},
     {"xor-b-norm", PEGR_OPTION_DOUBLE, AT(data.xor_b_norm), "X",
      "with --data xor: ||b|| (b = ||b|| e_2)", "0..", "xor_b_norm", 1},
+    {"readout", PEGR_OPTION_CHOICE, AT(readout), NULL,
+     "the readout's scale: mean-filters f = (1/m) sum over filters and patches (the theory "
+     "papers'); mean-patches f = sum over filters of the mean over patches (Conv1d + mean pooling)",
+     PEGR_READOUTS, "readout", 0},
+    {"learn-readout", PEGR_OPTION_FLAG, AT(learn_readout), NULL,
+     "train the second layer too: f = sum_{j,r} c_j v[j,r] kappa sum_p s(z), v starting at 1, by "
+     "the same method and lr (default: v fixed at 1)",
+     NULL, "learn_readout", 0},
 };
 #define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
 

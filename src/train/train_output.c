@@ -592,6 +592,8 @@ pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c
     if (s == PEGR_OK && r->b0) s = pegr_npy_write_in(dir, "b0.npy", r->b0, 2, bshape, 0, err);
     if (s == PEGR_OK && w_finite && r->b) /* a non-finite bias is divergence (train.c) */
         s = pegr_npy_write_in(dir, "b.npy", r->b, 2, bshape, 0, err);
+    /* a learned second layer (--learn-readout): v (2, m) beside W (it starts at 1: no v0) */
+    if (s == PEGR_OK && w_finite && r->v) s = pegr_npy_write_in(dir, "v.npy", r->v, 2, bshape, 0, err);
     /* summary.json last: its presence says the run's files are complete. */
     if (s == PEGR_OK) s = pegr_json_write_in(&j, dir, "summary.json", err);
     pegr_json_free(&j);
@@ -603,7 +605,7 @@ pegr_status pegr_train_write_results(const char *dir, const pegr_train_config *c
 /* Every file a run writes into its directory; pegr_file_write_in's temporaries are NAME.tmp.PID. */
 static const char *const RUN_FILES[] = {"config.json", "metrics.jsonl", "metrics.csv",
                                         "summary.json", "W.npy",        "W0.npy",
-                                        "b.npy",        "b0.npy"};
+                                        "b.npy",        "b0.npy",       "v.npy"};
 
 static int is_run_file(const char *name)
 {
