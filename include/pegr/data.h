@@ -74,7 +74,7 @@ typedef enum pegr_data_model {
 
 /* n 50, n_test 1000, d 1000, P 2, mu_norm 3, snr 0, sigma_p 1, isotropic 0, label_flip 0,
  * flip_test 0, seed 0 (the regime of docs/math.md); model signal-noise, xor_a_norm and xor_b_norm
- * 3 / sqrt(2) (so that ||a +- b|| = 3, the demo's ||mu||; docs/math.md, "XOR data model"). */
+ * 2 (a + b orthogonal to a - b, ||a +- b|| = 2 sqrt(2); docs/math.md, "XOR data model"). */
 PEGR_API void pegr_data_config_default(pegr_data_config *c);
 
 /* PEGR_ERR_INVALID_ARGUMENT, with a message naming the option, its value and what is allowed, for:
