@@ -4,8 +4,8 @@
  * flip frequencies, prefix and repeat properties), signal-noise data bit-identical to the code
  * before the XOR model (hashes recorded from it), what is refused; gamma on hand-built weights
  * against a direct computation on the host and the device; engine against host over short
- * trainings (gd and pegr, q = 1, primal and span) and a batch of seeds against each run alone; and
- * `pegr data|train --data xor` end to end (with a --config re-run). On the main before this item
+ * trainings (gd and pegr, q = 1, primal and span) and a batch of seeds against each run alone; a
+ * sweep's run identity; and `pegr data|train --data xor` end to end (with a --config re-run). On the main before this item
  * --data was an unknown option and pegr_data_config had no model. */
 #include <math.h>
 #include <setjmp.h>
@@ -384,6 +384,37 @@ static void test_batched_xor_runs_equal_each_run_alone(void **state)
     assert_false(pegr_train_batchable(&x, &s));
 }
 
+/* A sweep over xor-b-norm: each value is its own run (the run identity has the XOR line); a
+ * mu-norm axis with XOR data is refused as the flag is. */
+static void test_sweep_identity_and_refusal(void **state)
+{
+    (void)state;
+    pegr_train_config base = xor_tiny("gd", 10);
+    pegr_error err = {0};
+    const pegr_method methods[] = {PEGR_METHOD_GD};
+    const uint64_t seeds[] = {0};
+    pegr_sweep *s = NULL;
+    check(pegr_sweep_create(&base, PEGR_FP64, &s, &err), &err);
+    check(pegr_sweep_add_axis(s, "xor-b-norm=1,2", &err), &err);
+    check(pegr_sweep_set_methods(s, methods, 1, &err), &err);
+    check(pegr_sweep_set_seeds(s, seeds, 1, &err), &err);
+    check(pegr_sweep_check(s, &err), &err);
+    char id0[256], id1[256];
+    check(pegr_sweep_run_id(s, 0, id0, sizeof id0, &err), &err);
+    check(pegr_sweep_run_id(s, 1, id1, sizeof id1, &err), &err);
+    assert_string_not_equal(id0, id1);
+    pegr_sweep_free(s);
+    s = NULL;
+    check(pegr_sweep_create(&base, PEGR_FP64, &s, &err), &err);
+    check(pegr_sweep_add_axis(s, "mu-norm=1,2", &err), &err);
+    check(pegr_sweep_set_methods(s, methods, 1, &err), &err);
+    check(pegr_sweep_set_seeds(s, seeds, 1, &err), &err);
+    assert_int_equal(pegr_sweep_check(s, &err), PEGR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(pegr_error_message(&err), "--xor-a-norm"));
+    pegr_error_clear(&err);
+    pegr_sweep_free(s);
+}
+
 /* ---- the command line ----------------------------------------------------------------------- */
 
 static void test_cli_data_and_train_xor(void **state)
@@ -463,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_gamma_on_hand_built_weights),
         cmocka_unit_test(test_engine_training_equals_the_host),
         cmocka_unit_test(test_batched_xor_runs_equal_each_run_alone),
+        cmocka_unit_test(test_sweep_identity_and_refusal),
         cmocka_unit_test_setup_teardown(test_cli_data_and_train_xor, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
