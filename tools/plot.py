@@ -16,6 +16,12 @@ SWEEP_DIR/plots), over two axes the phase diagrams: test_error_METHOD.png, gamma
 rho_METHOD.png, test_error_gd_minus_pegr.png, summary.png; over one axis (a one-axis sweep, or
 --x alone) the line plots: test_error.png, gamma.png, rho.png, summary.png.
 
+    python3 tools/plot.py table SWEEP_DIR [--by COLUMNS] [--metrics COLUMNS] [--csv]
+
+prints the sweep's final metrics as a markdown table (--csv: csv): mean +- sample standard
+deviation over seeds per method and grid point (--by: other results.csv columns), the seed count
+and how many runs diverged (left out of the means). Needs no matplotlib.
+
 FIGURE OPTIONS: --format png,pdf,svg (each figure in each format; default png), --style paper
 (8 pt text, 3.3 in one-column and 6.9 in page-wide figures, tight layout), --band minmax|std
 (the shaded band over seeds: smallest to largest value, default, or mean +- one std).
@@ -49,7 +55,7 @@ def _wrote(paths):
 
 
 # the options that take a value, for finding the first positional word (_first_positional)
-_VALUED = ("--out", "--x", "--y", "--format", "--style", "--band")
+_VALUED = ("--out", "--x", "--y", "--format", "--style", "--band", "--by", "--metrics")
 
 
 def _add_figure_options(p, plot):
@@ -100,6 +106,25 @@ def sweep_main(plot, argv):
     return 0
 
 
+def table_main(plot, argv):
+    p = argparse.ArgumentParser(prog="plot.py table",
+                                description="A sweep's final metrics, mean +- std over seeds, as a "
+                                            "markdown (or csv) table.")
+    p.add_argument("sweep_dir", help="a pegr sweep output directory (results.csv, sweep.json)")
+    p.add_argument("--by", help="comma-separated results.csv columns to group by (default: method "
+                                "and the sweep's grid axes)")
+    p.add_argument("--metrics", default=",".join(plot.TABLE_METRICS),
+                   help="comma-separated results.csv columns to summarize (default: %(default)s)")
+    p.add_argument("--csv", action="store_true", help="csv instead of markdown")
+    a = p.parse_args(argv)
+    try:
+        sys.stdout.write(plot.table(a.sweep_dir, by=a.by, metrics=a.metrics,
+                                    fmt="csv" if a.csv else "markdown"))
+    except ValueError as e:
+        sys.exit(f"plot.py table: {e}")
+    return 0
+
+
 def _first_positional(argv):
     """Index in argv of the first word that is not an option or an option's value, or None."""
     k = 0
@@ -122,6 +147,8 @@ def main(argv):
     k = _first_positional(argv)
     if k is not None and argv[k] == "sweep":
         return sweep_main(plot, argv[:k] + argv[k + 1:])
+    if k is not None and argv[k] == "table":
+        return table_main(plot, argv[:k] + argv[k + 1:])
     p = argparse.ArgumentParser(description="Plot pegr runs (or a sweep: plot.py sweep SWEEP_DIR).")
     p.add_argument("runs", nargs="+", help="pegr train --out directories")
     p.add_argument("--out", help="where to write the figures (default: the first run's parent)")

@@ -68,7 +68,7 @@ import os
 import sys
 import warnings
 
-__all__ = ["runs", "loss_error", "gamma_rho", "sweep", "find_runs", "RUN_FIGURES",
+__all__ = ["runs", "loss_error", "gamma_rho", "sweep", "table", "TABLE_METRICS", "find_runs", "RUN_FIGURES",
            "sweep_figure_names", "FORMATS", "STYLES", "BANDS"]
 
 # the files of the run figures, in the order they are drawn (with formats="png", the default)
@@ -189,11 +189,13 @@ class _Style:
             return self.line_size if panels == 1 else (6.9, self.line_size[1])
         return (self.line_size[0] * panels, self.line_size[1])
 
-    def finish(self, fig):
-        if self.paper:
+    def finish(self, fig, rect=None):
+        """Lay the figure out for the style; rect: the part of the figure the axes may use (a
+        figure legend holds the rest)."""
+        if self.paper or rect:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # "not compatible with tight_layout"
-                fig.tight_layout(pad=0.3)
+                fig.tight_layout(pad=0.3, rect=rect or (0, 0, 1, 1))
         return fig
 
     def save(self, fig, path, fmt):
@@ -919,7 +921,7 @@ class _Grid:
 
     def draw_lines(self, ax, stem, label, st, band, legend=True):
         """One line per method (the mean over seeds) with its band, the chance level for the test
-        error, the boundary as a vertical line. True when a band was drawn."""
+        error, the boundary as a vertical line. The legend's handles (drawn in ax when legend)."""
         from matplotlib.lines import Line2D
         import numpy as np
         pos = list(self.xs) if self.xnum else list(range(self.nx))
@@ -958,7 +960,7 @@ class _Grid:
                     "= 1$", f"{side}$") + " on the whole axis"))
         if legend:
             ax.legend(handles=handles, fontsize=st.legend_font if not st.paper else st.small_font)
-        return banded
+        return handles
 
 
 def matplotlib_cmap(name):
@@ -1009,13 +1011,21 @@ def _line_figures(sw, st, band):
     if present:
         fig = Figure(figsize=st.lines_size(len(present)))
         axes = fig.subplots(1, len(present), squeeze=False)[0]
-        for k, (ax, (stem, title, label, _)) in enumerate(zip(axes, present)):
-            sw.draw_lines(ax, stem, label, st, band, legend=(k == 0))
+        handles = []
+        for ax, (stem, title, label, _) in zip(axes, present):
+            handles = sw.draw_lines(ax, stem, label, st, band, legend=False)
+        # one legend for the panels, in a strip below them: inside a panel it covered the curves
+        # or, at a paper's sizes, the first panel's axis label
+        font = st.small_font if st.paper else st.legend_font
+        ncol = min(len(handles), 4)
+        rows = -(-len(handles) // ncol) if ncol else 0
+        strip = min(0.45, (rows * font * 1.5 + 4) / 72 / fig.get_size_inches()[1])
+        fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=font, frameon=False)
+        top = 1.0
         if not st.paper:
             short = {"test_error": "test error", "gamma": r"$\gamma$", "rho": r"$\rho$"}
             fig.suptitle(f"{', '.join(short[m[0]] for m in present)} over {_symbol(sw.xaxis)}")
-            fig.tight_layout()
-        yield "summary", st.finish(fig)
+        yield "summary", st.finish(fig, rect=(0, strip, 1, top))
 
 
 def _sweep_figures(sw, st):
@@ -1149,6 +1159,76 @@ def _read_sweep(source):
         return None, header, rows, meta
     raise TypeError("a sweep must be a pegr.Sweep, its DataFrame, a results.csv path or a sweep "
                     "directory, not %r" % (source,))
+
+
+TABLE_METRICS = ("test_error", "train_error", "gamma", "rho")
+_TABLE_NEEDS = {"gamma": ["gamma_max_pos", "gamma_max_neg"], "rho": ["rho_mean"]}
+
+
+def table(source, by=None, metrics=TABLE_METRICS, fmt="markdown"):
+    """A sweep's final metrics as a table of mean +- sample standard deviation over seeds: one
+    row per method and grid point (by=: other results.csv columns to group by; default method
+    and sweep.json's axes), the seeds counted, and how many runs diverged (their metrics are left
+    out of the mean, as in the figures). metrics: results.csv columns, or "gamma" (GAMMA_DEF, as on
+    the figures) and "rho" (rho_mean). fmt "markdown" (for a README or a paper's notes) or "csv"
+    (mean and std in columns of their own). Returns the text; no matplotlib needed."""
+    _, header, rows, meta = _read_sweep(source)
+    if by is None:
+        axes = meta.get("axes") if isinstance(meta.get("axes"), list) else []
+        by = ["method"] + [a for a in axes if isinstance(a, str) and a in header]
+    elif isinstance(by, str):
+        by = [c for c in by.split(",") if c]
+    metrics = list(metrics.split(",") if isinstance(metrics, str) else metrics)
+    for c in list(by) + [n for m in metrics for n in _TABLE_NEEDS.get(m, [m])]:
+        if c not in header:
+            raise ValueError(f"no column '{c}' in results.csv (it has {', '.join(header)})")
+    if fmt not in ("markdown", "csv"):
+        raise ValueError(f"fmt must be markdown or csv, not {fmt!r}")
+    groups = {}
+    for r in rows:
+        groups.setdefault(tuple(_cell(r, c) for c in by), []).append(r)
+    first = {}  # the first column (the method) in the order results.csv has it, the rest by value
+    for key in groups:
+        first.setdefault(key[0] if key else "", len(first))
+
+    def order(key):
+        rest = tuple((0, k, "") if isinstance(k, float) else (1, 0.0, k)
+                     for k in (_axis_key(v) for v in key[1:]))
+        return (first.get(key[0], 0) if key else 0,) + rest
+    keys = sorted(groups, key=order)
+
+    def stats(vals):
+        vals = [v for v in vals if v == v]
+        if not vals:
+            return float("nan"), float("nan")
+        mean = sum(vals) / len(vals)
+        std = (sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5 if len(vals) > 1 \
+            else float("nan")
+        return mean, std
+
+    lines = []
+    if fmt == "csv":
+        lines.append(",".join(list(by) + ["seeds", "diverged"] +
+                              [f"{m}_{w}" for m in metrics for w in ("mean", "std")]))
+    else:
+        head = list(by) + ["seeds"] + metrics + ["diverged"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key in keys:
+        grp = groups[key]
+        diverged = [_cell(r, "diverged") not in ("", "0", "no", "false") for r in grp]
+        kept = [r for r, dv in zip(grp, diverged) if not dv]
+        cells = [stats([_Grid.row_value(r, m) for r in kept]) for m in metrics]
+        if fmt == "csv":
+            lines.append(",".join(list(key) + [str(len(grp)), str(sum(diverged))] +
+                                  [f"{v:.6g}" for c in cells for v in c]))
+        else:
+            def pm(c):
+                return "-" if c[0] != c[0] else (f"{c[0]:.3g}" if c[1] != c[1]
+                                                 else f"{c[0]:.3g} ± {c[1]:.2g}")
+            shown = [_fmt(_axis_key(v)) if v else v for v in key]  # 0.1, not 0.10000000000000001
+            lines.append("| " + " | ".join(shown + [str(len(grp))] + [pm(c) for c in cells] +
+                                           [str(sum(diverged))]) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _choose_axes(header, meta, x, y, where):
