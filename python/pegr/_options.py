@@ -134,4 +134,5 @@ def _config_dict(c):
             "robust_sigmas": [c.robust_sigmas[i] for i in range(c.n_robust)],
             "n": dc.n, "n_test": dc.n_test, "d": dc.d, "patches": dc.P, "mu_norm": dc.mu_norm,
             "snr": dc.snr, "sigma_p": dc.sigma_p, "isotropic": bool(dc.isotropic),
-            "label_noise": dc.label_flip, "flip_test": bool(dc.flip_test), "seed": dc.seed}
+            "label_noise": dc.label_flip, "flip_test": bool(dc.flip_test), "seed": dc.seed,
+            "init": ("gaussian", "uniform")[c.init], "bias": bool(c.bias)}
