@@ -22,22 +22,31 @@
  * A batch of runs that share shapes is laid out as one set of n * runs examples, run after run;
  * the kernels above see only examples, and lam is looked up per run (example i is in run
  * i / n_run).
+ * A learned second layer v (docs/math.md, "Model variants"; `learn`) takes the three-kernel path:
+ * pegr_coef_terms also writes D and F, pegr_coef_final and pegr_gr_final v's per-example
+ * coefficients Cv, and
+ *   pegr_sum_examples   (cols, runs): v's gradient per run, the sum of Cv over the run's examples
  *   pegr_patch_gram     (P*P, n):  K once per dataset
  *   pegr_per_example_grad (d, cols, count): g_i materialized for a chunk of examples */
 
-/* One column c of example i (every patch p): A = c_j s'(z) kappa and S2 = c_j s''(z) kappa written
- * out, and the column's shares of the margin, *f = kappa sum_p c_j s(z), and of G_i,
+/* One column c of example i (every patch p): A = c_j v s'(z) kappa and S2 = c_j v s''(z) kappa
+ * written out, and the column's shares of the margin, *f = kappa sum_p c_j v s(z), and of G_i,
  * *G = sum_pp' A K A. With add_z0, Z = Z + Z0 first (the span form's Z = Zs0 + S Gam^T, as
- * pegr_add computes it). kappa = 1/kdiv. */
+ * pegr_add computes it). kappa = 1/kdiv; vv: the column's second-layer weight v (1 unless it is
+ * learned: c_j v = c_j exactly then). With learn (a learned v, docs/math.md "Model variants")
+ * also D = c_j s'(z) kappa, *F = kappa sum_p s(z), and G gains F^2 (||grad_v f||^2's share). */
 PEGR_INLINE void pegr_column_terms(const uint i, const uint c, const uint P, const uint m,
                                      const uint kdiv, const REAL q, const int add_z0, __global REAL *Z,
                                      __global const REAL *Z0, __global const REAL *K,
-                                     __global REAL *A, __global REAL *S2, REAL *f_out, REAL *G_out)
+                                     __global REAL *A, __global REAL *S2, const REAL vv,
+                                     const int learn, __global REAL *D, REAL *f_out, REAL *G_out,
+                                     REAL *F_out)
 {
     const uint cols = 2 * m;
     const REAL sign = c < m ? (REAL)1 : (REAL)-1;
+    const REAL sv = sign * vv;
     const REAL inv_m = (REAL)1 / (REAL)kdiv; /* kappa */
-    REAL f = 0;
+    REAL f = 0, ssum = 0;
     for (uint p = 0; p < P; p++) {
         const size_t at = ((size_t)i * P + p) * cols + c;
         REAL z = Z[at];
@@ -47,9 +56,13 @@ PEGR_INLINE void pegr_column_terms(const uint i, const uint c, const uint P, con
         }
         REAL s, ds, d2s;
         pegr_activation(z, q, &s, &ds, &d2s);
-        f += sign * s;
-        A[at] = sign * ds * inv_m;
-        S2[at] = sign * d2s * inv_m;
+        f += sv * s;
+        A[at] = sv * ds * inv_m;
+        S2[at] = sv * d2s * inv_m;
+        if (learn) {
+            D[at] = sign * ds * inv_m;
+            ssum += s;
+        }
     }
     REAL G = 0;
     const __global REAL *Ki = K + (size_t)i * P * P;
@@ -58,22 +71,33 @@ PEGR_INLINE void pegr_column_terms(const uint i, const uint c, const uint P, con
         for (uint p2 = 0; p2 < P; p2++) KA += Ki[p * P + p2] * A[((size_t)i * P + p2) * cols + c];
         G += A[((size_t)i * P + p) * cols + c] * KA;
     }
+    if (learn) {
+        const REAL F = inv_m * ssum;
+        G += F * F;
+        *F_out = F;
+    }
     *f_out = f * inv_m;
     *G_out = G;
 }
 
+/* learn: a learned second layer v (runs x cols; example i is in run i / n_run), D and F
+ * (n x cols) written too; otherwise v = 1 and v, D, F are not read or written. */
 __kernel void pegr_coef_terms(const uint n, const uint P, const uint m, const uint kdiv,
                               const REAL q, __global REAL *Z, __global const REAL *K, __global REAL *A,
-                              __global REAL *S2, __global REAL *fpart, __global REAL *Gpart)
+                              __global REAL *S2, __global REAL *fpart, __global REAL *Gpart,
+                              const uint n_run, const int learn, __global const REAL *v,
+                              __global REAL *D, __global REAL *F)
 {
     const uint c = get_global_id(0);
     const uint i = get_global_id(1);
     const uint cols = 2 * m;
     if (c >= cols || i >= n) return;
-    REAL f, G;
-    pegr_column_terms(i, c, P, m, kdiv, q, 0, Z, Z, K, A, S2, &f, &G);
+    REAL f, G, Fv = 0;
+    const REAL vv = learn ? v[(size_t)(i / n_run) * cols + c] : (REAL)1;
+    pegr_column_terms(i, c, P, m, kdiv, q, 0, Z, Z, K, A, S2, vv, learn, D, &f, &G, &Fv);
     fpart[(size_t)i * cols + c] = f;
     Gpart[(size_t)i * cols + c] = G;
+    if (learn) F[(size_t)i * cols + c] = Fv;
 }
 
 /* Stable loss terms of the margin u = y f: l = softplus(-u), a1 = -sigmoid(-u),
@@ -123,42 +147,72 @@ __kernel void pegr_example_terms(const uint n, const uint cols, __global const R
 }
 
 /* Column c of example i's coefficients C (every patch): gd's a1 y A, plus for pegr 2 lam C^H,
- * times the example's weight w. */
+ * times the example's weight w. With learn (a learned v; cF = c_j F of the column) C^H gains the
+ * v-W block's a1 y D (a1 y c_j F), and v's coefficient Cv[i, c] = w (a1 y c_j F + [pegr] 2 lam
+ * (a2 a1 y G c_j F + a1 y sum_p D (a1 y (K A)_p))) is written (docs/math.md, "Model variants"). */
 PEGR_INLINE void pegr_column_coefficients(const uint i, const uint c, const uint P, const uint m,
                                             const int method, const REAL w, const REAL lam,
                                             const REAL a1y, const REAL a2i, const REAL Gi,
                                             __global const REAL *K, __global const REAL *A,
-                                            __global const REAL *S2, __global REAL *C)
+                                            __global const REAL *S2, __global REAL *C,
+                                            const int learn, __global const REAL *D,
+                                            const REAL cF, __global REAL *Cv)
 {
     const uint cols = 2 * m;
     const __global REAL *Ki = K + (size_t)i * P * P;
+    REAL vsum = 0;
     for (uint p = 0; p < P; p++) {
         const size_t at = ((size_t)i * P + p) * cols + c;
         REAL coef = a1y * A[at];
         if (method == PEGR_METHOD_PEGR) {
             REAL KA = 0;
             for (uint p2 = 0; p2 < P; p2++) KA += Ki[p * P + p2] * A[((size_t)i * P + p2) * cols + c];
-            const REAL CH = a2i * a1y * Gi * A[at] + a1y * S2[at] * (a1y * KA);
+            REAL CH = a2i * a1y * Gi * A[at] + a1y * S2[at] * (a1y * KA);
+            if (learn) {
+                CH += a1y * D[at] * (a1y * cF);
+                vsum += D[at] * (a1y * KA);
+            }
             coef += 2 * lam * CH;
         }
         C[at] = coef * w;
     }
+    if (learn) {
+        REAL cv = a1y * cF;
+        if (method == PEGR_METHOD_PEGR) cv += 2 * lam * (a2i * a1y * Gi * cF + a1y * vsum);
+        Cv[(size_t)i * cols + c] = cv * w;
+    }
 }
 
+/* learn: D, F from pegr_coef_terms; v's coefficients into Cv (n x cols). */
 __kernel void pegr_coef_final(const uint n, const uint P, const uint m, const int method,
                               const uint n_run, __global const REAL *run_lam,
                               __global const REAL *omega, __global const REAL *y,
                               __global const REAL *K,
                               __global const REAL *A, __global const REAL *S2,
                               __global const REAL *a1, __global const REAL *a2,
-                              __global const REAL *G, __global REAL *C)
+                              __global const REAL *G, __global REAL *C, const int learn,
+                              __global const REAL *D, __global const REAL *F, __global REAL *Cv)
 {
     const uint c = get_global_id(0);
     const uint i = get_global_id(1);
     if (c >= 2 * m || i >= n) return;
+    const REAL cF = learn ? (c < m ? F[(size_t)i * 2 * m + c] : -F[(size_t)i * 2 * m + c]) : 0;
     /* omega: 1/n, or the example's mini-batch weight */
     pegr_column_coefficients(i, c, P, m, method, omega[i], run_lam[i / n_run], a1[i] * y[i], a2[i],
-                             G[i], K, A, S2, C);
+                             G[i], K, A, S2, C, learn, D, cF, Cv);
+}
+
+/* out[run, c] = sum over the run's n_run examples of Cv[i, c] (v's gradient from its per-example
+ * coefficients), in example order. (cols, runs). */
+__kernel void pegr_sum_examples(const uint cols, const uint n_run, __global const REAL *Cv,
+                                __global REAL *out)
+{
+    const uint c = get_global_id(0);
+    const size_t run = get_global_id(1);
+    if (c >= cols) return;
+    REAL acc = 0;
+    for (uint i = 0; i < n_run; i++) acc += Cv[(run * n_run + i) * cols + c];
+    out[run * cols + c] = acc;
 }
 
 /* The span update of one entry: Gam[at] -= rate * coef, recording `step` in *bad when the result
@@ -220,7 +274,9 @@ __kernel void pegr_coef_fused(PEGR_COEF_SHARED_PARAMS, __local REAL *scratch)
     __local REAL *gcol = fcol + cols, *ex = fcol + 2 * cols;
     for (uint c = lid; live && c < cols; c += L) {
         REAL f, g;
-        pegr_column_terms(i, c, P, m, kdiv, q, add_z0, Z, Z0, K, A, S2, &f, &g);
+        REAL unused = 0;
+        pegr_column_terms(i, c, P, m, kdiv, q, add_z0, Z, Z0, K, A, S2, (REAL)1, 0, A, &f, &g,
+                          &unused);
         fcol[c] = f;
         gcol[c] = g;
     }
@@ -245,7 +301,7 @@ __kernel void pegr_coef_fused(PEGR_COEF_SHARED_PARAMS, __local REAL *scratch)
     const REAL rate = update ? run_lr[run] : 0;
     const size_t rows = (size_t)n_run * P, base = (size_t)run * rows * cols;
     for (uint c = lid; c < cols; c += L) {
-        pegr_column_coefficients(i, c, P, m, method, w, lam, a1y, a2i, Gi, K, A, S2, C);
+        pegr_column_coefficients(i, c, P, m, method, w, lam, a1y, a2i, Gi, K, A, S2, C, 0, A, 0, C);
         if (rate == 0) continue; /* no update asked, or a frozen run */
         for (uint p = 0; p < P; p++) {
             const size_t row = (size_t)(i - run * n_run) * P + p;
@@ -463,11 +519,16 @@ __kernel void pegr_coef_item(PEGR_COEF_SHARED_PARAMS, __global REAL *fpart, __gl
 
 /* gr: V = grad L (already in C^T X form), ZV = X V^T. Adds 2 lam H V to the coefficients C (which
  * hold gd's on entry): H V = (1/n) sum_i [a2_i (grad f_i . V) grad f_i + a1_i y_i Hess f_i V]. */
+/* learn (a learned v): V = (V_W, Vv) with Vv (runs x cols) gd's gradient in v; grad f_i . V gains
+ * sum c_j F Vv, C gains 2 lam w (a2 (c F . Vv) A + a1 y D Vv[c]) and Cv gains 2 lam w (a2
+ * (grad f_i . V) c_j F + a1 y sum_p D <x_ip, V_c>) (docs/math.md, "Model variants"). */
 __kernel void pegr_gr_final(const uint n, const uint P, const uint m, const uint n_run,
                             __global const REAL *run_lam, __global const REAL *omega,
                             __global const REAL *y, __global const REAL *A,
                             __global const REAL *S2, __global const REAL *ZV,
-                            __global const REAL *a1, __global const REAL *a2, __global REAL *C)
+                            __global const REAL *a1, __global const REAL *a2, __global REAL *C,
+                            const int learn, __global const REAL *D, __global const REAL *F,
+                            __global const REAL *Vv, __global REAL *Cv)
 {
     const uint c = get_global_id(0);
     const uint i = get_global_id(1);
@@ -483,10 +544,21 @@ __kernel void pegr_gr_final(const uint n, const uint P, const uint m, const uint
         }
     const REAL w = omega[i];
     const REAL lam = run_lam[i / n_run];
+    const __global REAL *Fi = F + (size_t)i * cols, *Vr = Vv + (size_t)(i / n_run) * cols;
+    REAL dotv = 0, vsum = 0;
+    for (uint c2 = 0; learn && c2 < cols; c2++) dotv += (c2 < m ? Fi[c2] : -Fi[c2]) * Vr[c2];
     for (uint p = 0; p < P; p++) {
         const size_t at = ((size_t)i * P + p) * cols + c;
-        const REAL hv = a2[i] * gfv * A[at] + a1[i] * y[i] * S2[at] * ZV[at];
+        REAL hv = a2[i] * gfv * A[at] + a1[i] * y[i] * S2[at] * ZV[at];
+        if (learn) {
+            hv += a2[i] * dotv * A[at] + a1[i] * y[i] * D[at] * Vr[c];
+            vsum += D[at] * ZV[at];
+        }
         C[at] += 2 * lam * w * hv;
+    }
+    if (learn) {
+        const REAL cF = c < m ? Fi[c] : -Fi[c];
+        Cv[(size_t)i * cols + c] += 2 * lam * w * (a2[i] * (gfv + dotv) * cF + a1[i] * y[i] * vsum);
     }
 }
 

@@ -76,18 +76,23 @@ __kernel void pegr_train_stats(const uint n, __global const REAL *y, __global co
         for (uint k = 0; k < PEGR_STATS_COUNT; k++) out[slot + k] = partial[k][0];
 }
 
+/* learn: a learned second layer v (runs x cols, run = i / nt) weighs each column; otherwise v is
+ * not read (the readout's kappa > 0 does not change the sign of f and is left out). */
 __kernel void pegr_test_wrong(const uint n, const uint P, const uint m, const REAL q,
-                              __global const REAL *Z, __global const REAL *y, __global REAL *wrong)
+                              __global const REAL *Z, __global const REAL *y, __global REAL *wrong,
+                              const uint nt, const int learn, __global const REAL *v)
 {
     const uint i = get_global_id(0);
     if (i >= n) return;
     const uint cols = 2 * m;
+    const __global REAL *vr = v + (size_t)(i / nt) * cols;
     REAL f = 0;
     for (uint p = 0; p < P; p++)
         for (uint c = 0; c < cols; c++) {
             REAL s, ds, d2s;
             pegr_activation(Z[((size_t)i * P + p) * cols + c], q, &s, &ds, &d2s);
-            f += c < m ? s : -s;
+            const REAL t = c < m ? s : -s;
+            f += learn ? t * vr[c] : t;
         }
     wrong[i] = y[i] * f <= 0 ? (REAL)1 : (REAL)0;
 }
@@ -284,7 +289,7 @@ __kernel void pegr_robust_wrong(const uint nt, const uint P, const uint m, const
                                 const uint i0, const uint ne, const int first,
                                 __global const REAL *sigmas, __global const REAL *Z,
                                 __global const REAL *G, __global const REAL *y,
-                                __global REAL *out)
+                                __global REAL *out, const int learn, __global const REAL *v)
 {
     __local REAL partial[PEGR_REDUCE_WG];
     const uint lid = get_local_id(0), L = get_local_size(0);
@@ -303,7 +308,8 @@ __kernel void pegr_robust_wrong(const uint nt, const uint P, const uint m, const
                 const size_t at = ((size_t)i * P + p) * cols + c;
                 REAL a, da, d2a;
                 pegr_activation(Z[at] + sigma * G[at], q, &a, &da, &d2a);
-                f += c < m ? a : -a;
+                const REAL t = c < m ? a : -a;
+                f += learn ? t * v[run * cols + c] : t; /* a learned v (pegr_test_wrong's) */
             }
         wrong += y[i] * f <= 0 ? (REAL)1 : (REAL)0;
     }

@@ -292,55 +292,78 @@ static void test_host_steps_with_a_learned_readout(void **state)
 
 static const char *const METHODS[] = {"gd", "sgd", "pegr", "gr", "sam"};
 
-/* A run of `method` with the mean over patches on the host and on the device, primal and span:
- * the same records (and different ones from the default readout's: kappa reaches the kernels). */
-static void test_device_mean_patches_equals_the_host(void **state)
+/* A run of `method` with a readout variant (the mean over patches; a learned v under each
+ * scale) on the host and on the device, primal and span: the same records, W and v (and other
+ * ones than the default readout's on the same backend: the variant reaches the kernels and a
+ * later run is back to the default). */
+static void test_device_readouts_equal_the_host(void **state)
 {
     (void)state;
     if (!suite_device) skip();
     pegr_precision prec = support_check_precision(suite_device);
-    for (size_t mi = 0; mi < 5; mi++)
-        for (int span = 0; span < 2; span++) {
-            pegr_train_config c = support_tiny(METHODS[mi], 30);
-            c.readout = PEGR_READOUT_MEAN_PATCHES;
-            c.sam_rho = 0.1;
-            c.representation = span ? PEGR_REPRESENTATION_SPAN : PEGR_REPRESENTATION_PRIMAL;
-            pegr_train_result rh, rd, r0;
-            pegr_backend *h = support_open_backend(NULL, PEGR_FP64, PEGR_GEMM_AUTO);
-            support_train(h, &c, &rh);
-            h->ops->destroy(h);
-            pegr_backend *d = support_open_backend(suite_device, prec, PEGR_GEMM_AUTO);
-            support_train(d, &c, &rd);
-            assert_int_equal(rd.span, span);
-            if (prec == PEGR_FP64) support_assert_same_records(&rd, &rh, PEGR_TOL_FP64_TRAIN);
-            else support_assert_close_records(&rd, &rh, PEGR_TOL_FP32_TRAIN,
-                                              pegr_tol_rate(prec, c.data.n_test));
-            c.readout = PEGR_READOUT_MEAN_FILTERS; /* the same backend: its kappa is reset */
-            support_train(d, &c, &r0);
-            d->ops->destroy(d);
-            assert_true(support_rel_err(rd.W, r0.W, 2 * c.m * c.data.d) > 1e-6);
-            assert_null(rd.v);
-            pegr_train_result_free(&rh);
-            pegr_train_result_free(&rd);
-            pegr_train_result_free(&r0);
-        }
+    const int variants[3][2] = {{PEGR_READOUT_MEAN_PATCHES, 0}, {PEGR_READOUT_MEAN_FILTERS, 1},
+                                {PEGR_READOUT_MEAN_PATCHES, 1}};
+    for (size_t vi = 0; vi < 3; vi++)
+        for (size_t mi = 0; mi < 5; mi++)
+            for (int span = 0; span < 2; span++) {
+                pegr_train_config c = support_tiny(METHODS[mi], 30);
+                c.readout = variants[vi][0];
+                c.learn_readout = variants[vi][1];
+                c.sam_rho = 0.1;
+                c.representation = span ? PEGR_REPRESENTATION_SPAN : PEGR_REPRESENTATION_PRIMAL;
+                pegr_train_result rh, rd, r0;
+                pegr_backend *h = support_open_backend(NULL, PEGR_FP64, PEGR_GEMM_AUTO);
+                support_train(h, &c, &rh);
+                h->ops->destroy(h);
+                pegr_backend *d = support_open_backend(suite_device, prec, PEGR_GEMM_AUTO);
+                support_train(d, &c, &rd);
+                assert_int_equal(rd.span, span);
+                if (prec == PEGR_FP64) support_assert_same_records(&rd, &rh, PEGR_TOL_FP64_TRAIN);
+                else support_assert_close_records(&rd, &rh, PEGR_TOL_FP32_TRAIN,
+                                                  pegr_tol_rate(prec, c.data.n_test));
+                double tol = prec == PEGR_FP64 ? 1e-10 : 1e-4;
+                size_t count = 2 * c.m * c.data.d;
+                if (support_rel_err(rd.W, rh.W, count) > tol)
+                    fail_msg("%s, variant %zu, span %d: W %.3g from the host", METHODS[mi], vi,
+                             span, support_rel_err(rd.W, rh.W, count));
+                if (c.learn_readout) {
+                    assert_non_null(rd.v);
+                    assert_true(support_rel_err(rd.v, rh.v, 2 * c.m) < tol);
+                } else {
+                    assert_null(rd.v);
+                }
+                c.readout = PEGR_READOUT_MEAN_FILTERS; /* the same backend: reset to the default */
+                c.learn_readout = 0;
+                support_train(d, &c, &r0);
+                d->ops->destroy(d);
+                assert_true(support_rel_err(rd.W, r0.W, count) > 1e-6);
+                pegr_train_result_free(&rh);
+                pegr_train_result_free(&rd);
+                pegr_train_result_free(&r0);
+            }
 }
 
-/* Three seeds of pegr with the mean over patches, batched on the device, against each alone. */
-static void test_batched_mean_patches_equals_each_run_alone(void **state)
+/* Three seeds of pegr with the mean over patches (then also a learned v: gr and sam), batched on
+ * the device, against each alone: W and v. */
+static void test_batched_readouts_equal_each_run_alone(void **state)
 {
     (void)state;
     if (!suite_device) skip();
     pegr_precision prec = support_check_precision(suite_device);
     enum { RUNS = 3 };
-    for (int span = 0; span < 2; span++) {
+    const char *const methods[] = {"pegr", "pegr", "gr", "sam"};
+    for (int variant = 0; variant < 8; variant++) {
+        int span = variant % 2, learn = variant >= 2;
+        const char *method = methods[variant / 2];
         pegr_train_config c[RUNS];
         pegr_dataset ds[RUNS];
         pegr_train_result rb[RUNS], ra;
         pegr_error err = {0};
         for (int k = 0; k < RUNS; k++) {
-            c[k] = support_tiny("pegr", 30);
+            c[k] = support_tiny(method, 30);
             c[k].readout = PEGR_READOUT_MEAN_PATCHES;
+            c[k].learn_readout = learn;
+            c[k].sam_rho = 0.05 + 0.05 * k;
             c[k].data.seed = 3 + (uint64_t)k;
             c[k].representation = span ? PEGR_REPRESENTATION_SPAN : PEGR_REPRESENTATION_PRIMAL;
             check(pegr_data_generate(&c[k].data, &ds[k], &err), &err);
@@ -356,6 +379,8 @@ static void test_batched_mean_patches_equals_each_run_alone(void **state)
                                          pegr_tol_rate(prec, c[k].data.n_test));
             assert_true(support_rel_err(rb[k].W, ra.W, 2 * c[k].m * c[k].data.d) <
                         (prec == PEGR_FP64 ? 1e-10 : 2e-5));
+            if (learn) assert_true(support_rel_err(rb[k].v, ra.v, 2 * c[k].m) <
+                                   (prec == PEGR_FP64 ? 1e-10 : 2e-5));
             pegr_train_result_free(&ra);
             pegr_train_result_free(&rb[k]);
             pegr_dataset_free(&ds[k]);
@@ -443,12 +468,13 @@ static void test_cli_readout_and_config_rerun(void **state)
                        "--quiet --out $T/d", suite_device->index);
     if (rc != 0) fail_msg("exit %d: %s", rc, out);
     free(out);
-    /* the device refuses a learned v, naming the backend that has it */
-    rc = cli_run(&out, "$PEGR train --learn-readout --preset tiny --steps 2 --device %zu --quiet "
-                       "--out $T/f", suite_device->index);
-    assert_int_not_equal(rc, 0);
-    assert_non_null(strstr(out, "--device host"));
+    /* the device with a learned v: its v.npy is the host's (fp64) */
+    rc = cli_run(&out, "$PEGR train --method pegr --readout mean-patches --learn-readout --preset "
+                       "tiny --steps 20 --device %zu --precision fp64 --quiet --out $T/f",
+                 suite_device->index);
+    if (rc != 0) fail_msg("exit %d: %s", rc, out);
     free(out);
+    assert_int_equal(cli_run(NULL, "test -s $T/f/v.npy"), 0);
 }
 
 static int setup(void **state)
@@ -471,8 +497,8 @@ int main(void)
         cmocka_unit_test(test_host_penalties_and_margin_from_their_definitions),
         cmocka_unit_test(test_default_readout_is_bit_identical),
         cmocka_unit_test(test_host_steps_with_a_learned_readout),
-        cmocka_unit_test(test_device_mean_patches_equals_the_host),
-        cmocka_unit_test(test_batched_mean_patches_equals_each_run_alone),
+        cmocka_unit_test(test_device_readouts_equal_the_host),
+        cmocka_unit_test(test_batched_readouts_equal_each_run_alone),
         cmocka_unit_test(test_learned_readout_trains_with_every_method),
         cmocka_unit_test_setup_teardown(test_cli_readout_and_config_rerun, setup, teardown),
     };

@@ -27,8 +27,22 @@ static void free_data_buffers(pegr_engine *e)
     e->have_data = 0;
 }
 
+/* A learned second layer's buffers (engine_object.h's rb); the readout back to the default. */
+static void free_readout(pegr_engine *e)
+{
+    size_t rows = rows_of(e), cols = cols_of(e), el = e->elem;
+    cl_mem *small[] = {&e->rb.v, &e->rb.v_save, &e->rb.grad_v, &e->rb.Vv};
+    for (size_t i = 0; i < 4; i++) engine_free_runs(e, small[i], cols * el);
+    engine_free_runs(e, &e->rb.D, rows * cols * el);
+    engine_free_runs(e, &e->rb.F, e->n * cols * el);
+    engine_free_runs(e, &e->rb.Cv, e->n * cols * el);
+    e->learn = 0;
+    e->kappa_div = 0;
+}
+
 static void free_weight_buffers(pegr_engine *e)
 {
+    free_readout(e);
     engine_free_reference(e);
     engine_span_free(e);
     size_t rows = rows_of(e), cols = cols_of(e), el = e->elem;
@@ -128,7 +142,7 @@ static pegr_status engine_set_weights(pegr_backend *b, const double *W, size_t m
      * readout the default. */
     engine_free_reference(e);
     e->steps_done = 0;
-    e->kappa_div = 0;
+    free_readout(e);
     pegr_status s = engine_upload(e, e->b.W, W, R * 2 * m * e->d);
     cl_int *none = malloc(R * sizeof(cl_int));
     if (!none) s = pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
@@ -175,27 +189,45 @@ static pegr_status engine_get_weights(pegr_backend *b, double *W, pegr_error *er
     return engine_report(e, s, err);
 }
 
-/* The readout (docs/math.md, "Model variants"): the scale kappa on the device; a learned second
- * layer is the host reference's only, so far (refused, naming the backend that has it). */
+/* The readout (docs/math.md, "Model variants"): the scale kappa, and with learn a second layer v
+ * (every run's starting at 1) with its buffers (engine_object.h's rb). */
 static pegr_status engine_set_readout(pegr_backend *b, int readout, int learn, pegr_error *err)
 {
     pegr_engine *e = (pegr_engine *)b;
     if (!e->have_weights)
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "set_readout before set_weights");
-    if (learn)
-        return pegr_error_set(err, PEGR_ERR_UNSUPPORTED,
-                              "a learned second layer (--learn-readout) is computed by the host "
-                              "reference only: use --device host");
+    free_readout(e);
     e->kappa_div = readout == PEGR_READOUT_MEAN_PATCHES ? e->P : e->m;
+    if (!learn) return PEGR_OK;
+    size_t rows = rows_of(e), cols = cols_of(e), el = e->elem, R = e->runs;
+    cl_mem *small[] = {&e->rb.v, &e->rb.v_save, &e->rb.grad_v, &e->rb.Vv};
+    const char *names[] = {"v", "v (saved)", "grad v", "V v (gr)"};
+    pegr_status s = PEGR_OK;
+    for (size_t i = 0; i < 4 && s == PEGR_OK; i++) s = engine_alloc_runs(e, small[i], cols * el, names[i]);
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->rb.D, rows * cols * el, "D (v)");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->rb.F, e->n * cols * el, "F (v)");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->rb.Cv, e->n * cols * el, "C (v)");
+    double *ones = s == PEGR_OK ? malloc(R * cols * sizeof(double)) : NULL;
+    if (s == PEGR_OK && !ones) s = pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
+    for (size_t k = 0; ones && k < R * cols; k++) ones[k] = 1.0;
+    if (s == PEGR_OK) s = engine_upload(e, e->rb.v, ones, R * cols);
+    free(ones);
+    if (s != PEGR_OK) {
+        free_readout(e);
+        e->kappa_div = readout == PEGR_READOUT_MEAN_PATCHES ? e->P : e->m;
+        return engine_report(e, s, err);
+    }
+    e->learn = 1;
     return PEGR_OK;
 }
 
-/* v is 1 (never learned here). */
+/* v (runs x 2m): the learned second layer, or 1. */
 static pegr_status engine_get_readout(pegr_backend *b, double *v, pegr_error *err)
 {
     pegr_engine *e = (pegr_engine *)b;
     if (!e->have_weights)
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "get_readout before set_weights");
+    if (e->learn) return engine_report(e, engine_download(e, e->rb.v, 0, v, e->runs * 2 * e->m), err);
     for (size_t k = 0; k < e->runs * 2 * e->m; k++) v[k] = 1.0;
     return PEGR_OK;
 }
@@ -296,7 +328,7 @@ static pegr_status create_kernels(pegr_engine *e)
         "pegr_coef_final",  "pegr_gr_final",      "pegr_patch_gram",       "pegr_per_example_grad",
         "pegr_reduce_sum",  "pegr_update",        "pegr_rho",              "pegr_train_stats",
         "pegr_test_wrong",  "pegr_add",           "pegr_transpose",        "pegr_span_update",
-        "pegr_coef_fused",  "pegr_reduce_pair",   "pegr_coef_item",
+        "pegr_coef_fused",  "pegr_reduce_pair",   "pegr_coef_item",        "pegr_sum_examples",
     };
     cl_kernel *ks = (cl_kernel *)&e->k;
     _Static_assert(sizeof(engine_kernels) == sizeof names / sizeof names[0] * sizeof(cl_kernel),

@@ -13,6 +13,27 @@ static size_t all_examples(const pegr_engine *e) { return e->runs * e->n; }
 /* The readout's kappa = 1 / kappa_div(e) (docs/math.md, "Model variants"): m by default. */
 static size_t kappa_div(const pegr_engine *e) { return e->kappa_div ? e->kappa_div : e->m; }
 
+/* The arguments every kernel that knows the learned second layer takes first: (with_n_run) the
+ * examples per run, then learn. A learned v runs the three-kernel coefficient path
+ * (coef_terms, example_terms, coef_final: they write D, F and Cv), never the fused ones. */
+static void readout_args(pegr_engine *e, engine_args *a, int without_n_run)
+{
+    if (!without_n_run) engine_arg_u32(a, e->n);
+    engine_arg_i32(a, e->learn);
+}
+
+/* out (runs x cols) = the sum over each run's examples of v's per-example coefficients Cv. */
+static pegr_status sum_examples(pegr_engine *e, cl_mem out)
+{
+    engine_args a = engine_args_begin(e, e->k.sum_examples, "pegr_sum_examples");
+    engine_arg_u32(&a, 2 * e->m);
+    engine_arg_u32(&a, e->n);
+    engine_arg_mem(&a, e->rb.Cv);
+    engine_arg_mem(&a, out);
+    size_t global[2] = {2 * e->m, e->runs};
+    return engine_launch(&a, 2, global);
+}
+
 static pegr_status coef_terms(pegr_engine *e, double q)
 {
     engine_args a = engine_args_begin(e, e->k.coef_terms, "pegr_coef_terms");
@@ -27,6 +48,10 @@ static pegr_status coef_terms(pegr_engine *e, double q)
     engine_arg_mem(&a, e->b.S2);
     engine_arg_mem(&a, e->b.fpart);
     engine_arg_mem(&a, e->b.Gpart);
+    readout_args(e, &a, 0);
+    engine_arg_mem(&a, e->learn ? e->rb.v : e->b.A); /* not read without learn */
+    engine_arg_mem(&a, e->learn ? e->rb.D : e->b.A);
+    engine_arg_mem(&a, e->learn ? e->rb.F : e->b.A);
     size_t global[2] = {2 * e->m, all_examples(e)};
     return engine_launch(&a, 2, global);
 }
@@ -192,6 +217,10 @@ static pegr_status coef_final(pegr_engine *e, pegr_method method)
     engine_arg_mem(&a, e->b.a2);
     engine_arg_mem(&a, e->b.G);
     engine_arg_mem(&a, e->b.C);
+    readout_args(e, &a, 1);
+    engine_arg_mem(&a, e->learn ? e->rb.D : e->b.A); /* not read without learn */
+    engine_arg_mem(&a, e->learn ? e->rb.F : e->b.A);
+    engine_arg_mem(&a, e->learn ? e->rb.Cv : e->b.C);
     size_t global[2] = {2 * e->m, all_examples(e)};
     return engine_launch(&a, 2, global);
 }
@@ -215,6 +244,10 @@ static pegr_status gr_terms(pegr_engine *e, int sums)
         if (s == PEGR_OK && sums)
             s = engine_reduce(e, e->b.V, NULL, cols * e->d, PEGR_REDUCE_SQUARES, 1.0, SLOT_GNORM2);
     }
+    /* a learned v: V's part in v is gd's gradient in v, summed before gr_final adds to Cv */
+    if (s == PEGR_OK && e->learn) s = sum_examples(e, e->rb.Vv);
+    if (s == PEGR_OK && e->learn && sums)
+        s = engine_reduce(e, e->rb.Vv, NULL, cols, PEGR_REDUCE_SQUARES, 1.0, SLOT_GVNORM2);
     if (s != PEGR_OK) return s;
     engine_args a = engine_args_begin(e, e->k.gr_final, "pegr_gr_final");
     engine_arg_u32(&a, all_examples(e));
@@ -230,6 +263,11 @@ static pegr_status gr_terms(pegr_engine *e, int sums)
     engine_arg_mem(&a, e->b.a1);
     engine_arg_mem(&a, e->b.a2);
     engine_arg_mem(&a, e->b.C);
+    readout_args(e, &a, 1);
+    engine_arg_mem(&a, e->learn ? e->rb.D : e->b.A); /* not read without learn */
+    engine_arg_mem(&a, e->learn ? e->rb.F : e->b.A);
+    engine_arg_mem(&a, e->learn ? e->rb.Vv : e->b.A);
+    engine_arg_mem(&a, e->learn ? e->rb.Cv : e->b.C);
     size_t global[2] = {cols, all_examples(e)};
     return engine_launch(&a, 2, global);
 }
@@ -249,8 +287,8 @@ static pegr_status coefficients(pegr_engine *e, const pegr_eval_request *req, in
     size_t rows = e->n * e->P, cols = 2 * e->m, local_bytes = 0, local[2] = {1, 1};
     pegr_method method = req->method;
     pegr_method final = method == PEGR_METHOD_PEGR ? method : PEGR_METHOD_GD;
-    int item = e->coef_item && !e->no_fuse;
-    int fused = item || fused_group(e, local, &local_bytes);
+    int item = e->coef_item && !e->no_fuse && !e->learn;
+    int fused = item || (!e->learn && fused_group(e, local, &local_bytes));
     int product = item && item_product(e);
     *folded = 0;
     pegr_status s = engine_set_run_values(e, e->b.run_lam, e->lam_on_device, req->run_lam, req->lam);
@@ -275,6 +313,9 @@ static pegr_status coefficients(pegr_engine *e, const pegr_eval_request *req, in
      * launches no reduction (measured on PoCL, n 50: 12-22% of the span step's wall time). */
     int sums = req->mean_loss || req->objective || req->metrics;
     if (s == PEGR_OK && method == PEGR_METHOD_GR) s = gr_terms(e, sums);
+    if (s == PEGR_OK && e->learn) s = sum_examples(e, e->rb.grad_v); /* the method's, in v */
+    if (s == PEGR_OK && e->learn && sums)
+        s = engine_reduce(e, e->rb.grad_v, NULL, cols, PEGR_REDUCE_SQUARES, 1.0, SLOT_VNORM2);
     if (s == PEGR_OK && sums)
         s = engine_reduce_pair(e, e->b.loss, e->b.norm2, e->b.omega, e->n, SLOT_LOSS, SLOT_PENALTY);
     return s;
@@ -340,35 +381,43 @@ static pegr_status read_outputs(pegr_engine *e, const pegr_eval_request *req)
         s = engine_download(e, e->b.scalars, 0, slots, R * SLOT_COUNT);
         for (size_t r = 0; r < R && s == PEGR_OK; r++) {
             if (req->mean_loss) req->mean_loss[r] = slots[r * SLOT_COUNT + SLOT_LOSS];
-            if (req->objective) req->objective[r] = engine_objective(req, r, slots + r * SLOT_COUNT);
+            if (req->objective)
+                req->objective[r] = engine_objective(e, req, r, slots + r * SLOT_COUNT);
         }
         free(slots);
     }
     return s;
 }
 
-/* W -= lr * gradient per run (the rates in b.run_lr). */
+/* x -= run_lr[r] * dx per run over `per_run` entries (pegr_update), flagging a non-finite result
+ * at `step` (PEGR_NO_DIVERGENCE: no record). */
+static pegr_status update_buffer(pegr_engine *e, cl_mem dx, cl_mem x, size_t per_run, int step)
+{
+    engine_args a = engine_args_begin(e, e->k.update, "pegr_update");
+    engine_arg_u32(&a, per_run);
+    engine_arg_u32(&a, e->runs);
+    engine_arg_mem(&a, e->b.run_lr);
+    engine_arg_mem(&a, dx);
+    engine_arg_mem(&a, x);
+    engine_arg_i32(&a, step);
+    engine_arg_mem(&a, e->b.first_bad);
+    size_t global[1] = {e->runs * per_run};
+    return engine_launch(&a, 1, global);
+}
+
+/* W -= lr * gradient per run (the rates in b.run_lr); a learned v -= lr * its gradient. */
 static pegr_status update(pegr_engine *e, const pegr_eval_request *req, double lr)
 {
     int step = step_index(e);
     pegr_status s = engine_set_run_values(e, e->b.run_lr, e->lr_on_device, req->run_lr, lr);
+    if (s == PEGR_OK && e->learn) s = update_buffer(e, e->rb.grad_v, e->rb.v, 2 * e->m, step);
     if (s != PEGR_OK) return s;
     if (e->span) {
         s = engine_span_update(e, step);
         if (s == PEGR_OK) e->steps_done++;
         return s;
     }
-    engine_args a = engine_args_begin(e, e->k.update, "pegr_update");
-    size_t per_run = 2 * e->m * e->d;
-    engine_arg_u32(&a, per_run);
-    engine_arg_u32(&a, e->runs);
-    engine_arg_mem(&a, e->b.run_lr);
-    engine_arg_mem(&a, e->b.grad);
-    engine_arg_mem(&a, e->b.W);
-    engine_arg_i32(&a, step);
-    engine_arg_mem(&a, e->b.first_bad);
-    size_t global[1] = {e->runs * per_run};
-    s = engine_launch(&a, 1, global);
+    s = update_buffer(e, e->b.grad, e->b.W, 2 * e->m * e->d, step);
     if (s == PEGR_OK) e->steps_done++;
     return s;
 }
@@ -402,7 +451,8 @@ static pegr_status run(pegr_engine *e, const pegr_eval_request *req, int do_step
 {
     /* The span step folds into the coefficient kernel when nothing after it reads the Gam it
      * changes: not with metrics (they read the weights) and not for gr (it changes C after). */
-    int fold = do_step && e->span && req->method != PEGR_METHOD_GR && !req->metrics, folded = 0;
+    int fold = do_step && e->span && req->method != PEGR_METHOD_GR && !req->metrics && !e->learn,
+        folded = 0;
     pegr_status s = set_example_weights(e, req->weights);
     if (s == PEGR_OK) s = coefficients(e, req, fold, lr, &folded);
     if (s == PEGR_OK && folded) {
@@ -465,8 +515,8 @@ static pegr_status run_checked(pegr_backend *b, const pegr_eval_request *req, in
 static pegr_status coefficients_at_z(pegr_engine *e, double q)
 {
     size_t local_bytes = 0, local[2] = {1, 1};
-    if (e->coef_item && !e->no_fuse) return coef_item(e, q, PEGR_METHOD_GD, 0, -1, 0);
-    if (fused_group(e, local, &local_bytes))
+    if (e->coef_item && !e->no_fuse && !e->learn) return coef_item(e, q, PEGR_METHOD_GD, 0, -1, 0);
+    if (!e->learn && fused_group(e, local, &local_bytes))
         return coef_fused(e, q, PEGR_METHOD_GD, local, local_bytes, 0, -1);
     pegr_status s = coef_terms(e, q);
     if (s == PEGR_OK) s = example_terms(e);
@@ -478,17 +528,23 @@ static pegr_status coefficients_at_z(pegr_engine *e, double q)
  * host, whose ascent point is not checked either. */
 static pegr_status add_to_z(pegr_engine *e, cl_mem dZ)
 {
-    engine_args a = engine_args_begin(e, e->k.update, "pegr_update");
-    size_t per_run = e->n * e->P * 2 * e->m;
-    engine_arg_u32(&a, per_run);
-    engine_arg_u32(&a, e->runs);
-    engine_arg_mem(&a, e->b.run_lr);
-    engine_arg_mem(&a, dZ);
-    engine_arg_mem(&a, e->b.Z);
-    engine_arg_i32(&a, PEGR_NO_DIVERGENCE); /* atomic_min with "none": no record */
-    engine_arg_mem(&a, e->b.first_bad);
-    size_t global[1] = {e->runs * per_run};
-    return engine_launch(&a, 1, global);
+    /* atomic_min with "none": no record */
+    return update_buffer(e, dZ, e->b.Z, e->n * e->P * 2 * e->m, PEGR_NO_DIVERGENCE);
+}
+
+/* dst = src over each run's `per_run` entries (the runs' buffers whole). */
+static pegr_status copy_buffer(pegr_engine *e, cl_mem src, cl_mem dst, size_t per_run)
+{
+    cl_int rc = clEnqueueCopyBuffer(e->ctx->queue, src, dst, 0, 0, e->runs * per_run * e->elem, 0,
+                                    NULL, NULL);
+    return rc == CL_SUCCESS ? PEGR_OK : pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueCopyBuffer", "v");
+}
+
+/* A learned v's ascent: v saved, then v += eps g_v (b.run_lr holds -eps per run). */
+static pegr_status v_ascent(pegr_engine *e)
+{
+    pegr_status s = copy_buffer(e, e->rb.v, e->rb.v_save, 2 * e->m);
+    return s == PEGR_OK ? update_buffer(e, e->rb.grad_v, e->rb.v, 2 * e->m, PEGR_NO_DIVERGENCE) : s;
 }
 
 /* The ascent point's pre-activations need no W + eps g: Z(W + eps g) = Z + eps X g^T, and X g^T
@@ -520,19 +576,26 @@ static pegr_status sam(pegr_engine *e, const pegr_eval_request *req, double lr, 
     if (s == PEGR_OK && req->grad && e->span) s = gradient(e);
     if (s == PEGR_OK) s = read_outputs(e, req);
     if (s == PEGR_OK && req->metrics) s = engine_metrics(e, req, req->metrics);
+    /* a learned v: ||g||^2 over W and v (grad_v at W from coefficients) */
+    if (s == PEGR_OK && e->learn)
+        s = engine_reduce(e, e->rb.grad_v, NULL, cols, PEGR_REDUCE_SQUARES, 1.0, SLOT_VNORM2);
     double *slots = malloc(R * (SLOT_COUNT + 1) * sizeof(double));
     if (!slots) return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
     double *neg_eps = slots + R * SLOT_COUNT;
     if (s == PEGR_OK) s = engine_download(e, e->b.scalars, 0, slots, R * SLOT_COUNT);
     for (size_t r = 0; r < R && s == PEGR_OK; r++) {
-        double norm = sqrt(slots[r * SLOT_COUNT + SLOT_GNORM2]);
+        double v2 = e->learn ? slots[r * SLOT_COUNT + SLOT_VNORM2] : 0.0;
+        double norm = sqrt(slots[r * SLOT_COUNT + SLOT_GNORM2] + v2);
         /* no ascent where g = 0 (or at weights already not finite: a frozen, diverged run) */
         neg_eps[r] = norm > 0.0 && isfinite(norm) ? -pegr_request_rho(run_rho, rho, r) / norm : 0.0;
     }
     if (s == PEGR_OK) s = engine_set_run_values(e, e->b.run_lr, e->lr_on_device, neg_eps, 0.0);
     free(slots);
     if (s == PEGR_OK) s = add_to_z(e, dZ);                 /* Z at W + eps g */
+    if (s == PEGR_OK && e->learn) s = v_ascent(e);         /* v + eps g_v */
     if (s == PEGR_OK) s = coefficients_at_z(e, req->q);    /* C there */
+    if (s == PEGR_OK && e->learn) s = sum_examples(e, e->rb.grad_v); /* g_v there */
+    if (s == PEGR_OK && e->learn) s = copy_buffer(e, e->rb.v_save, e->rb.v, 2 * e->m); /* v back */
     if (s == PEGR_OK && !e->span) s = gradient(e);         /* the gradient there */
     return s == PEGR_OK ? update(e, req, lr) : s;          /* W -= lr * it */
 }

@@ -221,6 +221,9 @@ pegr_status engine_test_error(pegr_engine *e, cl_mem X, cl_mem W, size_t nt, dou
     engine_arg_mem(&a, e->b.Z_test);
     engine_arg_mem(&a, e->b.y_test);
     engine_arg_mem(&a, e->b.wrong);
+    engine_arg_u32(&a, nt); /* a learned second layer weighs the columns (run = i / nt) */
+    engine_arg_i32(&a, e->learn);
+    engine_arg_mem(&a, e->learn ? e->rb.v : e->b.wrong);
     size_t global[1] = {e->runs * nt};
     s = engine_launch(&a, 1, global);
     if (s == PEGR_OK)
@@ -300,9 +303,9 @@ pegr_status engine_metrics(pegr_engine *e, const pegr_eval_request *req, pegr_me
             g[c] = pegr_metrics_gamma_entry(S, c, e->m, delta);
         }
         pegr_metrics_gamma(g, e->m, o);
-        o->grad_norm = sqrt(row[SLOT_GRADNORM2]);
+        o->grad_norm = sqrt(row[SLOT_GRADNORM2] + (e->learn ? row[SLOT_VNORM2] : 0.0)); /* W, v */
         o->test_error = e->n_test ? row[SLOT_TEST_ERROR] : NAN;
-        o->objective = engine_objective(req, r, row);
+        o->objective = engine_objective(e, req, r, row);
     }
     free(slots);
     free(gamma);
@@ -375,6 +378,8 @@ static pegr_status robust_wrong(pegr_engine *e, cl_kernel k, double q, size_t i0
     engine_arg_mem(&a, G);
     engine_arg_mem(&a, e->b.y_test);
     engine_arg_mem(&a, out);
+    engine_arg_i32(&a, e->learn); /* a learned second layer */
+    engine_arg_mem(&a, e->learn ? e->rb.v : out);
     /* The tree needs a power of two within the compiled PEGR_WG_SIZE (reduce_wg is one). */
     size_t limit = kernel_wg_limit(e, k, e->reduce_wg), L = 1;
     while (L * 2 <= limit) L *= 2;

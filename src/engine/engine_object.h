@@ -22,13 +22,15 @@ enum {
     SLOT_STATS = 4,      /* PEGR_STATS_COUNT sums of pegr_train_stats: loss, wrong, norm2,
                             norm2^2, rho (kernel_abi.h) */
     SLOT_TEST_ERROR = SLOT_STATS + PEGR_STATS_COUNT, /* test error rate */
+    SLOT_VNORM2,         /* ||gradient in v||^2 (a learned second layer) */
+    SLOT_GVNORM2,        /* ||Vv||^2: gr's V in v (a learned second layer) */
     SLOT_COUNT
 };
 
 typedef struct engine_kernels {
     cl_kernel gemm_nt, gemm_tn, coef_terms, example_terms, coef_final, gr_final, patch_gram,
         per_example_grad, reduce_sum, update, rho, train_stats, test_wrong, add, transpose,
-        span_update, coef_fused, reduce_pair, coef_item;
+        span_update, coef_fused, reduce_pair, coef_item, sum_examples;
 } engine_kernels;
 
 /* Device buffers; names follow docs/math.md. rows = n*P, cols = 2m. */
@@ -145,6 +147,16 @@ typedef struct pegr_engine {
     /* The readout (set_readout; docs/math.md, "Model variants"): kappa = 1 / kappa_div, 0 meaning
      * m (the default); set_weights resets it. */
     size_t kappa_div;
+    /* A learned second layer (set_readout's learn): v and its buffers, b.readout (engine.c). */
+    int learn;
+    struct engine_readout_buffers {
+        cl_mem v;         /* runs x cols: the second layer */
+        cl_mem v_save;    /* runs x cols: v at W while SAM evaluates its ascent point */
+        cl_mem grad_v;    /* runs x cols: the step's gradient in v */
+        cl_mem Vv;        /* runs x cols: gr's V in v (gd's gradient in v) */
+        cl_mem D;         /* rows x cols: c_j kappa s'(z), the v-W Hessian block */
+        cl_mem F, Cv;     /* n x cols: kappa sum_p s(z), and v's per-example coefficients */
+    } rb;
 } pegr_engine;
 
 /* The rows of the reference's mu: n_signal, 1 before any reference. */

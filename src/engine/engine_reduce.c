@@ -36,11 +36,14 @@ pegr_status engine_reduce_pair(pegr_engine *e, cl_mem xa, cl_mem xb, cl_mem w, s
     return engine_launch_group_per_run(&a, e->reduce_wg);
 }
 
-double engine_objective(const pegr_eval_request *req, size_t r, const double *slots)
+double engine_objective(const pegr_engine *e, const pegr_eval_request *req, size_t r,
+                        const double *slots)
 {
     double L = slots[SLOT_LOSS], lam = pegr_request_lam(req, r);
+    /* gr's ||V||^2 is over W and, learned, v */
+    double v2 = e->learn ? slots[SLOT_GVNORM2] : 0.0;
     return req->method == PEGR_METHOD_PEGR ? L + lam * slots[SLOT_PENALTY]
-           : req->method == PEGR_METHOD_GR ? L + lam * slots[SLOT_GNORM2]
+           : req->method == PEGR_METHOD_GR ? L + lam * (slots[SLOT_GNORM2] + v2)
                                            : L;
 }
 

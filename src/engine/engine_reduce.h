@@ -14,7 +14,8 @@ pegr_status engine_reduce(pegr_engine *e, cl_mem x, cl_mem w, size_t count, int 
 pegr_status engine_reduce_pair(pegr_engine *e, cl_mem xa, cl_mem xb, cl_mem w, size_t count,
                                int slot_a, int slot_b);
 /* Run r's objective from its row of scalars. */
-double engine_objective(const pegr_eval_request *req, size_t r, const double *slots);
+double engine_objective(const pegr_engine *e, const pegr_eval_request *req, size_t r,
+                        const double *slots);
 /* The largest PEGR_REDUCE_WG to build the engine's program with: the reductions' __local
  * arrays within PEGR_WG_SIZE and the device's local memory (a power of two). */
 size_t engine_reduce_wg_largest(const pegr_engine *e);
