@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cli_support.h"
+#include "engine/engine_object.h"
 #include "host/host_ref.h"
 #include "pegr/data.h"
 #include "pegr/train.h"
@@ -295,7 +296,9 @@ static const char *const METHODS[] = {"gd", "sgd", "pegr", "gr", "sam"};
 /* A run of `method` with a readout variant (the mean over patches; a learned v under each
  * scale) on the host and on the device, primal and span: the same records, W and v (and other
  * ones than the default readout's on the same backend: the variant reaches the kernels and a
- * later run is back to the default). */
+ * later run is back to the default). The mean over patches on every coefficient path: the
+ * device's default, the other fused kernel (coef_item flipped) and the three kernels (no_fuse);
+ * a learned v always takes the three kernels. */
 static void test_device_readouts_equal_the_host(void **state)
 {
     (void)state;
@@ -305,7 +308,8 @@ static void test_device_readouts_equal_the_host(void **state)
                                 {PEGR_READOUT_MEAN_PATCHES, 1}};
     for (size_t vi = 0; vi < 3; vi++)
         for (size_t mi = 0; mi < 5; mi++)
-            for (int span = 0; span < 2; span++) {
+            for (int span = 0; span < 2; span++)
+                for (int path = 0; path < (vi == 0 ? 3 : 1); path++) {
                 pegr_train_config c = support_tiny(METHODS[mi], 30);
                 c.readout = variants[vi][0];
                 c.learn_readout = variants[vi][1];
@@ -316,6 +320,9 @@ static void test_device_readouts_equal_the_host(void **state)
                 support_train(h, &c, &rh);
                 h->ops->destroy(h);
                 pegr_backend *d = support_open_backend(suite_device, prec, PEGR_GEMM_AUTO);
+                pegr_engine *e = (pegr_engine *)d;
+                if (path == 1) e->coef_item = !e->coef_item;
+                if (path == 2) e->no_fuse = 1;
                 support_train(d, &c, &rd);
                 assert_int_equal(rd.span, span);
                 if (prec == PEGR_FP64) support_assert_same_records(&rd, &rh, PEGR_TOL_FP64_TRAIN);

@@ -135,4 +135,6 @@ def _config_dict(c):
             "n": dc.n, "n_test": dc.n_test, "d": dc.d, "patches": dc.P, "mu_norm": dc.mu_norm,
             "snr": dc.snr, "sigma_p": dc.sigma_p, "isotropic": bool(dc.isotropic),
             "label_noise": dc.label_flip, "flip_test": bool(dc.flip_test), "seed": dc.seed,
-            "init": ("gaussian", "uniform")[c.init], "bias": bool(c.bias)}
+            "init": ("gaussian", "uniform")[c.init], "bias": bool(c.bias),
+            "readout": ("mean-filters", "mean-patches")[c.readout],  # PEGR_READOUTS' order
+            "learn_readout": bool(c.learn_readout)}
