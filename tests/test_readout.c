@@ -20,6 +20,7 @@
 #include "engine/engine_object.h"
 #include "host/host_ref.h"
 #include "pegr/data.h"
+#include "pegr/sweep.h"
 #include "pegr/train.h"
 #include "test_device_pick.h"
 #include "train_support.h"
@@ -484,6 +485,34 @@ static void test_cli_readout_and_config_rerun(void **state)
     assert_int_equal(cli_run(NULL, "test -s $T/f/v.npy"), 0);
 }
 
+/* The readout is part of a sweep run's identity: a grid over it is not refused as one setting
+ * twice, and --learn-readout in the base gives other run ids (a resume with it cannot reuse the
+ * runs without it). */
+static void test_sweep_over_the_readout(void **state)
+{
+    (void)state;
+    char ids[2][2][256];
+    for (int learn = 0; learn < 2; learn++) {
+        pegr_train_config base = support_tiny("pegr", 10);
+        base.learn_readout = learn;
+        pegr_error err = {0};
+        pegr_sweep *s = NULL;
+        const pegr_method methods[] = {PEGR_METHOD_PEGR};
+        const uint64_t seeds[] = {0};
+        check(pegr_sweep_create(&base, PEGR_FP64, &s, &err), &err);
+        check(pegr_sweep_add_axis(s, "readout=mean-filters,mean-patches", &err), &err);
+        check(pegr_sweep_set_methods(s, methods, 1, &err), &err);
+        check(pegr_sweep_set_seeds(s, seeds, 1, &err), &err);
+        check(pegr_sweep_check(s, &err), &err);
+        for (size_t k = 0; k < 2; k++)
+            check(pegr_sweep_run_id(s, k, ids[learn][k], sizeof ids[learn][k], &err), &err);
+        assert_string_not_equal(ids[learn][0], ids[learn][1]);
+        pegr_sweep_free(s);
+    }
+    assert_string_not_equal(ids[0][0], ids[1][0]);
+    assert_string_not_equal(ids[0][1], ids[1][1]);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -508,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_batched_readouts_equal_each_run_alone),
         cmocka_unit_test(test_learned_readout_trains_with_every_method),
         cmocka_unit_test_setup_teardown(test_cli_readout_and_config_rerun, setup, teardown),
+        cmocka_unit_test(test_sweep_over_the_readout),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pegr_device_list_free(devices);

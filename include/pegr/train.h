@@ -163,7 +163,8 @@ PEGR_API pegr_status pegr_train_run(pegr_backend *backend, const pegr_dataset *d
 PEGR_API void pegr_train_result_free(pegr_train_result *r);
 
 /* 1 when two runs can train in one batch: the same shapes and schedule (n, n_test, d, P, m, q,
- * method, steps, log_every, sgd's batch, representation, robust sigmas, data model, bias). Seeds,
+ * method, steps, log_every, sgd's batch, representation, robust sigmas, data model, bias, readout,
+ * learn_readout). Seeds,
  * lam, lr, sigma0, init, sam_rho and the data's values (||mu||, snr, sigma_p, noise kind, label
  * flips) may differ. */
 PEGR_API int pegr_train_batchable(const pegr_train_config *a, const pegr_train_config *b);

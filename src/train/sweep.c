@@ -461,6 +461,11 @@ static void write_config(FILE *f, const pegr_train_config *c)
     if (c->init || c->bias)
         fprintf(f, "model_init %s bias %d\n", c->init == PEGR_INIT_UNIFORM ? "uniform" : "gaussian",
                 c->bias ? 1 : 0);
+    /* only with a readout variant, so that the lines of existing sweeps are unchanged */
+    if (c->readout || c->learn_readout)
+        fprintf(f, "model_readout %s learn %d\n",
+                c->readout == PEGR_READOUT_MEAN_PATCHES ? "mean-patches" : "mean-filters",
+                c->learn_readout ? 1 : 0);
     fprintf(f, "training lam %.17g lr %.17g steps %zu batch %zu log_every %zu representation %s "
                "sam_rho %.17g robust", c->lam, c->lr, c->steps, c->batch, c->log_every,
             pegr_representation_name(c->representation), c->sam_rho);
