@@ -10,7 +10,7 @@
 #include "pegr/train.h"
 
 /* The most rows a command gets from the library's table of training options. */
-#define PEGR_EXPERIMENT_MAX_ARGS 32
+#define PEGR_EXPERIMENT_MAX_ARGS 64
 
 /* One row of an option table from the library's table of training options (pegr_train_options:
  * name, type, range, help): its target is the option's field in the struct at `base`, which sits

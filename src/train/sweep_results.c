@@ -11,10 +11,11 @@
 #include "train/train_output.h"
 #include "util/fsutil.h"
 #include "util/json.h"
+#include "util/numparse.h"
 
 static const char *const PARAM_COLUMNS =
     "n,n_test,d,patches,mu_norm,snr,sigma_p,noise,label_noise,m,q,sigma0,lam,lr,steps,batch,"
-    "sam_rho";
+    "sam_rho,data,xor_a_norm,xor_b_norm,init,bias,readout,learn_readout";
 static const char *const METRIC_COLUMNS =
     "train_loss,objective,train_error,test_error,gamma_max_pos,gamma_max_neg,gamma_mean,rho_mean,"
     "norm2_mean,norm2_var,grad_norm";
@@ -32,6 +33,15 @@ static char *csv_header(const pegr_sweep *spec)
     fprintf(f, ",steps_run,diverged,representation,device,wall_seconds\n");
     fclose(f);
     return s;
+}
+
+/* A comma, then the word a choice option's value stands for (its row's list: "uniform"). */
+static void csv_choice(FILE *f, const char *option, int value)
+{
+    const pegr_train_option *o = pegr_train_option_find(option);
+    char word[64];
+    fputc(',', f);
+    if (o && pegr_word_at(o->allowed, value, word, sizeof word)) fputs(word, f);
 }
 
 /* A comma, then the number (nothing for NaN). */
@@ -55,7 +65,7 @@ static void csv_str(FILE *f, const char *s)
 /* row.csv's fields: run_id, method, seed, the PARAM_COLUMNS, the METRIC_COLUMNS, one robust error
  * per sigma of the run, then the TAIL_FIELDS (steps_run, diverged, representation, device,
  * wall_seconds). */
-#define HEAD_FIELDS (3 + 17 + 11)
+#define HEAD_FIELDS (3 + 24 + 11)
 #define TAIL_FIELDS 5
 
 pegr_status pegr_sweep_write_row(const char *run_dir, const char *id, const pegr_train_config *c,
@@ -87,6 +97,19 @@ pegr_status pegr_sweep_write_row(const char *run_dir, const char *id, const pegr
     csv_num(f, c->lr);
     fprintf(f, ",%zu,%zu", c->steps, c->batch);
     csv_num(f, c->sam_rho);
+    /* the data model ("own" for the caller's data) and the model variants (docs/math.md) */
+    if (own) fputs(",own", f);
+    else csv_choice(f, "data", d->model);
+    if (!own && d->model == PEGR_DATA_XOR) {
+        csv_num(f, d->xor_a_norm);
+        csv_num(f, d->xor_b_norm);
+    } else {
+        fputs(",,", f);
+    }
+    csv_choice(f, "init", c->init);
+    fprintf(f, ",%d", c->bias ? 1 : 0);
+    csv_choice(f, "readout", c->readout);
+    fprintf(f, ",%d", c->learn_readout ? 1 : 0);
     /* A diverged run has no final metrics: the last record's numbers (a loss of ln 2 from NaN
      * margins, a gradient norm of 0, a test error of 1) look like results and are not. Its metric
      * and robust fields are empty (NaN), as for a run without records; `diverged` says why. */
