@@ -344,6 +344,37 @@ static void round_trip(const pegr_train_config *c, const char *name)
     free(dir);
 }
 
+/* pegr_train_config_get gives each option's text, which pegr_train_config_set reads back to the
+ * same value: a config rebuilt option by option from those texts equals the original. */
+static void test_config_get_reads_back_through_set(void **state)
+{
+    (void)state;
+    pegr_train_config c, d;
+    non_default_config(PEGR_METHOD_SAM, PEGR_REPRESENTATION_SPAN, &c);
+    pegr_train_config_default(&d);
+    const pegr_train_option *table = NULL;
+    size_t n = pegr_train_options(&table);
+    char text[PEGR_TRAIN_OPTION_TEXT_MAX];
+    pegr_error err = {0};
+    for (size_t k = 0; k < n; k++) {
+        assert_int_equal(pegr_train_config_get(&c, table[k].name, text, sizeof text, &err), PEGR_OK);
+        if (pegr_train_config_set(&d, table[k].name, text, &err) != PEGR_OK)
+            fail_msg("--%s '%s': %s", table[k].name, text, pegr_error_message(&err));
+    }
+    assert_true(pegr_train_config_equal(&c, &d));
+    assert_int_equal(pegr_train_config_get(&c, "init", text, sizeof text, NULL), PEGR_OK);
+    assert_string_equal(text, "uniform"); /* a choice: its word */
+    assert_int_equal(pegr_train_config_get(&c, "nope", text, sizeof text, &err),
+                     PEGR_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(pegr_error_message(&err), "unknown option '--nope'"));
+    pegr_error_clear(&err);
+    char small[3];
+    assert_int_equal(pegr_train_config_get(&c, "robust-sigmas", small, sizeof small, &err),
+                     PEGR_ERR_INVALID_ARGUMENT);
+    assert_string_equal(small, "");
+    pegr_error_clear(&err);
+}
+
 static void test_a_written_config_reads_back_equal(void **state)
 {
     (void)state;
@@ -614,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_refuses_malformed_text_saying_where_and_what),
         cmocka_unit_test(test_limits_depth_size_and_members),
         cmocka_unit_test(test_every_truncation_of_a_config_is_refused),
+        cmocka_unit_test(test_config_get_reads_back_through_set),
         cmocka_unit_test(test_a_written_config_reads_back_equal),
         cmocka_unit_test(test_a_wrong_config_is_refused_naming_the_file),
         cmocka_unit_test(test_check_outputs_allows_the_same_run_only),

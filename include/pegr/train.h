@@ -114,6 +114,15 @@ PEGR_API const pegr_train_option *pegr_train_option_find(const char *name);
  * Thread-safe (on distinct configs). */
 PEGR_API pegr_status pegr_train_config_set(pegr_train_config *c, const char *name,
                                            const char *value_text, pegr_error *err);
+/* The room any option's text needs (PEGR_MAX_ROBUST numbers of at most 24 characters, commas). */
+#define PEGR_TRAIN_OPTION_TEXT_MAX 512
+/* The option `name` of *c as the text pegr_train_config_set reads back to the same value: "0.1"
+ * (the shortest decimal that reads back exactly), "50", "1" / "0" (flags), "pegr", "uniform",
+ * "0.1,0.2" or "none" (robust-sigmas); into buf (size bytes, PEGR_TRAIN_OPTION_TEXT_MAX always
+ * suffices). PEGR_ERR_INVALID_ARGUMENT for an unknown name or a buf too small (buf is then "").
+ * Thread-safe. */
+PEGR_API pegr_status pegr_train_config_get(const pegr_train_config *c, const char *name,
+                                           char *buf, size_t size, pegr_error *err);
 
 typedef struct pegr_train_record {
     size_t step;         /* the metrics are at the weights after `step` updates */

@@ -247,6 +247,7 @@ _PROTOTYPES = {
     "pegr_train_result_free": (None, [POINTER(pegr_train_result)]),
     "pegr_train_options": (c_size_t, [POINTER(POINTER(pegr_train_option))]),
     "pegr_train_config_set": (_st, [POINTER(pegr_train_config), c_char_p, c_char_p, _err]),
+    "pegr_train_config_get": (_st, [POINTER(pegr_train_config), c_char_p, c_char_p, c_size_t, _err]),
     "pegr_backend_device": (POINTER(pegr_device_info), [_backend]),
     "pegr_backend_gemm_name": (c_char_p, [_backend]),
     "pegr_check_run": (_st, [POINTER(pegr_device_info), POINTER(pegr_check_options),

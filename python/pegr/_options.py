@@ -125,16 +125,23 @@ def _train_config(method, preset, options, config=None):
 
 
 def _config_dict(c):
-    dc = c.data
-    return {"method": text(lib.pegr_method_name(c.method)), "m": c.m, "q": c.q,
-            "sigma0": c.sigma0, "lam": c.lam, "lr": c.lr, "sam_rho": c.sam_rho, "steps": c.steps,
-            "batch": c.batch,
-            "log_every": c.log_every,
-            "representation": text(lib.pegr_representation_name(c.representation)),
-            "robust_sigmas": [c.robust_sigmas[i] for i in range(c.n_robust)],
-            "n": dc.n, "n_test": dc.n_test, "d": dc.d, "patches": dc.P, "mu_norm": dc.mu_norm,
-            "snr": dc.snr, "sigma_p": dc.sigma_p, "isotropic": bool(dc.isotropic),
-            "label_noise": dc.label_flip, "flip_test": bool(dc.flip_test), "seed": dc.seed,
-            "init": ("gaussian", "uniform")[c.init], "bias": bool(c.bias),
-            "readout": ("mean-filters", "mean-patches")[c.readout],  # PEGR_READOUTS' order
-            "learn_readout": bool(c.learn_readout)}
+    """Every option of the library's table (pegr_train_options) as a Python value, read back
+    through pegr_train_config_get: the same names as the keywords, nothing written by hand."""
+    buf = ctypes.create_string_buffer(512)  # PEGR_TRAIN_OPTION_TEXT_MAX
+    err = _lib.pegr_error()
+    out = {}
+    for key, (name, kind, _) in _OPTIONS.items():
+        _raise_if(lib.pegr_train_config_get(ctypes.byref(c), name.encode(), buf, len(buf),
+                                            ctypes.byref(err)), err)
+        t = text(buf.value)
+        if kind in (_lib.OPTION_SIZE, _lib.OPTION_U64):
+            out[key] = int(t)
+        elif kind == _lib.OPTION_DOUBLE:
+            out[key] = float(t)
+        elif kind == _lib.OPTION_FLAG:
+            out[key] = t == "1"
+        elif kind == _lib.OPTION_SIGMAS:
+            out[key] = [] if t == "none" else [float(x) for x in t.split(",")]
+        else:  # method, representation, choices: the word
+            out[key] = t
+    return out

@@ -96,6 +96,17 @@ def test_presets_match_cli(cli, preset):
     assert checked >= 18
 
 
+def test_run_config_holds_every_option():
+    """Run.config is read from the library's option table: every option, new ones included
+    (the data model, its XOR norms), with the values the run used."""
+    run = pegr.train("gd", preset="tiny", steps=2, device="host", progress=False, data="xor",
+                     xor_a_norm=1.5, init="uniform", bias=True)
+    assert set(run.config) == set(_options._OPTIONS)
+    assert run.config["data"] == "xor" and run.config["xor_a_norm"] == 1.5
+    assert run.config["init"] == "uniform" and run.config["bias"] is True
+    assert run.config["method"] == "gd" and run.config["steps"] == 2
+
+
 def test_callback_and_to_pandas():
     seen = []
     run = pegr.train("gd", device="host", progress=False, callback=seen.append, **OPTS)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pegr/train.h"
+#include "util/json.h"
 #include "util/numparse.h"
 
 #define AT(field) offsetof(pegr_train_config, field)
@@ -208,4 +209,72 @@ pegr_status pegr_train_config_set(pegr_train_config *c, const char *name, const 
         return PEGR_OK;
     }
     return pegr_error_set(err, PEGR_ERR_INTERNAL, "option --%s has an unknown type", o->name);
+}
+
+/* ---- reading an option back as text ---------------------------------------------------------- */
+
+/* The shortest text that reads back as v: the JSON writer's own number format. */
+static void number_text(double v, char *buf, size_t size)
+{
+    pegr_json j;
+    pegr_json_init(&j, 0);
+    pegr_json_number(&j, v);
+    snprintf(buf, size, "%s", j.buf && !j.failed ? j.buf : "null");
+    pegr_json_free(&j);
+}
+
+/* The option's value in c as pegr_train_config_set's text ("0.1", "pegr", "0.1,0.2", "none"). */
+static void value_text(const pegr_train_config *c, const pegr_train_option *o, char *buf,
+                        size_t size)
+{
+    const void *at = (const char *)c + o->offset;
+    switch (o->type) {
+    case PEGR_OPTION_SIZE: snprintf(buf, size, "%zu", *(const size_t *)at); return;
+    case PEGR_OPTION_U64:
+        snprintf(buf, size, "%llu", (unsigned long long)*(const uint64_t *)at);
+        return;
+    case PEGR_OPTION_DOUBLE: number_text(*(const double *)at, buf, size); return;
+    case PEGR_OPTION_FLAG: snprintf(buf, size, "%d", *(const int *)at ? 1 : 0); return;
+    case PEGR_OPTION_CHOICE:
+        if (!pegr_word_at(o->allowed, *(const int *)at, buf, size)) snprintf(buf, size, "?");
+        return;
+    case PEGR_OPTION_METHOD: {
+        const char *name = pegr_method_name(*(const pegr_method *)at);
+        snprintf(buf, size, "%s", name ? name : "?");
+        return;
+    }
+    case PEGR_OPTION_REPRESENTATION: {
+        const char *name = pegr_representation_name(*(const pegr_representation *)at);
+        snprintf(buf, size, "%s", name ? name : "?");
+        return;
+    }
+    case PEGR_OPTION_SIGMAS:
+        snprintf(buf, size, "%s", c->n_robust ? "" : "none");
+        for (size_t k = 0; k < c->n_robust && k < PEGR_MAX_ROBUST; k++) {
+            if (k && strlen(buf) + 1 < size) strcat(buf, ",");
+            size_t used = strlen(buf);
+            number_text(c->robust_sigmas[k], buf + used, size - used);
+        }
+        return;
+    }
+    snprintf(buf, size, "?");
+}
+
+pegr_status pegr_train_config_get(const pegr_train_config *c, const char *name, char *buf,
+                                  size_t size, pegr_error *err)
+{
+    const pegr_train_option *o = pegr_train_option_find(name);
+    if (!c || !buf || size == 0)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "pegr_train_config_get: NULL argument or no room");
+    buf[0] = '\0';
+    if (!o) return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "unknown option '--%s'",
+                                  name ? name : "(null)");
+    char text[PEGR_TRAIN_OPTION_TEXT_MAX];
+    value_text(c, o, text, sizeof text);
+    if (strlen(text) >= size)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "--%s's value needs %zu bytes, "
+                              "the buffer has %zu", o->name, strlen(text) + 1, size);
+    memcpy(buf, text, strlen(text) + 1);
+    return PEGR_OK;
 }

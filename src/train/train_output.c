@@ -52,53 +52,13 @@ void pegr_data_config_json(pegr_json *j, const pegr_data_config *c)
  * option in the table is written and read without code here; a new option *type* needs a case in
  * the switches below (-Wswitch names them). */
 
-#define OPTION_TEXT_MAX 512 /* PEGR_MAX_ROBUST numbers of at most 24 characters, with commas */
+#define OPTION_TEXT_MAX PEGR_TRAIN_OPTION_TEXT_MAX
 
-/* The shortest text that reads back as v: the JSON writer's own number format. */
-static void number_text(double v, char *buf, size_t size)
-{
-    pegr_json j;
-    pegr_json_init(&j, 0);
-    pegr_json_number(&j, v);
-    snprintf(buf, size, "%s", j.buf && !j.failed ? j.buf : "null");
-    pegr_json_free(&j);
-}
-
-/* The option's value in c as pegr_train_config_set's text ("0.1", "pegr", "0.1,0.2", "none"). */
+/* The option's value in c as pegr_train_config_set's text (pegr_train_config_get). */
 static void option_text(const pegr_train_config *c, const pegr_train_option *o, char *buf,
                         size_t size)
 {
-    const void *at = (const char *)c + o->offset;
-    switch (o->type) {
-    case PEGR_OPTION_SIZE: snprintf(buf, size, "%zu", *(const size_t *)at); return;
-    case PEGR_OPTION_U64:
-        snprintf(buf, size, "%llu", (unsigned long long)*(const uint64_t *)at);
-        return;
-    case PEGR_OPTION_DOUBLE: number_text(*(const double *)at, buf, size); return;
-    case PEGR_OPTION_FLAG: snprintf(buf, size, "%d", *(const int *)at ? 1 : 0); return;
-    case PEGR_OPTION_CHOICE:
-        if (!pegr_word_at(o->allowed, *(const int *)at, buf, size)) snprintf(buf, size, "?");
-        return;
-    case PEGR_OPTION_METHOD: {
-        const char *name = pegr_method_name(*(const pegr_method *)at);
-        snprintf(buf, size, "%s", name ? name : "?");
-        return;
-    }
-    case PEGR_OPTION_REPRESENTATION: {
-        const char *name = pegr_representation_name(*(const pegr_representation *)at);
-        snprintf(buf, size, "%s", name ? name : "?");
-        return;
-    }
-    case PEGR_OPTION_SIGMAS:
-        snprintf(buf, size, "%s", c->n_robust ? "" : "none");
-        for (size_t k = 0; k < c->n_robust && k < PEGR_MAX_ROBUST; k++) {
-            if (k && strlen(buf) + 1 < size) strcat(buf, ",");
-            size_t used = strlen(buf);
-            number_text(c->robust_sigmas[k], buf + used, size - used);
-        }
-        return;
-    }
-    snprintf(buf, size, "?");
+    if (pegr_train_config_get(c, o->name, buf, size, NULL) != PEGR_OK) snprintf(buf, size, "?");
 }
 
 /* 1 when the option has the same value in a and b. */
