@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "pegr/io.h"
+#include "pegr/numparse.h"
 #include "pegr/pegr.h"
 #include "pegr/sweep.h"
 
@@ -293,12 +294,82 @@ static void test_cli_rows_match_the_library_table(void **state)
                                     label-noise, flip-test, seed, data, xor-a-norm, xor-b-norm */
 }
 
+/* The id of the one run (gd, seed 3) of a sweep of base, or "" when base is not a valid sweep. */
+static void single_run_id(const pegr_train_config *base, char *id, size_t len)
+{
+    pegr_sweep *s = NULL;
+    id[0] = '\0';
+    pegr_method gd = PEGR_METHOD_GD;
+    if (pegr_sweep_create(base, PEGR_FP64, &s, NULL) == PEGR_OK &&
+        pegr_sweep_set_methods(s, &gd, 1, NULL) == PEGR_OK &&
+        pegr_sweep_parse_seeds(s, "3", NULL) == PEGR_OK && pegr_sweep_check(s, NULL) == PEGR_OK)
+        assert_int_equal(pegr_sweep_run_id(s, 0, id, len, NULL), PEGR_OK);
+    pegr_sweep_free(s);
+}
+
+/* Every option of the table but method and seed (which name the run) enters a run's identity:
+ * a sweep whose base differs from another's in that one option gets another run id, so a resume
+ * never reuses a run trained with other settings -- also for options added after sweep.canonical's
+ * format was fixed, which follow the table with no code of their own. */
+static void test_every_option_changes_the_run_id(void **state)
+{
+    (void)state;
+    pegr_train_config base;
+    tiny_base(&base);
+    char ref[PEGR_SWEEP_ID_MAX + 1], id[PEGR_SWEEP_ID_MAX + 1];
+    single_run_id(&base, ref, sizeof ref);
+    assert_true(ref[0]);
+    const pegr_train_option *table = NULL;
+    size_t n = pegr_train_options(&table);
+    static const char *const numbers[] = {"0.30000000000000004", "1.5", "0.25", "3", "0.001"};
+    for (size_t k = 0; k < n; k++) {
+        const pegr_train_option *o = &table[k];
+        if (!strcmp(o->name, "method") || !strcmp(o->name, "seed")) continue;
+        char now[PEGR_TRAIN_OPTION_TEXT_MAX], tries[8][PEGR_TRAIN_OPTION_TEXT_MAX];
+        size_t ntries = 0;
+        assert_int_equal(pegr_train_config_get(&base, o->name, now, sizeof now, NULL), PEGR_OK);
+        if (o->type == PEGR_OPTION_CHOICE || o->type == PEGR_OPTION_REPRESENTATION) {
+            for (int w = 0; ntries < 8 && pegr_word_at(o->allowed, w, tries[ntries], sizeof tries[0]); w++)
+                if (strcmp(tries[ntries], now) != 0) ntries++;
+        } else if (o->type == PEGR_OPTION_FLAG) {
+            snprintf(tries[ntries++], sizeof tries[0], "%d", strcmp(now, "1") != 0);
+        } else if (o->type == PEGR_OPTION_SIZE) {
+            unsigned long long v = strtoull(now, NULL, 10);
+            snprintf(tries[ntries++], sizeof tries[0], "%llu", v + 1);
+            snprintf(tries[ntries++], sizeof tries[0], "%llu", v > 1 ? v - 1 : 1);
+        } else if (o->type == PEGR_OPTION_DOUBLE) {
+            for (size_t t = 0; t < sizeof numbers / sizeof numbers[0]; t++)
+                snprintf(tries[ntries++], sizeof tries[0], "%s", numbers[t]);
+        } else if (o->type == PEGR_OPTION_SIGMAS) {
+            snprintf(tries[ntries++], sizeof tries[0], "0.3");
+        }
+        int changed = 0;
+        /* an option of one data model is tried with that model: --xor-a-norm with --data xor */
+        for (int xor = 0; xor < 2 && !changed; xor++)
+            for (size_t t = 0; t < ntries && !changed; t++) {
+                pegr_train_config c = base, same;
+                if (xor && pegr_train_config_set(&c, "data", "xor", NULL) != PEGR_OK) continue;
+                same = c;
+                if (pegr_train_config_set(&c, o->name, tries[t], NULL) != PEGR_OK ||
+                    pegr_train_config_equal(&c, &same))
+                    continue;
+                single_run_id(&same, ref, sizeof ref);
+                single_run_id(&c, id, sizeof id);
+                if (!id[0] || !ref[0]) continue; /* not a valid sweep that way: the next value */
+                if (!strcmp(id, ref)) fail_msg("--%s %s: the same run id as without it (%s)", o->name, tries[t], id);
+                changed = 1;
+            }
+        if (!changed) fail_msg("--%s: no value tried makes a valid sweep to compare", o->name);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grid_runs_resumes_and_collects),
         cmocka_unit_test(test_grids_are_checked_with_the_command_lines_words),
         cmocka_unit_test(test_options_set_by_name),
+        cmocka_unit_test(test_every_option_changes_the_run_id),
         cmocka_unit_test(test_cli_rows_match_the_library_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -443,8 +443,25 @@ pegr_status pegr_sweep_run_config(const pegr_sweep *s, size_t k, pegr_train_conf
     return st == PEGR_OK ? run_config(s, k, out, err) : st;
 }
 
+/* The options the fixed lines of write_config hold (with method and seed, config_text's first
+ * line); sweep.canonical's format for them is kept: existing sweep directories compare to it. */
+static const char *const FIXED_LINE_OPTIONS[] = {
+    "method", "seed", "n", "n-test", "d", "patches", "mu-norm", "snr", "sigma-p", "isotropic",
+    "label-noise", "flip-test", "m", "q", "sigma0", "lam", "lr", "steps", "batch", "log-every",
+    "representation", "sam-rho", "robust-sigmas"};
+
+static int on_a_fixed_line(const char *name)
+{
+    for (size_t k = 0; k < sizeof FIXED_LINE_OPTIONS / sizeof FIXED_LINE_OPTIONS[0]; k++)
+        if (!strcmp(FIXED_LINE_OPTIONS[k], name)) return 1;
+    return 0;
+}
+
 /* Every option of a configuration that changes what a run computes, but method and seed: the
- * lines of sweep.canonical (their format is kept: existing sweep directories compare to it). */
+ * lines of sweep.canonical. The options added since that format was fixed (the data model, the
+ * model variants, and any later row of the option table) follow as one "option NAME VALUE" line
+ * each, in the table's order, only where the value is not the default: a new option needs no
+ * code here, and the lines (and so the run ids) of sweeps that do not use it stay as they were. */
 static void write_config(FILE *f, const pegr_train_config *c)
 {
     const pegr_data_config *d = &c->data;
@@ -453,24 +470,23 @@ static void write_config(FILE *f, const pegr_train_config *c)
             "label_flip %.17g flip_test %d\n",
             d->n, d->n_test, d->d, d->P, d->mu_norm, d->snr, d->sigma_p, d->isotropic,
             d->label_flip, d->flip_test);
-    /* only for XOR data, so that the lines of existing (signal-noise) sweeps are unchanged */
-    if (d->model == PEGR_DATA_XOR)
-        fprintf(f, "data_model xor a %.17g b %.17g\n", d->xor_a_norm, d->xor_b_norm);
     fprintf(f, "model m %zu q %.17g sigma0 %.17g\n", c->m, c->q, c->sigma0);
-    /* only with a bias or the uniform init, so that the lines of existing sweeps are unchanged */
-    if (c->init || c->bias)
-        fprintf(f, "model_init %s bias %d\n", c->init == PEGR_INIT_UNIFORM ? "uniform" : "gaussian",
-                c->bias ? 1 : 0);
-    /* only with a readout variant, so that the lines of existing sweeps are unchanged */
-    if (c->readout || c->learn_readout)
-        fprintf(f, "model_readout %s learn %d\n",
-                c->readout == PEGR_READOUT_MEAN_PATCHES ? "mean-patches" : "mean-filters",
-                c->learn_readout ? 1 : 0);
     fprintf(f, "training lam %.17g lr %.17g steps %zu batch %zu log_every %zu representation %s "
                "sam_rho %.17g robust", c->lam, c->lr, c->steps, c->batch, c->log_every,
             pegr_representation_name(c->representation), c->sam_rho);
     for (size_t k = 0; k < c->n_robust; k++) fprintf(f, " %.17g", c->robust_sigmas[k]);
     fprintf(f, "\n");
+    pegr_train_config def;
+    pegr_train_config_default(&def);
+    const pegr_train_option *table = NULL;
+    size_t n = pegr_train_options(&table);
+    char mine[PEGR_TRAIN_OPTION_TEXT_MAX], theirs[PEGR_TRAIN_OPTION_TEXT_MAX];
+    for (size_t k = 0; k < n; k++) {
+        if (on_a_fixed_line(table[k].name)) continue;
+        pegr_train_config_get(c, table[k].name, mine, sizeof mine, NULL);
+        pegr_train_config_get(&def, table[k].name, theirs, sizeof theirs, NULL);
+        if (strcmp(mine, theirs) != 0) fprintf(f, "option %s %s\n", table[k].name, mine);
+    }
 }
 
 /* write_config's text of c, with method and seed (malloc'ed; NULL when out of memory). */
