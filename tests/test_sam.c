@@ -373,6 +373,51 @@ static void test_sam_training_on_the_device_equals_the_host(void **state)
     }
 }
 
+/* A diverging sam run (the demo at rho 0.5, seed 1: the weights grow by orders of magnitude per
+ * step) is found diverged at the same step on the host and on an fp64 device, however often it
+ * logs: a gradient norm at W that is not finite dates the divergence to the update that made W.
+ * Before, the host found it at step 19 and the device at 17 -- the inf/NaN arithmetic after the
+ * overflow differs in order between them -- and both at 15 when every step was logged. */
+static void test_sam_divergence_step_is_the_same_everywhere(void **state)
+{
+    (void)state;
+    pegr_train_config c;
+    assert_int_equal(pegr_train_config_preset("demo", &c, NULL), PEGR_OK);
+    assert_int_equal(pegr_method_parse("sam", NULL, &c.method, NULL), PEGR_OK);
+    c.sam_rho = 0.5;
+    c.data.seed = 1;
+    c.data.n_test = 20;
+    c.steps = 40;
+    c.log_every = 40;
+    c.n_robust = 0;
+    long want = -1;
+    for (int logged = 0; logged < 2; logged++) {
+        c.log_every = logged ? 1 : 40;
+        pegr_train_result r;
+        pegr_backend *h = support_open_backend(NULL, PEGR_FP64, PEGR_GEMM_AUTO);
+        support_train(h, &c, &r);
+        h->ops->destroy(h);
+        assert_true(r.diverged);
+        if (want < 0) want = r.diverged_step;
+        if (r.diverged_step != want)
+            fail_msg("host, log every %zu: diverged at %ld, not %ld", c.log_every, r.diverged_step, want);
+        pegr_train_result_free(&r);
+        if (!suite_device || support_check_precision(suite_device) != PEGR_FP64) continue;
+        for (int span = 0; span < 2; span++) {
+            c.representation = span ? PEGR_REPRESENTATION_SPAN : PEGR_REPRESENTATION_PRIMAL;
+            pegr_backend *d = support_open_backend(suite_device, PEGR_FP64, PEGR_GEMM_AUTO);
+            support_train(d, &c, &r);
+            d->ops->destroy(d);
+            assert_true(r.diverged);
+            if (r.diverged_step != want)
+                fail_msg("device (%s), log every %zu: diverged at %ld, the host at %ld",
+                         span ? "span" : "primal", c.log_every, r.diverged_step, want);
+            pegr_train_result_free(&r);
+        }
+        c.representation = PEGR_REPRESENTATION_AUTO;
+    }
+}
+
 static void test_batched_sam_training_equals_each_run_alone(void **state)
 {
     (void)state;
@@ -553,6 +598,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cli_trains_sam_on_host_and_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_with_sam, setup, teardown),
         cmocka_unit_test(test_sweep_over_sam_rho),
+        cmocka_unit_test(test_sam_divergence_step_is_the_same_everywhere),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pegr_device_list_free(devices);

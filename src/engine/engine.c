@@ -142,6 +142,7 @@ static pegr_status engine_set_weights(pegr_backend *b, const double *W, size_t m
      * readout the default. */
     engine_free_reference(e);
     e->steps_done = 0;
+    for (size_t r = 0; e->sam_bad && r < e->runs; r++) e->sam_bad[r] = -1;
     free_readout(e);
     pegr_status s = engine_upload(e, e->b.W, W, R * 2 * m * e->d);
     cl_int *none = malloc(R * sizeof(cl_int));
@@ -243,8 +244,11 @@ static pegr_status engine_first_nonfinite_step(pegr_backend *b, long *step, pegr
                                     e->runs * sizeof(cl_int), first, 0, NULL, NULL);
     e->host_waits++;
     engine_uploads_reap(e); /* the queue has drained */
-    for (size_t r = 0; r < e->runs && rc == CL_SUCCESS; r++)
+    for (size_t r = 0; r < e->runs && rc == CL_SUCCESS; r++) {
         if (first[r] != PEGR_NO_DIVERGENCE) step[r] = first[r];
+        if (e->sam_bad && e->sam_bad[r] >= 0 && (step[r] < 0 || e->sam_bad[r] < step[r]))
+            step[r] = e->sam_bad[r];
+    }
     free(first);
     if (rc != CL_SUCCESS)
         return engine_report(e, pegr_ctx_cl_fail(e->ctx, rc, "clEnqueueReadBuffer", "first_bad"), err);
@@ -260,7 +264,9 @@ static void free_run_buffers(pegr_engine *e)
     engine_free_runs(e, &e->b.run_lr, e->elem);
     free(e->lam_on_device);
     free(e->lr_on_device);
+    free(e->sam_bad);
     e->lam_on_device = e->lr_on_device = NULL;
+    e->sam_bad = NULL;
 }
 
 static pegr_status alloc_run_buffers(pegr_engine *e, size_t runs)
@@ -269,9 +275,13 @@ static pegr_status alloc_run_buffers(pegr_engine *e, size_t runs)
     e->runs = runs;
     e->lam_on_device = malloc(runs * sizeof(double));
     e->lr_on_device = malloc(runs * sizeof(double));
-    if (!e->lam_on_device || !e->lr_on_device)
+    e->sam_bad = malloc(runs * sizeof(long));
+    if (!e->lam_on_device || !e->lr_on_device || !e->sam_bad)
         return pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
-    for (size_t r = 0; r < runs; r++) e->lam_on_device[r] = e->lr_on_device[r] = NAN;
+    for (size_t r = 0; r < runs; r++) {
+        e->lam_on_device[r] = e->lr_on_device[r] = NAN;
+        e->sam_bad[r] = -1;
+    }
     pegr_status s = engine_alloc_runs(e, &e->b.scalars, SLOT_COUNT * e->elem, "scalars");
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.first_bad, sizeof(cl_int), "first_bad");
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->b.run_lam, e->elem, "lam per run");

@@ -588,6 +588,11 @@ static pegr_status sam(pegr_engine *e, const pegr_eval_request *req, double lr, 
         double norm = sqrt(slots[r * SLOT_COUNT + SLOT_GNORM2] + v2);
         /* no ascent where g = 0 (or at weights already not finite: a frozen, diverged run) */
         neg_eps[r] = norm > 0.0 && isfinite(norm) ? -pegr_request_rho(run_rho, rho, r) / norm : 0.0;
+        /* a gradient norm at W that is not finite is divergence, dated to the update that made
+         * W (as a non-finite record is), on every backend (docs/math.md, SAM): what would follow
+         * is inf/NaN arithmetic, whose order differs between them */
+        if (!isfinite(norm) && e->sam_bad && e->sam_bad[r] < 0)
+            e->sam_bad[r] = e->steps_done > 0 ? e->steps_done - 1 : 0;
     }
     if (s == PEGR_OK) s = engine_set_run_values(e, e->b.run_lr, e->lr_on_device, neg_eps, 0.0);
     free(slots);

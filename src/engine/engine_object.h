@@ -102,6 +102,8 @@ typedef struct pegr_engine {
     size_t runs;            /* runs trained together (set_runs; 1 by default) */
     double *lam_on_device;  /* (runs) what b.run_lam holds (NaN: unknown) */
     double *lr_on_device;   /* (runs) what b.run_lr holds */
+    long *sam_bad;          /* (runs) first sam step whose gradient norm at W was not finite (-1:
+                               none); first_nonfinite_step takes the earlier of it and b.first_bad */
     int have_data, have_weights;
     size_t bytes_in_use, bytes_peak, bytes_cap;
     size_t reduce_wg;       /* local size of pegr_reduce_sum */

@@ -370,6 +370,10 @@ static pegr_status host_sam_step(pegr_backend *b, const pegr_eval_request *req, 
         /* ||g||_F over every trained parameter; host_step left v's gradient at v in h->grad_v */
         double norm = sqrt(dot(g0, g0, count) + (h->learn ? dot(h->grad_v, h->grad_v, cols) : 0.0));
         double eps = norm > 0.0 && isfinite(norm) ? rho / norm : 0.0; /* g = 0: no ascent */
+        /* a gradient norm at W that is not finite is divergence, dated to the update that made
+         * W (as a non-finite record is), as on the engine (docs/math.md, SAM): what would follow
+         * is inf/NaN arithmetic, whose order differs between them */
+        if (!isfinite(norm) && h->first_bad < 0) h->first_bad = h->steps_done > 0 ? h->steps_done - 1 : 0;
         for (size_t k = 0; k < count; k++) Wa[k] = h->W[k] + eps * g0[k];
         for (size_t k = 0; h->learn && k < cols; k++) va[k] = h->v[k] + eps * h->grad_v[k];
         pegr_eval_request at = {.method = PEGR_METHOD_GD, .q = req->q, .grad = ga,
