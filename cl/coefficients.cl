@@ -26,6 +26,7 @@
  * pegr_coef_terms also writes D and F, pegr_coef_final and pegr_gr_final v's per-example
  * coefficients Cv, and
  *   pegr_sum_examples   (cols, runs): v's gradient per run, the sum of Cv over the run's examples
+ *   pegr_sam1_shift     (cols, n): per-example SAM's Z at each example's own ascent point
  *   pegr_patch_gram     (P*P, n):  K once per dataset
  *   pegr_per_example_grad (d, cols, count): g_i materialized for a chunk of examples */
 
@@ -559,6 +560,36 @@ __kernel void pegr_gr_final(const uint n, const uint P, const uint m, const uint
     if (learn) {
         const REAL cF = c < m ? Fi[c] : -Fi[c];
         Cv[(size_t)i * cols + c] += 2 * lam * w * (a2[i] * (gfv + dotv) * cF + a1[i] * y[i] * vsum);
+    }
+}
+
+/* Per-example SAM (docs/math.md, "SAM"): Z at example i's own ascent point W + rho g_i/||g_i||,
+ * Z[i, p', c] += -rho y_i / sqrt(G_i) sum_p K_i[p', p] A[i, p, c] (one work-item per column c of
+ * example i, every patch p'; A and G at W). No ascent where G_i = 0 (g_i = 0) or where G_i is not
+ * finite; the latter records `step` (the update that made W) as the run's first non-finite step,
+ * as the host does. run_rho: each run's rho (example i is in run i / n_run). */
+__kernel void pegr_sam1_shift(const uint n, const uint P, const uint m, const uint n_run,
+                              __global const REAL *run_rho, __global const REAL *y,
+                              __global const REAL *K, __global const REAL *A,
+                              __global const REAL *G, __global REAL *Z, const int step,
+                              __global int *first_bad)
+{
+    const uint c = get_global_id(0);
+    const uint i = get_global_id(1);
+    const uint cols = 2 * m;
+    if (c >= cols || i >= n) return;
+    const REAL g = G[i];
+    if (!isfinite(g)) {
+        if (c == 0) atomic_min(first_bad + i / n_run, step);
+        return;
+    }
+    if (!(g > 0)) return;
+    const REAL shift = -run_rho[i / n_run] * y[i] / sqrt(g);
+    const __global REAL *Ki = K + (size_t)i * P * P;
+    for (uint p2 = 0; p2 < P; p2++) {
+        REAL KA = 0; /* the host's order (host_ref.c's gram_apply) */
+        for (uint p = 0; p < P; p++) KA += Ki[p2 * P + p] * A[((size_t)i * P + p) * cols + c];
+        Z[((size_t)i * P + p2) * cols + c] += shift * KA;
     }
 }
 

@@ -122,11 +122,11 @@ static void test_grid_runs_resumes_and_collects(void **state)
     /* the data model and the model variants have columns of their own: a sweep over them can be
      * told apart (and tabled, plotted) by its rows, not only by their ids */
     const char *variants = ",sam_rho,data,xor_a_norm,xor_b_norm,init,bias,readout,learn_readout,"
-                           "train_loss,";
+                           "sam_variant,train_loss,";
     const char *nl = strchr(text, '\n');
     const char *in_header = strstr(text, variants);
     assert_true(in_header && in_header < nl);
-    assert_non_null(strstr(nl, ",signal-noise,,,gaussian,0,mean-filters,0,"));
+    assert_non_null(strstr(nl, ",signal-noise,,,gaussian,0,mean-filters,0,full,"));
     const char *line = strchr(text, '\n') + 1;
     for (size_t k = 0; k < 4; k++) {
         assert_int_equal(pegr_sweep_run_id(s, k, id, sizeof id, NULL), PEGR_OK);

@@ -60,6 +60,17 @@ typedef enum pegr_readout {
 } pegr_readout;
 #define PEGR_READOUTS "mean-filters|mean-patches"
 
+/* SAM's ascent (pegr_backend_set_sam_variant; docs/math.md, "SAM"); the words are
+ * PEGR_SAM_VARIANTS, in the enum's order. */
+typedef enum pegr_sam_variant {
+    PEGR_SAM_FULL = 0,        /* one ascent of all the weights, W + rho g/||g||, g = grad L (Foret
+                                 et al. 2021, full batch; pegr's default) */
+    PEGR_SAM_PER_EXAMPLE = 1, /* 1-SAM (m-SAM with m = 1, Andriushchenko & Flammarion 2022): example
+                                 i's loss at its own ascent point W + rho g_i/||g_i||, g_i =
+                                 grad l_i */
+} pegr_sam_variant;
+#define PEGR_SAM_VARIANTS "full|per-example"
+
 /* "gd", "pegr", "gr", "sgd", "sam"; NULL for a value outside the enum. */
 PEGR_API const char *pegr_method_name(pegr_method method);
 /* The method a name spells (exact, lower case). An unknown name gives PEGR_ERR_INVALID_ARGUMENT
@@ -232,6 +243,13 @@ PEGR_API pegr_status pegr_backend_step(pegr_backend *b, const pegr_eval_request 
  * or NULL: rho for every run; rho >= 0 and finite (0: gd's step). */
 PEGR_API pegr_status pegr_backend_sam_step(pegr_backend *b, const pegr_eval_request *req, double lr,
                                            double rho, const double *run_rho, pegr_error *err);
+/* SAM's variant for the sam steps that follow (until set again; a new backend has PEGR_SAM_FULL):
+ * per-example is 1-SAM, W -= lr sum_i omega_i grad l_i(W + rho g_i/||g_i||_F), omega_i 1/n or the
+ * request's weights, no ascent for an example whose g_i is 0; it costs one gd step plus
+ * O(n m P^2) (docs/math.md, "SAM"). A learned second layer (set_readout's learn) is refused with
+ * per-example by pegr_backend_sam_step (PEGR_ERR_UNSUPPORTED). */
+PEGR_API pegr_status pegr_backend_set_sam_variant(pegr_backend *b, pegr_sam_variant variant,
+                                                  pegr_error *err);
 /* After set_weights (which resets it to the default: mean-filters, v = 1 and fixed): the readout's
  * scale (pegr_readout) and, with learn = 1, a second layer v (2, m) trained with W by the same
  * method and learning rate, starting at 1 (docs/math.md, "Model variants"). A backend that cannot

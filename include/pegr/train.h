@@ -41,6 +41,8 @@ typedef struct pegr_train_config {
     int readout;      /* pegr_readout (--readout mean-filters|mean-patches): the readout's scale
                          kappa, 1/m or 1/P (docs/math.md, "Model variants") */
     int learn_readout; /* 1: the second layer v (2, m) is trained with W, from v = 1 */
+    int sam_variant;  /* pegr_sam_variant (--sam-variant full|per-example): sam's ascent, one for
+                         all of W (full) or one per example (1-SAM; docs/math.md, "SAM") */
 } pegr_train_config;
 
 /* The initial weights (pegr_train_config.init; data.h says how each value is drawn). */
@@ -173,7 +175,7 @@ PEGR_API void pegr_train_result_free(pegr_train_result *r);
 
 /* 1 when two runs can train in one batch: the same shapes and schedule (n, n_test, d, P, m, q,
  * method, steps, log_every, sgd's batch, representation, robust sigmas, data model, bias, readout,
- * learn_readout). Seeds,
+ * learn_readout, sam's variant). Seeds,
  * lam, lr, sigma0, init, sam_rho and the data's values (||mu||, snr, sigma_p, noise kind, label
  * flips) may differ. */
 PEGR_API int pegr_train_batchable(const pegr_train_config *a, const pegr_train_config *b);

@@ -94,7 +94,8 @@ class pegr_train_config(Structure):
                 ("steps", c_size_t), ("batch", c_size_t), ("log_every", c_size_t),
                 ("representation", c_enum), ("robust_sigmas", c_double * PEGR_MAX_ROBUST),
                 ("n_robust", c_size_t), ("sam_rho", c_double), ("init", c_int),
-                ("bias", c_int), ("readout", c_int), ("learn_readout", c_int)]
+                ("bias", c_int), ("readout", c_int), ("learn_readout", c_int),
+                ("sam_variant", c_int)]
 
 
 class pegr_train_option(Structure):

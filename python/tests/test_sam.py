@@ -35,3 +35,21 @@ def test_compare_gd_and_sam():
     assert list(runs) == ["gd", "sam"]
     assert np.array_equal(runs["gd"].W0, runs["sam"].W0)
     assert not np.allclose(runs["gd"].W, runs["sam"].W, rtol=1e-6, atol=0)
+
+
+def test_per_example_sam_same_numbers_as_cli(cli, tmp_path):
+    # --sam-variant per-example (1-SAM) is the keyword sam_variant="per-example": the option table
+    cli("train", "--method", "sam", "--sam-rho", 0.2, "--sam-variant", "per-example", "--preset",
+        "tiny", "--steps", 20, "--log-every", 5, "--device", "host", "--out", tmp_path, "--quiet")
+    run = pegr.train("sam", sam_rho=0.2, sam_variant="per-example", device="host",
+                     progress=False, **OPTS)
+    assert run.config["sam_variant"] == "per-example"
+    assert json.load(open(os.path.join(tmp_path, "config.json")))["options"]["sam-variant"] == \
+        "per-example"
+    ref = np.load(os.path.join(tmp_path, "W.npy"))
+    assert run.W.tobytes() == ref.tobytes()
+    full = pegr.train("sam", sam_rho=0.2, device="host", progress=False, **OPTS)
+    assert not np.allclose(full.W, run.W, rtol=1e-6, atol=0)
+    with pytest.raises(ValueError, match="learn-readout"):
+        pegr.train("sam", sam_variant="per-example", learn_readout=True, device="host",
+                   progress=False, **OPTS)

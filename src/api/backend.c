@@ -195,6 +195,17 @@ pegr_status pegr_backend_sam_step(pegr_backend *b, const pegr_eval_request *req,
     return b->ops->sam_step(b, req, lr, rho, run_rho, err);
 }
 
+pegr_status pegr_backend_set_sam_variant(pegr_backend *b, pegr_sam_variant variant,
+                                         pegr_error *err)
+{
+    if (variant != PEGR_SAM_FULL && variant != PEGR_SAM_PER_EXAMPLE)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "SAM variant %d is unknown: use one of " PEGR_SAM_VARIANTS,
+                              (int)variant);
+    b->sam_variant = (int)variant;
+    return PEGR_OK;
+}
+
 pegr_status pegr_backend_set_readout(pegr_backend *b, pegr_readout readout, int learn,
                                      pegr_error *err)
 {

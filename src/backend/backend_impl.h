@@ -52,7 +52,8 @@ typedef struct pegr_backend_ops {
     pegr_status (*step)(pegr_backend *b, const pegr_eval_request *req, double lr, pegr_error *err);
     /* Optional (NULL: the backend has no SAM): one SAM step of gd with run r's ascent radius
      * pegr_request_rho(run_rho, rho, r), as pegr_backend_sam_step says (the wrapper has checked
-     * the method; the backend checks the radii, it knows R). */
+     * the method; the backend checks the radii, it knows R), in the variant b->sam_variant
+     * (pegr_sam_variant: a backend with sam_step does both). */
     pegr_status (*sam_step)(pegr_backend *b, const pegr_eval_request *req, double lr, double rho,
                             const double *run_rho, pegr_error *err);
     /* Copy the current weights (2, m, d) out. */
@@ -100,6 +101,7 @@ struct pegr_backend {
     const pegr_backend_ops *ops;
     const char *precision_name; /* "fp32" or "fp64": the arithmetic the backend really uses */
     char description[512];      /* what pegr_backend_open opened, one line */
+    int sam_variant;            /* pegr_sam_variant of the sam steps (set_sam_variant; 0: full) */
 };
 
 #endif

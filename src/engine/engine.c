@@ -339,6 +339,7 @@ static pegr_status create_kernels(pegr_engine *e)
         "pegr_reduce_sum",  "pegr_update",        "pegr_rho",              "pegr_train_stats",
         "pegr_test_wrong",  "pegr_add",           "pegr_transpose",        "pegr_span_update",
         "pegr_coef_fused",  "pegr_reduce_pair",   "pegr_coef_item",        "pegr_sum_examples",
+        "pegr_sam1_shift",
     };
     cl_kernel *ks = (cl_kernel *)&e->k;
     _Static_assert(sizeof(engine_kernels) == sizeof names / sizeof names[0] * sizeof(cl_kernel),

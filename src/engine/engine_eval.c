@@ -605,12 +605,56 @@ static pegr_status sam(pegr_engine *e, const pegr_eval_request *req, double lr, 
     return s == PEGR_OK ? update(e, req, lr) : s;          /* W -= lr * it */
 }
 
+/* Per-example SAM (1-SAM; docs/math.md, "SAM"): Z, A and G at W from gd's coefficient pass,
+ * then every example's Z moved to its own ascent point by pegr_sam1_shift (K_i A: O(n m P^2), no
+ * GEMM), gd's coefficients there, and the step as gd's (C^T X, or Gam -= lr C^T in the span
+ * form). Nothing is read back: the radii ride in b.run_lr until the update sets the rates. */
+static pegr_status sam_per_example(pegr_engine *e, const pegr_eval_request *req, double lr,
+                                   double rho, const double *run_rho)
+{
+    int folded = 0;
+    pegr_status s = set_example_weights(e, req->weights);
+    if (s == PEGR_OK) s = coefficients(e, req, 0, 0.0, &folded); /* Z, A, G and C at W */
+    /* the outputs at W, as run()'s: the gradient when asked, or for the primal metrics' norm */
+    if (s == PEGR_OK && (req->grad || (!e->span && req->metrics))) s = gradient(e);
+    if (s == PEGR_OK) s = read_outputs(e, req);
+    if (s == PEGR_OK && req->metrics) s = engine_metrics(e, req, req->metrics);
+    if (s == PEGR_OK) s = engine_set_run_values(e, e->b.run_lr, e->lr_on_device, run_rho, rho);
+    if (s == PEGR_OK) {
+        int step = step_index(e);
+        engine_args a = engine_args_begin(e, e->k.sam1_shift, "pegr_sam1_shift");
+        engine_arg_u32(&a, all_examples(e));
+        engine_arg_u32(&a, e->P);
+        engine_arg_u32(&a, e->m);
+        engine_arg_u32(&a, e->n);
+        engine_arg_mem(&a, e->b.run_lr);
+        engine_arg_mem(&a, e->b.y);
+        engine_arg_mem(&a, e->b.K);
+        engine_arg_mem(&a, e->b.A);
+        engine_arg_mem(&a, e->b.G);
+        engine_arg_mem(&a, e->b.Z);
+        /* a ||grad f_i|| at W that is not finite dates divergence to the update that made W */
+        engine_arg_i32(&a, step > 0 ? step - 1 : 0);
+        engine_arg_mem(&a, e->b.first_bad);
+        size_t global[2] = {2 * e->m, all_examples(e)};
+        s = engine_launch(&a, 2, global);
+    }
+    if (s == PEGR_OK) s = coefficients_at_z(e, req->q); /* gd's C at the ascent points */
+    if (s == PEGR_OK && !e->span) s = gradient(e);
+    return s == PEGR_OK ? update(e, req, lr) : s;
+}
+
 pegr_status engine_sam_step(pegr_backend *b, const pegr_eval_request *req, double lr, double rho,
                             const double *run_rho, pegr_error *err)
 {
     pegr_engine *e = (pegr_engine *)b;
+    int per_example = b->sam_variant == PEGR_SAM_PER_EXAMPLE;
     pegr_status s = check(e, req, err);
     if (s == PEGR_OK) s = pegr_check_sam_rho(run_rho, rho, e->runs, err);
+    if (s == PEGR_OK && per_example && e->learn)
+        s = pegr_error_set(err, PEGR_ERR_UNSUPPORTED,
+                           "per-example SAM (--sam-variant per-example) cannot be combined with a "
+                           "learned second layer (--learn-readout): use the full variant with it");
     if (s != PEGR_OK) return s;
     pegr_eval_request rest = *req;
     if (req->metrics && req->weights) { /* metrics describe the whole training set */
@@ -620,7 +664,9 @@ pegr_status engine_sam_step(pegr_backend *b, const pegr_eval_request *req, doubl
         rest.metrics = NULL;
         if (s != PEGR_OK) return s;
     }
-    return engine_report(e, sam(e, &rest, lr, rho, run_rho), err);
+    return engine_report(e, per_example ? sam_per_example(e, &rest, lr, rho, run_rho)
+                                        : sam(e, &rest, lr, rho, run_rho),
+                         err);
 }
 
 pegr_status engine_evaluate(pegr_backend *b, const pegr_eval_request *req, pegr_error *err)

@@ -30,7 +30,7 @@ enum {
 typedef struct engine_kernels {
     cl_kernel gemm_nt, gemm_tn, coef_terms, example_terms, coef_final, gr_final, patch_gram,
         per_example_grad, reduce_sum, update, rho, train_stats, test_wrong, add, transpose,
-        span_update, coef_fused, reduce_pair, coef_item, sum_examples;
+        span_update, coef_fused, reduce_pair, coef_item, sum_examples, sam1_shift;
 } engine_kernels;
 
 /* Device buffers; names follow docs/math.md. rows = n*P, cols = 2m. */

@@ -342,7 +342,8 @@ static pegr_status host_step(pegr_backend *b, const pegr_eval_request *req, doub
 
 /* SAM (docs/math.md): g at W (with the outputs req asks for, as step's), then the gradient at
  * W + rho g / ||g||_F, then W -= lr * that gradient. The ascent point is a copy: W itself is
- * never moved and moved back. */
+ * never moved and moved back. Per-example (1-SAM): the gradient of every example at its own
+ * ascent point (pegr_ref_sam1_gradient), then the same update. */
 static pegr_status host_sam_step(pegr_backend *b, const pegr_eval_request *req, double lr,
                                  double rho, const double *run_rho, pegr_error *err)
 {
@@ -351,6 +352,10 @@ static pegr_status host_sam_step(pegr_backend *b, const pegr_eval_request *req, 
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                               "host backend: set_data and set_weights must come before step");
     pegr_status s = pegr_check_sam_rho(run_rho, rho, 1, err);
+    if (s == PEGR_OK && b->sam_variant == PEGR_SAM_PER_EXAMPLE && h->learn)
+        s = pegr_error_set(err, PEGR_ERR_UNSUPPORTED,
+                           "per-example SAM (--sam-variant per-example) cannot be combined with a "
+                           "learned second layer (--learn-readout): use the full variant with it");
     if (s != PEGR_OK) return s;
     rho = pegr_request_rho(run_rho, rho, 0);
     size_t count = 2 * h->m * h->d, cols = 2 * h->m;
@@ -364,7 +369,18 @@ static pegr_status host_sam_step(pegr_backend *b, const pegr_eval_request *req, 
     first.run_lr = NULL;
     if (s == PEGR_OK && !first.grad) first.grad = g;
     if (s == PEGR_OK) s = host_step(b, &first, 0.0, err);
-    if (s == PEGR_OK) {
+    if (s == PEGR_OK && b->sam_variant == PEGR_SAM_PER_EXAMPLE) {
+        h->steps_done--; /* that was the outputs at W */
+        /* 1-SAM: every example's gradient at its own ascent point, in closed form (host_ref.c) */
+        pegr_ref_model md = host_model(h, NULL, NULL);
+        int bad_norm = 0;
+        s = pegr_ref_sam1_gradient(h->X, h->K, h->y, h->n, h->P, h->d, h->W, h->m, &md, req->q,
+                                   rho, req->weights, ga, &bad_norm, err);
+        /* the full variant's rule, per example: a ||grad f_i|| at W that is not finite is
+         * divergence, dated to the update that made W (docs/math.md, SAM) */
+        if (s == PEGR_OK && bad_norm && h->first_bad < 0)
+            h->first_bad = h->steps_done > 0 ? h->steps_done - 1 : 0;
+    } else if (s == PEGR_OK) {
         h->steps_done--; /* that was half of this step */
         const double *g0 = first.grad;
         /* ||g||_F over every trained parameter; host_step left v's gradient at v in h->grad_v */

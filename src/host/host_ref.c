@@ -620,6 +620,74 @@ pegr_status pegr_ref_evaluate_model(const double *X, const double *K, const doub
     return PEGR_OK;
 }
 
+/* Per-example SAM (docs/math.md, "SAM"): z at example i's own ascent point W + rho g_i/||g_i||.
+ * g_i = a1_i y_i grad f_i with a1_i < 0, so g_i/||g_i|| = -y_i grad f_i / sqrt(G_i), and
+ * <x_i,p', grad f_i[j,r]> = sum_p K_i[p',p] A[i,j,r,p] (K_i symmetric): z moves by
+ * -rho y_i / sqrt(G_i) (K_i A)[p'], no d-sized work. No ascent where G_i = 0 (g_i = 0) or where
+ * G_i is not finite; 1 is returned when some G_i is not finite (the caller's divergence rule). */
+static int sam1_shift(double *z, const double *A, const double *K, const double *G,
+                      const double *y, double rho, const ref_dims *dm)
+{
+    int bad = 0;
+    for (size_t i = 0; i < dm->n; i++) {
+        if (!isfinite(G[i])) bad = 1;
+        if (!(G[i] > 0.0) || !isfinite(G[i])) continue;
+        double step = -rho * y[i] / sqrt(G[i]);
+        const double *Ki = K + i * dm->P * dm->P;
+        for (size_t j = 0; j < 2; j++)
+            for (size_t r = 0; r < dm->m; r++)
+                for (size_t p = 0; p < dm->P; p++)
+                    z[ijrp(dm, i, j, r, p)] += step * gram_apply(Ki, A, dm, i, j, r, p);
+    }
+    return bad;
+}
+
+pegr_status pegr_ref_sam1_gradient(const double *X, const double *K, const double *y, size_t n,
+                                   size_t P, size_t d, const double *W, size_t m,
+                                   const pegr_ref_model *model, double q, double rho,
+                                   const double *weights, double *grad, int *bad_norm,
+                                   pegr_error *err)
+{
+    pegr_ref_model none = {0};
+    if (!model) model = &none;
+    if (model->learn_v)
+        return pegr_error_set(err, PEGR_ERR_UNSUPPORTED,
+                              "per-example SAM with a learned second layer is not implemented: "
+                              "use full SAM with it, or a fixed second layer");
+    if (!(rho >= 0.0) || !isfinite(rho))
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "SAM's rho is %g: it must be finite and >= 0", rho);
+    size_t div = model->kappa_div ? model->kappa_div : m;
+    ref_dims dm = {n, P, d, m, weights, 1.0 / (double)div, model->v, 0};
+    pegr_eval_request req = {.method = PEGR_METHOD_GD, .q = q, .grad = grad, .weights = weights};
+    pegr_status st;
+    if ((st = pegr_ref_check_request(&req, err)) != PEGR_OK) return st;
+    if ((st = check_example_weights(weights, n, err)) != PEGR_OK) return st;
+    if ((st = pegr_ref_check_data(X, y, n, P, d, err)) != PEGR_OK) return st;
+    if ((st = check_weights(W, &dm, &req, err)) != PEGR_OK) return st;
+    if (!K || !grad)
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "K and grad must not be NULL");
+    ref_plan pl = {.need_G = true, .need_C = true};
+    ref_work w;
+    if (!work_alloc(&w, &pl, &dm, true, false)) {
+        work_free(&w);
+        return pegr_error_set(err, PEGR_ERR_NO_MEMORY,
+                              "host reference: out of memory for per-example SAM's scratch");
+    }
+    preactivations(X, W, &dm, w.z);
+    activations(w.z, q, &dm, w.f, w.A, NULL, NULL, NULL);
+    gram_norms(w.A, NULL, K, &dm, w.G);
+    int bad = sam1_shift(w.z, w.A, K, w.G, y, rho, &dm);
+    /* gd's gradient with every example at its own ascent point: the same pieces on the moved z */
+    activations(w.z, q, &dm, w.f, w.A, NULL, NULL, NULL);
+    for (size_t i = 0; i < n; i++) pegr_ref_loss_terms(y[i] * w.f[i], NULL, &w.a1[i], NULL);
+    coef_gd(w.A, NULL, w.a1, y, &dm, w.C, NULL);
+    contract(w.C, X, &dm, grad);
+    if (bad_norm) *bad_norm = bad;
+    work_free(&w);
+    return PEGR_OK;
+}
+
 pegr_status pegr_ref_evaluate(const double *X, const double *y, size_t n, size_t P, size_t d,
                               const double *W, size_t m, const pegr_eval_request *req, pegr_error *err)
 {

@@ -15,7 +15,7 @@
 
 static const char *const PARAM_COLUMNS =
     "n,n_test,d,patches,mu_norm,snr,sigma_p,noise,label_noise,m,q,sigma0,lam,lr,steps,batch,"
-    "sam_rho,data,xor_a_norm,xor_b_norm,init,bias,readout,learn_readout";
+    "sam_rho,data,xor_a_norm,xor_b_norm,init,bias,readout,learn_readout,sam_variant";
 static const char *const METRIC_COLUMNS =
     "train_loss,objective,train_error,test_error,gamma_max_pos,gamma_max_neg,gamma_mean,rho_mean,"
     "norm2_mean,norm2_var,grad_norm";
@@ -65,7 +65,7 @@ static void csv_str(FILE *f, const char *s)
 /* row.csv's fields: run_id, method, seed, the PARAM_COLUMNS, the METRIC_COLUMNS, one robust error
  * per sigma of the run, then the TAIL_FIELDS (steps_run, diverged, representation, device,
  * wall_seconds). */
-#define HEAD_FIELDS (3 + 24 + 11)
+#define HEAD_FIELDS (3 + 25 + 11)
 #define TAIL_FIELDS 5
 
 pegr_status pegr_sweep_write_row(const char *run_dir, const char *id, const pegr_train_config *c,
@@ -110,6 +110,7 @@ pegr_status pegr_sweep_write_row(const char *run_dir, const char *id, const pegr
     fprintf(f, ",%d", c->bias ? 1 : 0);
     csv_choice(f, "readout", c->readout);
     fprintf(f, ",%d", c->learn_readout ? 1 : 0);
+    csv_choice(f, "sam-variant", c->sam_variant);
     /* A diverged run has no final metrics: the last record's numbers (a loss of ln 2 from NaN
      * margins, a gradient norm of 0, a test error of 1) look like results and are not. Its metric
      * and robust fields are empty (NaN), as for a run without records; `diverged` says why. */

@@ -102,6 +102,13 @@ pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *e
         return BAD("sam-rho = %g must be finite and >= 0", c->sam_rho);
     if (c->method == PEGR_METHOD_SAM && !(c->sam_rho > 0.0))
         return BAD("sam-rho = %g: sam needs a radius > 0 (sam-rho 0 is gd)", c->sam_rho);
+    if (c->sam_variant != PEGR_SAM_FULL && c->sam_variant != PEGR_SAM_PER_EXAMPLE)
+        return BAD("sam-variant %d is unknown: use one of " PEGR_SAM_VARIANTS, c->sam_variant);
+    /* 1-SAM with a learned v would need a second layer per example at the ascent points, which
+     * the coefficient kernels do not take (docs/math.md, "SAM") */
+    if (c->method == PEGR_METHOD_SAM && c->sam_variant == PEGR_SAM_PER_EXAMPLE && c->learn_readout)
+        return BAD("--sam-variant per-example cannot be combined with --learn-readout (a learned "
+                   "second layer): use --sam-variant full with it, or drop --learn-readout");
     if (!pegr_representation_name(c->representation))
         return BAD("representation %d is unknown: use auto, primal or span", (int)c->representation);
     if (c->method == PEGR_METHOD_SGD && c->batch == 0) return BAD("batch must be >= 1 for sgd");
@@ -210,6 +217,7 @@ int pegr_train_batchable(const pegr_train_config *a, const pegr_train_config *b)
            a->representation == b->representation && a->n_robust == b->n_robust &&
            !a->bias == !b->bias && /* a bias widens every patch by one coordinate */
            a->readout == b->readout && !a->learn_readout == !b->learn_readout &&
+           (a->method != PEGR_METHOD_SAM || a->sam_variant == b->sam_variant) &&
            x->model == y->model && /* XOR's two signal directions: another metric layout */
            !memcmp(a->robust_sigmas, b->robust_sigmas, a->n_robust * sizeof(double));
 }
@@ -349,6 +357,7 @@ static pegr_status setup(pegr_backend *b, batch *B, pegr_error *err)
                                 : pegr_error_set(err, PEGR_ERR_UNSUPPORTED,
                                                  "the %s backend has the default readout only",
                                                  b->ops->name);
+    b->sam_variant = c->method == PEGR_METHOD_SAM ? c->sam_variant : PEGR_SAM_FULL;
     pegr_reference *ref = s == PEGR_OK ? malloc(R * sizeof *ref) : NULL;
     if (s == PEGR_OK && !ref) s = pegr_error_set(err, PEGR_ERR_NO_MEMORY, "out of memory");
     for (size_t k = 0; k < R && s == PEGR_OK && !ds[k].mu; k++)

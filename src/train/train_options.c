@@ -35,6 +35,10 @@ static const pegr_train_option OPTIONS[] = {
     {"sam-rho", PEGR_OPTION_DOUBLE, AT(sam_rho), "R",
      "sam's ascent radius: each step descends the gradient at W + R g/||g|| (> 0 for sam)", "0..",
      "sam_rho", 0},
+    {"sam-variant", PEGR_OPTION_CHOICE, AT(sam_variant), NULL,
+     "sam's ascent: full, one for all of W along grad L; per-example (1-SAM), example i's loss at "
+     "its own W + R g_i/||g_i||",
+     PEGR_SAM_VARIANTS, "sam_variant", 0},
     {"steps", PEGR_OPTION_SIZE, AT(steps), "N", "training steps", NULL, "steps", 0},
     {"batch", PEGR_OPTION_SIZE, AT(batch), "B", "sgd mini-batch size (reshuffled each epoch)", NULL,
      "batch", 0},
