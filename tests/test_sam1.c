@@ -370,6 +370,49 @@ static void test_batched_training_equals_each_run_alone(void **state)
     assert_false(pegr_train_batchable(&one, &full));
 }
 
+/* A diverging per-example run (the demo at rho 0.3, seed 1) is found diverged at the same step
+ * on the host and on an fp64 device, primal and span, logged rarely or every step (20 here). */
+static void test_divergence_step_is_the_same_everywhere(void **state)
+{
+    (void)state;
+    pegr_train_config c;
+    assert_int_equal(pegr_train_config_preset("demo", &c, NULL), PEGR_OK);
+    c.method = PEGR_METHOD_SAM;
+    c.sam_variant = PEGR_SAM_PER_EXAMPLE;
+    c.sam_rho = 0.3;
+    c.data.seed = 1;
+    c.data.n_test = 20;
+    c.steps = 40;
+    c.n_robust = 0;
+    long want = -1;
+    for (int logged = 0; logged < 2; logged++) {
+        c.log_every = logged ? 1 : 40;
+        c.representation = PEGR_REPRESENTATION_AUTO;
+        pegr_train_result r;
+        pegr_backend *h = support_open_backend(NULL, PEGR_FP64, PEGR_GEMM_AUTO);
+        support_train(h, &c, &r);
+        h->ops->destroy(h);
+        assert_true(r.diverged);
+        if (want < 0) want = r.diverged_step;
+        if (r.diverged_step != want)
+            fail_msg("host, log every %zu: diverged at %ld, not %ld", c.log_every, r.diverged_step,
+                     want);
+        pegr_train_result_free(&r);
+        if (!suite_device || support_check_precision(suite_device) != PEGR_FP64) continue;
+        for (int span = 0; span < 2; span++) {
+            c.representation = span ? PEGR_REPRESENTATION_SPAN : PEGR_REPRESENTATION_PRIMAL;
+            pegr_backend *d = support_open_backend(suite_device, PEGR_FP64, PEGR_GEMM_AUTO);
+            support_train(d, &c, &r);
+            d->ops->destroy(d);
+            assert_true(r.diverged);
+            if (r.diverged_step != want)
+                fail_msg("device (%s), log every %zu: diverged at %ld, the host at %ld",
+                         span ? "span" : "primal", c.log_every, r.diverged_step, want);
+            pegr_train_result_free(&r);
+        }
+    }
+}
+
 /* ---- the command line ------------------------------------------------------------------------- */
 
 /* 1 when the two files under the test directory hold the same bytes. */
@@ -474,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_batched_steps_equal_each_run_on_the_host),
         cmocka_unit_test(test_training_on_the_device_equals_the_host),
         cmocka_unit_test(test_batched_training_equals_each_run_alone),
+        cmocka_unit_test(test_divergence_step_is_the_same_everywhere),
         cmocka_unit_test_setup_teardown(test_cli_per_example_with_a_config_rerun, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_over_the_variant, setup, teardown),
     };
