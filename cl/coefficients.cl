@@ -567,24 +567,29 @@ __kernel void pegr_gr_final(const uint n, const uint P, const uint m, const uint
  * Z[i, p', c] += -rho y_i / sqrt(G_i) sum_p K_i[p', p] A[i, p, c] (one work-item per column c of
  * example i, every patch p'; A and G at W). No ascent where G_i = 0 (g_i = 0) or where G_i is not
  * finite; the latter records `step` (the update that made W) as the run's first non-finite step,
- * as the host does. run_rho: each run's rho (example i is in run i / n_run). */
+ * as the host does. run_rho: each run's rho (example i is in run i / n_run). With learn (a learned
+ * v, runs x cols; F at W) also example i's own v at its ascent point, v1[i, c] = v[c] +
+ * (-rho y_i / sqrt(G_i)) c_j F[i, c] (v itself where there is no ascent). */
 __kernel void pegr_sam1_shift(const uint n, const uint P, const uint m, const uint n_run,
                               __global const REAL *run_rho, __global const REAL *y,
                               __global const REAL *K, __global const REAL *A,
                               __global const REAL *G, __global REAL *Z, const int step,
-                              __global int *first_bad)
+                              __global int *first_bad, const int learn, __global const REAL *v,
+                              __global const REAL *F, __global REAL *v1)
 {
     const uint c = get_global_id(0);
     const uint i = get_global_id(1);
     const uint cols = 2 * m;
     if (c >= cols || i >= n) return;
     const REAL g = G[i];
-    if (!isfinite(g)) {
-        if (c == 0) atomic_min(first_bad + i / n_run, step);
-        return;
+    const int ascent = isfinite(g) && g > 0;
+    const REAL shift = ascent ? -run_rho[i / n_run] * y[i] / sqrt(g) : 0;
+    if (learn) {
+        const REAL vc = v[(size_t)(i / n_run) * cols + c], Fc = F[(size_t)i * cols + c];
+        v1[(size_t)i * cols + c] = ascent ? vc + shift * (c < m ? Fc : -Fc) : vc;
     }
-    if (!(g > 0)) return;
-    const REAL shift = -run_rho[i / n_run] * y[i] / sqrt(g);
+    if (!isfinite(g) && c == 0) atomic_min(first_bad + i / n_run, step);
+    if (!ascent) return;
     const __global REAL *Ki = K + (size_t)i * P * P;
     for (uint p2 = 0; p2 < P; p2++) {
         REAL KA = 0; /* the host's order (host_ref.c's gram_apply) */

@@ -246,8 +246,8 @@ PEGR_API pegr_status pegr_backend_sam_step(pegr_backend *b, const pegr_eval_requ
 /* SAM's variant for the sam steps that follow (until set again; a new backend has PEGR_SAM_FULL):
  * per-example is 1-SAM, W -= lr sum_i omega_i grad l_i(W + rho g_i/||g_i||_F), omega_i 1/n or the
  * request's weights, no ascent for an example whose g_i is 0; it costs one gd step plus
- * O(n m P^2) (docs/math.md, "SAM"). A learned second layer (set_readout's learn) is refused with
- * per-example by pegr_backend_sam_step (PEGR_ERR_UNSUPPORTED). */
+ * O(n m P^2) (docs/math.md, "SAM"). A learned second layer (set_readout's learn) takes part in
+ * each example's ascent (g_i over W and v; each example has its own v at its ascent point). */
 PEGR_API pegr_status pegr_backend_set_sam_variant(pegr_backend *b, pegr_sam_variant variant,
                                                   pegr_error *err);
 /* After set_weights (which resets it to the default: mean-filters, v = 1 and fixed): the readout's

@@ -50,6 +50,6 @@ def test_per_example_sam_same_numbers_as_cli(cli, tmp_path):
     assert run.W.tobytes() == ref.tobytes()
     full = pegr.train("sam", sam_rho=0.2, device="host", progress=False, **OPTS)
     assert not np.allclose(full.W, run.W, rtol=1e-6, atol=0)
-    with pytest.raises(ValueError, match="learn-readout"):
-        pegr.train("sam", sam_variant="per-example", learn_readout=True, device="host",
-                   progress=False, **OPTS)
+    learned = pegr.train("sam", sam_variant="per-example", learn_readout=True, device="host",
+                         progress=False, **OPTS)
+    assert learned.v.shape == (2, 4) and not np.allclose(learned.v, 1.0)

@@ -36,6 +36,7 @@ static void free_readout(pegr_engine *e)
     engine_free_runs(e, &e->rb.D, rows * cols * el);
     engine_free_runs(e, &e->rb.F, e->n * cols * el);
     engine_free_runs(e, &e->rb.Cv, e->n * cols * el);
+    engine_free_runs(e, &e->rb.v1, e->n * cols * el);
     e->learn = 0;
     e->kappa_div = 0;
 }
@@ -208,6 +209,7 @@ static pegr_status engine_set_readout(pegr_backend *b, int readout, int learn, p
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->rb.D, rows * cols * el, "D (v)");
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->rb.F, e->n * cols * el, "F (v)");
     if (s == PEGR_OK) s = engine_alloc_runs(e, &e->rb.Cv, e->n * cols * el, "C (v)");
+    if (s == PEGR_OK) s = engine_alloc_runs(e, &e->rb.v1, e->n * cols * el, "v per example (sam)");
     double *ones = s == PEGR_OK ? malloc(R * cols * sizeof(double)) : NULL;
     if (s == PEGR_OK && !ones) s = pegr_ctx_fail(e->ctx, PEGR_ERR_NO_MEMORY, "out of host memory");
     for (size_t k = 0; ones && k < R * cols; k++) ones[k] = 1.0;

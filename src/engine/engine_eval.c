@@ -34,7 +34,16 @@ static pegr_status sum_examples(pegr_engine *e, cl_mem out)
     return engine_launch(&a, 2, global);
 }
 
+/* pegr_coef_terms with the second layer v (runs x cols, or with n_run = 1 one row per example:
+ * per-example SAM's v1). */
+static pegr_status coef_terms_v(pegr_engine *e, double q, cl_mem v, size_t n_run);
+
 static pegr_status coef_terms(pegr_engine *e, double q)
+{
+    return coef_terms_v(e, q, e->rb.v, e->n);
+}
+
+static pegr_status coef_terms_v(pegr_engine *e, double q, cl_mem v, size_t n_run)
 {
     engine_args a = engine_args_begin(e, e->k.coef_terms, "pegr_coef_terms");
     engine_arg_u32(&a, all_examples(e));
@@ -48,8 +57,9 @@ static pegr_status coef_terms(pegr_engine *e, double q)
     engine_arg_mem(&a, e->b.S2);
     engine_arg_mem(&a, e->b.fpart);
     engine_arg_mem(&a, e->b.Gpart);
-    readout_args(e, &a, 0);
-    engine_arg_mem(&a, e->learn ? e->rb.v : e->b.A); /* not read without learn */
+    engine_arg_u32(&a, n_run);
+    engine_arg_i32(&a, e->learn);
+    engine_arg_mem(&a, e->learn ? v : e->b.A); /* not read without learn */
     engine_arg_mem(&a, e->learn ? e->rb.D : e->b.A);
     engine_arg_mem(&a, e->learn ? e->rb.F : e->b.A);
     size_t global[2] = {2 * e->m, all_examples(e)};
@@ -511,14 +521,15 @@ static pegr_status run_checked(pegr_backend *b, const pegr_eval_request *req, in
 
 /* ---- SAM (docs/math.md, "SAM"): two gd evaluations a step, the ascent in Z ----------------- */
 
-/* gd's coefficient kernels on b.Z as it stands (no forward product before them). */
-static pegr_status coefficients_at_z(pegr_engine *e, double q)
+/* gd's coefficient kernels on b.Z as it stands (no forward product before them); a learned v is
+ * v (per run), or with v_per_example per-example SAM's rb.v1 (one row per example). */
+static pegr_status coefficients_at_z(pegr_engine *e, double q, int v_per_example)
 {
     size_t local_bytes = 0, local[2] = {1, 1};
     if (e->coef_item && !e->no_fuse && !e->learn) return coef_item(e, q, PEGR_METHOD_GD, 0, -1, 0);
     if (!e->learn && fused_group(e, local, &local_bytes))
         return coef_fused(e, q, PEGR_METHOD_GD, local, local_bytes, 0, -1);
-    pegr_status s = coef_terms(e, q);
+    pegr_status s = v_per_example ? coef_terms_v(e, q, e->rb.v1, 1) : coef_terms(e, q);
     if (s == PEGR_OK) s = example_terms(e);
     return s == PEGR_OK ? coef_final(e, PEGR_METHOD_GD) : s;
 }
@@ -598,7 +609,7 @@ static pegr_status sam(pegr_engine *e, const pegr_eval_request *req, double lr, 
     free(slots);
     if (s == PEGR_OK) s = add_to_z(e, dZ);                 /* Z at W + eps g */
     if (s == PEGR_OK && e->learn) s = v_ascent(e);         /* v + eps g_v */
-    if (s == PEGR_OK) s = coefficients_at_z(e, req->q);    /* C there */
+    if (s == PEGR_OK) s = coefficients_at_z(e, req->q, 0); /* C there */
     if (s == PEGR_OK && e->learn) s = sum_examples(e, e->rb.grad_v); /* g_v there */
     if (s == PEGR_OK && e->learn) s = copy_buffer(e, e->rb.v_save, e->rb.v, 2 * e->m); /* v back */
     if (s == PEGR_OK && !e->span) s = gradient(e);         /* the gradient there */
@@ -607,8 +618,9 @@ static pegr_status sam(pegr_engine *e, const pegr_eval_request *req, double lr, 
 
 /* Per-example SAM (1-SAM; docs/math.md, "SAM"): Z, A and G at W from gd's coefficient pass,
  * then every example's Z moved to its own ascent point by pegr_sam1_shift (K_i A: O(n m P^2), no
- * GEMM), gd's coefficients there, and the step as gd's (C^T X, or Gam -= lr C^T in the span
- * form). Nothing is read back: the radii ride in b.run_lr until the update sets the rates. */
+ * GEMM; a learned v moved per example into rb.v1), gd's coefficients there, and the step as gd's
+ * (C^T X, or Gam -= lr C^T in the span form; v by the sum of Cv). Nothing is read back: the radii
+ * ride in b.run_lr until the update sets the rates. */
 static pegr_status sam_per_example(pegr_engine *e, const pegr_eval_request *req, double lr,
                                    double rho, const double *run_rho)
 {
@@ -636,10 +648,15 @@ static pegr_status sam_per_example(pegr_engine *e, const pegr_eval_request *req,
         /* a ||grad f_i|| at W that is not finite dates divergence to the update that made W */
         engine_arg_i32(&a, step > 0 ? step - 1 : 0);
         engine_arg_mem(&a, e->b.first_bad);
+        engine_arg_i32(&a, e->learn);
+        engine_arg_mem(&a, e->learn ? e->rb.v : e->b.A); /* not read or written without learn */
+        engine_arg_mem(&a, e->learn ? e->rb.F : e->b.A);
+        engine_arg_mem(&a, e->learn ? e->rb.v1 : e->b.C);
         size_t global[2] = {2 * e->m, all_examples(e)};
         s = engine_launch(&a, 2, global);
     }
-    if (s == PEGR_OK) s = coefficients_at_z(e, req->q); /* gd's C at the ascent points */
+    if (s == PEGR_OK) s = coefficients_at_z(e, req->q, 1); /* gd's C (and Cv) at the ascent points */
+    if (s == PEGR_OK && e->learn) s = sum_examples(e, e->rb.grad_v); /* g_v there */
     if (s == PEGR_OK && !e->span) s = gradient(e);
     return s == PEGR_OK ? update(e, req, lr) : s;
 }
@@ -651,10 +668,6 @@ pegr_status engine_sam_step(pegr_backend *b, const pegr_eval_request *req, doubl
     int per_example = b->sam_variant == PEGR_SAM_PER_EXAMPLE;
     pegr_status s = check(e, req, err);
     if (s == PEGR_OK) s = pegr_check_sam_rho(run_rho, rho, e->runs, err);
-    if (s == PEGR_OK && per_example && e->learn)
-        s = pegr_error_set(err, PEGR_ERR_UNSUPPORTED,
-                           "per-example SAM (--sam-variant per-example) cannot be combined with a "
-                           "learned second layer (--learn-readout): use the full variant with it");
     if (s != PEGR_OK) return s;
     pegr_eval_request rest = *req;
     if (req->metrics && req->weights) { /* metrics describe the whole training set */

@@ -158,6 +158,7 @@ typedef struct pegr_engine {
         cl_mem Vv;        /* runs x cols: gr's V in v (gd's gradient in v) */
         cl_mem D;         /* rows x cols: c_j kappa s'(z), the v-W Hessian block */
         cl_mem F, Cv;     /* n x cols: kappa sum_p s(z), and v's per-example coefficients */
+        cl_mem v1;        /* n x cols: per-example SAM's v at each example's own ascent point */
     } rb;
 } pegr_engine;
 

@@ -352,10 +352,6 @@ static pegr_status host_sam_step(pegr_backend *b, const pegr_eval_request *req, 
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                               "host backend: set_data and set_weights must come before step");
     pegr_status s = pegr_check_sam_rho(run_rho, rho, 1, err);
-    if (s == PEGR_OK && b->sam_variant == PEGR_SAM_PER_EXAMPLE && h->learn)
-        s = pegr_error_set(err, PEGR_ERR_UNSUPPORTED,
-                           "per-example SAM (--sam-variant per-example) cannot be combined with a "
-                           "learned second layer (--learn-readout): use the full variant with it");
     if (s != PEGR_OK) return s;
     rho = pegr_request_rho(run_rho, rho, 0);
     size_t count = 2 * h->m * h->d, cols = 2 * h->m;
@@ -372,7 +368,7 @@ static pegr_status host_sam_step(pegr_backend *b, const pegr_eval_request *req, 
     if (s == PEGR_OK && b->sam_variant == PEGR_SAM_PER_EXAMPLE) {
         h->steps_done--; /* that was the outputs at W */
         /* 1-SAM: every example's gradient at its own ascent point, in closed form (host_ref.c) */
-        pegr_ref_model md = host_model(h, NULL, NULL);
+        pegr_ref_model md = host_model(h, NULL, h->learn ? gva : NULL);
         int bad_norm = 0;
         s = pegr_ref_sam1_gradient(h->X, h->K, h->y, h->n, h->P, h->d, h->W, h->m, &md, req->q,
                                    rho, req->weights, ga, &bad_norm, err);

@@ -650,40 +650,60 @@ pegr_status pegr_ref_sam1_gradient(const double *X, const double *K, const doubl
 {
     pegr_ref_model none = {0};
     if (!model) model = &none;
-    if (model->learn_v)
-        return pegr_error_set(err, PEGR_ERR_UNSUPPORTED,
-                              "per-example SAM with a learned second layer is not implemented: "
-                              "use full SAM with it, or a fixed second layer");
     if (!(rho >= 0.0) || !isfinite(rho))
         return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
                               "SAM's rho is %g: it must be finite and >= 0", rho);
     size_t div = model->kappa_div ? model->kappa_div : m;
-    ref_dims dm = {n, P, d, m, weights, 1.0 / (double)div, model->v, 0};
+    int learn = model->learn_v != 0;
+    ref_dims dm = {n, P, d, m, weights, 1.0 / (double)div, model->v, learn};
     pegr_eval_request req = {.method = PEGR_METHOD_GD, .q = q, .grad = grad, .weights = weights};
     pegr_status st;
     if ((st = pegr_ref_check_request(&req, err)) != PEGR_OK) return st;
     if ((st = check_example_weights(weights, n, err)) != PEGR_OK) return st;
     if ((st = pegr_ref_check_data(X, y, n, P, d, err)) != PEGR_OK) return st;
     if ((st = check_weights(W, &dm, &req, err)) != PEGR_OK) return st;
-    if (!K || !grad)
-        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT, "K and grad must not be NULL");
+    if (!K || !grad || (learn && !model->grad_v))
+        return pegr_error_set(err, PEGR_ERR_INVALID_ARGUMENT,
+                              "K, grad (and with a learned v its grad_v) must not be NULL");
     ref_plan pl = {.need_G = true, .need_C = true};
     ref_work w;
-    if (!work_alloc(&w, &pl, &dm, true, false)) {
+    size_t cols = 2 * m, per = cols * P;
+    double *v1 = NULL; /* (n, 2, m): each example's v at its own ascent point */
+    if (!work_alloc(&w, &pl, &dm, true, false) || (learn && !alloc_if(true, n * cols, &v1))) {
         work_free(&w);
         return pegr_error_set(err, PEGR_ERR_NO_MEMORY,
                               "host reference: out of memory for per-example SAM's scratch");
     }
     preactivations(X, W, &dm, w.z);
-    activations(w.z, q, &dm, w.f, w.A, NULL, NULL, NULL);
-    gram_norms(w.A, NULL, K, &dm, w.G);
+    activations(w.z, q, &dm, w.f, w.A, NULL, NULL, w.F);
+    gram_norms(w.A, w.F, K, &dm, w.G); /* ||grad f_i||^2, v's part included */
     int bad = sam1_shift(w.z, w.A, K, w.G, y, rho, &dm);
-    /* gd's gradient with every example at its own ascent point: the same pieces on the moved z */
-    activations(w.z, q, &dm, w.f, w.A, NULL, NULL, NULL);
-    for (size_t i = 0; i < n; i++) pegr_ref_loss_terms(y[i] * w.f[i], NULL, &w.a1[i], NULL);
-    coef_gd(w.A, NULL, w.a1, y, &dm, w.C, NULL);
+    /* a learned v moves per example too: v + s_i grad_v f_i, grad_v f_i = c_j F[i,j,r] */
+    for (size_t i = 0; learn && i < n; i++) {
+        int ascent = isfinite(w.G[i]) && w.G[i] > 0.0;
+        double step = ascent ? -rho * y[i] / sqrt(w.G[i]) : 0.0;
+        for (size_t j = 0; j < 2; j++)
+            for (size_t r = 0; r < m; r++) {
+                double vc = readout_v(&dm, j, r), cF = class_sign(j) * w.F[ijr(&dm, i, j, r)];
+                v1[ijr(&dm, i, j, r)] = ascent ? vc + step * cF : vc;
+            }
+    }
+    /* gd's gradient with every example at its own ascent point: the same pieces on the moved z,
+     * example by example under its own v */
+    for (size_t i = 0; i < n; i++) {
+        ref_dims one = dm;
+        one.n = 1;
+        one.weights = NULL;
+        if (learn) one.v = v1 + i * cols;
+        activations(w.z + i * per, q, &one, w.f + i, w.A + i * per, NULL, NULL,
+                    learn ? w.F + i * cols : NULL);
+        pegr_ref_loss_terms(y[i] * w.f[i], NULL, &w.a1[i], NULL);
+    }
+    coef_gd(w.A, w.F, w.a1, y, &dm, w.C, w.Cv);
     contract(w.C, X, &dm, grad);
+    if (learn) contract_v(w.Cv, &dm, model->grad_v);
     if (bad_norm) *bad_norm = bad;
+    free(v1);
     work_free(&w);
     return PEGR_OK;
 }

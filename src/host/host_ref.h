@@ -71,9 +71,11 @@ pegr_status pegr_ref_evaluate_model(const double *X, const double *K, const doub
 /* Per-example SAM's (1-SAM's) gradient at W (docs/math.md, "SAM"): grad (2, m, d) = sum_i omega_i
  * grad l_i(W + rho g_i/||g_i||_F), g_i = grad l_i(W), omega_i = 1/n or weights[i] (NULL: 1/n), no
  * ascent where g_i = 0; in closed form (each example's pre-activations at its own ascent point
- * from K, then gd's coefficients there and one contraction). K (n, P, P) is required. A learned v
- * in the model is refused (PEGR_ERR_UNSUPPORTED). *bad_norm (may be NULL): 1 when some example's
- * ||grad f_i||^2 at W is not finite (no ascent for it: the callers date divergence by it). */
+ * from K, then gd's coefficients there and one contraction). K (n, P, P) is required. With a
+ * learned v in the model, g_i and the ascent include v's part (each example then has its own v at
+ * its ascent point) and v's gradient goes to model->grad_v (required). *bad_norm (may be NULL): 1
+ * when some example's ||grad f_i||^2 at W is not finite (no ascent for it: the callers date
+ * divergence by it). */
 pegr_status pegr_ref_sam1_gradient(const double *X, const double *K, const double *y, size_t n,
                                    size_t P, size_t d, const double *W, size_t m,
                                    const pegr_ref_model *model, double q, double rho,

@@ -104,11 +104,6 @@ pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *e
         return BAD("sam-rho = %g: sam needs a radius > 0 (sam-rho 0 is gd)", c->sam_rho);
     if (c->sam_variant != PEGR_SAM_FULL && c->sam_variant != PEGR_SAM_PER_EXAMPLE)
         return BAD("sam-variant %d is unknown: use one of " PEGR_SAM_VARIANTS, c->sam_variant);
-    /* 1-SAM with a learned v would need a second layer per example at the ascent points, which
-     * the coefficient kernels do not take (docs/math.md, "SAM") */
-    if (c->method == PEGR_METHOD_SAM && c->sam_variant == PEGR_SAM_PER_EXAMPLE && c->learn_readout)
-        return BAD("--sam-variant per-example cannot be combined with --learn-readout (a learned "
-                   "second layer): use --sam-variant full with it, or drop --learn-readout");
     if (!pegr_representation_name(c->representation))
         return BAD("representation %d is unknown: use auto, primal or span", (int)c->representation);
     if (c->method == PEGR_METHOD_SGD && c->batch == 0) return BAD("batch must be >= 1 for sgd");
