@@ -243,8 +243,8 @@ static void engine_against_host(size_t runs, int span, int path, int learn)
     size_t signal[RUNS * N];
     for (size_t k = 0; k < runs; k++) {
         make_run(k, N, X + k * N * P * D, y + k * N, W + k * COUNT);
-        rho[k] = 0.1 * (double)(k + 1);
-        lr[k] = 0.05 * (double)(k + 2);
+        rho[k] = 0.05 * (double)(k + 1);
+        lr[k] = 0.02 * (double)(k + 2);
         for (size_t i = 0; i < N; i++) {
             omega[k * N + i] = (i + k) % 2 ? 2.0 / N : 0.0;
             signal[k * N + i] = i % P;
