@@ -20,6 +20,7 @@
 
 #include "cli/data_args.h"
 #include "cli/train_args.h"
+#include "train/sweep_internal.h"
 
 /* A tiny base: four runs in well under a second each on the host. */
 static void tiny_base(pegr_train_config *c)
@@ -139,7 +140,44 @@ static void test_grid_runs_resumes_and_collects(void **state)
     }
     assert_int_equal(*line, '\0');
     free(text);
-    free(path);
+
+    /* a row.csv written before the variant columns (data .. sam_variant) existed is still the
+     * run's: it counts as done and results.csv gets it with those columns filled in -- an older
+     * sweep resumed by this pegr retrains nothing */
+    assert_int_equal(pegr_sweep_run_id(s, 0, id, sizeof id, NULL), PEGR_OK);
+    char *runs = pegr_path_join(dir, "runs"), *run = pegr_path_join(runs, id);
+    char *row = pegr_path_join(run, "row.csv"), *now = NULL, *before = NULL;
+    assert_int_equal(pegr_file_read_all(path, &before, &len, &err), PEGR_OK); /* results.csv */
+    assert_int_equal(pegr_file_read_all(row, &now, &len, &err), PEGR_OK);
+    const char *cut = strstr(now, ",signal-noise,,,gaussian,0,mean-filters,0,full,");
+    assert_non_null(cut);
+    char *legacy = malloc(len + 1);
+    size_t head = (size_t)(cut - now), drop = strlen(",signal-noise,,,gaussian,0,mean-filters,0,full");
+    memcpy(legacy, now, head);
+    strcpy(legacy + head, cut + drop);
+    assert_int_equal(pegr_file_write_in(run, "row.csv", legacy, strlen(legacy), &err), PEGR_OK);
+    assert_int_equal(pegr_sweep_run_is_done(s, 0, dir), 1);
+    const char *dirs[1] = {dir};
+    pegr_sweep_tally t;
+    assert_int_equal(pegr_sweep_collect(s, dirs, 1, dir, NULL, &t, &err), PEGR_OK);
+    assert_int_equal(t.found, 4);
+    assert_int_equal(t.bad, 0);
+    pegr_sweep_tally_free(&t);
+    char *after = NULL;
+    assert_int_equal(pegr_file_read_all(path, &after, &len, &err), PEGR_OK);
+    assert_string_equal(after, before);
+    /* a row with any other field count is still refused */
+    legacy[strlen(legacy) - 2] = '\0';
+    strcat(legacy, ",x\n");
+    assert_int_equal(pegr_file_write_in(run, "row.csv", legacy, strlen(legacy), &err), PEGR_OK);
+    assert_int_equal(pegr_sweep_run_is_done(s, 0, dir), 0);
+    free(after);
+    free(before);
+    free(legacy);
+    free(now);
+    free(row);
+    free(run);
+    free(runs);
 
     /* a directory that holds another sweep is refused unless extended */
     pegr_sweep *other = grid_2x2();
@@ -156,6 +194,7 @@ static void test_grid_runs_resumes_and_collects(void **state)
 
     pegr_backend_close(b);
     assert_int_equal(pegr_remove_tree(tmpl, NULL), PEGR_OK);
+    free(path);
     free(dir);
     pegr_sweep_free(s);
 }

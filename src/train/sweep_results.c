@@ -65,8 +65,30 @@ static void csv_str(FILE *f, const char *s)
 /* row.csv's fields: run_id, method, seed, the PARAM_COLUMNS, the METRIC_COLUMNS, one robust error
  * per sigma of the run, then the TAIL_FIELDS (steps_run, diverged, representation, device,
  * wall_seconds). */
-#define HEAD_FIELDS (3 + 25 + 11)
+#define LEGACY_PARAMS 17 /* n .. sam_rho: the PARAM_COLUMNS of rows written before the variants */
+#define VARIANT_FIELDS 8 /* data .. sam_variant: variant_fields */
+#define HEAD_FIELDS (3 + LEGACY_PARAMS + VARIANT_FIELDS + 11)
 #define TAIL_FIELDS 5
+
+/* The data model ("own" for the caller's data) and the model variants (docs/math.md): the
+ * VARIANT_FIELDS fields of a row, each with its leading comma. */
+static void variant_fields(FILE *f, const pegr_train_config *c, int own)
+{
+    const pegr_data_config *d = &c->data;
+    if (own) fputs(",own", f);
+    else csv_choice(f, "data", d->model);
+    if (!own && d->model == PEGR_DATA_XOR) {
+        csv_num(f, d->xor_a_norm);
+        csv_num(f, d->xor_b_norm);
+    } else {
+        fputs(",,", f);
+    }
+    csv_choice(f, "init", c->init);
+    fprintf(f, ",%d", c->bias ? 1 : 0);
+    csv_choice(f, "readout", c->readout);
+    fprintf(f, ",%d", c->learn_readout ? 1 : 0);
+    csv_choice(f, "sam-variant", c->sam_variant);
+}
 
 pegr_status pegr_sweep_write_row(const char *run_dir, const char *id, const pegr_train_config *c,
                                  const pegr_train_result *r, const pegr_run_info *info,
@@ -97,20 +119,7 @@ pegr_status pegr_sweep_write_row(const char *run_dir, const char *id, const pegr
     csv_num(f, c->lr);
     fprintf(f, ",%zu,%zu", c->steps, c->batch);
     csv_num(f, c->sam_rho);
-    /* the data model ("own" for the caller's data) and the model variants (docs/math.md) */
-    if (own) fputs(",own", f);
-    else csv_choice(f, "data", d->model);
-    if (!own && d->model == PEGR_DATA_XOR) {
-        csv_num(f, d->xor_a_norm);
-        csv_num(f, d->xor_b_norm);
-    } else {
-        fputs(",,", f);
-    }
-    csv_choice(f, "init", c->init);
-    fprintf(f, ",%d", c->bias ? 1 : 0);
-    csv_choice(f, "readout", c->readout);
-    fprintf(f, ",%d", c->learn_readout ? 1 : 0);
-    csv_choice(f, "sam-variant", c->sam_variant);
+    variant_fields(f, c, own != NULL);
     /* A diverged run has no final metrics: the last record's numbers (a loss of ln 2 from NaN
      * margins, a gradient norm of 0, a test error of 1) look like results and are not. Its metric
      * and robust fields are empty (NaN), as for a run without records; `diverged` says why. */
@@ -193,10 +202,39 @@ static const char *check_row(const char *text, size_t len, const char *id,
     return NULL;
 }
 
-/* Read and check run k's row in dir. 1: valid (its fields in `fields`, its text in *text,
- * malloc'ed); 0: no row; -1: a row that is not valid (said on stderr, naming the file). */
+/* A row written before the variant columns existed (LEGACY_PARAMS parameters, then the metrics)
+ * as today's: the run's VARIANT_FIELDS inserted after sam_rho. Such a run was trained with every
+ * variant at its default, and its id says so (the identity lines of non-default variants did not
+ * exist), so the inserted fields are c's. A row with another field count, or when out of memory,
+ * is left as it is (check_row then says why it is not valid). */
+static void upgrade_legacy_row(char **text, size_t *len, const pegr_train_config *c, int own)
+{
+    const char *nl = memchr(*text, '\n', *len);
+    csv_field f[HEAD_FIELDS + PEGR_MAX_ROBUST + TAIL_FIELDS];
+    size_t legacy = HEAD_FIELDS - VARIANT_FIELDS + c->n_robust + TAIL_FIELDS;
+    if (!nl || split_fields(*text, (size_t)(nl - *text), f, legacy) != legacy) return;
+    const char *cut = f[3 + LEGACY_PARAMS].start - 1; /* the comma before the first metric */
+    char *s = NULL;
+    size_t n = 0;
+    FILE *out = open_memstream(&s, &n);
+    if (!out) return;
+    fwrite(*text, 1, (size_t)(cut - *text), out);
+    variant_fields(out, c, own);
+    fwrite(cut, 1, *len - (size_t)(cut - *text), out);
+    if (fclose(out) != 0 || !s) {
+        free(s);
+        return;
+    }
+    free(*text);
+    *text = s;
+    *len = n;
+}
+
+/* Read and check run k's row in dir (own: the sweep trains on the caller's data). 1: valid (its
+ * fields in `fields`, its text in *text, malloc'ed); 0: no row; -1: a row that is not valid (said
+ * on stderr, naming the file). */
 static int read_row(const pegr_sweep_callbacks *cb, const char *dir, const char *id,
-                    const pegr_train_config *c, char **text, csv_field *fields)
+                    const pegr_train_config *c, int own, char **text, csv_field *fields)
 {
     char *path = row_path(dir, id);
     size_t len = 0;
@@ -208,6 +246,7 @@ static int read_row(const pegr_sweep_callbacks *cb, const char *dir, const char 
         return 0; /* missing (or unreadable: reported as missing) */
     }
     char why[160];
+    upgrade_legacy_row(text, &len, c, own);
     const char *bad = check_row(*text, len, id, c, fields, why, sizeof why);
     if (bad) {
         pegr_sweep_tell(cb, "%s %s; not merged", path, bad);
@@ -227,7 +266,7 @@ int pegr_sweep_run_is_done(const pegr_sweep *spec, size_t k, const char *out_dir
         return 0;
     csv_field fields[HEAD_FIELDS + PEGR_MAX_ROBUST + TAIL_FIELDS];
     char *text = NULL;
-    int r = read_row(NULL, out_dir, id, &c, &text, fields);
+    int r = read_row(NULL, out_dir, id, &c, spec->data != NULL, &text, fields);
     free(text);
     return r == 1;
 }
@@ -324,7 +363,7 @@ pegr_status pegr_sweep_collect(const pegr_sweep *spec, const char *const *dirs, 
         for (size_t d = 0; d < ndirs; d++) {
             csv_field other[HEAD_FIELDS + PEGR_MAX_ROBUST + TAIL_FIELDS];
             char *r = NULL;
-            int got = read_row(cb, dirs[d], ids[k], &c, &r, row ? other : fields);
+            int got = read_row(cb, dirs[d], ids[k], &c, spec->data != NULL, &r, row ? other : fields);
             if (got < 0) t->bad++;
             if (got <= 0) continue;
             copies++;
