@@ -267,6 +267,15 @@ static void test_invalid_configs_are_refused(void **state)
     c.lr = 0;
     assert_int_equal(pegr_train_config_validate(&c, &err), PEGR_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "lr"));
+    /* a word-valued option (init, readout, sam-variant) outside its row's list, named with it */
+    c = support_tiny("gd", 10);
+    c.readout = 2;
+    assert_int_equal(pegr_train_config_validate(&c, &err), PEGR_ERR_INVALID_ARGUMENT);
+    assert_string_equal(err.message, "readout 2 is unknown: use one of mean-filters|mean-patches");
+    c = support_tiny("gd", 10);
+    c.sam_variant = -1;
+    assert_int_equal(pegr_train_config_validate(&c, &err), PEGR_ERR_INVALID_ARGUMENT);
+    assert_string_equal(err.message, "sam-variant -1 is unknown: use one of full|per-example");
     pegr_error_clear(&err);
 }
 

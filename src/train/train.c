@@ -10,6 +10,7 @@
 
 #include "backend/metrics_summary.h"
 #include "train/train_bias.h"
+#include "util/numparse.h"
 #include "util/rng.h"
 
 /* How often (in steps) the backend's non-finite flag is read between log steps. The read is
@@ -93,17 +94,22 @@ pegr_status pegr_train_config_validate(const pegr_train_config *c, pegr_error *e
     if (!(c->lr > 0.0) || !isfinite(c->lr)) return BAD("lr = %g must be > 0", c->lr);
     if (!(c->lam >= 0.0) || !isfinite(c->lam)) return BAD("lam = %g must be >= 0", c->lam);
     if (c->log_every == 0) return BAD("log-every must be >= 1");
-    if (c->init != PEGR_INIT_GAUSSIAN && c->init != PEGR_INIT_UNIFORM)
-        return BAD("init %d is unknown: use one of " PEGR_INITS, c->init);
+    /* every word-valued training option holds a position in its row's list (the data model's is
+     * pegr_data_config_validate's) */
+    const pegr_train_option *table = NULL;
+    size_t nopt = pegr_train_options(&table);
+    char word[64];
+    for (size_t k = 0; k < nopt; k++) {
+        const int *at = (const int *)((const char *)c + table[k].offset);
+        if (table[k].type == PEGR_OPTION_CHOICE && !table[k].data &&
+            !pegr_word_at(table[k].allowed, *at, word, sizeof word))
+            return BAD("%s %d is unknown: use one of %s", table[k].name, *at, table[k].allowed);
+    }
     if (c->bias != 0 && c->bias != 1) return BAD("bias must be 0 or 1, not %d", c->bias);
-    if (c->readout != PEGR_READOUT_MEAN_FILTERS && c->readout != PEGR_READOUT_MEAN_PATCHES)
-        return BAD("readout %d is unknown: use one of " PEGR_READOUTS, c->readout);
     if (!(c->sam_rho >= 0.0) || !isfinite(c->sam_rho))
         return BAD("sam-rho = %g must be finite and >= 0", c->sam_rho);
     if (c->method == PEGR_METHOD_SAM && !(c->sam_rho > 0.0))
         return BAD("sam-rho = %g: sam needs a radius > 0 (sam-rho 0 is gd)", c->sam_rho);
-    if (c->sam_variant != PEGR_SAM_FULL && c->sam_variant != PEGR_SAM_PER_EXAMPLE)
-        return BAD("sam-variant %d is unknown: use one of " PEGR_SAM_VARIANTS, c->sam_variant);
     if (!pegr_representation_name(c->representation))
         return BAD("representation %d is unknown: use auto, primal or span", (int)c->representation);
     if (c->method == PEGR_METHOD_SGD && c->batch == 0) return BAD("batch must be >= 1 for sgd");
